@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make            build vmmig.ko for every targeted kernel, and the tools
+# make check      host unit tests, module builds, the in-VM suite on each kernel
+# make demo       build, boot a test kernel and show vmmig working
+# make help       every target
+
+VERSION := $(shell sed -n 's/^\#define VMMIG_VERSION "\(.*\)"/\1/p' kmod/version.h)
+BUILD   := $(CURDIR)/build
+V       ?= 0
+ifeq ($(V),0)
+Q := @
+MAKEFLAGS += --no-print-directory
+endif
+
+# Kernels: KDIR= builds for that tree only; otherwise every installed Debian
+# kernel that has its headers (the test targets are 6.1 and 6.12).
+ifdef KDIR
+KVERS := $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+else
+KVERS := $(sort $(foreach k,$(wildcard /boot/vmlinuz-*),\
+	$(if $(wildcard /lib/modules/$(patsubst /boot/vmlinuz-%,%,$(k))/build/Makefile),\
+	$(patsubst /boot/vmlinuz-%,%,$(k)))))
+KVER  ?= $(shell uname -r)
+endif
+kdir = $(if $(KDIR),$(KDIR),/lib/modules/$(1)/build)
+
+KSRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild uapi/linux/vmmig.h
+MODULES := $(foreach v,$(KVERS),$(BUILD)/kmod/$(v)/vmmig.ko)
+
+CC      ?= gcc
+PKGS    := libnl-genl-3.0 json-c
+CFLAGS  ?= -O2 -g
+WFLAGS  := -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
+	   -Wstrict-prototypes -Wshadow
+CPPFLAGS += -D_GNU_SOURCE -I$(CURDIR)/uapi -I$(CURDIR)/tools/vmmig/lib \
+	    -DVMMIG_VERSION='"$(VERSION)"'
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+LIB_SRCS := $(wildcard tools/vmmig/lib/*.c)
+LIB_OBJS := $(patsubst tools/vmmig/lib/%.c,$(BUILD)/obj/lib/%.o,$(LIB_SRCS))
+LIBVMMIG := $(BUILD)/obj/libvmmig.a
+CLI_SRCS := $(wildcard tools/vmmig/*.c)
+CLI_OBJS := $(patsubst tools/vmmig/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
+HDRS     := $(wildcard tools/vmmig/*.h tools/vmmig/lib/*.h) uapi/linux/vmmig.h
+
+.DELETE_ON_ERROR:
+.PHONY: all modules tools install uninstall deps check unit-check vm-check \
+	vng-check demo clean style sparse help ksft
+
+all: modules tools selftests
+
+help:
+	@echo 'make [KDIR=...]    build vmmig.ko for each kernel and the tools into build/'
+	@echo 'make deps          install missing Debian packages (as root)'
+	@echo 'make check         unit tests, module builds, the in-VM suite on 6.1 and 6.12'
+	@echo 'make vng-check     the in-VM suite through virtme-ng (vng on PATH)'
+	@echo 'make demo          build, boot 6.1 and show vmmig at work'
+	@echo 'make install       install vmmig.ko (DKMS when present) and the vmmig CLI'
+	@echo 'make uninstall     remove what install installed'
+	@echo 'make style         checkpatch on the module; make sparse: sparse C=2'
+
+# The module is built in one output folder per kernel, made of links to the
+# sources, so that the builds for several kernels do not trample each other.
+modules: $(MODULES)
+	$(if $(KVERS),,$(error no kernel headers found: run 'make deps' or pass KDIR=))
+
+$(BUILD)/kmod/%/vmmig.ko: $(KSRCS)
+	@echo '  KMOD    $*'
+	$(Q)mkdir -p $(@D)
+	$(Q)ln -sf $(addprefix $(CURDIR)/,$(filter kmod/%,$(KSRCS))) $(@D)/
+	$(Q)$(MAKE) -C $(call kdir,$*) M=$(@D) VMMIG_ROOT=$(CURDIR) modules \
+		$(if $(filter 0,$(V)),>$(@D)/build.log 2>&1 || { cat $(@D)/build.log; exit 1; })
+
+tools: $(BUILD)/bin/vmmig
+
+$(BUILD)/obj/lib/%.o: tools/vmmig/lib/%.c $(HDRS)
+	@mkdir -p $(@D)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/cli/%.o: tools/vmmig/%.c $(HDRS)
+	@mkdir -p $(@D)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WFLAGS) -c -o $@ $<
+
+$(LIBVMMIG): $(LIB_OBJS)
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/bin/vmmig: $(CLI_OBJS) $(LIBVMMIG)
+	@mkdir -p $(@D)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+include selftests/Makefile.inc
+
+install: modules tools
+	$(Q)scripts/install.sh install "$(VERSION)" "$(KVER)" "$(CURDIR)"
+
+uninstall:
+	$(Q)scripts/install.sh uninstall "$(VERSION)" "$(KVER)" "$(CURDIR)"
+
+deps:
+	$(Q)scripts/deps.sh
+
+style:
+	$(Q)$(call kdir,$(firstword $(KVERS)))/scripts/checkpatch.pl --no-tree --strict \
+		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES -f kmod/*.c kmod/*.h uapi/linux/vmmig.h
+
+sparse:
+	$(Q)$(MAKE) -C $(call kdir,$(firstword $(KVERS))) M=$(BUILD)/kmod/$(firstword $(KVERS)) \
+		VMMIG_ROOT=$(CURDIR) C=2 modules
+
+clean:
+	rm -rf $(BUILD)

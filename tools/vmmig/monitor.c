@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmmig monitor: prints the "events" multicast group of vmmig.ko, and follows
+ * the module across unload and reload through the generic netlink
+ * controller's own notifications.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/genetlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+
+#include "output.h"
+#include "vmmig.h"
+
+struct monitor {
+	struct nl_sock *sk;
+	int family;		/* current id of "vmmig", 0 while unloaded */
+	int err;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+static struct nla_policy module_policy[VMMIG_MODULE_A_MAX + 1] = {
+	[VMMIG_MODULE_A_NAME] = { .type = NLA_NUL_STRING },
+	[VMMIG_MODULE_A_STATE] = { .type = NLA_U32 },
+	[VMMIG_MODULE_A_VERSION] = { .type = NLA_NUL_STRING },
+};
+
+static void print_module_event(const char *name, uint32_t state,
+			       const char *version)
+{
+	print_string(PRINT_ANY, "event", "%s", "module");
+	print_string(PRINT_ANY, "name", " %s", name);
+	print_string(PRINT_ANY, "state", " %s", vmmig_module_state_name(state));
+	if (version)
+		print_string(PRINT_ANY, "version", " version %s", version);
+	print_nl();
+	output_flush();
+}
+
+static int vmmig_event(struct nlmsghdr *hdr)
+{
+	struct genlmsghdr *gh = nlmsg_data(hdr);
+	struct nlattr *attrs[VMMIG_HOST_A_MAX + VMMIG_MODULE_A_MAX + 1];
+	struct vmmig_host host;
+
+	switch (gh->cmd) {
+	case VMMIG_CMD_HOST_NTF:
+		if (genlmsg_parse(hdr, 0, attrs, VMMIG_HOST_A_MAX,
+				  vmmig_host_policy) ||
+		    vmmig_host_parse(attrs, &host))
+			return -EBADMSG;
+		print_string(PRINT_ANY, "event", "%s ", "host");
+		if (output_is_json()) {
+			open_object("host");
+			print_host(&host);
+			close_object();
+		} else {
+			print_host_settings(&host);
+		}
+		print_nl();
+		output_flush();
+		return 0;
+	case VMMIG_CMD_MODULE_NTF:
+		if (genlmsg_parse(hdr, 0, attrs, VMMIG_MODULE_A_MAX,
+				  module_policy) ||
+		    !attrs[VMMIG_MODULE_A_NAME] || !attrs[VMMIG_MODULE_A_STATE])
+			return -EBADMSG;
+		print_module_event(nla_get_string(attrs[VMMIG_MODULE_A_NAME]),
+				   nla_get_u32(attrs[VMMIG_MODULE_A_STATE]),
+				   attrs[VMMIG_MODULE_A_VERSION] ?
+				   nla_get_string(attrs[VMMIG_MODULE_A_VERSION]) :
+				   NULL);
+		return 0;
+	}
+	/* Events from a newer module than this CLI: not an error. */
+	return 0;
+}
+
+static int family_group(struct nlattr *groups, const char *want)
+{
+	struct nlattr *g, *a[CTRL_ATTR_MCAST_GRP_MAX + 1];
+	int rem;
+
+	nla_for_each_nested(g, groups, rem) {
+		if (nla_parse_nested(a, CTRL_ATTR_MCAST_GRP_MAX, g, NULL) ||
+		    !a[CTRL_ATTR_MCAST_GRP_NAME] || !a[CTRL_ATTR_MCAST_GRP_ID])
+			continue;
+		if (!strcmp(nla_get_string(a[CTRL_ATTR_MCAST_GRP_NAME]), want))
+			return nla_get_u32(a[CTRL_ATTR_MCAST_GRP_ID]);
+	}
+	return -ENOENT;
+}
+
+/* vmmig.ko (re)appeared: follow its new family and group ids. */
+static int family_arrived(struct monitor *m, struct nlattr **a)
+{
+	struct vmmig_host host;
+	struct vmmig_nl nl;
+	int grp, err;
+
+	if (!a[CTRL_ATTR_FAMILY_ID] || !a[CTRL_ATTR_MCAST_GROUPS])
+		return -EBADMSG;
+	grp = family_group(a[CTRL_ATTR_MCAST_GROUPS], VMMIG_MCGRP_EVENTS);
+	if (grp < 0)
+		return grp;
+	err = nl_socket_add_membership(m->sk, grp);
+	if (err < 0)
+		return -EPROTO;
+	m->family = nla_get_u16(a[CTRL_ATTR_FAMILY_ID]);
+	err = vmmig_nl_open(&nl);
+	if (!err) {
+		err = vmmig_host_get(&nl, &host);
+		vmmig_nl_close(&nl);
+	}
+	print_module_event(VMMIG_GENL_NAME, VMMIG_MODULE_LIVE,
+			   err ? NULL : host.module_version);
+	return 0;
+}
+
+static int ctrl_event(struct monitor *m, struct nlmsghdr *hdr)
+{
+	struct genlmsghdr *gh = nlmsg_data(hdr);
+	struct nlattr *a[CTRL_ATTR_MAX + 1];
+
+	if (gh->cmd != CTRL_CMD_NEWFAMILY && gh->cmd != CTRL_CMD_DELFAMILY)
+		return 0;
+	if (genlmsg_parse(hdr, 0, a, CTRL_ATTR_MAX, NULL) ||
+	    !a[CTRL_ATTR_FAMILY_NAME] ||
+	    strcmp(nla_get_string(a[CTRL_ATTR_FAMILY_NAME]), VMMIG_GENL_NAME))
+		return 0;
+	if (gh->cmd == CTRL_CMD_DELFAMILY) {
+		/* The kernel drops our group membership with the family. */
+		m->family = 0;
+		return 0;
+	}
+	return family_arrived(m, a);
+}
+
+static int monitor_valid(struct nl_msg *msg, void *arg)
+{
+	struct monitor *m = arg;
+	struct nlmsghdr *hdr = nlmsg_hdr(msg);
+	int err = 0;
+
+	if (hdr->nlmsg_type == GENL_ID_CTRL)
+		err = ctrl_event(m, hdr);
+	else if (m->family && hdr->nlmsg_type == m->family)
+		err = vmmig_event(hdr);
+	if (err) {
+		m->err = err;
+		return NL_STOP;
+	}
+	return NL_OK;
+}
+
+int monitor_main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct monitor m = {};
+	struct vmmig_nl nl;
+	int events, ctrl, err, ret = EXIT_FAIL;
+	struct pollfd pfd;
+
+	if (argc > 1) {
+		if (is_help(argv[1]))
+			return object_help("monitor", false);
+		error_msg("monitor", "unexpected argument '%s'", argv[1]);
+		return object_help("monitor", true);
+	}
+	if (cli_connect(&nl, "monitor"))
+		return EXIT_FAIL;
+	m.family = nl.family;
+	events = vmmig_nl_group(&nl, VMMIG_GENL_NAME, VMMIG_MCGRP_EVENTS);
+	ctrl = vmmig_nl_group(&nl, "nlctrl", "notify");
+	vmmig_nl_close(&nl);
+	if (events < 0 || ctrl < 0) {
+		error_msg("monitor", "cannot resolve the %s multicast group",
+			  events < 0 ? "vmmig events" : "nlctrl notify");
+		return EXIT_FAIL;
+	}
+
+	m.sk = nl_socket_alloc();
+	if (!m.sk || genl_connect(m.sk) < 0) {
+		error_msg("monitor", "cannot open a generic netlink socket");
+		goto out;
+	}
+	nl_socket_disable_seq_check(m.sk);
+	nl_socket_modify_cb(m.sk, NL_CB_VALID, NL_CB_CUSTOM, monitor_valid, &m);
+	if (nl_socket_add_memberships(m.sk, events, ctrl, 0) < 0) {
+		error_msg("monitor", "cannot join the event groups");
+		goto out;
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	pfd.fd = nl_socket_get_fd(m.sk);
+	pfd.events = POLLIN;
+	while (!stop) {
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			error_msg("monitor", "poll: %s", strerror(errno));
+			goto out;
+		}
+		err = nl_recvmsgs_default(m.sk);
+		if (m.err) {
+			error_msg("monitor", "malformed event: %s", strerror(-m.err));
+			goto out;
+		}
+		if (err < 0 && err != -NLE_INTR) {
+			/* Overrun: say so and go on, as ip monitor does. */
+			if (err == -NLE_NOMEM) {
+				error_msg("monitor", "events were lost (receive buffer overrun)");
+				continue;
+			}
+			error_msg("monitor", "receive: %s", nl_geterror(err));
+			goto out;
+		}
+	}
+	ret = EXIT_OK;
+out:
+	if (m.sk)
+		nl_socket_free(m.sk);
+	return ret;
+}

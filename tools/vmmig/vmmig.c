@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmmig: command line for live migration of KVM virtual machines.
+ *
+ *   vmmig [OPTIONS] OBJECT { COMMAND | help }
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "output.h"
+#include "vmmig.h"
+
+static int version_main(int argc, char **argv);
+static int help_main(int argc, char **argv);
+
+static const struct {
+	const char *object;
+	int (*main)(int argc, char **argv);
+	const char *description;
+	const char *usage;
+} objects[] = {
+	{ "host", host_main, "Shows this host and changes its migration settings",
+	  "vmmig host show\n"
+	  "vmmig host set [ migration { on | off } ] [ max-migrations N ]\n"
+	  "\n"
+	  "show  the kernel, CPU and KVM of this host, how many VMs vmmig.ko\n"
+	  "      knows, and the migration settings of this network namespace\n"
+	  "set   [admin] enable or disable live migration into and out of this\n"
+	  "      host, and how many migrations may run at once (1..64)\n" },
+	{ "monitor", monitor_main, "Prints events from vmmig.ko as they happen",
+	  "vmmig monitor\n"
+	  "\n"
+	  "Prints one line per event (with -j, one JSON object per line) until\n"
+	  "interrupted: host setting changes in this network namespace, KVM\n"
+	  "modules loading and unloading, and vmmig.ko itself going away and\n"
+	  "coming back (monitor keeps running across a module reload).\n" },
+	{ "version", version_main, "Prints the versions of vmmig and of vmmig.ko",
+	  "vmmig version\n" },
+	{ "help", help_main, "Shows this help, or the help of an object",
+	  "vmmig help [ OBJECT ]\n" },
+};
+
+#define N_OBJECTS (sizeof(objects) / sizeof(objects[0]))
+
+void error_msg(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "vmmig: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool is_help(const char *arg)
+{
+	return !strcmp(arg, "help") || !strcmp(arg, "-h") || !strcmp(arg, "--help");
+}
+
+int cli_nl_error(const struct vmmig_nl *nl, const char *what, int err)
+{
+	error_msg(what, "%s", vmmig_nl_strerror(nl, err));
+	return EXIT_FAIL;
+}
+
+int cli_connect(struct vmmig_nl *nl, const char *what)
+{
+	int err = vmmig_nl_open(nl);
+
+	if (err == -ENOENT) {
+		error_msg(what, "vmmig.ko is not loaded (modprobe vmmig)");
+		return EXIT_FAIL;
+	}
+	if (err) {
+		error_msg(what, "cannot open a generic netlink socket: %s",
+			  strerror(-err));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: vmmig [ OPTIONS ] OBJECT { COMMAND | help }\n"
+		   "OPTIONS: -j, --json    JSON output\n"
+		   "         -p, --pretty  indented JSON (implies -j)\n"
+		   "         -V, --version same as 'vmmig version'\n"
+		   "OBJECTS:\n");
+	for (i = 0; i < N_OBJECTS; i++)
+		fprintf(f, "  %-8s %s\n", objects[i].object, objects[i].description);
+	fprintf(f, "'vmmig help OBJECT' shows the commands of an object.\n");
+}
+
+static int object_usage(const char *object, FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < N_OBJECTS; i++) {
+		if (!strcmp(objects[i].object, object)) {
+			fprintf(f, "Usage: %s", objects[i].usage);
+			return EXIT_OK;
+		}
+	}
+	error_msg("help", "unknown object '%s' (try 'vmmig help')", object);
+	return EXIT_USAGE;
+}
+
+int object_help(const char *object, bool misuse)
+{
+	object_usage(object, misuse ? stderr : stdout);
+	return misuse ? EXIT_USAGE : EXIT_OK;
+}
+
+static int help_main(int argc, char **argv)
+{
+	if (argc > 2) {
+		error_msg("help", "too many arguments");
+		return EXIT_USAGE;
+	}
+	if (argc == 2)
+		return object_usage(argv[1], stdout);
+	usage(stdout);
+	return EXIT_OK;
+}
+
+static int version_main(int argc, char **argv)
+{
+	struct vmmig_host host;
+	struct vmmig_nl nl;
+	bool loaded = false;
+
+	if (argc > 1) {
+		if (is_help(argv[1]))
+			return object_help("version", false);
+		error_msg("version", "unexpected argument '%s'", argv[1]);
+		return EXIT_USAGE;
+	}
+	if (!vmmig_nl_open(&nl)) {
+		loaded = !vmmig_host_get(&nl, &host);
+		vmmig_nl_close(&nl);
+	}
+	print_string(PRINT_ANY, "version", "vmmig %s\n", VMMIG_VERSION);
+	if (loaded)
+		print_string(PRINT_ANY, "module_version", "vmmig.ko %s\n",
+			     host.module_version);
+	else {
+		print_string(PRINT_JSON, "module_version", NULL, NULL);
+		print_text("vmmig.ko not loaded\n");
+	}
+	output_flush();
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	bool json = false, pretty = false;
+	size_t i;
+	int c;
+
+	/* '+': options end at the object, as in ip(8). */
+	while ((c = getopt_long(argc, argv, "+jpVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'p':
+			json = pretty = true;
+			break;
+		case 'V':
+			output_init(json, pretty);
+			return version_main(1, argv);
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	output_init(json, pretty);
+	argc -= optind;
+	argv += optind;
+	if (!argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < N_OBJECTS; i++)
+		if (!strcmp(argv[0], objects[i].object))
+			return objects[i].main(argc, argv);
+	fprintf(stderr, "vmmig: unknown object '%s' (try 'vmmig help')\n", argv[0]);
+	return EXIT_USAGE;
+}
