@@ -21,8 +21,8 @@ else
 KVERS := $(sort $(foreach k,$(wildcard /boot/vmlinuz-*),\
 	$(if $(wildcard /lib/modules/$(patsubst /boot/vmlinuz-%,%,$(k))/build/Makefile),\
 	$(patsubst /boot/vmlinuz-%,%,$(k)))))
-KVER  ?= $(shell uname -r)
 endif
+KVER ?= $(if $(KDIR),$(KVERS),$(shell uname -r))
 kdir = $(if $(KDIR),$(KDIR),/lib/modules/$(1)/build)
 
 KSRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild uapi/linux/vmmig.h
@@ -114,3 +114,16 @@ sparse:
 
 clean:
 	rm -rf $(BUILD)
+
+check: deps
+	$(Q)$(MAKE) all
+	$(Q)selftests/check
+
+vng-check: deps
+	$(Q)command -v vng >/dev/null || { echo 'vng (virtme-ng) is not on PATH: see Documentation/admin-guide/testing.rst' >&2; exit 1; }
+	$(Q)$(MAKE) all
+	$(Q)selftests/check --runner vng
+
+demo: deps
+	$(Q)$(MAKE) all
+	$(Q)selftests/vm-run -k 6.1 -- scripts/demo-guest.sh
