@@ -362,32 +362,44 @@ static int module_ntf(const void *buf, char *name, size_t size, uint32_t *state)
 	return 0;
 }
 
+/* Waits for a MODULE_NTF and checks that it is @want going to @want_state. */
+static int wait_module_ntf(struct listener *l, const char *want,
+			   uint32_t want_state)
+{
+	char buf[4096], name[64];
+	uint32_t state;
+	int n;
+
+	n = listener_wait(l, 0, VMMIG_CMD_MODULE_NTF, buf, sizeof(buf),
+			  EVENT_TIMEOUT_MS);
+	if (n < 0)
+		return n;
+	if (module_ntf(buf, name, sizeof(name), &state))
+		return -EBADMSG;
+	if (strcmp(name, want) || state != want_state) {
+		fprintf(stderr, "# module event: %s %u, want %s %u\n",
+			name, state, want, want_state);
+		return -EPROTO;
+	}
+	return 0;
+}
+
 /* KVM's vendor module going and coming is reported. */
 TEST_F(nl, kvm_module_events)
 {
 	struct listener l;
 	struct vmmig_host h;
-	char buf[4096], name[64];
-	uint32_t state;
 
 	if (!module_loaded("kvm_amd"))
 		SKIP(return, "kvm_amd is not loaded");
 	ASSERT_EQ(0, listener_open(&l, false));
 	ASSERT_EQ(0, module_remove("kvm_amd"));
-	ASSERT_LT(0, listener_wait(&l, 0, VMMIG_CMD_MODULE_NTF, buf, sizeof(buf),
-				   EVENT_TIMEOUT_MS));
-	ASSERT_EQ(0, module_ntf(buf, name, sizeof(name), &state));
-	EXPECT_STREQ("kvm_amd", name);
-	EXPECT_EQ(VMMIG_MODULE_GOING, state);
+	ASSERT_EQ(0, wait_module_ntf(&l, "kvm_amd", VMMIG_MODULE_GOING));
 	ASSERT_EQ(0, vmmig_host_get(&self->nl, &h));
 	EXPECT_EQ(VMMIG_KVM_NONE, h.kvm);
 
 	ASSERT_EQ(0, module_probe("kvm_amd"));
-	ASSERT_LT(0, listener_wait(&l, 0, VMMIG_CMD_MODULE_NTF, buf, sizeof(buf),
-				   EVENT_TIMEOUT_MS));
-	ASSERT_EQ(0, module_ntf(buf, name, sizeof(name), &state));
-	EXPECT_STREQ("kvm_amd", name);
-	EXPECT_EQ(VMMIG_MODULE_LIVE, state);
+	ASSERT_EQ(0, wait_module_ntf(&l, "kvm_amd", VMMIG_MODULE_LIVE));
 	ASSERT_EQ(0, vmmig_host_get(&self->nl, &h));
 	EXPECT_EQ(VMMIG_KVM_AMD, h.kvm);
 	listener_close(&l);
@@ -406,8 +418,7 @@ TEST_F(nl, module_reload_with_listener)
 	};
 	struct listener l;
 	struct vmmig_host h;
-	char buf[8192], name[64];
-	uint32_t state;
+	char buf[8192];
 
 	if (!ko)
 		SKIP(return, "VMMIG_KO (path of the built vmmig.ko) is not set");
@@ -415,11 +426,7 @@ TEST_F(nl, module_reload_with_listener)
 	ASSERT_EQ(0, listener_open(&l, true));
 
 	ASSERT_EQ(0, module_remove("vmmig"));
-	ASSERT_LT(0, listener_wait(&l, 0, VMMIG_CMD_MODULE_NTF, buf, sizeof(buf),
-				   EVENT_TIMEOUT_MS));
-	ASSERT_EQ(0, module_ntf(buf, name, sizeof(name), &state));
-	EXPECT_STREQ("vmmig", name);
-	EXPECT_EQ(VMMIG_MODULE_GOING, state);
+	ASSERT_EQ(0, wait_module_ntf(&l, "vmmig", VMMIG_MODULE_GOING));
 	ASSERT_LT(0, listener_wait(&l, GENL_ID_CTRL, CTRL_CMD_DELFAMILY, buf,
 				   sizeof(buf), EVENT_TIMEOUT_MS));
 	EXPECT_EQ(-ENOENT, vmmig_host_get(&self->nl, &h));

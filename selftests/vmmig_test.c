@@ -109,43 +109,49 @@ static struct kmod_ctx *kmod(void)
 	return ctx;
 }
 
-int module_remove(const char *name)
+static int op_remove(struct kmod_module *mod)
+{
+	return kmod_module_remove_module(mod, 0);
+}
+
+static int op_insert(struct kmod_module *mod)
+{
+	return kmod_module_insert_module(mod, 0, NULL);
+}
+
+static int op_probe(struct kmod_module *mod)
+{
+	return kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL, NULL);
+}
+
+static int with_module(const char *name, bool is_path,
+		       int (*op)(struct kmod_module *mod))
 {
 	struct kmod_module *mod;
 	int err;
 
-	err = kmod_module_new_from_name(kmod(), name, &mod);
+	err = is_path ? kmod_module_new_from_path(kmod(), name, &mod) :
+			kmod_module_new_from_name(kmod(), name, &mod);
 	if (err)
 		return err;
-	err = kmod_module_remove_module(mod, 0);
+	err = op(mod);
 	kmod_module_unref(mod);
 	return err;
+}
+
+int module_remove(const char *name)
+{
+	return with_module(name, false, op_remove);
 }
 
 int module_insert_path(const char *path)
 {
-	struct kmod_module *mod;
-	int err;
-
-	err = kmod_module_new_from_path(kmod(), path, &mod);
-	if (err)
-		return err;
-	err = kmod_module_insert_module(mod, 0, NULL);
-	kmod_module_unref(mod);
-	return err;
+	return with_module(path, true, op_insert);
 }
 
 int module_probe(const char *name)
 {
-	struct kmod_module *mod;
-	int err;
-
-	err = kmod_module_new_from_name(kmod(), name, &mod);
-	if (err)
-		return err;
-	err = kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL, NULL);
-	kmod_module_unref(mod);
-	return err;
+	return with_module(name, false, op_probe);
 }
 
 bool module_loaded(const char *name)
