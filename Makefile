@@ -104,9 +104,18 @@ uninstall:
 deps:
 	$(Q)scripts/deps.sh
 
-style:
-	$(Q)$(call kdir,$(firstword $(KVERS)))/scripts/checkpatch.pl --no-tree --strict \
-		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES -f kmod/*.c kmod/*.h uapi/linux/vmmig.h
+CHECKPATCH := $(BUILD)/checkpatch/checkpatch.pl
+$(CHECKPATCH):
+	$(if $(LINUX_SOURCE_TAR),,$(error checkpatch comes from Debian's linux-source package: run 'make deps'))
+	$(Q)mkdir -p $(@D)
+	$(Q)top=$$(basename $(LINUX_SOURCE_TAR) .tar.xz); \
+	tar -xJf $(LINUX_SOURCE_TAR) -C $(@D) --strip-components=2 \
+		$$top/scripts/checkpatch.pl $$top/scripts/spelling.txt \
+		$$top/scripts/const_structs.checkpatch
+
+style: $(CHECKPATCH)
+	$(Q)$(CHECKPATCH) --no-tree --strict --ignore FILE_PATH_CHANGES \
+		-f kmod/*.c kmod/*.h uapi/linux/vmmig.h
 
 sparse:
 	$(Q)$(MAKE) -C $(call kdir,$(firstword $(KVERS))) M=$(BUILD)/kmod/$(firstword $(KVERS)) \

@@ -66,6 +66,7 @@ enum vmmig_cmd {
 
 	__VMMIG_CMD_MAX
 };
+
 #define VMMIG_CMD_MAX (__VMMIG_CMD_MAX - 1)
 
 /* Which KVM vendor module is loaded. */
@@ -76,6 +77,7 @@ enum vmmig_kvm {
 
 	__VMMIG_KVM_MAX
 };
+
 #define VMMIG_KVM_MAX (__VMMIG_KVM_MAX - 1)
 
 enum vmmig_module_state {
@@ -84,6 +86,7 @@ enum vmmig_module_state {
 
 	__VMMIG_MODULE_STATE_MAX
 };
+
 #define VMMIG_MODULE_STATE_MAX (__VMMIG_MODULE_STATE_MAX - 1)
 
 enum vmmig_host_attrs {
@@ -102,6 +105,7 @@ enum vmmig_host_attrs {
 
 	__VMMIG_HOST_A_MAX
 };
+
 #define VMMIG_HOST_A_MAX (__VMMIG_HOST_A_MAX - 1)
 
 enum vmmig_module_attrs {
@@ -112,6 +116,7 @@ enum vmmig_module_attrs {
 
 	__VMMIG_MODULE_A_MAX
 };
+
 #define VMMIG_MODULE_A_MAX (__VMMIG_MODULE_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_VMMIG_H */
