@@ -59,7 +59,8 @@ help:
 	@echo 'make demo          build, boot 6.1 and show vmmig at work'
 	@echo 'make install       install vmmig.ko (DKMS when present) and the vmmig CLI'
 	@echo 'make uninstall     remove what install installed'
-	@echo 'make style         checkpatch on the module; make sparse: sparse C=2'
+	@echo 'make style         checkpatch on the module, shellcheck on the scripts'
+	@echo 'make sparse        sparse (C=2) on the module'
 
 # The module is built in one output folder per kernel, made of links to the
 # sources, so that the builds for several kernels do not trample each other.
@@ -116,6 +117,8 @@ $(CHECKPATCH):
 style: $(CHECKPATCH)
 	$(Q)$(CHECKPATCH) --no-tree --strict --ignore FILE_PATH_CHANGES \
 		-f kmod/*.c kmod/*.h uapi/linux/vmmig.h
+	$(Q)shellcheck -x -S warning selftests/*.sh selftests/run_tests selftests/check \
+		selftests/vm-run selftests/lib/* scripts/*.sh .ci/run
 
 sparse:
 	$(Q)$(MAKE) -C $(call kdir,$(firstword $(KVERS))) M=$(BUILD)/kmod/$(firstword $(KVERS)) \

@@ -3,6 +3,7 @@
 # The vmmig CLI against vmmig.ko in a booted kernel: host show/set in text
 # and JSON (checked with jq), kernel error messages, privileges, and
 # monitor with two listeners and across a module unload and reload.
+# shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
 
 [ -e /sys/module/vmmig ] || skip "vmmig.ko is not loaded"
@@ -133,8 +134,11 @@ if [ -n "${VMMIG_KO:-}" ]; then
 		fail "no event after reload: $(cat "$tmp/mon1")"
 	fi
 	for m in "${monitors[@]}"; do
-		kill -0 "$m" 2>/dev/null && pass "monitor $m still running" ||
+		if kill -0 "$m" 2>/dev/null; then
+			pass "monitor $m still running"
+		else
 			fail "monitor $m died: $(cat "$tmp"/mon*.err)"
+		fi
 	done
 else
 	fail "VMMIG_KO is not set: cannot test the reload"

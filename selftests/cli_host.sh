@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The vmmig CLI without vmmig.ko (runs on the build host): usage errors,
 # help, version, and the clear message when the module is not loaded.
+# shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
 cleanup_hook() { :; }
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
 # Sourced by the shell tests: small assertions that print TAP-like lines.
 # Exit status: 0 pass, 1 fail, 4 skip (kselftest convention).

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Runs last: after the suite, the kernel log holds no warning, bug or oops.
+# shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
 cleanup_hook() { :; }
 

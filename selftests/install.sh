@@ -3,6 +3,7 @@
 # make install / make uninstall inside the test VM (its /lib/modules is an
 # overlay, so the build host is untouched): afterwards `modprobe vmmig`
 # loads the installed module, and after uninstall it no longer can.
+# shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
 
 kver=$(uname -r)
