@@ -44,11 +44,11 @@ expect_eq "pretty JSON is the same object" "$(jq -cS . <<<"$out")" "$(jq -cS . <
 
 # Text: the same facts.
 expect_rc 0 "host show" -- "$VMMIG" host show
-expect_match "text has the kernel" "$out" "kernel $(uname -r)"
+expect_contains "text has the kernel" "$out" "kernel $(uname -r)"
 expect_match "text has kvm" "$out" "kvm $want_kvm"
 expect_match "text has the settings" "$out" "migration off max-migrations 2 vms 0"
 expect_rc 0 "host (default verb)" -- "$VMMIG" host
-expect_match "defaults to show" "$out" "kernel $(uname -r)"
+expect_contains "defaults to show" "$out" "kernel $(uname -r)"
 
 # host set.
 expect_rc 0 "host set" -- "$VMMIG" host set migration on max-migrations 8

@@ -33,6 +33,11 @@ expect_match() {
 	if [[ $2 =~ $3 ]]; then pass "$1"; else fail "$1: '$2' does not match /$3/"; fi
 }
 
+# expect_contains WHAT STRING SUBSTRING (taken literally)
+expect_contains() {
+	if [[ $2 == *"$3"* ]]; then pass "$1"; else fail "$1: '$2' does not contain '$3'"; fi
+}
+
 # expect_eq WHAT GOT WANT
 expect_eq() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi
