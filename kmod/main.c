@@ -8,6 +8,7 @@
 #include "host.h"
 #include "netlink.h"
 #include "version.h"
+#include "vm.h"
 #include "vmmig.h"
 
 unsigned int vmmig_net_id __read_mostly;
@@ -21,11 +22,19 @@ static int __net_init vmmig_net_init(struct net *net)
 	vn->migration_enabled = false;
 	vn->max_migrations = 2;
 	vn->vm_count = 0;
+	vn->net = net;
+	vmmig_vm_net_init(vn);
 	return 0;
+}
+
+static void __net_exit vmmig_net_exit(struct net *net)
+{
+	vmmig_vm_net_exit(vmmig_net(net));
 }
 
 static struct pernet_operations vmmig_net_ops = {
 	.init = vmmig_net_init,
+	.exit = vmmig_net_exit,
 	.id = &vmmig_net_id,
 	.size = sizeof(struct vmmig_net),
 };

@@ -6,12 +6,12 @@
 #include <linux/module.h>
 #include <net/genetlink.h>
 
+#include "dirty.h"
 #include "host.h"
 #include "netlink.h"
 #include "version.h"
+#include "vm.h"
 #include "vmmig.h"
-
-static struct genl_family vmmig_genl_family;
 
 enum vmmig_mcgrp {
 	VMMIG_MCGRP_EVENTS_ID,
@@ -70,6 +70,25 @@ static int vmmig_host_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
+/**
+ * vmmig_genl_notify() - send a finished event message to the listeners of
+ * one namespace
+ * @net: the namespace
+ * @skb: the message; consumed
+ */
+static bool vmmig_genl_live;
+
+void vmmig_genl_notify(struct net *net, struct sk_buff *skb)
+{
+	/* Late events (the reaper) must not go out on a recycled group id. */
+	if (!READ_ONCE(vmmig_genl_live)) {
+		nlmsg_free(skb);
+		return;
+	}
+	genlmsg_multicast_netns(&vmmig_genl_family, net, skb, 0,
+				VMMIG_MCGRP_EVENTS_ID, GFP_KERNEL);
+}
+
 static void vmmig_host_notify(struct net *net)
 {
 	struct sk_buff *msg;
@@ -79,8 +98,7 @@ static void vmmig_host_notify(struct net *net)
 	if (IS_ERR(msg))
 		return;
 	genlmsg_end(msg, hdr);
-	genlmsg_multicast_netns(&vmmig_genl_family, net, msg, 0,
-				VMMIG_MCGRP_EVENTS_ID, GFP_KERNEL);
+	vmmig_genl_notify(net, msg);
 }
 
 static int vmmig_host_set_doit(struct sk_buff *skb, struct genl_info *info)
@@ -129,9 +147,57 @@ static const struct genl_ops vmmig_genl_ops[] = {
 		.maxattr = VMMIG_HOST_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
+	{
+		.cmd = VMMIG_CMD_VM_REGISTER,
+		.doit = vmmig_vm_register_doit,
+		.policy = vmmig_vm_policy,
+		.maxattr = VMMIG_VM_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VMMIG_CMD_VM_UNREGISTER,
+		.doit = vmmig_vm_unregister_doit,
+		.policy = vmmig_vm_id_policy,
+		.maxattr = VMMIG_VM_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VMMIG_CMD_VM_GET,
+		.doit = vmmig_vm_get_doit,
+		.dumpit = vmmig_vm_get_dumpit,
+		.policy = vmmig_vm_id_policy,
+		.maxattr = VMMIG_VM_A_MAX,
+	},
+	{
+		.cmd = VMMIG_CMD_DIRTY_START,
+		.doit = vmmig_dirty_start_doit,
+		.policy = vmmig_dirty_policy,
+		.maxattr = VMMIG_DIRTY_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VMMIG_CMD_DIRTY_HARVEST,
+		.doit = vmmig_dirty_harvest_doit,
+		.policy = vmmig_dirty_policy,
+		.maxattr = VMMIG_DIRTY_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VMMIG_CMD_DIRTY_STOP,
+		.doit = vmmig_dirty_stop_doit,
+		.policy = vmmig_dirty_policy,
+		.maxattr = VMMIG_DIRTY_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VMMIG_CMD_DIRTY_STATS,
+		.doit = vmmig_dirty_stats_doit,
+		.policy = vmmig_dirty_policy,
+		.maxattr = VMMIG_DIRTY_A_MAX,
+	},
 };
 
-static struct genl_family vmmig_genl_family __ro_after_init = {
+struct genl_family vmmig_genl_family __ro_after_init = {
 	.name = VMMIG_GENL_NAME,
 	.version = VMMIG_GENL_VERSION,
 	.netnsok = true,
@@ -182,7 +248,10 @@ void vmmig_genl_notify_module(const char *name, enum vmmig_module_state state)
  */
 int __init vmmig_genl_init(void)
 {
-	return genl_register_family(&vmmig_genl_family);
+	int ret = genl_register_family(&vmmig_genl_family);
+
+	WRITE_ONCE(vmmig_genl_live, !ret);
+	return ret;
 }
 
 /**
@@ -191,5 +260,6 @@ int __init vmmig_genl_init(void)
 void vmmig_genl_uninit(void)
 {
 	vmmig_genl_notify_module(KBUILD_MODNAME, VMMIG_MODULE_GOING);
+	WRITE_ONCE(vmmig_genl_live, false);
 	genl_unregister_family(&vmmig_genl_family);
 }

@@ -2,8 +2,10 @@
 #ifndef _VMMIG_VMMIG_H
 #define _VMMIG_VMMIG_H
 
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
@@ -13,6 +15,10 @@ struct vmmig_net {
 	bool migration_enabled;
 	u32 max_migrations;
 	u32 vm_count;
+	struct list_head vms;	/* registered VMs, struct vmmig_vm */
+	u32 vm_gen;		/* bumped on every registry change, for dumps */
+	struct delayed_work reaper;	/* drops VMs their owner closed */
+	struct net *net;
 };
 
 extern unsigned int vmmig_net_id;

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmmig.ko's VM registry and in-kernel dirty-page harvesting, with a real
+ * KVM VM whose vCPU writes the round number into random pages while the
+ * host harvests (in the manner of KVM's dirty_log_test): every page that
+ * changed is reported in its round or, when it was written after its
+ * harvest, in the next one; none is ever lost.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <linux/vmmig.h>
+
+#include "kselftest_harness.h"
+#include "kvm_vm.h"
+#include "registry.h"
+#include "vmmig_test.h"
+
+#define MIB		(1024 * 1024ULL)
+#define PAGE		4096ULL
+#define CTL		0x2000
+#define TEST_BASE	(1 * MIB)	/* test area: 1 MiB .. end of memory */
+#define ROUNDS		32
+
+static const uint64_t slot_sizes[] = { 8 * MIB, 8 * MIB };
+static const uint8_t uuid1[VMMIG_UUID_LEN] = { 1, 2, 3, 4 };
+static const uint8_t uuid2[VMMIG_UUID_LEN] = { 5, 6, 7, 8 };
+
+static uint32_t *ctl(struct kvm_test_vm *vm, int word)
+{
+	return (uint32_t *)kvm_vm_gpa(vm, CTL) + word;
+}
+
+FIXTURE(vm) {
+	struct vmmig_nl nl;
+	struct kvm_test_vm vm;
+	uint64_t npages;	/* in the test area */
+};
+
+FIXTURE_SETUP(vm)
+{
+	int err = vmmig_nl_open(&self->nl);
+
+	if (err == -ENOENT)
+		SKIP(return, "vmmig.ko is not loaded");
+	ASSERT_EQ(0, err);
+	err = kvm_vm_create(&self->vm, slot_sizes, 2);
+	if (err == -ENODEV)
+		SKIP(return, "/dev/kvm is missing (modprobe kvm_amd)");
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, kvm_vm_load(&self->vm, dirty_guest_start,
+				 dirty_guest_end - dirty_guest_start));
+	self->npages = (16 * MIB - TEST_BASE) / PAGE;
+	*ctl(&self->vm, 0) = 1;			/* round */
+	*ctl(&self->vm, 1) = 12345;		/* seed */
+	*ctl(&self->vm, 3) = self->npages;
+	*ctl(&self->vm, 4) = TEST_BASE;
+	vmmig_vm_unregister(&self->nl, "t1");
+}
+
+FIXTURE_TEARDOWN(vm)
+{
+	if (self->nl.sk)
+		vmmig_vm_unregister(&self->nl, "t1");
+	kvm_vm_destroy(&self->vm);
+	vmmig_nl_close(&self->nl);
+}
+
+TEST_F(vm, register_and_get)
+{
+	struct vmmig_vm_info info;
+
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+	ASSERT_EQ(0, vmmig_vm_get(&self->nl, "t1", &info));
+	EXPECT_STREQ("t1", info.name);
+	EXPECT_EQ(0, memcmp(uuid1, info.uuid, VMMIG_UUID_LEN));
+	EXPECT_EQ(getpid(), info.pid);
+	EXPECT_EQ(1, info.vcpus);
+	EXPECT_FALSE(info.dirty);
+	ASSERT_EQ(2, info.nslots);
+	for (int i = 0; i < 2; i++) {
+		int s = info.slots[i].id;
+
+		ASSERT_TRUE(s == 0 || s == 1);
+		EXPECT_EQ(self->vm.slots[s].gpa / PAGE, info.slots[i].base_gfn);
+		EXPECT_EQ(self->vm.slots[s].size / PAGE, info.slots[i].npages);
+		EXPECT_EQ((uintptr_t)self->vm.slots[s].host, info.slots[i].uaddr);
+	}
+}
+
+static int count_vm(const struct vmmig_vm_info *vm, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+TEST_F(vm, register_rejects)
+{
+	struct kvm_test_vm other;
+	int null_fd = open("/dev/null", O_RDONLY), n = 0;
+
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+
+	EXPECT_EQ(-EINVAL, vmmig_vm_register(&self->nl, null_fd, "t2", uuid2));
+	EXPECT_STREQ("file descriptor is not a KVM VM", self->nl.err.msg);
+	EXPECT_EQ(-EINVAL, vmmig_vm_register(&self->nl, self->vm.kvm_fd, "t2", uuid2));
+	EXPECT_EQ(-EBADF, vmmig_vm_register(&self->nl, 999, "t2", uuid2));
+	EXPECT_STREQ("no such file descriptor in the sender", self->nl.err.msg);
+	EXPECT_EQ(-EEXIST, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t2", uuid2));
+	EXPECT_STREQ("vmmig: this VM is already registered as 't1'", self->nl.err.msg);
+	EXPECT_EQ(-EINVAL, vmmig_vm_register(&self->nl, self->vm.vm_fd, "a b", uuid2));
+	EXPECT_STREQ("VM name must be printable, without spaces or '/'", self->nl.err.msg);
+
+	ASSERT_EQ(0, kvm_vm_create(&other, slot_sizes, 1));
+	EXPECT_EQ(-EEXIST, vmmig_vm_register(&self->nl, other.vm_fd, "t1", uuid2));
+	EXPECT_STREQ("vmmig: a VM with this name or uuid is already registered",
+		     self->nl.err.msg);
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, other.vm_fd, "t2", uuid2));
+	ASSERT_EQ(0, vmmig_vm_dump(&self->nl, count_vm, &n));
+	EXPECT_EQ(2, n);
+	ASSERT_EQ(0, vmmig_vm_unregister(&self->nl, "t2"));
+	EXPECT_EQ(-ENOENT, vmmig_vm_unregister(&self->nl, "t2"));
+	EXPECT_STREQ("vmmig: no such VM registered here", self->nl.err.msg);
+	kvm_vm_destroy(&other);
+	close(null_fd);
+
+	/* Missing attributes. */
+	struct nl_msg *msg = vmmig_nl_msg(&self->nl, VMMIG_CMD_VM_REGISTER, 0);
+
+	nla_put_u32(msg, VMMIG_VM_A_FD, self->vm.vm_fd);
+	nla_put_string(msg, VMMIG_VM_A_NAME, "t3");
+	EXPECT_EQ(-EINVAL, send_raw(&self->nl, msg));
+	EXPECT_STREQ("vmmig: missing VM uuid", self->nl.err.msg);
+	msg = vmmig_nl_msg(&self->nl, VMMIG_CMD_VM_REGISTER, 0);
+	nla_put_u32(msg, VMMIG_VM_A_FD, self->vm.vm_fd);
+	nla_put_string(msg, VMMIG_VM_A_NAME, "t3");
+	nla_put(msg, VMMIG_VM_A_UUID, 15, uuid2);
+	EXPECT_EQ(-ERANGE, send_raw(&self->nl, msg));
+	EXPECT_STREQ("binary attribute size out of range", self->nl.err.msg);
+}
+
+TEST_F(vm, unprivileged)
+{
+	struct vmmig_vm_info info;
+
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+	ASSERT_EQ(0, drop_cap_net_admin());
+	EXPECT_EQ(-EPERM, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t9", uuid2));
+	EXPECT_EQ(-EPERM, vmmig_dirty_start(&self->nl, "t1"));
+	EXPECT_EQ(-EPERM, vmmig_vm_unregister(&self->nl, "t1"));
+	EXPECT_EQ(0, vmmig_vm_get(&self->nl, "t1", &info));
+}
+
+/* The VM's owner closes it: the registry lets go by itself. */
+TEST_F(vm, closed_vm_leaves)
+{
+	struct vmmig_vm_info info;
+	struct listener l;
+	char buf[8192];
+	int i;
+
+	ASSERT_EQ(0, listener_open(&l, false));
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+	ASSERT_LT(0, listener_wait(&l, 0, VMMIG_CMD_VM_NTF, buf, sizeof(buf), 3000));
+	kvm_vm_destroy(&self->vm);
+	for (i = 0; i < 50; i++) {
+		if (vmmig_vm_get(&self->nl, "t1", &info) == -ENOENT)
+			break;
+		usleep(100 * 1000);
+	}
+	EXPECT_EQ(-ENOENT, vmmig_vm_get(&self->nl, "t1", &info));
+	ASSERT_LT(0, listener_wait(&l, 0, VMMIG_CMD_VM_NTF, buf, sizeof(buf), 3000));
+	listener_close(&l);
+}
+
+TEST_F(vm, dirty_rejects)
+{
+	struct vmmig_dirty_stats st;
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+	EXPECT_EQ(-ENOTCONN, vmmig_dirty_harvest(&self->nl, "t1", NULL, 0, &st));
+	EXPECT_STREQ("vmmig: dirty logging is not started (DIRTY_START)", self->nl.err.msg);
+	EXPECT_EQ(-ENOENT, vmmig_dirty_start(&self->nl, "nope"));
+	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, "t1"));
+	EXPECT_EQ(-EALREADY, vmmig_dirty_start(&self->nl, "t1"));
+
+	/* Another process (another mm) may not drive the owner's VM. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct vmmig_nl nl;
+
+		if (vmmig_nl_open(&nl))
+			_exit(10);
+		if (vmmig_dirty_harvest(&nl, "t1", NULL, 0, &st) != -EACCES)
+			_exit(11);
+		if (!strstr(nl.err.msg, "must be driven by the VM's owner"))
+			_exit(12);
+		if (vmmig_vm_unregister(&nl, "t1") != -EBUSY)
+			_exit(13);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	ASSERT_EQ(0, vmmig_dirty_stop(&self->nl, "t1"));
+	EXPECT_EQ(-ENOTCONN, vmmig_dirty_stop(&self->nl, "t1"));
+}
+
+/* Checks one harvest against guest memory; see the file's comment. */
+struct tracker {
+	uint32_t *seen;		/* last value the host saw per test page */
+	uint8_t *pending;	/* changed after its harvest: due next round */
+	uint8_t *reported;
+	uint64_t npages, lost, late, reported_pages;
+};
+
+static int check_round(struct kvm_test_vm *vm, struct tracker *t,
+		       const struct vmmig_dirty_range *r, uint32_t nr)
+{
+	uint64_t first = TEST_BASE / PAGE, p;
+	uint32_t i;
+
+	memset(t->reported, 0, t->npages);
+	for (i = 0; i < nr; i++)
+		for (p = r[i].gfn; p < r[i].gfn + r[i].npages; p++)
+			if (p >= first && p < first + t->npages)
+				t->reported[p - first] = 1;
+	for (p = 0; p < t->npages; p++) {
+		uint32_t v = *(volatile uint32_t *)kvm_vm_gpa(vm, TEST_BASE + p * PAGE);
+
+		if (t->reported[p]) {
+			t->reported_pages++;
+			t->seen[p] = v;
+			t->pending[p] = 0;
+			continue;
+		}
+		if (t->pending[p]) {
+			t->lost++;	/* written after a harvest, missed again */
+			t->pending[p] = 0;
+		}
+		if (v != t->seen[p]) {
+			t->pending[p] = 1;
+			t->late++;
+			t->seen[p] = v;
+		}
+	}
+	return 0;
+}
+
+static void harvest_rounds(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(vm) *self, bool pause, bool use_buf)
+{
+	struct tracker t = { .npages = self->npages };
+	size_t bufsize = (16 * MIB / PAGE / 2 + 1) * sizeof(struct vmmig_dirty_range);
+	struct vmmig_dirty_range *buf = use_buf ? malloc(bufsize) : NULL;
+	struct vmmig_dirty_stats st;
+	uint32_t writes_before;
+	int round;
+
+	t.seen = calloc(t.npages, sizeof(*t.seen));
+	t.pending = calloc(t.npages, 1);
+	t.reported = calloc(t.npages, 1);
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, "t1"));
+	ASSERT_EQ(0, kvm_vm_start(&self->vm));
+
+	for (round = 1; round <= ROUNDS; round++) {
+		*ctl(&self->vm, 0) = round;
+		writes_before = *ctl(&self->vm, 2);
+		usleep(20 * 1000);
+		/* Under nested emulation the vCPU may need longer to get going. */
+		for (int i = 0; i < 400 && writes_before == *ctl(&self->vm, 2); i++)
+			usleep(5 * 1000);
+		if (pause)
+			kvm_vm_pause(&self->vm);
+		ASSERT_EQ(0, vmmig_dirty_harvest(&self->nl, "t1", buf,
+						 use_buf ? bufsize : 0, &st)) {
+			TH_LOG("round %d: %s", round, vmmig_nl_strerror(&self->nl, -1));
+		}
+		EXPECT_EQ(round, st.round);
+		EXPECT_EQ(st.pages * PAGE, st.bytes);
+		check_round(&self->vm, &t, use_buf ? buf : st.ranges, st.nr_ranges);
+		free(st.ranges);
+		if (pause) {
+			/* Nothing can be late with the vCPU stopped. */
+			EXPECT_EQ(0, t.late);
+			kvm_vm_resume(&self->vm);
+		}
+		EXPECT_NE(writes_before, *ctl(&self->vm, 2));
+	}
+	/* A last harvest with the vCPU stopped settles every late page. */
+	kvm_vm_pause(&self->vm);
+	ASSERT_EQ(0, vmmig_dirty_harvest(&self->nl, "t1", buf, use_buf ? bufsize : 0, &st));
+	check_round(&self->vm, &t, use_buf ? buf : st.ranges, st.nr_ranges);
+	free(st.ranges);
+	ASSERT_EQ(0, vmmig_dirty_harvest(&self->nl, "t1", buf, use_buf ? bufsize : 0, &st));
+	/* Stopped and just harvested: only the control page can be dirty. */
+	EXPECT_GE(1, st.pages);
+	free(st.ranges);
+
+	TH_LOG("%d rounds, %llu pages reported, %llu written after their harvest, %llu lost, %u guest writes",
+	       ROUNDS, (unsigned long long)t.reported_pages,
+	       (unsigned long long)t.late, (unsigned long long)t.lost,
+	       *ctl(&self->vm, 2));
+	EXPECT_EQ(0, t.lost);
+	EXPECT_LT(0, t.reported_pages);
+	for (uint64_t p = 0; p < t.npages; p++)
+		ASSERT_EQ(0, t.pending[p]);
+
+	ASSERT_EQ(0, vmmig_dirty_get_stats(&self->nl, "t1", &st));
+	EXPECT_EQ(ROUNDS + 2, st.round);
+	EXPECT_EQ(2, st.nslots);
+	ASSERT_EQ(0, vmmig_dirty_stop(&self->nl, "t1"));
+	free(buf);
+	free(t.seen);
+	free(t.pending);
+	free(t.reported);
+}
+
+TEST_F(vm, harvest_running)
+{
+	harvest_rounds(_metadata, self, false, false);
+}
+
+TEST_F(vm, harvest_paused)
+{
+	harvest_rounds(_metadata, self, true, false);
+}
+
+TEST_F(vm, harvest_into_buffer)
+{
+	harvest_rounds(_metadata, self, false, true);
+}
+
+/* A buffer too small: refused, and nothing is lost for the next harvest. */
+TEST_F(vm, harvest_small_buffer)
+{
+	struct vmmig_dirty_range small[2];
+	struct vmmig_dirty_stats st;
+	uint64_t p, first = TEST_BASE / PAGE, found = 0;
+	uint32_t i;
+
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, "t1"));
+	ASSERT_EQ(0, kvm_vm_start(&self->vm));
+	usleep(50 * 1000);
+	kvm_vm_pause(&self->vm);
+	ASSERT_EQ(-ENOSPC, vmmig_dirty_harvest(&self->nl, "t1", small, sizeof(small), &st));
+	EXPECT_NE(NULL, strstr(self->nl.err.msg, "nothing was cleared"));
+	ASSERT_EQ(0, vmmig_dirty_harvest(&self->nl, "t1", NULL, 0, &st));
+	/* Every page the guest wrote (non-zero) is in this harvest. */
+	for (p = 0; p < self->npages; p++) {
+		bool in = false;
+
+		if (!*(uint32_t *)kvm_vm_gpa(&self->vm, TEST_BASE + p * PAGE))
+			continue;
+		for (i = 0; i < st.nr_ranges && !in; i++)
+			in = first + p >= st.ranges[i].gfn &&
+			     first + p < st.ranges[i].gfn + st.ranges[i].npages;
+		EXPECT_TRUE(in);
+		found++;
+	}
+	EXPECT_LT(2, found);
+	free(st.ranges);
+}
+
+/* The VM's descriptor closed while harvests go on: nothing breaks. */
+TEST_F(vm, vm_closed_during_harvest)
+{
+	struct vmmig_dirty_stats st;
+	int i, ok = 0;
+
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, "t1"));
+	ASSERT_EQ(0, kvm_vm_start(&self->vm));
+	for (i = 0; i < 20; i++) {
+		if (i == 5) {
+			close(self->vm.vm_fd);
+			self->vm.vm_fd = -1;
+		}
+		if (!vmmig_dirty_harvest(&self->nl, "t1", NULL, 0, &st)) {
+			ok++;
+			free(st.ranges);
+		}
+	}
+	/* The registry's reference keeps the VM whole until it lets go. */
+	EXPECT_EQ(20, ok);
+	EXPECT_EQ(0, vmmig_dirty_stop(&self->nl, "t1"));
+}
+
+/*
+ * Unloading vmmig.ko (by an administrator's rmmod, another process) with a
+ * VM registered and logging: the VM lives on, and as only the owner can
+ * turn KVM's logging off, a new start after the reload is refused rather
+ * than sharing the log.
+ */
+TEST_F(vm, unload_with_registered_vm)
+{
+	const char *ko = getenv("VMMIG_KO");
+	uint32_t writes;
+	int status;
+	pid_t pid;
+
+	if (!ko)
+		SKIP(return, "VMMIG_KO (path of the built vmmig.ko) is not set");
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, "t1"));
+	ASSERT_EQ(0, kvm_vm_start(&self->vm));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(module_remove("vmmig") ? 1 : 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	writes = *ctl(&self->vm, 2);
+	usleep(50 * 1000);
+	EXPECT_NE(writes, *ctl(&self->vm, 2));
+	ASSERT_EQ(0, module_insert_path(ko));
+	vmmig_nl_close(&self->nl);
+	ASSERT_EQ(0, vmmig_nl_open(&self->nl));
+	/* Logging is still on in KVM: a new start is refused, not doubled. */
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+	EXPECT_EQ(-EBUSY, vmmig_dirty_start(&self->nl, "t1"));
+	EXPECT_NE(NULL, strstr(self->nl.err.msg, "another program is tracking this VM"));
+}
+
+TEST_HARNESS_MAIN
