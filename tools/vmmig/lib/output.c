@@ -13,6 +13,7 @@ static bool json;
 static int json_flags = JSON_C_TO_STRING_PLAIN;
 static struct json_object *stack[MAX_DEPTH];
 static int depth;
+static struct json_object *list;
 
 void output_init(bool use_json, bool pretty)
 {
@@ -40,28 +41,43 @@ static void add(const char *key, struct json_object *v)
 		fprintf(stderr, "vmmig: out of memory\n");
 		exit(1);
 	}
-	json_object_object_add(top(), key, v);
+	if (json_object_is_type(top(), json_type_array))
+		json_object_array_add(top(), v);
+	else
+		json_object_object_add(top(), key, v);
 }
 
-void open_object(const char *key)
+static void open_nested(const char *key, struct json_object *o)
 {
-	struct json_object *o;
-
-	if (!json)
-		return;
 	if (depth >= MAX_DEPTH) {
 		fprintf(stderr, "vmmig: JSON nesting too deep\n");
 		exit(1);
 	}
-	o = json_object_new_object();
 	add(key, o);
 	stack[depth++] = o;
+}
+
+void open_object(const char *key)
+{
+	if (json)
+		open_nested(key, json_object_new_object());
+}
+
+void open_array(const char *key)
+{
+	if (json)
+		open_nested(key, json_object_new_array());
 }
 
 void close_object(void)
 {
 	if (json && depth > 1)
 		depth--;
+}
+
+void close_array(void)
+{
+	close_object();
 }
 
 void print_string(enum output_type t, const char *key, const char *fmt,
@@ -112,10 +128,29 @@ void print_nl(void)
 
 void output_flush(void)
 {
-	if (json && depth) {
+	if (json && depth && list) {
+		json_object_array_add(list, stack[0]);
+		depth = 0;
+	} else if (json && depth) {
 		puts(json_object_to_json_string_ext(stack[0], json_flags));
 		json_object_put(stack[0]);
 		depth = 0;
 	}
+	fflush(stdout);
+}
+
+void output_list_begin(void)
+{
+	if (json)
+		list = json_object_new_array();
+}
+
+void output_list_end(void)
+{
+	if (!list)
+		return;
+	puts(json_object_to_json_string_ext(list, json_flags));
+	json_object_put(list);
+	list = NULL;
 	fflush(stdout);
 }

@@ -19,9 +19,14 @@ enum output_type {
 void output_init(bool json, bool pretty);
 bool output_is_json(void);
 
-/* Start and end a nested JSON object; text output is not affected. */
+/*
+ * Start and end a nested JSON object or array; text output is not
+ * affected. Inside an array, objects take no key (NULL).
+ */
 void open_object(const char *key);
 void close_object(void);
+void open_array(const char *key);
+void close_array(void);
 
 void print_string(enum output_type t, const char *key, const char *fmt,
 		  const char *value);
@@ -35,5 +40,12 @@ void print_nl(void);
 
 /* Ends one record: JSON prints the object built so far as one line. */
 void output_flush(void);
+
+/*
+ * Between these, each record that output_flush() ends goes into one JSON
+ * array, printed by output_list_end() (an empty list prints []).
+ */
+void output_list_begin(void);
+void output_list_end(void);
 
 #endif
