@@ -43,7 +43,18 @@ LIB_OBJS := $(patsubst tools/vmmig/lib/%.c,$(BUILD)/obj/lib/%.o,$(LIB_SRCS))
 LIBVMMIG := $(BUILD)/obj/libvmmig.a
 CLI_SRCS := $(wildcard tools/vmmig/*.c)
 CLI_OBJS := $(patsubst tools/vmmig/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
-HDRS     := $(wildcard tools/vmmig/*.h tools/vmmig/lib/*.h) uapi/linux/vmmig.h
+HDRS     := $(wildcard tools/vmmig/*.h tools/vmmig/lib/*.h tools/vmmig/vmm/*.h \
+	      tools/vmmig/guest/*.h) uapi/linux/vmmig.h
+VMM_SRCS := $(wildcard tools/vmmig/vmm/*.c)
+VMM_OBJS := $(patsubst tools/vmmig/vmm/%.c,$(BUILD)/obj/vmm/%.o,$(VMM_SRCS)) \
+	    $(BUILD)/obj/vmm/guest_image.o
+GUEST    := $(BUILD)/obj/guest/workload.bin
+GUEST_SRCS := tools/vmmig/guest/entry.S tools/vmmig/guest/workload.c
+# The workload guest runs on bare (virtual) metal in 64-bit mode.
+GUEST_CFLAGS := -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
+	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+	-fcf-protection=none -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
+	-Wl,-T,tools/vmmig/guest/guest.lds
 
 .DELETE_ON_ERROR:
 .PHONY: all modules tools install uninstall deps check unit-check vm-check \
@@ -74,7 +85,7 @@ $(BUILD)/kmod/%/vmmig.ko: $(KSRCS)
 	$(Q)$(MAKE) -C $(call kdir,$*) M=$(@D) VMMIG_ROOT=$(CURDIR) modules \
 		$(if $(filter 0,$(V)),>$(@D)/build.log 2>&1 || { cat $(@D)/build.log; exit 1; })
 
-tools: $(BUILD)/bin/vmmig
+tools: $(BUILD)/bin/vmmig $(BUILD)/bin/vmmig-vmm
 
 $(BUILD)/obj/lib/%.o: tools/vmmig/lib/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -85,6 +96,26 @@ $(BUILD)/obj/cli/%.o: tools/vmmig/%.c $(HDRS)
 	@mkdir -p $(@D)
 	@echo '  CC      $<'
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/vmm/%.o: tools/vmmig/vmm/%.c $(HDRS)
+	@mkdir -p $(@D)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WFLAGS) -c -o $@ $<
+
+$(GUEST): $(GUEST_SRCS) tools/vmmig/guest/guest.h tools/vmmig/guest/guest.lds
+	@mkdir -p $(@D)
+	@echo '  GUEST   $@'
+	$(Q)$(CC) $(GUEST_CFLAGS) $(WFLAGS) -o $(@:.bin=.elf) $(GUEST_SRCS)
+	$(Q)objcopy -O binary $(@:.bin=.elf) $@
+
+$(BUILD)/obj/vmm/guest_image.o: tools/vmmig/vmm/guest_image.S $(GUEST)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -DGUEST_BIN='"$(GUEST)"' -c -o $@ $<
+
+$(BUILD)/bin/vmmig-vmm: $(VMM_OBJS) $(LIBVMMIG)
+	@mkdir -p $(@D)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
 
 $(LIBVMMIG): $(LIB_OBJS)
 	$(Q)$(AR) rcs $@ $^

@@ -52,6 +52,34 @@ static const struct {
 	  "unregister  [admin] forget it (VMs also leave when their VMM closes them)\n"
 	  "dirty-log   the last dirty-page harvest of a VM: pages, bytes, time,\n"
 	  "            rate in total and per memslot\n" },
+	{ "vm", vm_main, "Creates, runs, saves and restores VMs",
+	  "vmmig vm [ --state-dir DIR ] COMMAND\n"
+	  "vmmig vm create NAME --memory SIZE [ --vcpus N ] [ --hugepages ]\n"
+	  "         { --workload dirty=RATE,wss=SIZE[,pattern=seq|random] |\n"
+	  "           --kernel BZIMAGE [ --initrd FILE ] [ --cmdline STR ] }\n"
+	  "         [ --disk PATH[,readonly] ]... [ --nic tap=IFNAME[,mac=MAC] ]...\n"
+	  "vmmig vm list\n"
+	  "vmmig vm show NAME [ --verify ]\n"
+	  "vmmig vm start NAME [ --paused ]\n"
+	  "vmmig vm stop NAME [ --force ]\n"
+	  "vmmig vm { pause | resume | delete } NAME\n"
+	  "vmmig vm console NAME [ --follow ]\n"
+	  "vmmig vm save NAME FILE\n"
+	  "vmmig vm restore FILE [ --name NAME ] [ --paused ]\n"
+	  "\n"
+	  "create   records a VM definition (JSON) under the state directory\n"
+	  "         (--state-dir, $VMMIG_STATE_DIR, default /var/lib/vmmig);\n"
+	  "         RATE is in 4 KiB pages per second, SIZE takes K, M, G\n"
+	  "list     every VM: state (off, running, paused, saved, migrating,\n"
+	  "         crashed), memory, vCPUs, uptime; with -j one object per line\n"
+	  "show     one VM; a workload guest's progress counter and checksum;\n"
+	  "         when paused, the memory hash and vCPU 0 registers; --verify\n"
+	  "         has the guest recheck its checksum against its memory\n"
+	  "start    runs the VM in its own vmmig-vmm process (a saved VM\n"
+	  "         continues from its saved state); Linux kernels: not yet\n"
+	  "stop     asks the guest to power off; --force ends the VMM now\n"
+	  "save     writes the complete VM state to FILE; the VM is then saved\n"
+	  "restore  runs a VM from FILE, as NAME (default: the saved name)\n" },
 	{ "version", version_main, "Prints the versions of vmmig and of vmmig.ko",
 	  "vmmig version\n" },
 	{ "help", help_main, "Shows this help, or the help of an object",

@@ -14,6 +14,7 @@ enum {
 
 int host_main(int argc, char **argv);
 int monitor_main(int argc, char **argv);
+int vm_main(int argc, char **argv);
 int kvm_main(int argc, char **argv);
 /* "NAME": dirty-page statistics; `vmmig kvm dirty-log`, `vmmig vm dirty-log`. */
 int dirty_log_main(int argc, char **argv);

@@ -1,0 +1,166 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `vmmig vm` with the workload guest under the test VM's KVM: the guest runs
+# and its counter rises; pause, save and restore keep memory, registers,
+# counter and checksum; stop, crash and every bad input from issue 3.
+# shellcheck source=selftests/common.sh
+source "$(dirname "$0")/common.sh"
+
+[ -c /dev/kvm ] || skip "no /dev/kvm"
+command -v jq >/dev/null || skip "jq is not installed"
+
+export VMMIG_STATE_DIR=$tmp/state
+V=$VMMIG
+
+cleanup_hook() {
+	local d
+	for d in "$VMMIG_STATE_DIR"/*/; do
+		[ -e "$d/vm.json" ] && "$V" vm stop "$(basename "$d")" --force
+	done
+}
+
+js() { "$V" -j vm show "$1" | jq -r "$2"; }
+counter() { js "$1" .workload.counter; }
+state() { js "$1" .state; }
+counter_above() { [ "$(counter "$1")" -gt "$2" ]; }
+gone() { [ "$(state "$1")" = "$2" ]; }
+ns() { date +%s%N; }
+
+# A running workload guest.
+expect_rc 0 "create" -- "$V" vm create w --memory 4M --workload dirty=400,wss=1M
+expect_eq "created off" "$(state w)" off
+expect_rc 0 "start" -- "$V" vm start w
+expect_eq "running" "$(state w)" running
+wait_for 20 counter_above w 0 && pass "counter rises from 0" || fail "counter stays 0"
+c1=$(counter w)
+wait_for 20 counter_above w "$c1" && pass "counter keeps rising" || fail "counter stuck at $c1"
+expect_rc 0 "show -j" -- "$V" -j vm show w
+echo "# start: $(jq -c '{start_us, first_insn_us}' <<<"$out")"
+expect_match "first guest instruction timed" "$(jq -r .first_insn_us <<<"$out")" '^[1-9][0-9]*$'
+expect_match "checksum" "$(jq -r .workload.checksum <<<"$out")" '^0x[0-9a-f]+$'
+expect_rc 0 "list" -- "$V" vm list
+expect_match "list text" "$out" "w +running +4.0 MiB +1 "
+expect_rc 0 "list -j" -- "$V" -j vm list
+expect_eq "list json" "$(jq -r '.name + " " + .state' <<<"$out")" "w running"
+expect_rc 0 "guest verifies its checksum" -- "$V" vm show w --verify
+expect_match "verified" "$out" "checksum verified by the guest: on"
+expect_rc 0 "console" -- "$V" vm console w
+expect_match "console banner" "$out" "vmmig workload: rate 400 pages/s, working set 256 pages"
+
+# Pause, save, restore: the same memory, registers, counter and checksum.
+expect_rc 0 "pause" -- "$V" vm pause w
+expect_rc 0 "show paused" -- "$V" -j vm show w
+before=$out
+sleep 0.3
+expect_eq "paused counter holds" "$(counter w)" "$(jq -r .workload.counter <<<"$before")"
+t=$(ns)
+expect_rc 0 "save" -- "$V" vm save w "$tmp/w.state"
+echo "# save of 4 MiB: $((($(ns) - t) / 1000)) us total, $(stat -c %s "$tmp/w.state") bytes"
+expect_eq "saved" "$(state w)" saved
+t=$(ns)
+expect_rc 0 "restore paused" -- "$V" vm restore "$tmp/w.state" --paused
+echo "# restore of 4 MiB: $((($(ns) - t) / 1000)) us total"
+expect_rc 0 "show restored" -- "$V" -j vm show w
+after=$out
+for f in .workload.counter .workload.checksum .memory_hash .vcpu0; do
+	expect_eq "restore keeps $f" "$(jq -c "$f" <<<"$after")" "$(jq -c "$f" <<<"$before")"
+done
+expect_eq "rip is there" "$(jq -r .vcpu0.rip <<<"$after" | cut -c1-2)" 0x
+expect_rc 0 "resume" -- "$V" vm resume w
+saved_counter=$(jq -r .workload.counter <<<"$before")
+wait_for 20 counter_above w "$saved_counter" && pass "counter continues after restore" ||
+	fail "counter stuck after restore"
+expect_rc 0 "verify after restore" -- "$V" vm show w --verify
+
+# Save while running, restore under another name next to the original.
+expect_rc 0 "save running" -- "$V" vm save w "$tmp/w2.state"
+expect_rc 0 "start saved" -- "$V" vm start w
+expect_rc 0 "restore --name" -- "$V" vm restore "$tmp/w2.state" --name w2
+expect_eq "w2 running" "$(state w2)" running
+c=$(counter w2)
+wait_for 20 counter_above w2 "$c" && pass "w2 runs" || fail "w2 stuck"
+expect_rc 0 "verify w2" -- "$V" vm show w2 --verify
+
+# Stop: the guest powers off; --force ends the VMM.
+expect_rc 0 "stop" -- "$V" vm stop w2
+expect_eq "w2 off" "$(state w2)" off
+expect_match "guest powered off" "$(cat "$VMMIG_STATE_DIR/w2/console.log")" "power off"
+expect_rc 0 "stop --force" -- "$V" vm stop w --force
+expect_eq "w off" "$(state w)" off
+
+# A VMM that dies leaves the definition and shows the VM crashed.
+sum=$(md5sum <"$VMMIG_STATE_DIR/w/vm.json")
+expect_rc 0 "start again" -- "$V" vm start w
+kill -9 "$(cat "$VMMIG_STATE_DIR/w/vmm.pid")"
+wait_for 10 gone w crashed && pass "crashed" || fail "not shown crashed: $(state w)"
+expect_eq "definition intact after crash" "$(md5sum <"$VMMIG_STATE_DIR/w/vm.json")" "$sum"
+expect_rc 0 "list crashed" -- "$V" vm list
+expect_match "list shows crashed" "$out" "w +crashed"
+expect_rc 0 "stop a crashed VM" -- "$V" vm stop w
+expect_eq "then off" "$(state w)" off
+
+# Bad input: one line, exit status, nothing created, nothing damaged.
+one_line() { expect_eq "$1: one line" "$(wc -l <<<"$err")" 1; expect_match "$1: says why" "$err" "$2"; }
+no_vm() { [ ! -e "$VMMIG_STATE_DIR/$1" ] && pass "$2: nothing created" || fail "$2: $1 created"; }
+
+expect_rc 1 "duplicate name" -- "$V" vm create w --memory 8M --workload dirty=1
+one_line "duplicate" "^vmmig: vm create: w: a VM of that name already exists$"
+expect_eq "duplicate leaves the definition" "$(md5sum <"$VMMIG_STATE_DIR/w/vm.json")" "$sum"
+expect_rc 2 "unknown option" -- "$V" vm create x --memory 8M --workload dirty=1 --frobnicate
+expect_match "unknown option named" "$err" "^vmmig: vm create: unknown option '--frobnicate'"
+no_vm x "unknown option"
+expect_rc 1 "missing kernel" -- "$V" vm create x --memory 64M --kernel /nonexistent/bzImage
+one_line "missing kernel" "^vmmig: vm create: kernel /nonexistent/bzImage: No such file or directory$"
+no_vm x "missing kernel"
+expect_rc 1 "missing disk" -- "$V" vm create x --memory 8M --workload dirty=1 --disk /nonexistent.img
+one_line "missing disk" "disk /nonexistent.img: No such file or directory"
+no_vm x "missing disk"
+expect_rc 1 "missing tap" -- "$V" vm create x --memory 8M --workload dirty=1 --nic tap=vmmignotap0
+one_line "missing tap" "tap device vmmignotap0 does not exist"
+no_vm x "missing tap"
+expect_rc 1 "too much memory" -- "$V" vm create x --memory 64T --workload dirty=1
+one_line "too much memory" "^vmmig: vm create: --memory 64.0 TiB is more than this host has"
+no_vm x "too much memory"
+expect_rc 2 "bad workload" -- "$V" vm create x --memory 8M --workload dirty=fast
+one_line "bad workload" "dirty=fast is not a rate"
+expect_rc 1 "working set larger than memory" -- "$V" vm create x --memory 4M --workload wss=8M
+one_line "wss > memory" "is too small"
+no_vm x "bad workload"
+expect_rc 1 "KVM absent" -- unshare -m sh -c \
+	'mount -t tmpfs none /dev && exec "$0" vm create x --memory 8M --workload dirty=1' "$V"
+one_line "KVM absent" "^vmmig: vm create: /dev/kvm: No such file or directory \(is KVM loaded\?\)$"
+no_vm x "KVM absent"
+
+# A Linux kernel VM: accepted into a definition, not started yet (phase 2).
+printf 'not really a kernel' >"$tmp/bzImage"
+expect_rc 0 "create a kernel VM" -- "$V" vm create k --memory 64M --kernel "$tmp/bzImage"
+expect_rc 1 "start a kernel VM" -- "$V" vm start k
+one_line "kernel VM" "^vmmig: vm start: booting a Linux kernel is not supported yet"
+expect_eq "kernel VM stays off" "$(state k)" off
+
+# Broken state files.
+size=$(stat -c %s "$tmp/w.state")
+head -c $((size / 2)) "$tmp/w.state" >"$tmp/trunc.state"
+expect_rc 1 "truncated" -- "$V" vm restore "$tmp/trunc.state" --name t
+one_line "truncated" "^vmmig: vm restore: .*trunc.state: truncated after"
+no_vm t "truncated"
+cp "$tmp/w.state" "$tmp/flip.state"
+printf '\x5a' | dd of="$tmp/flip.state" bs=1 seek=$((size / 3)) conv=notrunc status=none
+expect_rc 1 "bit flip" -- "$V" vm restore "$tmp/flip.state" --name t
+one_line "bit flip" "fails its checksum \(corrupt\)$"
+no_vm t "bit flip"
+cp "$tmp/w.state" "$tmp/new.state"
+printf '\x02' | dd of="$tmp/new.state" bs=1 seek=8 conv=notrunc status=none
+expect_rc 1 "newer version" -- "$V" vm restore "$tmp/new.state" --name t
+one_line "newer version" "format version 2 is newer than this vmmig's \(1\)$"
+no_vm t "newer version"
+expect_rc 1 "restore over a running VM" -- bash -c "'$V' vm start w && '$V' vm restore '$tmp/w.state'"
+one_line "restore over running" "^vmmig: vm restore: w is already running$"
+expect_rc 1 "missing state file" -- "$V" vm restore "$tmp/none.state"
+one_line "missing state file" "none.state: No such file or directory$"
+expect_rc 1 "delete a running VM" -- "$V" vm delete w
+one_line "delete running" "stop it first"
+expect_rc 0 "stop w" -- "$V" vm stop w
+expect_rc 0 "delete" -- "$V" vm delete w
+no_vm w "delete"
+finish

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * VM definitions: what `vmmig vm create` records and the VMM runs, kept as
+ * STATE_DIR/NAME/vm.json. Other files in that folder belong to a running or
+ * stopped VM: control.sock, console.log, vmm.log, vmm.pid (held locked by the
+ * VMM while it lives), saved (the path of a saved state) and crashed (why).
+ */
+#ifndef VMMIG_VMDEF_H
+#define VMMIG_VMDEF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#define VMDEF_NAME_MAX	63
+#define VMDEF_MAX_VCPUS	64
+#define VMDEF_MAX_DEVS	8
+#define VMMIG_ERRLEN	256
+#define VMMIG_DEFAULT_STATE_DIR "/var/lib/vmmig"
+
+struct vmdef_cpuid {
+	uint32_t function, index, flags, eax, ebx, ecx, edx;
+};
+
+struct vmdef_workload {
+	uint64_t rate;		/* pages per second */
+	uint64_t wss;		/* bytes */
+	int pattern;		/* VMMIG_PATTERN_* */
+};
+
+struct vmdef_disk {
+	char *path;
+	bool readonly;
+};
+
+struct vmdef_nic {
+	char *tap;
+	char *mac;
+};
+
+struct vmdef {
+	char name[VMDEF_NAME_MAX + 1];
+	uint64_t memory;	/* bytes */
+	unsigned int vcpus;
+	bool hugepages;
+	bool workload;		/* else a Linux kernel */
+	struct vmdef_workload wl;
+	char *kernel, *initrd, *cmdline;
+	struct vmdef_disk disks[VMDEF_MAX_DEVS];
+	int ndisks;
+	struct vmdef_nic nics[VMDEF_MAX_DEVS];
+	int nnics;
+	struct vmdef_cpuid *cpuid;
+	int ncpuid;
+};
+
+/* Every function below returns 0 or -errno, with the reason in @why. */
+int vmdef_check_name(const char *name, char *why);
+int vmdef_parse_size(const char *s, uint64_t *out);
+int vmdef_parse_workload(struct vmdef *d, const char *spec, char *why);
+int vmdef_parse_disk(struct vmdef *d, const char *spec, char *why);
+int vmdef_parse_nic(struct vmdef *d, const char *spec, char *why);
+/* Checks the fields against each other and against this host. */
+int vmdef_validate(const struct vmdef *d, char *why);
+/* Fills d->cpuid with KVM_GET_SUPPORTED_CPUID. */
+int vmdef_cpuid_from_kvm(struct vmdef *d, char *why);
+
+struct json_object *vmdef_to_json(const struct vmdef *d);
+int vmdef_from_json(struct vmdef *d, struct json_object *o, char *why);
+int vmdef_load(struct vmdef *d, const char *dir, char *why);
+/* Writes dir/vm.json atomically (write to a temporary file, rename). */
+int vmdef_save(const struct vmdef *d, const char *dir, char *why);
+void vmdef_free(struct vmdef *d);
+
+/* $VMMIG_STATE_DIR or the default, unless @override is set. */
+const char *vmmig_state_dir(const char *override);
+/* Writes @s plus a newline to @path atomically. */
+int write_file_atomic(const char *path, const char *s);
+/* Reads a small file into a NUL-terminated malloc'ed string. */
+int read_file(const char *path, char **out);
+/* A /proc/meminfo field ("MemTotal", ...) in bytes; 0 if unknown. */
+uint64_t meminfo(const char *key);
+/* "1.5 GiB"-style. */
+const char *fmt_size(uint64_t bytes, char *buf, size_t len);
+
+#endif

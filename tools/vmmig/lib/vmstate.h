@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The VM state stream: a file header, then typed, versioned, checksummed
+ * sections, ending with an END section. A file or a socket can carry it.
+ * Documentation/design/vm-state.rst describes every section.
+ */
+#ifndef VMMIG_VMSTATE_H
+#define VMMIG_VMSTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMSTATE_MAGIC		"VMMIGSTA"
+#define VMSTATE_VERSION		1
+/* No section is larger: a flipped length bit must not allocate gigabytes. */
+#define VMSTATE_MAX_SECTION	(16U << 20)
+/* Memory travels in chunks of this many pages. */
+#define VMSTATE_CHUNK_PAGES	256
+
+enum vmstate_type {
+	VMSTATE_END = 0,
+	VMSTATE_DEFINITION = 1,	/* the VM's vm.json, text */
+	VMSTATE_VM_INFO = 2,	/* struct vmstate_vm_info */
+	VMSTATE_MEMORY = 3,	/* struct vmstate_mem_chunk + pages */
+	VMSTATE_VCPU_REGS = 16,	/* struct kvm_regs; instance = vCPU */
+	VMSTATE_VCPU_SREGS,	/* struct kvm_sregs */
+	VMSTATE_VCPU_XSAVE,	/* struct kvm_xsave (KVM_GET_XSAVE2 size) */
+	VMSTATE_VCPU_XCRS,	/* struct kvm_xcrs */
+	VMSTATE_VCPU_MSRS,	/* struct vmstate_msr[] */
+	VMSTATE_VCPU_LAPIC,	/* struct kvm_lapic_state */
+	VMSTATE_VCPU_MP_STATE,	/* struct kvm_mp_state */
+	VMSTATE_VCPU_EVENTS,	/* struct kvm_vcpu_events */
+	VMSTATE_VCPU_DEBUGREGS,	/* struct kvm_debugregs */
+	VMSTATE_VCPU_FPU,	/* struct kvm_fpu, when KVM has no XSAVE */
+	VMSTATE_PIC = 32,	/* struct kvm_pic_state; instance 0 master, 1 slave */
+	VMSTATE_IOAPIC,		/* struct kvm_ioapic_state */
+	VMSTATE_PIT,		/* struct kvm_pit_state2 */
+	VMSTATE_CLOCK,		/* struct kvm_clock_data */
+	VMSTATE_UART = 48,	/* struct vmstate_uart; instance = port index */
+	VMSTATE_NTYPES
+};
+
+struct vmstate_vm_info {
+	uint64_t memory;
+	uint32_t vcpus;
+	uint32_t tsc_khz;
+	uint64_t uptime_ns;	/* guest run time before the save */
+};
+
+struct vmstate_mem_chunk {
+	uint64_t gpa;
+	uint32_t pages;		/* at most VMSTATE_CHUNK_PAGES */
+	uint32_t flags;		/* 0 */
+	/* bit i set: page i follows, in order; clear: page i is zero */
+	uint8_t present[VMSTATE_CHUNK_PAGES / 8];
+};
+
+struct vmstate_msr {
+	uint32_t index;
+	uint32_t reserved;
+	uint64_t data;
+};
+
+struct vmstate_uart {
+	uint8_t ier, iir, lcr, mcr, lsr, msr, scr, dll, dlm, thre_pending;
+	uint8_t pad[6];
+};
+
+struct vmstate_writer {
+	int fd;
+	uint64_t sections;
+	uint64_t bytes;
+};
+
+struct vmstate_section {
+	uint32_t type;
+	uint16_t version;
+	uint16_t instance;
+	uint64_t len;
+	void *data;		/* valid until the next vmstate_next() */
+};
+
+struct vmstate_reader {
+	int fd;
+	uint64_t sections;
+	uint64_t bytes;
+	void *buf;
+	size_t cap;
+	char *why;		/* VMMIG_ERRLEN bytes, for the reason of a failure */
+};
+
+const char *vmstate_type_name(uint32_t type);
+uint32_t crc32c(uint32_t crc, const void *p, size_t n);
+
+int vmstate_begin(struct vmstate_writer *w, int fd);
+/* One section whose payload is @a followed by @b (either may be empty). */
+int vmstate_put(struct vmstate_writer *w, uint32_t type, uint16_t instance,
+		const void *a, size_t alen, const void *b, size_t blen);
+int vmstate_finish(struct vmstate_writer *w);
+
+int vmstate_open(struct vmstate_reader *r, int fd, char *why);
+/* 0 and a section, 1 at the END section, or -errno with r->why set. */
+int vmstate_next(struct vmstate_reader *r, struct vmstate_section *s);
+void vmstate_close(struct vmstate_reader *r);
+
+/*
+ * Reads a whole state file, checking every section, and returns its
+ * definition (malloc'ed JSON text). Nothing is created or changed.
+ */
+int vmstate_check_file(const char *path, char **definition, char *why);
+
+#endif

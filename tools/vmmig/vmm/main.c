@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmmig-vmm --dir STATE_DIR/NAME [--restore FILE] [--paused] [--ready-fd FD]
+ *           [--t0 NS]
+ *
+ * Runs the VM defined in DIR/vm.json until it powers off or is told to stop.
+ * `vmmig vm start` starts it with a pipe as FD: the VMM writes "ok" there
+ * once the guest runs, or "error: REASON" if it could not start. While the
+ * VMM lives it holds DIR/vmm.pid locked; a vmm.pid nobody holds means the
+ * VMM died (crashed). A guest crash writes the reason to DIR/crashed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+
+#include "ctl.h"
+#include "vmm.h"
+
+struct opts {
+	const char *dir, *restore;
+	bool paused;
+	int ready_fd;
+	uint64_t t0;
+};
+
+static void dir_path(const struct vm *vm, const char *file, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", vm->dir, file);
+}
+
+static void tell(int fd, const char *msg)
+{
+	if (fd >= 0 && (write(fd, msg, strlen(msg)) < 0 || write(fd, "\n", 1) < 0))
+		perror("vmmig-vmm: ready fd");
+}
+
+/* The pid file is locked for the VMM's life; -EBUSY if another VMM holds it. */
+static int lock_pid(struct vm *vm, char *why)
+{
+	char path[4200], pid[32];
+	int fd;
+
+	dir_path(vm, "vmm.pid", path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return vmm_fail(why, -errno, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		return vmm_fail(why, -EBUSY, "already running");
+	}
+	snprintf(pid, sizeof(pid), "%d\n", getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, strlen(pid), 0) < 0)
+		perror("vmmig-vmm: vmm.pid");
+	return fd;
+}
+
+static int open_console(struct vm *vm, bool append, char *why)
+{
+	char path[4200];
+	int fd;
+
+	dir_path(vm, "console.log", path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND | (append ? 0 : O_TRUNC), 0644);
+	if (fd < 0)
+		return vmm_fail(why, -errno, "%s: %s", path, strerror(errno));
+	uart_init(&vm->uart, fd);
+	return 0;
+}
+
+static int restore_file(struct vm *vm, const char *file, char *why)
+{
+	char msg[VMMIG_ERRLEN];
+	int fd = open(file, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return vmm_fail(why, -errno, "%s: %s", file, strerror(errno));
+	err = vm_restore(vm, fd, msg);
+	close(fd);
+	if (err)
+		vmm_fail(why, err, "%s: %s", file, msg);
+	return err;
+}
+
+static int boot(struct vm *vm, const struct opts *o, char *why)
+{
+	char path[4200];
+	int err;
+
+	err = vmdef_load(&vm->def, vm->dir, why);
+	if (!err && !vm->def.workload)
+		err = vmm_fail(why, -EOPNOTSUPP,
+			       "booting a Linux kernel is not supported yet (workload guests only)");
+	if (!err)
+		err = open_console(vm, o->restore, why);
+	if (!err)
+		err = vm_create(vm, why);
+	if (err)
+		return err;
+	err = o->restore ? restore_file(vm, o->restore, why) : vm_setup_workload(vm, why);
+	if (err)
+		return err;
+	dir_path(vm, "crashed", path, sizeof(path));
+	unlink(path);
+	dir_path(vm, "saved", path, sizeof(path));
+	unlink(path);
+	return 0;
+}
+
+static void end(struct vm *vm, int status)
+{
+	char path[4200];
+
+	if (vm->exit_kind == VM_EXIT_CRASH) {
+		dir_path(vm, "crashed", path, sizeof(path));
+		write_file_atomic(path, vm->exit_reason);
+	}
+	if (vm->exit_kind != VM_EXIT_NONE)
+		fprintf(stderr, "vmmig-vmm: %s: %s\n", vm->def.name, vm->exit_reason);
+	vm_destroy(vm);
+	dir_path(vm, CTL_SOCKET_NAME, path, sizeof(path));
+	unlink(path);
+	dir_path(vm, "vmm.pid", path, sizeof(path));
+	unlink(path);
+	exit(status);
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "restore", required_argument, NULL, 'r' },
+		{ "paused", no_argument, NULL, 'p' },
+		{ "ready-fd", required_argument, NULL, 'f' },
+		{ "t0", required_argument, NULL, 't' },
+		{}
+	};
+	int c;
+
+	*o = (struct opts){ .ready_fd = -1 };
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->dir = optarg; break;
+		case 'r': o->restore = optarg; break;
+		case 'p': o->paused = true; break;
+		case 'f': o->ready_fd = atoi(optarg); break;
+		case 't': o->t0 = strtoull(optarg, NULL, 10); break;
+		default: return -EINVAL;
+		}
+	}
+	return o->dir && optind == argc ? 0 : -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	static struct vm vm = { .kvm_fd = -1, .vm_fd = -1, .mem_fd = -1, .event_fd = -1 };
+	char why[VMMIG_ERRLEN] = "", msg[VMMIG_ERRLEN + 8];
+	struct opts o;
+	sigset_t set;
+	int lfd, status;
+
+	if (parse(argc, argv, &o)) {
+		fprintf(stderr, "usage: vmmig-vmm --dir DIR [--restore FILE] [--paused] [--ready-fd FD] [--t0 NS]\n");
+		return 2;
+	}
+	vm.dir = o.dir;
+	vm.t0_ns = o.t0 ? o.t0 : now_ns();
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (lock_pid(&vm, why) < 0 || boot(&vm, &o, why) ||
+	    (lfd = control_listen(&vm, why)) < 0 || vm_start_vcpus(&vm, o.paused, why)) {
+		snprintf(msg, sizeof(msg), "error: %s", why);
+		tell(o.ready_fd, msg);
+		fprintf(stderr, "vmmig-vmm: %s\n", why);
+		if (strcmp(why, "already running"))
+			end(&vm, 1);
+		return 1;
+	}
+	vm.ready_ns = now_ns();
+	tell(o.ready_fd, "ok");
+	if (o.ready_fd >= 0)
+		close(o.ready_fd);
+	status = control_loop(&vm, lfd);
+	close(lfd);
+	end(&vm, status);
+	return status;
+}

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Save and restore of the whole VM as a vmstate stream: the definition,
+ * memory (zero pages and holes left out), every vCPU, the in-kernel irqchip,
+ * PIT and clock, and the UART. Sections are written in the order restore
+ * applies them; Documentation/design/vm-state.rst explains the order.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+
+#include "vmm.h"
+
+#define PAGE		4096ULL
+#define CHUNK		(VMSTATE_CHUNK_PAGES * PAGE)
+#define MAX_MSRS	1024
+
+/* vCPU state that is one fixed-size struct with a get and a set ioctl. */
+static const struct vcpu_item {
+	uint32_t type;
+	unsigned long get, set;
+	size_t size;
+	const char *name;
+} vcpu_items[] = {
+	{ VMSTATE_VCPU_REGS, KVM_GET_REGS, KVM_SET_REGS, sizeof(struct kvm_regs), "REGS" },
+	{ VMSTATE_VCPU_XCRS, KVM_GET_XCRS, KVM_SET_XCRS, sizeof(struct kvm_xcrs), "XCRS" },
+	{ VMSTATE_VCPU_SREGS, KVM_GET_SREGS, KVM_SET_SREGS, sizeof(struct kvm_sregs), "SREGS" },
+	{ VMSTATE_VCPU_MP_STATE, KVM_GET_MP_STATE, KVM_SET_MP_STATE,
+	  sizeof(struct kvm_mp_state), "MP_STATE" },
+	{ VMSTATE_VCPU_LAPIC, KVM_GET_LAPIC, KVM_SET_LAPIC, sizeof(struct kvm_lapic_state), "LAPIC" },
+	{ VMSTATE_VCPU_EVENTS, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS,
+	  sizeof(struct kvm_vcpu_events), "VCPU_EVENTS" },
+	{ VMSTATE_VCPU_DEBUGREGS, KVM_GET_DEBUGREGS, KVM_SET_DEBUGREGS,
+	  sizeof(struct kvm_debugregs), "DEBUGREGS" },
+	{ VMSTATE_VCPU_FPU, KVM_GET_FPU, KVM_SET_FPU, sizeof(struct kvm_fpu), "FPU" },
+};
+
+static const struct vcpu_item *find_item(uint32_t type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(vcpu_items) / sizeof(vcpu_items[0]); i++)
+		if (vcpu_items[i].type == type)
+			return &vcpu_items[i];
+	return NULL;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *q = (const uint64_t *)p;
+	size_t i;
+
+	for (i = 0; i < PAGE / 8; i++)
+		if (q[i])
+			return false;
+	return true;
+}
+
+/* The next offset at or after @off that may hold data, or mem_size. */
+static uint64_t next_data(struct vm *vm, uint64_t off)
+{
+	off_t d = lseek(vm->mem_fd, off, SEEK_DATA);
+
+	if (d < 0)
+		return errno == ENXIO ? vm->mem_size : off;
+	return (uint64_t)d < vm->mem_size ? (uint64_t)d : vm->mem_size;
+}
+
+static int save_chunk(struct vm *vm, struct vmstate_writer *w, uint64_t off, uint8_t *buf)
+{
+	struct vmstate_mem_chunk c = { .gpa = mem_offset_to_gpa(off) };
+	uint64_t n = (vm->mem_size - off) / PAGE, used = 0, i;
+
+	c.pages = n < VMSTATE_CHUNK_PAGES ? n : VMSTATE_CHUNK_PAGES;
+	for (i = 0; i < c.pages; i++) {
+		const uint8_t *p = vm->mem + off + i * PAGE;
+
+		if (page_is_zero(p))
+			continue;
+		c.present[i / 8] |= 1 << (i % 8);
+		memcpy(buf + used, p, PAGE);
+		used += PAGE;
+	}
+	if (!used)
+		return 0;
+	return vmstate_put(w, VMSTATE_MEMORY, 0, &c, sizeof(c), buf, used);
+}
+
+static int save_memory(struct vm *vm, struct vmstate_writer *w)
+{
+	uint8_t *buf = malloc(CHUNK);
+	uint64_t off = 0;
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (!err && (off = next_data(vm, off)) < vm->mem_size) {
+		off &= ~(CHUNK - 1);
+		/* Chunks never straddle the 3 GiB hole: it is chunk-aligned. */
+		err = save_chunk(vm, w, off, buf);
+		off += CHUNK;
+	}
+	free(buf);
+	return err;
+}
+
+static int save_msrs(struct vcpu *vc, struct vmstate_writer *w, struct kvm_msr_list *list,
+		     char *why)
+{
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + list->nmsrs * sizeof(m->entries[0]));
+	struct vmstate_msr *out = calloc(list->nmsrs ? list->nmsrs : 1, sizeof(*out));
+	uint32_t i, n = 0;
+	int r, err = 0;
+
+	if (!m || !out) {
+		err = vmm_fail(why, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* KVM stops at the first MSR it cannot read: skip it and go on. */
+	for (i = 0; i < list->nmsrs; i++) {
+		m->nmsrs = 1;
+		m->entries[0] = (struct kvm_msr_entry){ .index = list->indices[i] };
+		r = ioctl(vc->fd, KVM_GET_MSRS, m);
+		if (r == 1)
+			out[n++] = (struct vmstate_msr){ .index = list->indices[i],
+							 .data = m->entries[0].data };
+	}
+	err = vmstate_put(w, VMSTATE_VCPU_MSRS, vc->id, out, n * sizeof(*out), NULL, 0);
+	if (err)
+		vmm_fail(why, err, "write: %s", strerror(-err));
+out:
+	free(m);
+	free(out);
+	return err;
+}
+
+static int save_item(struct vcpu *vc, struct vmstate_writer *w, const struct vcpu_item *it,
+		     char *why)
+{
+	uint8_t buf[8192];
+	int err;
+
+	if (ioctl(vc->fd, it->get, buf))
+		return vmm_fail(why, -errno, "vCPU %d: KVM_GET_%s: %s", vc->id, it->name,
+				strerror(errno));
+	err = vmstate_put(w, it->type, vc->id, buf, it->size, NULL, 0);
+	return err ? vmm_fail(why, err, "write: %s", strerror(-err)) : 0;
+}
+
+static int save_xsave(struct vcpu *vc, struct vmstate_writer *w, char *why)
+{
+	size_t size = vc->vm->xsave_size;
+	void *buf = calloc(1, size);
+	unsigned long op = size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
+	int err;
+
+	if (!buf)
+		return vmm_fail(why, -ENOMEM, "out of memory");
+	if (ioctl(vc->fd, op, buf))
+		err = vmm_fail(why, -errno, "vCPU %d: KVM_GET_XSAVE: %s", vc->id, strerror(errno));
+	else
+		err = vmstate_put(w, VMSTATE_VCPU_XSAVE, vc->id, buf, size, NULL, 0);
+	free(buf);
+	return err;
+}
+
+static int save_vcpu(struct vcpu *vc, struct vmstate_writer *w, struct kvm_msr_list *msrs,
+		     char *why)
+{
+	bool xsave = vc->vm->xsave_size;
+	int err;
+
+	/* Restore applies them in this order (as QEMU does): regs, FPU, XCRs,
+	 * sregs, MSRs, MP state, LAPIC (after APIC_BASE), events, debugregs. */
+	err = save_item(vc, w, find_item(VMSTATE_VCPU_REGS), why);
+	if (!err)
+		err = xsave ? save_xsave(vc, w, why) :
+			      save_item(vc, w, find_item(VMSTATE_VCPU_FPU), why);
+	if (!err && xsave)
+		err = save_item(vc, w, find_item(VMSTATE_VCPU_XCRS), why);
+	if (!err)
+		err = save_item(vc, w, find_item(VMSTATE_VCPU_SREGS), why);
+	if (!err)
+		err = save_msrs(vc, w, msrs, why);
+	if (!err)
+		err = save_item(vc, w, find_item(VMSTATE_VCPU_MP_STATE), why);
+	if (!err)
+		err = save_item(vc, w, find_item(VMSTATE_VCPU_LAPIC), why);
+	if (!err)
+		err = save_item(vc, w, find_item(VMSTATE_VCPU_EVENTS), why);
+	if (!err)
+		err = save_item(vc, w, find_item(VMSTATE_VCPU_DEBUGREGS), why);
+	return err;
+}
+
+static int save_irqchip(struct vm *vm, struct vmstate_writer *w, char *why)
+{
+	struct kvm_irqchip chip;
+	struct kvm_pit_state2 pit;
+	struct kvm_clock_data clock;
+	int i, err = 0;
+
+	for (i = 0; !err && i < 3; i++) {
+		memset(&chip, 0, sizeof(chip));
+		chip.chip_id = i;
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &chip))
+			return vmm_fail(why, -errno, "KVM_GET_IRQCHIP: %s", strerror(errno));
+		err = i < 2 ? vmstate_put(w, VMSTATE_PIC, i, &chip.chip.pic,
+					  sizeof(chip.chip.pic), NULL, 0) :
+			      vmstate_put(w, VMSTATE_IOAPIC, 0, &chip.chip.ioapic,
+					  sizeof(chip.chip.ioapic), NULL, 0);
+	}
+	if (err)
+		return err;
+	if (ioctl(vm->vm_fd, KVM_GET_PIT2, &pit))
+		return vmm_fail(why, -errno, "KVM_GET_PIT2: %s", strerror(errno));
+	err = vmstate_put(w, VMSTATE_PIT, 0, &pit, sizeof(pit), NULL, 0);
+	if (err)
+		return err;
+	memset(&clock, 0, sizeof(clock));
+	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &clock))
+		return vmm_fail(why, -errno, "KVM_GET_CLOCK: %s", strerror(errno));
+	return vmstate_put(w, VMSTATE_CLOCK, 0, &clock, sizeof(clock), NULL, 0);
+}
+
+static struct kvm_msr_list *msr_list(struct vm *vm, char *why)
+{
+	struct kvm_msr_list *l = calloc(1, sizeof(*l) + MAX_MSRS * sizeof(l->indices[0]));
+
+	if (!l)
+		return NULL;
+	l->nmsrs = MAX_MSRS;
+	if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, l)) {
+		vmm_fail(why, -errno, "KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+int vm_save(struct vm *vm, int fd, char *why)
+{
+	struct vmstate_vm_info info = {
+		.memory = vm->mem_size, .vcpus = vm->nvcpus, .tsc_khz = vm->tsc_khz,
+		.uptime_ns = vm_uptime_ns(vm),
+	};
+	struct json_object *def = vmdef_to_json(&vm->def);
+	const char *text = json_object_to_json_string_ext(def, JSON_C_TO_STRING_PLAIN);
+	struct kvm_msr_list *msrs = msr_list(vm, why);
+	struct vmstate_writer w;
+	int i, err;
+
+	err = msrs ? vmstate_begin(&w, fd) : -EIO;
+	if (!err)
+		err = vmstate_put(&w, VMSTATE_DEFINITION, 0, text, strlen(text), NULL, 0);
+	if (!err)
+		err = vmstate_put(&w, VMSTATE_VM_INFO, 0, &info, sizeof(info), NULL, 0);
+	if (!err)
+		err = save_memory(vm, &w);
+	for (i = 0; !err && i < vm->nvcpus; i++)
+		err = save_vcpu(&vm->vcpus[i], &w, msrs, why);
+	if (!err)
+		err = save_irqchip(vm, &w, why);
+	if (!err)
+		err = vmstate_put(&w, VMSTATE_UART, 0, &vm->uart.r, sizeof(vm->uart.r), NULL, 0);
+	if (!err)
+		err = vmstate_finish(&w);
+	if (err && !*why)
+		vmm_fail(why, err, "write: %s", strerror(-err));
+	json_object_put(def);
+	free(msrs);
+	return err;
+}
+
+/* Restore: one function per kind of section. */
+
+static int restore_info(struct vm *vm, const struct vmstate_section *s, char *why)
+{
+	struct vmstate_vm_info info;
+	int i;
+
+	if (s->len != sizeof(info))
+		return vmm_fail(why, -EBADMSG, "vm-info section has the wrong size");
+	memcpy(&info, s->data, sizeof(info));
+	if (info.memory != vm->mem_size || info.vcpus != (uint32_t)vm->nvcpus)
+		return vmm_fail(why, -EINVAL, "the state has %u vCPUs and %llu bytes of memory, the VM %d and %llu",
+				info.vcpus, (unsigned long long)info.memory, vm->nvcpus,
+				(unsigned long long)vm->mem_size);
+	vm->uptime_base_ns = info.uptime_ns;
+	if (info.tsc_khz == vm->tsc_khz)
+		return 0;
+	/* Another host: the guest keeps the TSC frequency it started with. */
+	for (i = 0; i < vm->nvcpus; i++)
+		if (ioctl(vm->vcpus[i].fd, KVM_SET_TSC_KHZ, info.tsc_khz))
+			return vmm_fail(why, -errno, "cannot give the guest its TSC frequency of %u kHz (this host: %u kHz): %s",
+					info.tsc_khz, vm->tsc_khz, strerror(errno));
+	vm->tsc_khz = info.tsc_khz;
+	return 0;
+}
+
+static int restore_memory(struct vm *vm, const struct vmstate_section *s, char *why)
+{
+	struct vmstate_mem_chunk c;
+	const uint8_t *src = (const uint8_t *)s->data + sizeof(c);
+	uint64_t used = 0, i;
+	uint8_t *dst;
+
+	if (s->len < sizeof(c))
+		return vmm_fail(why, -EBADMSG, "memory section too short");
+	memcpy(&c, s->data, sizeof(c));
+	if (c.pages > VMSTATE_CHUNK_PAGES || (c.gpa & (PAGE - 1)) ||
+	    !(dst = gpa_to_hva(vm, c.gpa, c.pages * PAGE)))
+		return vmm_fail(why, -EBADMSG, "memory section at 0x%llx is outside the VM",
+				(unsigned long long)c.gpa);
+	for (i = 0; i < c.pages; i++)
+		if (c.present[i / 8] & (1 << (i % 8)))
+			used += PAGE;
+	if (s->len != sizeof(c) + used)
+		return vmm_fail(why, -EBADMSG, "memory section at 0x%llx has the wrong size",
+				(unsigned long long)c.gpa);
+	for (i = 0; i < c.pages; i++)
+		if (c.present[i / 8] & (1 << (i % 8))) {
+			memcpy(dst + i * PAGE, src, PAGE);
+			src += PAGE;
+		}
+	return 0;
+}
+
+static int restore_msrs(struct vcpu *vc, const struct vmstate_section *s, char *why)
+{
+	uint32_t n = s->len / sizeof(struct vmstate_msr), i;
+	const struct vmstate_msr *in = s->data;
+	struct kvm_msrs *m;
+	int r;
+
+	if (s->len % sizeof(struct vmstate_msr) || n > MAX_MSRS)
+		return vmm_fail(why, -EBADMSG, "vcpu-msrs section has the wrong size");
+	m = calloc(1, sizeof(*m) + n * sizeof(m->entries[0]));
+	if (!m)
+		return vmm_fail(why, -ENOMEM, "out of memory");
+	m->nmsrs = n;
+	for (i = 0; i < n; i++)
+		m->entries[i] = (struct kvm_msr_entry){ .index = in[i].index, .data = in[i].data };
+	r = ioctl(vc->fd, KVM_SET_MSRS, m);
+	free(m);
+	if (r < 0)
+		return vmm_fail(why, -errno, "vCPU %d: KVM_SET_MSRS: %s", vc->id, strerror(errno));
+	if ((uint32_t)r != n)
+		return vmm_fail(why, -EINVAL, "vCPU %d: KVM refused MSR 0x%x = 0x%llx", vc->id,
+				in[r].index, (unsigned long long)in[r].data);
+	return 0;
+}
+
+static int restore_vcpu(struct vm *vm, const struct vmstate_section *s, char *why)
+{
+	const struct vcpu_item *it = find_item(s->type);
+	struct vcpu *vc;
+	unsigned long op;
+
+	if (s->instance >= vm->nvcpus)
+		return vmm_fail(why, -EBADMSG, "%s section for vCPU %u, the VM has %d",
+				vmstate_type_name(s->type), s->instance, vm->nvcpus);
+	vc = &vm->vcpus[s->instance];
+	if (s->type == VMSTATE_VCPU_MSRS)
+		return restore_msrs(vc, s, why);
+	if (s->type == VMSTATE_VCPU_XSAVE) {
+		if (s->len != vm->xsave_size)
+			return vmm_fail(why, -EINVAL, "XSAVE state of %llu bytes, KVM here uses %zu",
+					(unsigned long long)s->len, vm->xsave_size);
+		op = KVM_SET_XSAVE;
+	} else {
+		if (s->len != it->size)
+			return vmm_fail(why, -EBADMSG, "%s section has the wrong size",
+					vmstate_type_name(s->type));
+		op = it->set;
+	}
+	if (ioctl(vc->fd, op, s->data))
+		return vmm_fail(why, -errno, "vCPU %d: restoring %s: %s", vc->id,
+				vmstate_type_name(s->type), strerror(errno));
+	return 0;
+}
+
+static int restore_vm_item(struct vm *vm, const struct vmstate_section *s, char *why)
+{
+	struct kvm_irqchip chip = { .chip_id = s->type == VMSTATE_IOAPIC ? 2 : s->instance };
+	size_t want = s->type == VMSTATE_PIC ? sizeof(chip.chip.pic) :
+		      s->type == VMSTATE_IOAPIC ? sizeof(chip.chip.ioapic) :
+		      s->type == VMSTATE_PIT ? sizeof(struct kvm_pit_state2) :
+		      sizeof(struct kvm_clock_data);
+	struct kvm_clock_data clock;
+	int r;
+
+	if (s->len != want || (s->type == VMSTATE_PIC && s->instance > 1))
+		return vmm_fail(why, -EBADMSG, "%s section has the wrong size",
+				vmstate_type_name(s->type));
+	if (s->type == VMSTATE_PIT) {
+		r = ioctl(vm->vm_fd, KVM_SET_PIT2, s->data);
+	} else if (s->type == VMSTATE_CLOCK) {
+		memcpy(&clock, s->data, sizeof(clock));
+		clock.flags = 0;	/* the guest's clock resumes where it stopped */
+		r = ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock);
+	} else {
+		memcpy(&chip.chip, s->data, want);
+		r = ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &chip);
+	}
+	if (r)
+		return vmm_fail(why, -errno, "restoring %s: %s", vmstate_type_name(s->type),
+				strerror(errno));
+	return 0;
+}
+
+static int restore_uart(struct vm *vm, const struct vmstate_section *s, char *why)
+{
+	uint8_t zero = 0;
+
+	if (s->len != sizeof(vm->uart.r))
+		return vmm_fail(why, -EBADMSG, "uart section has the wrong size");
+	memcpy(&vm->uart.r, s->data, sizeof(vm->uart.r));
+	uart_io(vm, 7, false, &zero);	/* re-drives the IRQ line */
+	return 0;
+}
+
+static int restore_section(struct vm *vm, const struct vmstate_section *s, char *why)
+{
+	switch (s->type) {
+	case VMSTATE_DEFINITION:
+		return 0;	/* the CLI made vm.json from it */
+	case VMSTATE_VM_INFO:
+		return restore_info(vm, s, why);
+	case VMSTATE_MEMORY:
+		return restore_memory(vm, s, why);
+	case VMSTATE_PIC:
+	case VMSTATE_IOAPIC:
+	case VMSTATE_PIT:
+	case VMSTATE_CLOCK:
+		return restore_vm_item(vm, s, why);
+	case VMSTATE_UART:
+		return restore_uart(vm, s, why);
+	default:
+		if (s->type >= VMSTATE_VCPU_REGS && s->type <= VMSTATE_VCPU_FPU)
+			return restore_vcpu(vm, s, why);
+		return vmm_fail(why, -EPROTONOSUPPORT, "cannot restore a %s section",
+				vmstate_type_name(s->type));
+	}
+}
+
+int vm_restore(struct vm *vm, int fd, char *why)
+{
+	struct vmstate_reader r;
+	struct vmstate_section s;
+	int err;
+
+	err = vmstate_open(&r, fd, why);
+	while (!err) {
+		err = vmstate_next(&r, &s);
+		if (!err)
+			err = restore_section(vm, &s, why);
+	}
+	vmstate_close(&r);
+	return err == 1 ? 0 : err;
+}
+
+uint64_t vm_memory_hash(struct vm *vm)
+{
+	uint64_t h = 0xcbf29ce484222325ULL, off = 0, end, p;
+
+	while ((off = next_data(vm, off)) < vm->mem_size) {
+		off &= ~(CHUNK - 1);
+		end = off + CHUNK < vm->mem_size ? off + CHUNK : vm->mem_size;
+		for (p = off; p < end; p += PAGE) {
+			if (page_is_zero(vm->mem + p))
+				continue;
+			h = (h ^ (p / PAGE)) * 0x100000001b3ULL;
+			h = (h ^ crc32c(0, vm->mem + p, PAGE)) * 0x100000001b3ULL;
+		}
+		off = end;
+	}
+	return h;
+}

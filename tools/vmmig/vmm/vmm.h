@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vmmig-vmm: one process per running VM. The main thread serves the control
+ * socket; each vCPU has its own thread. See Documentation/design/vm-state.rst
+ * for what a save writes.
+ */
+#ifndef VMMIG_VMM_H
+#define VMMIG_VMM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "vmdef.h"
+#include "vmstate.h"
+#include "../guest/guest.h"
+
+/* Guest RAM above 3 GiB moves to 4 GiB: the hole is for the APICs. */
+#define MEM_HOLE_START	(3ULL << 30)
+#define MEM_HOLE_END	(4ULL << 30)
+#define IDENTITY_MAP	0xfffbc000ULL
+#define TSS_ADDR	0xfffbd000ULL
+#define COM1_BASE	0x3f8
+#define COM1_IRQ	4
+
+enum vm_exit_kind { VM_EXIT_NONE, VM_EXIT_POWEROFF, VM_EXIT_CRASH };
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool dead;		/* hit a fatal exit: never runs again */
+};
+
+struct uart {
+	pthread_mutex_t lock;
+	struct vmstate_uart r;
+	int out_fd;
+	int irq_level;
+};
+
+struct vm {
+	struct vmdef def;
+	const char *dir;
+	int kvm_fd, vm_fd, mem_fd;
+	uint8_t *mem;
+	uint64_t mem_size;
+	size_t run_size;
+	size_t xsave_size;
+	uint32_t tsc_khz;
+	struct vcpu vcpus[VMDEF_MAX_VCPUS];
+	int nvcpus;
+	struct uart uart;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool threads;		/* vCPU threads started */
+	bool pause_req, quit;
+	int parked;
+	enum vm_exit_kind exit_kind;
+	char exit_reason[VMMIG_ERRLEN];
+	int event_fd;		/* vCPU threads -> main loop */
+
+	uint64_t t0_ns;		/* when `vmmig vm start` began */
+	uint64_t first_insn_ns;	/* the guest's first instruction */
+	uint64_t ready_ns;	/* the vCPUs run (or wait, paused) */
+	uint64_t uptime_base_ns, run_since_ns;
+};
+
+uint64_t now_ns(void);
+int vmm_fail(char *why, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* kvm.c */
+int vm_create(struct vm *vm, char *why);
+void vm_destroy(struct vm *vm);
+void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+uint64_t mem_offset_to_gpa(uint64_t off);
+int vm_setup_workload(struct vm *vm, char *why);
+int vm_start_vcpus(struct vm *vm, bool paused, char *why);
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+bool vm_is_paused(struct vm *vm);
+void vm_stop_vcpus(struct vm *vm);
+void vm_exit_event(struct vm *vm, enum vm_exit_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+uint64_t vm_uptime_ns(struct vm *vm);
+struct vmmig_guest_page *vm_guest_page(struct vm *vm);
+
+/* serial.c */
+void uart_init(struct uart *u, int out_fd);
+void uart_io(struct vm *vm, uint16_t port, bool write, uint8_t *data);
+
+/* state.c: the VM must be paused (or not yet started). */
+int vm_save(struct vm *vm, int fd, char *why);
+int vm_restore(struct vm *vm, int fd, char *why);
+uint64_t vm_memory_hash(struct vm *vm);
+
+/* control.c */
+int control_listen(struct vm *vm, char *why);
+/* Serves requests until the VM ends; returns the process exit status. */
+int control_loop(struct vm *vm, int listen_fd);
+
+#endif
