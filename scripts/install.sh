@@ -42,6 +42,7 @@ install)
 		echo "installed vmmig.ko $version into /lib/modules/$kver/updates"
 	fi
 	install -D -m 0755 "$repo/build/bin/vmmig" "$bindir/vmmig"
+	install -D -m 0755 "$repo/build/bin/vmmig-vmm" "$bindir/vmmig-vmm"
 	echo "installed $bindir/vmmig"
 	;;
 uninstall)
@@ -53,7 +54,7 @@ uninstall)
 		rm -f "/lib/modules/$kver/updates/vmmig.ko"
 		depmod -a "$kver"
 	fi
-	rm -f "$bindir/vmmig"
+	rm -f "$bindir/vmmig" "$bindir/vmmig-vmm"
 	echo "uninstalled vmmig $version"
 	;;
 *)
