@@ -38,6 +38,9 @@ const struct nla_policy vmmig_dirty_policy[VMMIG_DIRTY_A_MAX + 1] = {
 	[VMMIG_DIRTY_A_NAME] = { .type = NLA_NUL_STRING, .len = VMMIG_NAME_MAX - 1 },
 	[VMMIG_DIRTY_A_BUF_ADDR] = { .type = NLA_U64 },
 	[VMMIG_DIRTY_A_BUF_SIZE] = { .type = NLA_U32 },
+	[VMMIG_DIRTY_A_FD] = { .type = NLA_U32 },
+	[VMMIG_DIRTY_A_SECONDS] = NLA_POLICY_RANGE(NLA_U32, 1, 60),
+	[VMMIG_DIRTY_A_SAMPLE_PAGES] = NLA_POLICY_RANGE(NLA_U32, 1, 32767),
 };
 
 static long vm_ioctl(struct vmmig_vm *vm, unsigned int cmd, unsigned long uarg)

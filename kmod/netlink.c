@@ -8,6 +8,7 @@
 
 #include "dirty.h"
 #include "host.h"
+#include "sample.h"
 #include "netlink.h"
 #include "version.h"
 #include "vm.h"
@@ -194,6 +195,13 @@ static const struct genl_ops vmmig_genl_ops[] = {
 		.doit = vmmig_dirty_stats_doit,
 		.policy = vmmig_dirty_policy,
 		.maxattr = VMMIG_DIRTY_A_MAX,
+	},
+	{
+		.cmd = VMMIG_CMD_DIRTY_RATE,
+		.doit = vmmig_dirty_rate_doit,
+		.policy = vmmig_dirty_policy,
+		.maxattr = VMMIG_DIRTY_A_MAX,
+		.flags = GENL_ADMIN_PERM,
 	},
 };
 

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -349,7 +350,8 @@ TEST_F(vm, harvest_small_buffer)
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
 	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, "t1"));
 	ASSERT_EQ(0, kvm_vm_start(&self->vm));
-	usleep(50 * 1000);
+	for (i = 0; i < 1000 && *ctl(&self->vm, 2) < 16; i++)
+		usleep(5 * 1000);
 	kvm_vm_pause(&self->vm);
 	ASSERT_EQ(-ENOSPC, vmmig_dirty_harvest(&self->nl, "t1", small, sizeof(small), &st));
 	EXPECT_NE(NULL, strstr(self->nl.err.msg, "nothing was cleared"));
@@ -428,6 +430,81 @@ TEST_F(vm, unload_with_registered_vm)
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
 	EXPECT_EQ(-EBUSY, vmmig_dirty_start(&self->nl, "t1"));
 	EXPECT_NE(NULL, strstr(self->nl.err.msg, "another program is tracking this VM"));
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Sampling estimates a rate that a paced guest sets: within 25 % of the
+ * pages the guest really wrote per second while the sample ran.
+ */
+TEST_F(vm, dirty_rate_sampling)
+{
+	struct vmmig_dirty_rate r;
+	uint32_t before, after;
+	uint64_t t0, t1;
+	double truth, err;
+
+	ASSERT_EQ(0, kvm_vm_load(&self->vm, rate_guest_start,
+				 rate_guest_end - rate_guest_start));
+	*ctl(&self->vm, 3) = 12 * MIB / PAGE;	/* area: 1 MiB .. 13 MiB */
+	*ctl(&self->vm, 5) = 12 * MIB / PAGE;	/* first step touches it all */
+	self->vm.hlt_sleep_us = 10000;
+	ASSERT_EQ(0, kvm_vm_start(&self->vm));
+	for (int i = 0; i < 500 && *ctl(&self->vm, 7) < 12 * MIB / PAGE; i++)
+		usleep(10 * 1000);
+	ASSERT_LE(12 * MIB / PAGE, *ctl(&self->vm, 7));
+	*ctl(&self->vm, 5) = 4;		/* then 4 pages every 10 ms */
+	usleep(200 * 1000);
+
+	before = *ctl(&self->vm, 7);
+	t0 = now_ns();
+	ASSERT_EQ(0, vmmig_dirty_sample(&self->nl, self->vm.vm_fd, NULL, 2, 1024, &r));
+	t1 = now_ns();
+	after = *ctl(&self->vm, 7);
+
+	truth = (after - before) * 1e9 / (t1 - t0);
+	err = (r.rate - truth) / truth;
+	TH_LOG("guest wrote %.0f pages/s, sampling estimates %llu pages/s (%+.0f %%): %u of %u sampled pages changed",
+	       truth, (unsigned long long)r.rate, err * 100,
+	       (unsigned)r.changed_pages, r.sample_pages);
+	EXPECT_EQ(1024, r.sample_pages);
+	EXPECT_EQ(16 * MIB / PAGE, r.total_pages);
+	EXPECT_LT(after - before, 12 * MIB / PAGE);	/* no page counted twice */
+	EXPECT_GT(0.25, err);
+	EXPECT_LT(-0.25, err);
+
+	/* A registered VM by name; a guest at rest shows no change. */
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+	kvm_vm_pause(&self->vm);
+	ASSERT_EQ(0, vmmig_dirty_sample(&self->nl, -1, "t1", 1, 4096, &r));
+	EXPECT_EQ(0, r.changed_pages);
+	EXPECT_EQ(0, r.rate);
+}
+
+TEST_F(vm, dirty_rate_rejects)
+{
+	struct vmmig_dirty_rate r;
+	int null_fd = open("/dev/null", O_RDONLY);
+	struct nl_msg *msg;
+
+	EXPECT_EQ(-EINVAL, vmmig_dirty_sample(&self->nl, null_fd, NULL, 1, 16, &r));
+	EXPECT_STREQ("file descriptor is not a KVM VM", self->nl.err.msg);
+	EXPECT_EQ(-ENOENT, vmmig_dirty_sample(&self->nl, -1, "nope", 1, 16, &r));
+	EXPECT_EQ(-ERANGE, vmmig_dirty_sample(&self->nl, self->vm.vm_fd, NULL, 61, 16, &r));
+	EXPECT_STREQ("integer out of range", self->nl.err.msg);
+	msg = vmmig_nl_msg(&self->nl, VMMIG_CMD_DIRTY_RATE, 0);
+	EXPECT_EQ(-EINVAL, send_raw(&self->nl, msg));
+	EXPECT_STREQ("vmmig: give either a VM descriptor or a VM name", self->nl.err.msg);
+	ASSERT_EQ(0, drop_cap_net_admin());
+	EXPECT_EQ(-EPERM, vmmig_dirty_sample(&self->nl, self->vm.vm_fd, NULL, 1, 16, &r));
+	close(null_fd);
 }
 
 TEST_HARNESS_MAIN

@@ -28,5 +28,31 @@ dirty_guest_start:
 	incl	0x2008
 	jmp	1b
 dirty_guest_end:
+
+/*
+ * The paced guest of the sampling test: at each step, increments one word
+ * in each of the next 0x2014 pages of the test area (wrapping around), then
+ * halts until the host runs it again. 0x2018 holds the next page index,
+ * 0x201c counts the pages written.
+ */
+	.globl rate_guest_start, rate_guest_end
+rate_guest_start:
+1:	movl	0x2018, %ecx
+	movl	0x2014, %ebx
+2:	movl	%ecx, %eax
+	shll	$12, %eax
+	addl	0x2010, %eax
+	incl	(%eax)
+	incl	0x201c
+	incl	%ecx
+	cmpl	0x200c, %ecx
+	jb	3f
+	xorl	%ecx, %ecx
+3:	decl	%ebx
+	jnz	2b
+	movl	%ecx, 0x2018
+	hlt
+	jmp	1b
+rate_guest_end:
 	.code64
 	.section .note.GNU-stack,"",@progbits

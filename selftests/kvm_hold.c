@@ -63,10 +63,10 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	while (!stop) {
 		usleep(50 * 1000);
-		if (name && !vmmig_dirty_harvest(&nl, name, NULL, 0, &st)) {
+		if (name && !vmmig_dirty_harvest(&nl, name, NULL, 0, &st))
 			free(st.ranges);
-			ctl[0]++;
-		}
+		/* A new value, so that rewritten pages really change. */
+		ctl[0]++;
 	}
 	kvm_vm_destroy(&vm);
 	return 0;

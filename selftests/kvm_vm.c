@@ -106,6 +106,11 @@ static void *vcpu_thread(void *arg)
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) == 0)
 			vm->exit_reason = vm->run->exit_reason;
 		vm->in_run = false;
+		if (vm->exit_reason == KVM_EXIT_HLT && vm->hlt_sleep_us) {
+			usleep(vm->hlt_sleep_us);
+			vm->exit_reason = 0;
+			continue;
+		}
 		if (vm->exit_reason && vm->exit_reason != KVM_EXIT_INTR)
 			break;
 	}

@@ -23,6 +23,8 @@ struct kvm_test_vm {
 	pthread_t thread;
 	volatile bool paused, stop, in_run;
 	volatile int exit_reason;
+	/* When set, a HLT exit pauses this long and runs the vCPU again. */
+	volatile unsigned int hlt_sleep_us;
 };
 
 /* Returns -errno; -ENODEV when /dev/kvm is missing. */
@@ -36,5 +38,6 @@ void kvm_vm_resume(struct kvm_test_vm *vm);
 void kvm_vm_destroy(struct kvm_test_vm *vm);
 
 extern const char dirty_guest_start[], dirty_guest_end[];
+extern const char rate_guest_start[], rate_guest_end[];
 
 #endif

@@ -263,6 +263,87 @@ out:
 	return err;
 }
 
+/**
+ * dirty_rate_main() - "(NAME | --pid PID) [--seconds S] [--sample N]":
+ * estimates a VM's dirty rate by sampling. Also serves `vmmig vm dirty-rate`.
+ */
+int dirty_rate_main(int argc, char **argv)
+{
+	const char *name = NULL, *what = "dirty-rate";
+	unsigned long seconds = 0, sample = 0;
+	struct vmmig_dirty_rate r;
+	struct vmmig_nl nl;
+	int i, fd = -1, err;
+	long pid = 0;
+	char *end;
+
+	for (i = 1; i < argc; i++) {
+		unsigned long *num = NULL;
+
+		if (!strcmp(argv[i], "--pid") && i + 1 < argc) {
+			pid = strtol(argv[++i], &end, 10);
+			if (*end || pid <= 0) {
+				error_msg(what, "'%s' is not a process id", argv[i]);
+				return EXIT_USAGE;
+			}
+			continue;
+		}
+		if (!strcmp(argv[i], "--seconds"))
+			num = &seconds;
+		else if (!strcmp(argv[i], "--sample"))
+			num = &sample;
+		if (num && i + 1 < argc) {
+			*num = strtoul(argv[++i], &end, 10);
+			if (*end || !*num || *num > UINT32_MAX) {
+				error_msg(what, "%s: '%s' is not a positive number",
+					  argv[i - 1], argv[i]);
+				return EXIT_USAGE;
+			}
+			continue;
+		}
+		if (argv[i][0] == '-' || name) {
+			error_msg(what, "unexpected argument '%s'", argv[i]);
+			return EXIT_USAGE;
+		}
+		name = argv[i];
+	}
+	if (!name == !pid) {
+		error_msg(what, "expected a VM name or --pid PID");
+		return EXIT_USAGE;
+	}
+	if (cli_connect(&nl, what))
+		return EXIT_FAIL;
+	if (pid) {
+		fd = grab_vm_fd(pid);
+		if (fd < 0) {
+			error_msg(what, fd == -ENOENT ? "process %ld has no KVM VM%s" :
+				  "cannot take the VM of process %ld: %s", pid,
+				  fd == -ENOENT ? "" : strerror(-fd));
+			vmmig_nl_close(&nl);
+			return EXIT_FAIL;
+		}
+	}
+	err = vmmig_dirty_sample(&nl, fd, name, seconds, sample, &r);
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		err = cli_nl_error(&nl, what, err);
+		vmmig_nl_close(&nl);
+		return err;
+	}
+	vmmig_nl_close(&nl);
+	print_uint(PRINT_ANY, "rate", "rate %" PRIu64 " pages/s", r.rate);
+	print_uint(PRINT_ANY, "bytes_per_second", " (%" PRIu64 " KiB/s)",
+		   output_is_json() ? r.rate * 4096 : r.rate * 4);
+	print_uint(PRINT_ANY, "sampled", " sampled %" PRIu64, r.sample_pages);
+	print_uint(PRINT_ANY, "changed", " changed %" PRIu64, r.changed_pages);
+	print_uint(PRINT_ANY, "pages", " of %" PRIu64 " pages", r.total_pages);
+	print_uint(PRINT_ANY, "interval_ns", " over %" PRIu64 " ns", r.interval_ns);
+	print_nl();
+	output_flush();
+	return EXIT_OK;
+}
+
 int kvm_main(int argc, char **argv)
 {
 	static const struct {
@@ -283,6 +364,8 @@ int kvm_main(int argc, char **argv)
 		return object_help("kvm", false);
 	if (!strcmp(verb, "dirty-log"))
 		return dirty_log_main(argc - 1, argv + 1);
+	if (!strcmp(verb, "dirty-rate"))
+		return dirty_rate_main(argc - 1, argv + 1);
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strcmp(verb, verbs[i].verb))
 			continue;

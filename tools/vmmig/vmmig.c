@@ -37,21 +37,6 @@ static const struct {
 	  "interrupted: host setting changes in this network namespace, KVM\n"
 	  "modules loading and unloading, and vmmig.ko itself going away and\n"
 	  "coming back (monitor keeps running across a module reload).\n" },
-	{ "kvm", kvm_main, "Lists the KVM VMs registered with vmmig.ko, of any VMM",
-	  "vmmig kvm [ list ]\n"
-	  "vmmig kvm show NAME\n"
-	  "vmmig kvm register PID NAME [ uuid UUID ]\n"
-	  "vmmig kvm unregister NAME\n"
-	  "vmmig kvm dirty-log NAME\n"
-	  "\n"
-	  "list        every KVM VM registered in this network namespace\n"
-	  "show        one, with its memslots\n"
-	  "register    [admin] register the KVM VM of process PID (a VMM such as\n"
-	  "            QEMU) under NAME; its VM descriptor is taken with\n"
-	  "            pidfd_getfd, which needs the right to ptrace PID\n"
-	  "unregister  [admin] forget it (VMs also leave when their VMM closes them)\n"
-	  "dirty-log   the last dirty-page harvest of a VM: pages, bytes, time,\n"
-	  "            rate in total and per memslot\n" },
 	{ "vm", vm_main, "Creates, runs, saves and restores VMs",
 	  "vmmig vm [ --state-dir DIR ] COMMAND\n"
 	  "vmmig vm create NAME --memory SIZE [ --vcpus N ] [ --hugepages ]\n"
@@ -80,6 +65,26 @@ static const struct {
 	  "stop     asks the guest to power off; --force ends the VMM now\n"
 	  "save     writes the complete VM state to FILE; the VM is then saved\n"
 	  "restore  runs a VM from FILE, as NAME (default: the saved name)\n" },
+	{ "kvm", kvm_main, "Lists the KVM VMs registered with vmmig.ko, of any VMM",
+	  "vmmig kvm [ list ]\n"
+	  "vmmig kvm show NAME\n"
+	  "vmmig kvm register PID NAME [ uuid UUID ]\n"
+	  "vmmig kvm unregister NAME\n"
+	  "vmmig kvm dirty-log NAME\n"
+	  "vmmig kvm dirty-rate { NAME | --pid PID } [ --seconds S ] [ --sample N ]\n"
+	  "\n"
+	  "list        every KVM VM registered in this network namespace\n"
+	  "show        one, with its memslots\n"
+	  "register    [admin] register the KVM VM of process PID (a VMM such as\n"
+	  "            QEMU) under NAME; its VM descriptor is taken with\n"
+	  "            pidfd_getfd, which needs the right to ptrace PID\n"
+	  "unregister  [admin] forget it (VMs also leave when their VMM closes them)\n"
+	  "dirty-log   the last dirty-page harvest of a VM: pages, bytes, time,\n"
+	  "            rate in total and per memslot\n"
+	  "dirty-rate  [admin] estimate how fast a VM (registered, or the KVM VM\n"
+	  "            of process PID, e.g. a QEMU) dirties its memory, without\n"
+	  "            dirty logging: hashes N random pages (default 4096) twice,\n"
+	  "            S seconds apart (default 1)\n" },
 	{ "version", version_main, "Prints the versions of vmmig and of vmmig.ko",
 	  "vmmig version\n" },
 	{ "help", help_main, "Shows this help, or the help of an object",

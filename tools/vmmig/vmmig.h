@@ -14,10 +14,12 @@ enum {
 
 int host_main(int argc, char **argv);
 int monitor_main(int argc, char **argv);
-int vm_main(int argc, char **argv);
 int kvm_main(int argc, char **argv);
 /* "NAME": dirty-page statistics; `vmmig kvm dirty-log`, `vmmig vm dirty-log`. */
 int dirty_log_main(int argc, char **argv);
+/* "(NAME | --pid PID) [--seconds S] [--sample N]": sampled dirty rate. */
+int dirty_rate_main(int argc, char **argv);
+int vm_main(int argc, char **argv);
 
 /* "vmmig: what: why" on stderr. */
 void error_msg(const char *what, const char *fmt, ...)

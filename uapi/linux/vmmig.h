@@ -117,6 +117,25 @@
  *
  * VMMIG_CMD_DIRTY_NTF (event): one per harvest: VMMIG_DIRTY_A_NAME and the
  *   round's statistics.
+ *
+ * VMMIG_CMD_DIRTY_RATE [admin]: estimates how fast any KVM VM (of any VMM)
+ *   dirties its memory, without dirty logging and without disturbing it:
+ *   hashes a random sample of guest pages through the owner's address space
+ *   at two instants, SECONDS apart. Blocks for that long.
+ *   Request, attribute set vmmig_dirty_attrs, one of:
+ *     VMMIG_DIRTY_A_FD                u32, a KVM VM descriptor of the sender
+ *     VMMIG_DIRTY_A_NAME              string, a registered VM
+ *   and optionally:
+ *     VMMIG_DIRTY_A_SECONDS           u32, 1..60 (default 1)
+ *     VMMIG_DIRTY_A_SAMPLE_PAGES      u32, 1..32767 (default 4096)
+ *   Reply (VMMIG_CMD_DIRTY_RATE):
+ *     VMMIG_DIRTY_A_SAMPLE_PAGES      u32, pages sampled
+ *     VMMIG_DIRTY_A_CHANGED_PAGES     u64, sampled pages whose content changed
+ *     VMMIG_DIRTY_A_TOTAL_PAGES       u64, guest pages
+ *     VMMIG_DIRTY_A_INTERVAL_NS       u64, time between the two samples
+ *     VMMIG_DIRTY_A_RATE              u64, estimated pages dirtied per second
+ *                                     (distinct pages: a page written twice
+ *                                     counts once)
  */
 #ifndef _UAPI_LINUX_VMMIG_H
 #define _UAPI_LINUX_VMMIG_H
@@ -299,6 +318,10 @@ enum vmmig_dirty_attrs {
 	VMMIG_DIRTY_A_SLOT,
 	VMMIG_DIRTY_A_TOTAL_PAGES,
 	VMMIG_DIRTY_A_PAD,
+	VMMIG_DIRTY_A_FD,
+	VMMIG_DIRTY_A_SECONDS,
+	VMMIG_DIRTY_A_SAMPLE_PAGES,
+	VMMIG_DIRTY_A_CHANGED_PAGES,
 
 	__VMMIG_DIRTY_A_MAX
 };

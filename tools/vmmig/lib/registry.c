@@ -30,6 +30,8 @@ struct nla_policy vmmig_dirty_attr_policy[VMMIG_DIRTY_A_MAX + 1] = {
 	[VMMIG_DIRTY_A_NR_RANGES] = { .type = NLA_U32 },
 	[VMMIG_DIRTY_A_SLOTS] = { .type = NLA_NESTED },
 	[VMMIG_DIRTY_A_TOTAL_PAGES] = { .type = NLA_U64 },
+	[VMMIG_DIRTY_A_SAMPLE_PAGES] = { .type = NLA_U32 },
+	[VMMIG_DIRTY_A_CHANGED_PAGES] = { .type = NLA_U64 },
 };
 
 static uint64_t u64_or0(struct nlattr *a)
@@ -248,4 +250,38 @@ int vmmig_dirty_get_stats(struct vmmig_nl *nl, const char *name,
 {
 	return name_request(nl, VMMIG_CMD_DIRTY_STATS, VMMIG_DIRTY_A_NAME, name,
 			    dirty_reply, st);
+}
+
+static int rate_reply(struct nlattr **a, int cmd, void *arg)
+{
+	struct vmmig_dirty_rate *r = arg;
+
+	if (!a[VMMIG_DIRTY_A_RATE] || !a[VMMIG_DIRTY_A_SAMPLE_PAGES])
+		return -EBADMSG;
+	r->sample_pages = nla_get_u32(a[VMMIG_DIRTY_A_SAMPLE_PAGES]);
+	r->changed_pages = u64_or0(a[VMMIG_DIRTY_A_CHANGED_PAGES]);
+	r->total_pages = u64_or0(a[VMMIG_DIRTY_A_TOTAL_PAGES]);
+	r->interval_ns = u64_or0(a[VMMIG_DIRTY_A_INTERVAL_NS]);
+	r->rate = nla_get_u64(a[VMMIG_DIRTY_A_RATE]);
+	return 0;
+}
+
+int vmmig_dirty_sample(struct vmmig_nl *nl, int fd, const char *name,
+		       uint32_t seconds, uint32_t sample_pages,
+		       struct vmmig_dirty_rate *out)
+{
+	struct nl_msg *msg = name_msg(nl, VMMIG_CMD_DIRTY_RATE, VMMIG_DIRTY_A_NAME,
+				      fd >= 0 ? NULL : name, 0);
+
+	if (!msg)
+		return -ENOMEM;
+	if ((fd >= 0 && nla_put_u32(msg, VMMIG_DIRTY_A_FD, fd)) ||
+	    (seconds && nla_put_u32(msg, VMMIG_DIRTY_A_SECONDS, seconds)) ||
+	    (sample_pages && nla_put_u32(msg, VMMIG_DIRTY_A_SAMPLE_PAGES, sample_pages))) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	memset(out, 0, sizeof(*out));
+	return vmmig_nl_request(nl, msg, vmmig_dirty_attr_policy,
+				VMMIG_DIRTY_A_MAX, rate_reply, out);
 }

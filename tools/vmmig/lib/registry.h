@@ -64,4 +64,14 @@ int vmmig_dirty_get_stats(struct vmmig_nl *nl, const char *name,
 			  struct vmmig_dirty_stats *st);
 int vmmig_dirty_parse(struct nlattr **attrs, struct vmmig_dirty_stats *st);
 
+struct vmmig_dirty_rate {
+	uint32_t sample_pages;
+	uint64_t changed_pages, total_pages, interval_ns, rate;
+};
+
+/* Samples the VM of descriptor @fd (if >= 0) or registered as @name. */
+int vmmig_dirty_sample(struct vmmig_nl *nl, int fd, const char *name,
+		       uint32_t seconds, uint32_t sample_pages,
+		       struct vmmig_dirty_rate *out);
+
 #endif

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Dirty-rate sampling of any KVM VM, of any VMM: hash a random sample of
+ * guest pages at two instants and count the pages that changed. No dirty
+ * logging is turned on and the guest is not stopped; the pages are read
+ * through the owner's address space with remote GUP (kvm_read_guest() from
+ * another process would read the wrong address space). Pages that are not
+ * present are not faulted in: they count as unchanged zero pages until the
+ * guest touches them.
+ */
+
+#include <linux/delay.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/kvm_host.h>
+#include <linux/random.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/version.h>
+#include <linux/xxhash.h>
+
+#include "compat.h"
+#include "netlink.h"
+#include "sample.h"
+#include "vm.h"
+#include "vmmig.h"
+
+#define SAMPLE_DEFAULT_PAGES	4096
+#define SAMPLE_MAX_SLOTS	32
+
+struct sample_slot {
+	u64 uaddr;
+	u64 npages;
+};
+
+struct sample {
+	struct sample_slot slots[SAMPLE_MAX_SLOTS];
+	int nslots;
+	u64 total;
+	u32 n;
+	u64 *addr;	/* user address of each sampled page */
+	u64 *hash;
+};
+
+static int sample_slots(struct kvm *kvm, struct sample *s)
+{
+	struct kvm_memory_slot *slot;
+	int bkt;
+
+	mutex_lock(&kvm->slots_lock);
+	kvm_for_each_memslot(slot, bkt, kvm_memslots(kvm)) {
+		if (s->nslots == SAMPLE_MAX_SLOTS)
+			break;
+		s->slots[s->nslots].uaddr = slot->userspace_addr;
+		s->slots[s->nslots].npages = slot->npages;
+		s->total += slot->npages;
+		s->nslots++;
+	}
+	mutex_unlock(&kvm->slots_lock);
+	return s->total ? 0 : -ENODATA;
+}
+
+static u64 page_addr(const struct sample *s, u64 index)
+{
+	int i;
+
+	for (i = 0; i < s->nslots; i++) {
+		if (index < s->slots[i].npages)
+			return s->slots[i].uaddr + (index << PAGE_SHIFT);
+		index -= s->slots[i].npages;
+	}
+	return 0;
+}
+
+/* Hash of one page of @mm, or 0 when it is not present. */
+static u64 hash_page(struct mm_struct *mm, u64 addr)
+{
+	struct page *page;
+	void *p;
+	long got;
+	u64 h;
+
+	mmap_read_lock(mm);
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+	got = get_user_pages_remote(mm, addr, 1, FOLL_NOFAULT, &page, NULL, NULL);
+#else
+	got = get_user_pages_remote(mm, addr, 1, FOLL_NOFAULT, &page, NULL);
+#endif
+	mmap_read_unlock(mm);
+	if (got != 1)
+		return 0;
+	p = kmap_local_page(page);
+	h = xxh64(p, PAGE_SIZE, 0) | 1;
+	kunmap_local(p);
+	put_page(page);
+	return h;
+}
+
+static void hash_all(struct mm_struct *mm, struct sample *s, u64 *out)
+{
+	u32 i;
+
+	for (i = 0; i < s->n; i++) {
+		out[i] = hash_page(mm, s->addr[i]);
+		cond_resched();
+	}
+}
+
+static int sample_vm(struct kvm *kvm, u32 seconds, struct sample *s,
+		     u64 *changed, u64 *elapsed, struct netlink_ext_ack *extack)
+{
+	struct mm_struct *mm = kvm->mm;
+	u64 *again, t0;
+	u32 i;
+	int ret;
+
+	ret = sample_slots(kvm, s);
+	if (ret) {
+		NL_SET_ERR_MSG_MOD(extack, "the VM has no memory");
+		return ret;
+	}
+	s->n = min_t(u64, s->n, s->total);
+	s->addr = kvmalloc_array(s->n, sizeof(u64), GFP_KERNEL);
+	s->hash = kvmalloc_array(s->n, sizeof(u64), GFP_KERNEL);
+	again = kvmalloc_array(s->n, sizeof(u64), GFP_KERNEL);
+	ret = -ENOMEM;
+	if (!s->addr || !s->hash || !again)
+		goto out;
+	for (i = 0; i < s->n; i++)
+		s->addr[i] = page_addr(s, ((u64)get_random_u32() * s->total) >> 32);
+
+	ret = -ESRCH;
+	if (!mmget_not_zero(mm)) {
+		NL_SET_ERR_MSG_MOD(extack, "the VM's owner has exited");
+		goto out;
+	}
+	t0 = ktime_get_ns();
+	hash_all(mm, s, s->hash);
+	ret = msleep_interruptible(seconds * MSEC_PER_SEC) ? -EINTR : 0;
+	if (!ret) {
+		hash_all(mm, s, again);
+		*elapsed = ktime_get_ns() - t0;
+		*changed = 0;
+		for (i = 0; i < s->n; i++)
+			*changed += s->hash[i] != again[i];
+	}
+	mmput(mm);
+out:
+	kvfree(again);
+	kvfree(s->addr);
+	kvfree(s->hash);
+	return ret;
+}
+
+int vmmig_dirty_rate_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **attrs = info->attrs;
+	struct vmmig_vm *vm = NULL;
+	struct file *file = NULL;
+	struct sk_buff *reply;
+	struct sample *s;
+	u64 changed, elapsed, rate;
+	u32 seconds = 1;
+	void *hdr;
+	int ret;
+
+	if (!attrs[VMMIG_DIRTY_A_FD] == !attrs[VMMIG_DIRTY_A_NAME]) {
+		NL_SET_ERR_MSG_MOD(info->extack, "give either a VM descriptor or a VM name");
+		return -EINVAL;
+	}
+	if (attrs[VMMIG_DIRTY_A_SECONDS])
+		seconds = nla_get_u32(attrs[VMMIG_DIRTY_A_SECONDS]);
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	s->n = attrs[VMMIG_DIRTY_A_SAMPLE_PAGES] ?
+	       nla_get_u32(attrs[VMMIG_DIRTY_A_SAMPLE_PAGES]) : SAMPLE_DEFAULT_PAGES;
+
+	if (attrs[VMMIG_DIRTY_A_FD]) {
+		file = fget(nla_get_u32(attrs[VMMIG_DIRTY_A_FD]));
+		ret = -EBADF;
+		if (!file) {
+			NL_SET_ERR_MSG_ATTR(info->extack, attrs[VMMIG_DIRTY_A_FD],
+					    "no such file descriptor in the sender");
+			goto out;
+		}
+		ret = -EINVAL;
+		if (!file_is_kvm(file)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, attrs[VMMIG_DIRTY_A_FD],
+					    "file descriptor is not a KVM VM");
+			goto out;
+		}
+	} else {
+		vm = vmmig_vm_lookup(vmmig_net(genl_info_net(info)),
+				     attrs[VMMIG_DIRTY_A_NAME], NULL, info->extack);
+		ret = PTR_ERR_OR_ZERO(vm);
+		if (ret) {
+			vm = NULL;
+			goto out;
+		}
+	}
+
+	ret = sample_vm(file ? file->private_data : vm->kvm, seconds, s,
+			&changed, &elapsed, info->extack);
+	if (ret)
+		goto out;
+	rate = div64_u64(div64_u64(changed * s->total, s->n) * NSEC_PER_SEC,
+			 max_t(u64, elapsed, 1));
+
+	ret = -ENOMEM;
+	reply = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!reply)
+		goto out;
+	hdr = genlmsg_put_reply(reply, info, &vmmig_genl_family, 0,
+				VMMIG_CMD_DIRTY_RATE);
+	if (!hdr ||
+	    nla_put_u32(reply, VMMIG_DIRTY_A_SAMPLE_PAGES, s->n) ||
+	    nla_put_u64_64bit(reply, VMMIG_DIRTY_A_CHANGED_PAGES, changed,
+			      VMMIG_DIRTY_A_PAD) ||
+	    nla_put_u64_64bit(reply, VMMIG_DIRTY_A_TOTAL_PAGES, s->total,
+			      VMMIG_DIRTY_A_PAD) ||
+	    nla_put_u64_64bit(reply, VMMIG_DIRTY_A_INTERVAL_NS, elapsed,
+			      VMMIG_DIRTY_A_PAD) ||
+	    nla_put_u64_64bit(reply, VMMIG_DIRTY_A_RATE, rate, VMMIG_DIRTY_A_PAD)) {
+		nlmsg_free(reply);
+		ret = -EMSGSIZE;
+		goto out;
+	}
+	genlmsg_end(reply, hdr);
+	ret = genlmsg_reply(reply, info);
+out:
+	if (file)
+		fput(file);
+	if (vm)
+		vmmig_vm_put(vm);
+	kfree(s);
+	return ret;
+}
