@@ -10,6 +10,7 @@
 #include <asm/processor.h>
 #include <net/netlink.h>
 
+#include "cpuid.h"
 #include "host.h"
 #include "netlink.h"
 #include "version.h"
@@ -88,7 +89,9 @@ int vmmig_host_fill(struct sk_buff *skb, const struct net *net)
 	    nla_put_u32(skb, VMMIG_HOST_A_KVM, vmmig_host_kvm()) ||
 	    nla_put_u32(skb, VMMIG_HOST_A_VM_COUNT, vms) ||
 	    nla_put_u8(skb, VMMIG_HOST_A_MIGRATION, migration) ||
-	    nla_put_u32(skb, VMMIG_HOST_A_MAX_MIGRATIONS, max))
+	    nla_put_u32(skb, VMMIG_HOST_A_MAX_MIGRATIONS, max) ||
+	    nla_put_u8(skb, VMMIG_HOST_A_CPUID_STRICT,
+		       vmmig_cpuid_strict_supported()))
 		return -EMSGSIZE;
 	return 0;
 }

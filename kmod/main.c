@@ -5,6 +5,7 @@
 
 #include <linux/module.h>
 
+#include "cpuid.h"
 #include "host.h"
 #include "netlink.h"
 #include "version.h"
@@ -47,6 +48,10 @@ static int __init vmmig_init(void)
 	if (ret)
 		goto err_pernet;
 
+	ret = vmmig_cpuid_init();
+	if (ret)
+		goto err_cpuid;
+
 	ret = vmmig_genl_init();
 	if (ret)
 		goto err_netlink;
@@ -61,6 +66,8 @@ static int __init vmmig_init(void)
 err_host:
 	vmmig_genl_uninit();
 err_netlink:
+	vmmig_cpuid_uninit();
+err_cpuid:
 	unregister_pernet_subsys(&vmmig_net_ops);
 err_pernet:
 	return ret;
@@ -70,6 +77,7 @@ static void __exit vmmig_exit(void)
 {
 	vmmig_host_uninit();
 	vmmig_genl_uninit();
+	vmmig_cpuid_uninit();
 	unregister_pernet_subsys(&vmmig_net_ops);
 }
 

@@ -6,6 +6,7 @@
 #include <linux/module.h>
 #include <net/genetlink.h>
 
+#include "cpuid.h"
 #include "dirty.h"
 #include "host.h"
 #include "sample.h"
@@ -40,6 +41,7 @@ static const struct nla_policy vmmig_host_set_policy[VMMIG_HOST_A_MAX + 1] = {
 	[VMMIG_HOST_A_MIGRATION] = NLA_POLICY_MAX(NLA_U8, 1),
 	[VMMIG_HOST_A_MAX_MIGRATIONS] =
 		NLA_POLICY_RANGE(NLA_U32, 1, VMMIG_MAX_MIGRATIONS_LIMIT),
+	[VMMIG_HOST_A_CPUID_STRICT] = { .type = NLA_REJECT },
 };
 
 static struct sk_buff *vmmig_host_msg(const struct net *net, u32 portid,
@@ -202,6 +204,29 @@ static const struct genl_ops vmmig_genl_ops[] = {
 		.policy = vmmig_dirty_policy,
 		.maxattr = VMMIG_DIRTY_A_MAX,
 		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VMMIG_CMD_HOST_FEATURES,
+		.doit = vmmig_cpuid_features_doit,
+	},
+	{
+		.cmd = VMMIG_CMD_POLICY_GET,
+		.doit = vmmig_policy_get_doit,
+		.policy = vmmig_policy_get_policy,
+		.maxattr = VMMIG_CPUID_A_MAX,
+	},
+	{
+		.cmd = VMMIG_CMD_POLICY_SET,
+		.doit = vmmig_policy_set_doit,
+		.policy = vmmig_policy_set_policy,
+		.maxattr = VMMIG_CPUID_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VMMIG_CMD_VM_AUDIT,
+		.doit = vmmig_vm_audit_doit,
+		.policy = vmmig_vm_audit_policy,
+		.maxattr = VMMIG_CPUID_A_MAX,
 	},
 };
 

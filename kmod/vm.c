@@ -11,6 +11,7 @@
 #include <net/sock.h>
 
 #include "compat.h"
+#include "cpuid.h"
 #include "netlink.h"
 #include "vm.h"
 #include "vmmig.h"
@@ -249,6 +250,11 @@ int vmmig_vm_register_doit(struct sk_buff *skb, struct genl_info *info)
 	nla_memcpy(vm->uuid, attrs[VMMIG_VM_A_UUID], sizeof(vm->uuid));
 	if (attrs[VMMIG_VM_A_CPU_MODE])
 		vm->cpu_mode = nla_get_u32(attrs[VMMIG_VM_A_CPU_MODE]);
+	ret = vmmig_cpuid_check_register(genl_info_net(info), vm, info->extack);
+	if (ret) {
+		vmmig_vm_put(vm);
+		return ret;
+	}
 
 	mutex_lock(&vn->lock);
 	other = vm_find_locked(vn, vm->name, vm->uuid);

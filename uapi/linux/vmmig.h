@@ -27,6 +27,8 @@
  *     VMMIG_HOST_A_VM_COUNT           u32, VMs registered in this namespace
  *     VMMIG_HOST_A_MIGRATION          u8, 1 if live migration is enabled
  *     VMMIG_HOST_A_MAX_MIGRATIONS     u32, simultaneous migrations allowed
+ *     VMMIG_HOST_A_CPUID_STRICT       u8, 1 if this kernel can enforce
+ *                                     CPUID strict mode (POLICY_SET)
  *
  * VMMIG_CMD_HOST_SET [admin]: changes the host settings of the sender's
  *   namespace and emits VMMIG_CMD_HOST_NTF there when something changed.
@@ -136,6 +138,86 @@
  *     VMMIG_DIRTY_A_RATE              u64, estimated pages dirtied per second
  *                                     (distinct pages: a page written twice
  *                                     counts once)
+ *
+ * VMMIG_CMD_HOST_FEATURES: the CPU features KVM can give a guest on this
+ *   host, as the feature words below: what KVM_GET_SUPPORTED_CPUID reports
+ *   for them (0xD.0 is the XCR0 that KVM supports, before the per-process
+ *   AMX permission). Fails with -ENODEV while no KVM vendor module is loaded.
+ *   Request: no attributes.
+ *   Reply (VMMIG_CMD_HOST_FEATURES), attribute set vmmig_cpuid_attrs:
+ *     VMMIG_CPUID_A_WORDS             nest, one VMMIG_CPUID_A_WORD per word
+ *       VMMIG_CPUID_A_WORD            nest, attribute set vmmig_word_attrs
+ *         VMMIG_WORD_A_LEAF           u32, CPUID function (EAX)
+ *         VMMIG_WORD_A_SUBLEAF        u32, CPUID index (ECX)
+ *         VMMIG_WORD_A_REG            u32, enum vmmig_cpuid_reg
+ *         VMMIG_WORD_A_VALUE          u32, the feature bits
+ *   The words, in enum vmmig_word order: 1 ECX, 1 EDX, 7.0 EBX, 7.0 ECX,
+ *   7.0 EDX, 7.1 EAX, 0xD.0 EAX and EDX (XSAVE components: XCR0 low and
+ *   high half), 0xD.1 EAX, 0x80000001 ECX and EDX, 0x80000008 EBX,
+ *   0x80000021 EAX.
+ *
+ * VMMIG_CMD_POLICY_GET: the CPUID policy of the sender's namespace.
+ *   Request: no attributes, or VMMIG_CPUID_A_VM_NAME for one VM.
+ *   Reply (VMMIG_CMD_POLICY_GET), attribute set vmmig_cpuid_attrs:
+ *     VMMIG_CPUID_A_COMMON            nest of VMMIG_CPUID_A_WORD: the
+ *                                     cluster's common features
+ *     VMMIG_CPUID_A_COMMON_SET        u8, 0 while COMMON follows this host's
+ *                                     own features (no admin set it yet)
+ *     VMMIG_CPUID_A_MINIMUM           nest of VMMIG_CPUID_A_WORD: the minimum
+ *                                     features (default: x86-64-v2 baseline)
+ *     VMMIG_CPUID_A_IGNORED           nest of VMMIG_CPUID_A_WORD: bits no
+ *                                     audit looks at (KVM or the VMM rewrites
+ *                                     them at run time)
+ *     VMMIG_CPUID_A_STRICT            u32, enum vmmig_cpu_mode: the mask that
+ *                                     every VM must fit before its first run
+ *                                     (VMMIG_CPU_MODE_OFF: strict mode off)
+ *   With VMMIG_CPUID_A_VM_NAME, instead:
+ *     VMMIG_CPUID_A_VM_NAME           string
+ *     VMMIG_CPUID_A_VM_MODE           u32, enum vmmig_cpu_mode
+ *     VMMIG_CPUID_A_COMPLIANCE        u32, enum vmmig_compliance (last audit)
+ *
+ * VMMIG_CMD_POLICY_SET [admin]: changes the CPUID policy of the sender's
+ *   namespace. Request, attribute set vmmig_cpuid_attrs, at least one of:
+ *     VMMIG_CPUID_A_RESET             u32, VMMIG_CPU_MODE_COMMON or _MINIMUM:
+ *                                     that mask goes back to its default
+ *                                     (before the words below are applied)
+ *     VMMIG_CPUID_A_COMMON            nest of VMMIG_CPUID_A_WORD (LEAF,
+ *     VMMIG_CPUID_A_MINIMUM           SUBLEAF, REG, VALUE): each word given
+ *                                     replaces that word of the mask; words
+ *                                     not given keep their value
+ *     VMMIG_CPUID_A_STRICT            u32, enum vmmig_cpu_mode; -EOPNOTSUPP
+ *                                     where this kernel cannot enforce it
+ *                                     (see VMMIG_HOST_A_CPUID_STRICT)
+ *     VMMIG_CPUID_A_VM_NAME           string, with VMMIG_CPUID_A_VM_MODE:
+ *     VMMIG_CPUID_A_VM_MODE           u32, the mode of a registered VM,
+ *                                     audited again against its new mask
+ *
+ * VMMIG_CMD_VM_AUDIT: compares the CPUID of every vCPU of a registered VM
+ *   with the mask of its mode, ignoring VMMIG_CPUID_A_IGNORED, and records
+ *   the result in its VMMIG_VM_A_COMPLIANCE.
+ *   Request: VMMIG_CPUID_A_VM_NAME, or, for a VM that is not registered:
+ *     VMMIG_CPUID_A_FD                u32, a KVM VM file descriptor of the
+ *                                     sender
+ *     VMMIG_CPUID_A_VM_MODE           u32, the mask to compare with
+ *                                     (default VMMIG_CPU_MODE_COMMON)
+ *   Reply (VMMIG_CMD_VM_AUDIT), attribute set vmmig_cpuid_attrs:
+ *     VMMIG_CPUID_A_VM_NAME           string (absent for an unregistered VM)
+ *     VMMIG_CPUID_A_PID               u32, thread group of the VM's owner
+ *     VMMIG_CPUID_A_VM_MODE           u32, enum vmmig_cpu_mode
+ *     VMMIG_CPUID_A_COMPLIANCE        u32, enum vmmig_compliance
+ *     VMMIG_CPUID_A_VCPUS             u32, vCPUs audited
+ *     VMMIG_CPUID_A_EXCESS            nest, one VMMIG_CPUID_A_FEATURE per
+ *                                     feature outside the mask:
+ *       VMMIG_CPUID_A_FEATURE         nest, attribute set vmmig_word_attrs
+ *         VMMIG_WORD_A_LEAF, VMMIG_WORD_A_SUBLEAF, VMMIG_WORD_A_REG
+ *         VMMIG_WORD_A_BIT            u32, 0..31
+ *         VMMIG_WORD_A_NAME           string, as /proc/cpuinfo spells it
+ *
+ * VMMIG_CMD_AUDIT_NTF (event): a VM failed an audit: at registration (which
+ *   is then refused), on VMMIG_CMD_VM_AUDIT, or in strict mode when one of
+ *   its vCPUs was about to run for the first time (the VM is then stopped:
+ *   KVM marks it dead and its ioctls fail with -EIO). Same attributes as
+ *   the VMMIG_CMD_VM_AUDIT reply.
  */
 #ifndef _UAPI_LINUX_VMMIG_H
 #define _UAPI_LINUX_VMMIG_H
@@ -208,6 +290,7 @@ enum vmmig_host_attrs {
 	VMMIG_HOST_A_VM_COUNT,
 	VMMIG_HOST_A_MIGRATION,
 	VMMIG_HOST_A_MAX_MIGRATIONS,
+	VMMIG_HOST_A_CPUID_STRICT,
 
 	__VMMIG_HOST_A_MAX
 };
@@ -327,5 +410,73 @@ enum vmmig_dirty_attrs {
 };
 
 #define VMMIG_DIRTY_A_MAX (__VMMIG_DIRTY_A_MAX - 1)
+
+/* CPUID registers, as VMMIG_WORD_A_REG names them. */
+enum vmmig_cpuid_reg {
+	VMMIG_CPUID_EAX,
+	VMMIG_CPUID_EBX,
+	VMMIG_CPUID_ECX,
+	VMMIG_CPUID_EDX,
+};
+
+/*
+ * The CPUID feature words that matter for migration; every list of words
+ * that vmmig.ko sends is in this order.
+ */
+enum vmmig_word {
+	VMMIG_WORD_1_ECX,		/* leaf 1, ECX */
+	VMMIG_WORD_1_EDX,		/* leaf 1, EDX */
+	VMMIG_WORD_7_0_EBX,		/* leaf 7 subleaf 0, EBX */
+	VMMIG_WORD_7_0_ECX,
+	VMMIG_WORD_7_0_EDX,
+	VMMIG_WORD_7_1_EAX,		/* leaf 7 subleaf 1, EAX */
+	VMMIG_WORD_D_0_EAX,		/* XSAVE components, XCR0 bits 0..31 */
+	VMMIG_WORD_D_0_EDX,		/* XCR0 bits 32..63 */
+	VMMIG_WORD_D_1_EAX,		/* XSAVEOPT, XSAVEC, XGETBV1, XSAVES */
+	VMMIG_WORD_8000_0001_ECX,
+	VMMIG_WORD_8000_0001_EDX,
+	VMMIG_WORD_8000_0008_EBX,
+	VMMIG_WORD_8000_0021_EAX,
+
+	VMMIG_NR_WORDS
+};
+
+enum vmmig_word_attrs {
+	VMMIG_WORD_A_UNSPEC,
+	VMMIG_WORD_A_LEAF,
+	VMMIG_WORD_A_SUBLEAF,
+	VMMIG_WORD_A_REG,
+	VMMIG_WORD_A_VALUE,
+	VMMIG_WORD_A_BIT,
+	VMMIG_WORD_A_NAME,
+
+	__VMMIG_WORD_A_MAX
+};
+
+#define VMMIG_WORD_A_MAX (__VMMIG_WORD_A_MAX - 1)
+
+enum vmmig_cpuid_attrs {
+	VMMIG_CPUID_A_UNSPEC,
+	VMMIG_CPUID_A_WORDS,
+	VMMIG_CPUID_A_WORD,
+	VMMIG_CPUID_A_COMMON,
+	VMMIG_CPUID_A_COMMON_SET,
+	VMMIG_CPUID_A_MINIMUM,
+	VMMIG_CPUID_A_IGNORED,
+	VMMIG_CPUID_A_RESET,
+	VMMIG_CPUID_A_STRICT,
+	VMMIG_CPUID_A_VM_NAME,
+	VMMIG_CPUID_A_VM_MODE,
+	VMMIG_CPUID_A_COMPLIANCE,
+	VMMIG_CPUID_A_PID,
+	VMMIG_CPUID_A_VCPUS,
+	VMMIG_CPUID_A_EXCESS,
+	VMMIG_CPUID_A_FEATURE,
+	VMMIG_CPUID_A_FD,
+
+	__VMMIG_CPUID_A_MAX
+};
+
+#define VMMIG_CPUID_A_MAX (__VMMIG_CPUID_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_VMMIG_H */

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _VMMIG_CPUID_H
+#define _VMMIG_CPUID_H
+
+#include <net/genetlink.h>
+#include "uapi/linux/vmmig.h"
+
+struct kvm;
+
+/* The outcome of comparing the CPUID of a VM's vCPUs with a mask. */
+struct vmmig_cpuid_report {
+	enum vmmig_compliance compliance;
+	u32 vcpus;			/* vCPUs audited */
+	u32 excess[VMMIG_NR_WORDS];	/* features outside the mask, any vCPU */
+};
+
+extern const struct nla_policy vmmig_policy_get_policy[VMMIG_CPUID_A_MAX + 1];
+extern const struct nla_policy vmmig_policy_set_policy[VMMIG_CPUID_A_MAX + 1];
+extern const struct nla_policy vmmig_vm_audit_policy[VMMIG_CPUID_A_MAX + 1];
+
+int vmmig_cpuid_features_doit(struct sk_buff *skb, struct genl_info *info);
+int vmmig_policy_get_doit(struct sk_buff *skb, struct genl_info *info);
+int vmmig_policy_set_doit(struct sk_buff *skb, struct genl_info *info);
+int vmmig_vm_audit_doit(struct sk_buff *skb, struct genl_info *info);
+
+void vmmig_cpuid_audit(struct net *net, struct kvm *kvm,
+		       enum vmmig_cpu_mode mode, struct vmmig_cpuid_report *r);
+void vmmig_cpuid_excess_msg(const struct vmmig_cpuid_report *r,
+			    enum vmmig_cpu_mode mode,
+			    struct netlink_ext_ack *extack);
+bool vmmig_cpuid_strict_supported(void);
+
+struct vmmig_vm;
+int vmmig_cpuid_check_register(struct net *net, struct vmmig_vm *vm,
+			       struct netlink_ext_ack *extack);
+
+int vmmig_cpuid_init(void);
+void vmmig_cpuid_uninit(void);
+
+#endif /* _VMMIG_CPUID_H */
