@@ -44,7 +44,7 @@ LIBVMMIG := $(BUILD)/obj/libvmmig.a
 CLI_SRCS := $(wildcard tools/vmmig/*.c)
 CLI_OBJS := $(patsubst tools/vmmig/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
 HDRS     := $(wildcard tools/vmmig/*.h tools/vmmig/lib/*.h tools/vmmig/vmm/*.h \
-	      tools/vmmig/guest/*.h) uapi/linux/vmmig.h
+	      tools/vmmig/guest/*.h) uapi/linux/vmmig.h kmod/cpuid_names.h
 VMM_SRCS := $(wildcard tools/vmmig/vmm/*.c)
 VMM_OBJS := $(patsubst tools/vmmig/vmm/%.c,$(BUILD)/obj/vmm/%.o,$(VMM_SRCS)) \
 	    $(BUILD)/obj/vmm/guest_image.o

@@ -138,6 +138,10 @@ int host_main(int argc, char **argv)
 		return host_show(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "set"))
 		return host_set(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "features"))
+		return host_features_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "policy"))
+		return host_policy_main(argc - 1, argv + 1);
 	error_msg("host", "unknown command '%s'", argv[1]);
 	return object_help("host", true);
 }

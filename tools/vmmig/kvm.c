@@ -366,6 +366,10 @@ int kvm_main(int argc, char **argv)
 		return dirty_log_main(argc - 1, argv + 1);
 	if (!strcmp(verb, "dirty-rate"))
 		return dirty_rate_main(argc - 1, argv + 1);
+	if (!strcmp(verb, "audit"))
+		return kvm_audit_main(argc - 1, argv + 1);
+	if (!strcmp(verb, "cpu-mode"))
+		return kvm_cpu_mode_main(argc - 1, argv + 1);
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strcmp(verb, verbs[i].verb))
 			continue;

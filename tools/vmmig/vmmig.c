@@ -25,11 +25,25 @@ static const struct {
 	{ "host", host_main, "Shows this host and changes its migration settings",
 	  "vmmig host show\n"
 	  "vmmig host set [ migration { on | off } ] [ max-migrations N ]\n"
+	  "vmmig host features\n"
+	  "vmmig host policy [ show ]\n"
+	  "vmmig host policy set [ strict { off | common | minimum } ]\n"
+	  "                      [ common { default | WORD VALUE... } ]\n"
+	  "                      [ minimum { default | WORD VALUE... } ]\n"
 	  "\n"
 	  "show  the kernel, CPU and KVM of this host, how many VMs vmmig.ko\n"
 	  "      knows, and the migration settings of this network namespace\n"
 	  "set   [admin] enable or disable live migration into and out of this\n"
-	  "      host, and how many migrations may run at once (1..64)\n" },
+	  "      host, and how many migrations may run at once (1..64)\n"
+	  "features  the CPU features KVM can give a guest here, by name\n"
+	  "policy    the CPUID policy: the common-cluster and minimum masks,\n"
+	  "          the bits no audit checks, and strict mode; set [admin]\n"
+	  "          replaces the given words (1.ecx 1.edx 7.0.ebx 7.0.ecx\n"
+	  "          7.0.edx 7.1.eax 0xd.0.eax 0xd.0.edx 0xd.1.eax\n"
+	  "          0x80000001.ecx 0x80000001.edx 0x80000008.ebx\n"
+	  "          0x80000021.eax) of a mask, or puts it back to its default;\n"
+	  "          strict refuses, before its first run, any VM whose CPUID\n"
+	  "          exceeds that mask\n" },
 	{ "monitor", monitor_main, "Prints events from vmmig.ko as they happen",
 	  "vmmig monitor\n"
 	  "\n"
@@ -72,6 +86,8 @@ static const struct {
 	  "vmmig kvm unregister NAME\n"
 	  "vmmig kvm dirty-log NAME\n"
 	  "vmmig kvm dirty-rate { NAME | --pid PID } [ --seconds S ] [ --sample N ]\n"
+	  "vmmig kvm audit NAME\n"
+	  "vmmig kvm cpu-mode NAME { off | common | minimum }\n"
 	  "\n"
 	  "list        every KVM VM registered in this network namespace\n"
 	  "show        one, with its memslots\n"
@@ -84,7 +100,11 @@ static const struct {
 	  "dirty-rate  [admin] estimate how fast a VM (registered, or the KVM VM\n"
 	  "            of process PID, e.g. a QEMU) dirties its memory, without\n"
 	  "            dirty logging: hashes N random pages (default 4096) twice,\n"
-	  "            S seconds apart (default 1)\n" },
+	  "            S seconds apart (default 1)\n"
+	  "audit       compare every vCPU's CPUID with the mask of the VM's\n"
+	  "            cpu-mode and name each feature outside it\n"
+	  "cpu-mode    [admin] which mask the VM must fit: off, common (the\n"
+	  "            cluster's features) or minimum; audited again at once\n" },
 	{ "version", version_main, "Prints the versions of vmmig and of vmmig.ko",
 	  "vmmig version\n" },
 	{ "help", help_main, "Shows this help, or the help of an object",

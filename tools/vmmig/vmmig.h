@@ -2,6 +2,7 @@
 #ifndef VMMIG_CLI_H
 #define VMMIG_CLI_H
 
+#include "cpuid.h"
 #include "host.h"
 #include "nl.h"
 
@@ -20,6 +21,11 @@ int dirty_log_main(int argc, char **argv);
 /* "(NAME | --pid PID) [--seconds S] [--sample N]": sampled dirty rate. */
 int dirty_rate_main(int argc, char **argv);
 int vm_main(int argc, char **argv);
+/* cpuid.c: host features, host policy, kvm audit, kvm cpu-mode. */
+int host_features_main(int argc, char **argv);
+int host_policy_main(int argc, char **argv);
+int kvm_audit_main(int argc, char **argv);
+int kvm_cpu_mode_main(int argc, char **argv);
 
 /* "vmmig: what: why" on stderr. */
 void error_msg(const char *what, const char *fmt, ...)
@@ -35,5 +41,6 @@ bool is_help(const char *arg);
 
 void print_host_settings(const struct vmmig_host *h);
 void print_host(const struct vmmig_host *h);
+void print_audit(const struct vmmig_audit *a);
 
 #endif

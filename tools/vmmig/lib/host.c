@@ -18,6 +18,7 @@ struct nla_policy vmmig_host_policy[VMMIG_HOST_A_MAX + 1] = {
 	[VMMIG_HOST_A_VM_COUNT] = { .type = NLA_U32 },
 	[VMMIG_HOST_A_MIGRATION] = { .type = NLA_U8 },
 	[VMMIG_HOST_A_MAX_MIGRATIONS] = { .type = NLA_U32 },
+	[VMMIG_HOST_A_CPUID_STRICT] = { .type = NLA_U8 },
 };
 
 static void get_str(char *dst, size_t size, const struct nlattr *a)
@@ -50,6 +51,8 @@ int vmmig_host_parse(struct nlattr **a, struct vmmig_host *h)
 	h->migration = a[VMMIG_HOST_A_MIGRATION] &&
 		       nla_get_u8(a[VMMIG_HOST_A_MIGRATION]);
 	h->max_migrations = get_u32(a[VMMIG_HOST_A_MAX_MIGRATIONS]);
+	h->cpuid_strict = a[VMMIG_HOST_A_CPUID_STRICT] &&
+			  nla_get_u8(a[VMMIG_HOST_A_CPUID_STRICT]);
 	return 0;
 }
 

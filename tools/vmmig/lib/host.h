@@ -18,6 +18,7 @@ struct vmmig_host {
 	uint32_t vm_count;
 	bool migration;
 	uint32_t max_migrations;
+	bool cpuid_strict;	/* strict mode supported */
 };
 
 /* Settings for HOST_SET: a field is sent when its has_ flag is set. */
