@@ -25,7 +25,7 @@ endif
 KVER ?= $(if $(KDIR),$(KVERS),$(shell uname -r))
 kdir = $(if $(KDIR),$(KDIR),/lib/modules/$(1)/build)
 
-KSRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild uapi/linux/vmmig.h
+KSRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild uapi/linux/vmmig.h kmod/kvm-symbols
 MODULES := $(foreach v,$(KVERS),$(BUILD)/kmod/$(v)/vmmig.ko)
 
 CC      ?= gcc
@@ -82,6 +82,7 @@ $(BUILD)/kmod/%/vmmig.ko: $(KSRCS)
 	@echo '  KMOD    $*'
 	$(Q)mkdir -p $(@D)
 	$(Q)ln -sf $(addprefix $(CURDIR)/,$(filter kmod/%,$(KSRCS))) $(@D)/
+	$(Q)scripts/check-kvm-symbols.sh $(call kdir,$*) kmod/kvm-symbols
 	$(Q)$(MAKE) -C $(call kdir,$*) M=$(@D) VMMIG_ROOT=$(CURDIR) modules \
 		$(if $(filter 0,$(V)),>$(@D)/build.log 2>&1 || { cat $(@D)/build.log; exit 1; })
 
