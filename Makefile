@@ -57,7 +57,7 @@ GUEST_CFLAGS := -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	-Wl,-T,tools/vmmig/guest/guest.lds
 
 .DELETE_ON_ERROR:
-.PHONY: all modules tools install uninstall deps check unit-check vm-check \
+.PHONY: all modules tools install uninstall deps check unit-check vm-check bench \
 	vng-check demo clean style sparse help ksft
 
 all: modules tools selftests
@@ -68,6 +68,7 @@ help:
 	@echo 'make check         unit tests, module builds, the in-VM suite on 6.1 and 6.12'
 	@echo 'make vng-check     the in-VM suite through virtme-ng (vng on PATH)'
 	@echo 'make demo          build, boot 6.1 and show vmmig at work'
+	@echo 'make bench         the benchmarks, in the test VM (ratios from one run)'
 	@echo 'make install       install vmmig.ko (DKMS when present) and the vmmig CLI'
 	@echo 'make uninstall     remove what install installed'
 	@echo 'make style         checkpatch on the module, shellcheck on the scripts'
@@ -167,6 +168,10 @@ vng-check: deps
 	$(Q)command -v vng >/dev/null || { echo 'vng (virtme-ng) is not on PATH: see Documentation/admin-guide/testing.rst' >&2; exit 1; }
 	$(Q)$(MAKE) all
 	$(Q)selftests/check --runner vng
+
+bench: deps
+	$(Q)$(MAKE) all benchmarks
+	$(Q)selftests/vm-run -k 6.1 -t 1800 -- bench/run
 
 demo: deps
 	$(Q)$(MAKE) all

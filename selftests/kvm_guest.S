@@ -54,5 +54,22 @@ rate_guest_start:
 	hlt
 	jmp	1b
 rate_guest_end:
+
+/*
+ * The guest of the harvest benchmark: each pass writes the pass number
+ * (0x2000) into 0x200c pages, 0x2014 bytes apart from 0x2010, then halts.
+ */
+	.globl stride_guest_start, stride_guest_end
+stride_guest_start:
+1:	movl	0x2010, %ecx
+	movl	0x200c, %ebx
+	movl	0x2000, %eax
+2:	movl	%eax, (%ecx)
+	addl	0x2014, %ecx
+	decl	%ebx
+	jnz	2b
+	hlt
+	jmp	1b
+stride_guest_end:
 	.code64
 	.section .note.GNU-stack,"",@progbits

@@ -39,5 +39,6 @@ void kvm_vm_destroy(struct kvm_test_vm *vm);
 
 extern const char dirty_guest_start[], dirty_guest_end[];
 extern const char rate_guest_start[], rate_guest_end[];
+extern const char stride_guest_start[], stride_guest_end[];
 
 #endif
