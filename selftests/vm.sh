@@ -41,7 +41,10 @@ expect_match "checksum" "$(jq -r .workload.checksum <<<"$out")" '^0x[0-9a-f]+$'
 expect_rc 0 "list" -- "$V" vm list
 expect_match "list text" "$out" "w +running +4.0 MiB +1 "
 expect_rc 0 "list -j" -- "$V" -j vm list
-expect_eq "list json" "$(jq -r '.name + " " + .state' <<<"$out")" "w running"
+expect_eq "list json" "$(jq -r '.[0].name + " " + .[0].state' <<<"$out")" "w running"
+expect_rc 0 "dirty-rate of the running VM" -- "$V" -j vm dirty-rate w --seconds 1 --sample 256
+expect_match "its workload dirties pages" "$(jq .rate <<<"$out")" '^[1-9][0-9]*$'
+expect_rc 1 "dirty-rate of an unknown VM" -- "$V" vm dirty-rate nope
 expect_rc 0 "guest verifies its checksum" -- "$V" vm show w --verify
 expect_match "verified" "$out" "checksum verified by the guest: on"
 expect_rc 0 "console" -- "$V" vm console w

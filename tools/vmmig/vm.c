@@ -624,6 +624,7 @@ static int vm_list(int argc, char **argv)
 		}
 	}
 	print_text("%-16s %-9s %10s %5s %8s\n", "NAME", "STATE", "MEMORY", "VCPUS", "UPTIME");
+	output_list_begin();
 	for (i = 0; i < n; i++) {
 		struct vmdef d;
 		struct vm_status st;
@@ -640,7 +641,7 @@ static int vm_list(int argc, char **argv)
 		free(ents[i]);
 	}
 	free(ents);
-	output_flush();
+	output_list_end();
 	return EXIT_OK;
 }
 
@@ -934,6 +935,36 @@ static int vm_restore(int argc, char **argv)
 	return err ? EXIT_FAIL : EXIT_OK;
 }
 
+/* ---- dirty pages: through vmmig.ko, see kvm.c ---- */
+
+/* "NAME [--seconds S] [--sample N]": samples the VM's running VMM. */
+static int vm_dirty_rate(int argc, char **argv)
+{
+	char dir[DIR_MAX], pidstr[16];
+	char *args[argc + 2];
+	pid_t pid = 0;
+	int ret, i;
+
+	if (argc < 2 || argv[1][0] == '-') {
+		error_msg(what, "expected a VM name");
+		return object_help("vm", true);
+	}
+	ret = find_vm(argv[1], dir, sizeof(dir));
+	if (ret)
+		return ret;
+	if (!vmm_alive(dir, &pid) || pid <= 0) {
+		error_msg(what, "%s is not running", argv[1]);
+		return EXIT_FAIL;
+	}
+	snprintf(pidstr, sizeof(pidstr), "%d", pid);
+	args[0] = "dirty-rate";
+	args[1] = "--pid";
+	args[2] = pidstr;
+	for (i = 2; i < argc; i++)
+		args[i + 1] = argv[i];
+	return dirty_rate_main(argc + 1, args);
+}
+
 /* ---- dispatch ---- */
 
 static const struct {
@@ -943,6 +974,7 @@ static const struct {
 	{ "create", vm_create }, { "list", vm_list }, { "show", vm_show },
 	{ "start", vm_start }, { "stop", vm_stop }, { "delete", vm_delete },
 	{ "console", vm_console }, { "save", vm_save }, { "restore", vm_restore },
+	{ "dirty-log", dirty_log_main }, { "dirty-rate", vm_dirty_rate },
 };
 
 /* Takes "--state-dir DIR" out of the arguments, wherever it is. */

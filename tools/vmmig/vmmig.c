@@ -70,7 +70,7 @@ static const struct {
 	  "         (--state-dir, $VMMIG_STATE_DIR, default /var/lib/vmmig);\n"
 	  "         RATE is in 4 KiB pages per second, SIZE takes K, M, G\n"
 	  "list     every VM: state (off, running, paused, saved, migrating,\n"
-	  "         crashed), memory, vCPUs, uptime; with -j one object per line\n"
+	  "         crashed), memory, vCPUs, uptime; with -j one JSON array\n"
 	  "show     one VM; a workload guest's progress counter and checksum;\n"
 	  "         when paused, the memory hash and vCPU 0 registers; --verify\n"
 	  "         has the guest recheck its checksum against its memory\n"
@@ -78,7 +78,13 @@ static const struct {
 	  "         continues from its saved state); Linux kernels: not yet\n"
 	  "stop     asks the guest to power off; --force ends the VMM now\n"
 	  "save     writes the complete VM state to FILE; the VM is then saved\n"
-	  "restore  runs a VM from FILE, as NAME (default: the saved name)\n" },
+	  "restore  runs a VM from FILE, as NAME (default: the saved name)\n"
+	  "dirty-log NAME\n"
+	  "         the last dirty-page harvest of a VM whose pages vmmig.ko\n"
+	  "         tracks (as 'vmmig kvm dirty-log')\n"
+	  "dirty-rate NAME [ --seconds S ] [ --sample N ]\n"
+	  "         [admin] estimate how fast the running VM dirties its memory,\n"
+	  "         by sampling, without dirty logging (as 'vmmig kvm dirty-rate')\n" },
 	{ "kvm", kvm_main, "Lists the KVM VMs registered with vmmig.ko, of any VMM",
 	  "vmmig kvm [ list ]\n"
 	  "vmmig kvm show NAME\n"
