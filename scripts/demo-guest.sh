@@ -14,7 +14,7 @@ step vmmig host show
 step vmmig -p host show
 
 say "vmmig monitor in the background prints events as they arrive"
-vmmig monitor &
+vmmig monitor > >(sed -u 's/^/    [monitor] /') &
 mon=$!
 sleep 1
 step vmmig host set migration on max-migrations 4
@@ -34,3 +34,19 @@ wait $mon || true
 step vmmig host show
 say "errors are one line, with the kernel's own message"
 step vmmig host set max-migrations 100 || true
+
+say "a workload VM under vmmig's own VMM, nested under the test VM's KVM"
+export VMMIG_STATE_DIR=/tmp/vmmig
+step vmmig vm create demo --memory 4M --workload dirty=400,wss=1M
+step vmmig vm start demo
+sleep 2
+step vmmig vm list
+step vmmig vm show demo
+say "vmmig.ko samples its dirty rate from the outside, without dirty logging"
+step vmmig vm dirty-rate demo --seconds 1
+say "complete save and restore: the guest continues where it stopped"
+step vmmig vm save demo /tmp/demo.state
+step vmmig vm restore /tmp/demo.state
+sleep 1
+step vmmig vm show demo
+step vmmig vm stop demo --force
