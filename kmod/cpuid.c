@@ -801,18 +801,9 @@ int vmmig_vm_audit_doit(struct sk_buff *skb, struct genl_info *info)
 	if (attrs[VMMIG_CPUID_A_VM_MODE])
 		mode = nla_get_u32(attrs[VMMIG_CPUID_A_VM_MODE]);
 
-	file = fget(nla_get_u32(attrs[VMMIG_CPUID_A_FD]));
-	if (!file) {
-		NL_SET_ERR_MSG_ATTR(info->extack, attrs[VMMIG_CPUID_A_FD],
-				    "no such file descriptor in the sender");
-		return -EBADF;
-	}
-	if (!file_is_kvm(file)) {
-		NL_SET_ERR_MSG_ATTR(info->extack, attrs[VMMIG_CPUID_A_FD],
-				    "file descriptor is not a KVM VM");
-		fput(file);
-		return -EINVAL;
-	}
+	file = vmmig_vm_fget(attrs[VMMIG_CPUID_A_FD], info->extack);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
 	/* The file's reference keeps the VM and its vCPUs alive. */
 	vmmig_cpuid_audit(genl_info_net(info), file->private_data, mode, &r);
 	fput(file);

@@ -177,17 +177,10 @@ int vmmig_dirty_rate_doit(struct sk_buff *skb, struct genl_info *info)
 	       nla_get_u32(attrs[VMMIG_DIRTY_A_SAMPLE_PAGES]) : SAMPLE_DEFAULT_PAGES;
 
 	if (attrs[VMMIG_DIRTY_A_FD]) {
-		file = fget(nla_get_u32(attrs[VMMIG_DIRTY_A_FD]));
-		ret = -EBADF;
-		if (!file) {
-			NL_SET_ERR_MSG_ATTR(info->extack, attrs[VMMIG_DIRTY_A_FD],
-					    "no such file descriptor in the sender");
-			goto out;
-		}
-		ret = -EINVAL;
-		if (!file_is_kvm(file)) {
-			NL_SET_ERR_MSG_ATTR(info->extack, attrs[VMMIG_DIRTY_A_FD],
-					    "file descriptor is not a KVM VM");
+		file = vmmig_vm_fget(attrs[VMMIG_DIRTY_A_FD], info->extack);
+		ret = PTR_ERR_OR_ZERO(file);
+		if (ret) {
+			file = NULL;
 			goto out;
 		}
 	} else {

@@ -185,6 +185,31 @@ static void vm_notify(struct vmmig_vm *vm, enum vmmig_vm_event event)
 		vmmig_genl_notify(vm->vn->net, skb);
 }
 
+/**
+ * vmmig_vm_fget() - the KVM VM that a request names by file descriptor
+ * @attr: u32 attribute, a descriptor in the sender's file table (so only a
+ *	process that holds the VM can name it)
+ * @extack: for the reason of a failure
+ *
+ * Return: the VM's file with a reference held, or an ERR_PTR.
+ */
+struct file *vmmig_vm_fget(const struct nlattr *attr,
+			   struct netlink_ext_ack *extack)
+{
+	struct file *file = fget(nla_get_u32(attr));
+
+	if (!file) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "no such file descriptor in the sender");
+		return ERR_PTR(-EBADF);
+	}
+	if (!file_is_kvm(file)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "file descriptor is not a KVM VM");
+		fput(file);
+		return ERR_PTR(-EINVAL);
+	}
+	return file;
+}
+
 static bool vm_name_valid(const char *name)
 {
 	if (!*name)
@@ -222,19 +247,9 @@ int vmmig_vm_register_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	/* Resolved in the sender's file table: only a holder can register. */
-	file = fget(nla_get_u32(attrs[VMMIG_VM_A_FD]));
-	if (!file) {
-		NL_SET_ERR_MSG_ATTR(info->extack, attrs[VMMIG_VM_A_FD],
-				    "no such file descriptor in the sender");
-		return -EBADF;
-	}
-	if (!file_is_kvm(file)) {
-		NL_SET_ERR_MSG_ATTR(info->extack, attrs[VMMIG_VM_A_FD],
-				    "file descriptor is not a KVM VM");
-		fput(file);
-		return -EINVAL;
-	}
+	file = vmmig_vm_fget(attrs[VMMIG_VM_A_FD], info->extack);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
 
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm) {

@@ -37,6 +37,8 @@ struct vmmig_vm *vmmig_vm_lookup(struct vmmig_net *vn, struct nlattr *name,
 				 struct nlattr *uuid,
 				 struct netlink_ext_ack *extack);
 void vmmig_vm_put(struct vmmig_vm *vm);
+struct file *vmmig_vm_fget(const struct nlattr *attr,
+			   struct netlink_ext_ack *extack);
 int vmmig_vm_fill(struct sk_buff *skb, struct vmmig_vm *vm);
 
 int vmmig_vm_register_doit(struct sk_buff *skb, struct genl_info *info);
