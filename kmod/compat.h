@@ -6,7 +6,22 @@
 #ifndef _VMMIG_COMPAT_H
 #define _VMMIG_COMPAT_H
 
+#include <linux/mm.h>
 #include <linux/netlink.h>
+#include <linux/version.h>
+
+/* 6.5: get_user_pages_remote() lost its vmas argument. */
+static inline long vmmig_get_user_page_remote(struct mm_struct *mm,
+					      unsigned long addr,
+					      unsigned int flags,
+					      struct page **page)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+	return get_user_pages_remote(mm, addr, 1, flags, page, NULL, NULL);
+#else
+	return get_user_pages_remote(mm, addr, 1, flags, page, NULL);
+#endif
+}
 
 /*
  * 6.2: formatted extack messages, kept in the extack itself. Before that

@@ -16,7 +16,6 @@
 #include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/version.h>
 #include <linux/xxhash.h>
 
 #include "compat.h"
@@ -81,11 +80,7 @@ static u64 hash_page(struct mm_struct *mm, u64 addr)
 	u64 h;
 
 	mmap_read_lock(mm);
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
-	got = get_user_pages_remote(mm, addr, 1, FOLL_NOFAULT, &page, NULL, NULL);
-#else
-	got = get_user_pages_remote(mm, addr, 1, FOLL_NOFAULT, &page, NULL);
-#endif
+	got = vmmig_get_user_page_remote(mm, addr, FOLL_NOFAULT, &page);
 	mmap_read_unlock(mm);
 	if (got != 1)
 		return 0;
