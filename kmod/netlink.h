@@ -12,11 +12,11 @@ extern struct genl_family vmmig_genl_family;
  * leaves no text: say it in words too.
  */
 #define VMMIG_REQUIRE(info, attr, what) ({				\
-	struct genl_info *__info = (info);				\
-	bool __missing = GENL_REQ_ATTR_CHECK(__info, attr);		\
+	struct genl_info *__req = (info);				\
+	bool __missing = GENL_REQ_ATTR_CHECK(__req, attr);		\
 									\
 	if (__missing)							\
-		NL_SET_ERR_MSG_MOD(__info->extack, "missing " what);	\
+		NL_SET_ERR_MSG_MOD(__req->extack, "missing " what);	\
 	__missing;							\
 })
 
