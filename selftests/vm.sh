@@ -134,11 +134,11 @@ expect_rc 1 "KVM absent" -- unshare -m sh -c \
 one_line "KVM absent" "^vmmig: vm create: /dev/kvm: No such file or directory \(is KVM loaded\?\)$"
 no_vm x "KVM absent"
 
-# A Linux kernel VM: accepted into a definition, not started yet (phase 2).
+# A kernel VM whose kernel is no bzImage (Linux guests: linux_vm.sh).
 printf 'not really a kernel' >"$tmp/bzImage"
 expect_rc 0 "create a kernel VM" -- "$V" vm create k --memory 64M --kernel "$tmp/bzImage"
 expect_rc 1 "start a kernel VM" -- "$V" vm start k
-one_line "kernel VM" "^vmmig: vm start: booting a Linux kernel is not supported yet"
+one_line "kernel VM" "^vmmig: vm start: kernel .*bzImage: not a bzImage$"
 expect_eq "kernel VM stays off" "$(state k)" off
 
 # Broken state files.

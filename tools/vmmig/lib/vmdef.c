@@ -343,6 +343,19 @@ int vmdef_cpuid_from_kvm(struct vmdef *d, char *why)
 			c->entries[i].ecx, c->entries[i].edx,
 		};
 	d->ncpuid = c->nent;
+	for (i = 0; i < d->ncpuid; i++) {
+		if (d->cpuid[i].function != 1)
+			continue;
+		/* A VM says so: Linux then looks for KVM's leaves (kvmclock). */
+		d->cpuid[i].ecx |= 1U << 31;
+		/*
+		 * No x2APIC and no TSC-deadline timer for Linux guests: nested
+		 * under QEMU's TCG, a Linux guest in x2APIC mode stalls the host
+		 * (Documentation/admin-guide/vm.rst); 64 vCPUs need no x2APIC.
+		 */
+		if (!d->workload)
+			d->cpuid[i].ecx &= ~(1U << 21 | 1U << 24);
+	}
 out:
 	free(c);
 	close(fd);

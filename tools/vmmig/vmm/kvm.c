@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -244,20 +245,25 @@ static void set_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code
 	};
 }
 
-/* Long mode straight away: GDT, identity page tables for 4 GiB, 2 MiB pages. */
-static int workload_sregs(struct vcpu *vc, char *why)
+/*
+ * Long mode straight away: GDT, identity page tables for 4 GiB, 2 MiB pages.
+ * The workload's code segment is 0x08; Linux's boot protocol wants 0x10
+ * (__BOOT_CS) and 0x18 (__BOOT_DS).
+ */
+int vcpu_long_mode(struct vcpu *vc, bool linux_sel, char *why)
 {
 	struct vm *vm = vc->vm;
-	uint64_t *gdt = gpa_to_hva(vm, VMMIG_GUEST_GDT, 32);
+	uint16_t cs = linux_sel ? 0x10 : 0x08;
+	uint64_t *gdt = gpa_to_hva(vm, VMMIG_GUEST_GDT, 48);
 	uint64_t *pml4 = gpa_to_hva(vm, VMMIG_GUEST_PML4, 6 * 4096);
 	uint64_t *pdpt = pml4 + 512, *pd = pml4 + 1024;
 	struct kvm_sregs s;
 	int i;
 
-	gdt[0] = 0;
-	gdt[1] = 0x00af9b000000ffffULL;	/* 0x08: code, 64-bit */
-	gdt[2] = 0x00cf93000000ffffULL;	/* 0x10: data */
-	gdt[3] = 0x00008b0000000067ULL;	/* 0x18: TSS, busy (for VM entry) */
+	memset(gdt, 0, 48);
+	gdt[cs / 8] = 0x00af9b000000ffffULL;		/* code, 64-bit */
+	gdt[cs / 8 + 1] = 0x00cf93000000ffffULL;	/* data */
+	gdt[cs / 8 + 2] = 0x00008b0000000067ULL;	/* TSS, busy (for VM entry) */
 	pml4[0] = (VMMIG_GUEST_PML4 + 0x1000) | 3;
 	for (i = 0; i < 4; i++)
 		pdpt[i] = (VMMIG_GUEST_PML4 + 0x2000 + i * 0x1000) | 3;
@@ -266,12 +272,13 @@ static int workload_sregs(struct vcpu *vc, char *why)
 
 	if (ioctl(vc->fd, KVM_GET_SREGS, &s))
 		return vmm_fail(why, -errno, "KVM_GET_SREGS: %s", strerror(errno));
-	set_seg(&s.cs, 0x08, 0xb, true);
-	set_seg(&s.ds, 0x10, 0x3, false);
+	set_seg(&s.cs, cs, 0xb, true);
+	set_seg(&s.ds, cs + 8, 0x3, false);
 	s.es = s.fs = s.gs = s.ss = s.ds;
-	s.tr = (struct kvm_segment){ .limit = 0x67, .selector = 0x18, .type = 0xb, .present = 1 };
+	s.tr = (struct kvm_segment){ .limit = 0x67, .selector = cs + 16, .type = 0xb,
+				     .present = 1 };
 	s.gdt.base = VMMIG_GUEST_GDT;
-	s.gdt.limit = 4 * 8 - 1;
+	s.gdt.limit = (cs / 8 + 3) * 8 - 1;
 	s.cr3 = VMMIG_GUEST_PML4;
 	s.cr4 = 1 << 5;				/* PAE */
 	s.cr0 = 0x80050033;			/* PG WP NE ET MP PE */
@@ -305,7 +312,7 @@ int vm_setup_workload(struct vm *vm, char *why)
 		.wss_pages = vm->def.wl.wss >> 12, .pattern = vm->def.wl.pattern,
 		.seed = now_ns(),
 	};
-	err = workload_sregs(&vm->vcpus[0], why);
+	err = vcpu_long_mode(&vm->vcpus[0], false, why);
 	if (!err && ioctl(vm->vcpus[0].fd, KVM_SET_REGS, &regs))
 		err = vmm_fail(why, -errno, "KVM_SET_REGS: %s", strerror(errno));
 	return err;
@@ -347,6 +354,62 @@ static void guest_port(struct vcpu *vc, uint8_t v)
 	}
 }
 
+/* BCD time of day for CMOS registers 0-9 and the century (0x32). */
+static uint8_t cmos_read(uint8_t idx)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	int v;
+
+	gmtime_r(&t, &tm);
+	switch (idx) {
+	case 0x00: v = tm.tm_sec; break;
+	case 0x02: v = tm.tm_min; break;
+	case 0x04: v = tm.tm_hour; break;
+	case 0x06: v = tm.tm_wday + 1; break;
+	case 0x07: v = tm.tm_mday; break;
+	case 0x08: v = tm.tm_mon + 1; break;
+	case 0x09: v = tm.tm_year % 100; break;
+	case 0x32: v = 19 + tm.tm_year / 100; break;
+	case 0x0a: return 0x26;		/* 32.768 kHz, no update in progress */
+	case 0x0b: return 0x02;		/* 24 hours, BCD */
+	case 0x0d: return 0x80;		/* battery good */
+	default: return 0;
+	}
+	return (v / 10) << 4 | v % 10;
+}
+
+/*
+ * The few legacy ports a Linux guest needs besides the UART: the CMOS clock
+ * (read-only) and the i8042's reset line, which is how Linux reboots without
+ * ACPI. A reset ends the VM like a power-off. True if the port was one of them.
+ */
+static bool legacy_io(struct vcpu *vc, uint16_t port, bool write, uint8_t *data)
+{
+	struct vm *vm = vc->vm;
+
+	switch (port) {
+	case 0x70:
+		if (write)
+			vm->cmos_index = *data & 0x7f;
+		else
+			*data = vm->cmos_index;
+		return true;
+	case 0x71:
+		if (!write)
+			*data = cmos_read(vm->cmos_index);
+		return true;
+	case 0x60:
+	case 0x64:
+		if (!write)
+			*data = 0;	/* no data, input buffer empty */
+		else if (port == 0x64 && *data == 0xfe)
+			vm_exit_event(vm, VM_EXIT_POWEROFF, "the guest reset (reboot): the VM stops");
+		return true;
+	}
+	return false;
+}
+
 static void handle_io(struct vcpu *vc)
 {
 	struct kvm_run *run = vc->run;
@@ -359,6 +422,8 @@ static void handle_io(struct vcpu *vc)
 			uart_io(vc->vm, run->io.port - COM1_BASE, write, data);
 		else if (run->io.port == VMMIG_GUEST_PORT && write)
 			guest_port(vc, *data);
+		else if (run->io.size == 1 && legacy_io(vc, run->io.port, write, data))
+			;
 		else if (!write)
 			memset(data, 0xff, run->io.size);
 	}

@@ -93,16 +93,16 @@ static int boot(struct vm *vm, const struct opts *o, char *why)
 	int err;
 
 	err = vmdef_load(&vm->def, vm->dir, why);
-	if (!err && !vm->def.workload)
-		err = vmm_fail(why, -EOPNOTSUPP,
-			       "booting a Linux kernel is not supported yet (workload guests only)");
 	if (!err)
 		err = open_console(vm, o->restore, why);
 	if (!err)
 		err = vm_create(vm, why);
 	if (err)
 		return err;
-	err = o->restore ? restore_file(vm, o->restore, why) : vm_setup_workload(vm, why);
+	if (o->restore)
+		err = restore_file(vm, o->restore, why);
+	else
+		err = vm->def.workload ? vm_setup_workload(vm, why) : vm_setup_linux(vm, why);
 	if (err)
 		return err;
 	dir_path(vm, "crashed", path, sizeof(path));
@@ -112,7 +112,8 @@ static int boot(struct vm *vm, const struct opts *o, char *why)
 	return 0;
 }
 
-static void end(struct vm *vm, int status)
+/* Before the VMM says why it failed: `vmmig vm start` kills it once told. */
+static void teardown(struct vm *vm)
 {
 	char path[4200];
 
@@ -127,6 +128,11 @@ static void end(struct vm *vm, int status)
 	unlink(path);
 	dir_path(vm, "vmm.pid", path, sizeof(path));
 	unlink(path);
+}
+
+static void end(struct vm *vm, int status)
+{
+	teardown(vm);
 	exit(status);
 }
 
@@ -179,10 +185,10 @@ int main(int argc, char **argv)
 	if (lock_pid(&vm, why) < 0 || boot(&vm, &o, why) ||
 	    (lfd = control_listen(&vm, why)) < 0 || vm_start_vcpus(&vm, o.paused, why)) {
 		snprintf(msg, sizeof(msg), "error: %s", why);
+		if (strcmp(why, "already running"))
+			teardown(&vm);
 		tell(o.ready_fd, msg);
 		fprintf(stderr, "vmmig-vmm: %s\n", why);
-		if (strcmp(why, "already running"))
-			end(&vm, 1);
 		return 1;
 	}
 	vm.ready_ns = now_ns();

@@ -56,6 +56,7 @@ struct vm {
 	struct vcpu vcpus[VMDEF_MAX_VCPUS];
 	int nvcpus;
 	struct uart uart;
+	uint8_t cmos_index;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -82,6 +83,10 @@ void vm_destroy(struct vm *vm);
 void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 uint64_t mem_offset_to_gpa(uint64_t off);
 int vm_setup_workload(struct vm *vm, char *why);
+int vcpu_long_mode(struct vcpu *vc, bool linux_sel, char *why);
+
+/* boot.c */
+int vm_setup_linux(struct vm *vm, char *why);
 int vm_start_vcpus(struct vm *vm, bool paused, char *why);
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
