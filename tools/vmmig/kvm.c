@@ -333,8 +333,8 @@ int dirty_rate_main(int argc, char **argv)
 	}
 	vmmig_nl_close(&nl);
 	print_uint(PRINT_ANY, "rate", "rate %" PRIu64 " pages/s", r.rate);
-	print_uint(PRINT_ANY, "bytes_per_second", " (%" PRIu64 " KiB/s)",
-		   output_is_json() ? r.rate * 4096 : r.rate * 4);
+	print_uint(PRINT_JSON, "bytes_per_second", NULL, r.rate * 4096);
+	print_uint(PRINT_FP, NULL, " (%" PRIu64 " KiB/s)", r.rate * 4);
 	print_uint(PRINT_ANY, "sampled", " sampled %" PRIu64, r.sample_pages);
 	print_uint(PRINT_ANY, "changed", " changed %" PRIu64, r.changed_pages);
 	print_uint(PRINT_ANY, "pages", " of %" PRIu64 " pages", r.total_pages);

@@ -542,6 +542,20 @@ static int vm_stop(int argc, char **argv)
 }
 
 /* Sends a command that needs a live VMM. */
+/* "NAME" of a running VM: fills @dir and @pid; 0 or an exit status. */
+static int running_vm(const char *name, char *dir, pid_t *pid)
+{
+	int rc = find_vm(name, dir, DIR_MAX);
+
+	if (rc)
+		return rc;
+	if (!vmm_alive(dir, pid)) {
+		error_msg(what, "%s is not running", name);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
 static int simple_cmd(int argc, char **argv, const char *cmd)
 {
 	char dir[DIR_MAX], why[VMMIG_ERRLEN];
@@ -550,13 +564,9 @@ static int simple_cmd(int argc, char **argv, const char *cmd)
 
 	if (argc != 2)
 		return object_help("vm", true);
-	rc = find_vm(argv[1], dir, sizeof(dir));
+	rc = running_vm(argv[1], dir, NULL);
 	if (rc)
 		return rc;
-	if (!vmm_alive(dir, NULL)) {
-		error_msg(what, "%s is not running", argv[1]);
-		return EXIT_FAIL;
-	}
 	if (ctl_simple(dir, cmd, &r, 120000, why)) {
 		error_msg(what, "%s: %s", argv[1], why);
 		return EXIT_FAIL;
@@ -949,13 +959,9 @@ static int vm_dirty_rate(int argc, char **argv)
 		error_msg(what, "expected a VM name");
 		return object_help("vm", true);
 	}
-	ret = find_vm(argv[1], dir, sizeof(dir));
+	ret = running_vm(argv[1], dir, &pid);
 	if (ret)
 		return ret;
-	if (!vmm_alive(dir, &pid) || pid <= 0) {
-		error_msg(what, "%s is not running", argv[1]);
-		return EXIT_FAIL;
-	}
 	snprintf(pidstr, sizeof(pidstr), "%d", pid);
 	args[0] = "dirty-rate";
 	args[1] = "--pid";
