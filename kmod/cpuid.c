@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * CPU features: what KVM can give a guest here, the namespace's CPUID
- * policy (the common-cluster and minimum masks), and the audit of a VM's
- * vCPUs against the mask of its mode.
+ * CPU features: what KVM can give a guest here, their names, and the audit
+ * of a VM's vCPUs against the mask of a mode (the masks are in policy.c).
  */
 
 #include <linux/delay.h>
@@ -92,7 +91,7 @@ static const struct {
  * APIC on every host (KVM_CAP_TSC_DEADLINE_TIMER) and not part of
  * KVM_GET_SUPPORTED_CPUID.
  */
-static const u32 ignored[VMMIG_NR_WORDS] = {
+const u32 vmmig_cpuid_ignored[VMMIG_NR_WORDS] = {
 	[VMMIG_WORD_1_ECX] = BIT(3) /* monitor */ | BIT(24) /* tsc_deadline */ |
 			     BIT(27) /* osxsave */ | BIT(31) /* hypervisor */,
 	[VMMIG_WORD_1_EDX] = BIT(9) /* apic */ | BIT(28) /* ht */,
@@ -100,50 +99,13 @@ static const u32 ignored[VMMIG_NR_WORDS] = {
 	[VMMIG_WORD_8000_0001_ECX] = BIT(1) /* cmp_legacy */,
 };
 
-/*
- * The default minimum: x86-64-v2 (cx16, lahf_lm, popcnt, sse3 to sse4_2
- * on top of x86-64's fpu, cmov, cx8, fxsr, mmx, syscall, sse, sse2), the
- * classic features every x86-64 processor has, and x2apic, which KVM
- * emulates everywhere.
+/**
+ * vmmig_cpuid_host_words() - the feature words KVM supports on this host
+ * @w: VMMIG_NR_WORDS words
+ *
+ * Safe in any context; callers that report to users check kvm_live().
  */
-static const u32 minimum_default[VMMIG_NR_WORDS] = {
-	[VMMIG_WORD_1_ECX] = BIT(0) /* pni */ | BIT(9) /* ssse3 */ |
-			     BIT(13) /* cx16 */ | BIT(19) /* sse4_1 */ |
-			     BIT(20) /* sse4_2 */ | BIT(21) /* x2apic */ |
-			     BIT(23) /* popcnt */,
-	/* fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat
-	 * pse36 clflush mmx fxsr sse sse2
-	 */
-	[VMMIG_WORD_1_EDX] = GENMASK(9, 0) | GENMASK(17, 11) | BIT(19) |
-			     GENMASK(26, 23),
-	[VMMIG_WORD_D_0_EAX] = XFEATURE_MASK_FP | XFEATURE_MASK_SSE,
-	[VMMIG_WORD_8000_0001_ECX] = BIT(0) /* lahf_lm */,
-	[VMMIG_WORD_8000_0001_EDX] = BIT(11) /* syscall */ | BIT(20) /* nx */ |
-				     BIT(29) /* lm */,
-};
-
-struct vmmig_cpuid_policy {
-	u32 common[VMMIG_NR_WORDS];
-	u32 minimum[VMMIG_NR_WORDS];
-	bool common_set;	/* false: common follows the host's features */
-	enum vmmig_cpu_mode strict;
-	struct rcu_head rcu;
-};
-
-struct vmmig_cpuid_net {
-	struct mutex lock;	/* serialises policy changes */
-	struct vmmig_cpuid_policy __rcu *policy;
-};
-
-static unsigned int vmmig_cpuid_net_id __read_mostly;
-
-static struct vmmig_cpuid_net *cpuid_net(const struct net *net)
-{
-	return net_generic(net, vmmig_cpuid_net_id);
-}
-
-/* Safe in any context; callers that report to users check kvm_live(). */
-static void host_words(u32 *w)
+void vmmig_cpuid_host_words(u32 *w)
 {
 	u64 xcr0 = 0;
 	int i;
@@ -159,6 +121,25 @@ static void host_words(u32 *w)
 	w[VMMIG_WORD_D_0_EDX] = upper_32_bits(xcr0);
 }
 
+/**
+ * vmmig_cpuid_word() - the index of a feature word
+ * @leaf: its CPUID leaf
+ * @subleaf: its subleaf
+ * @reg: its register, enum vmmig_cpuid_reg
+ *
+ * Return: the index (enum vmmig_word), or -1 if the policy has no such word.
+ */
+int vmmig_cpuid_word(u32 leaf, u32 subleaf, u32 reg)
+{
+	int i;
+
+	for (i = 0; i < VMMIG_NR_WORDS; i++)
+		if (words[i].leaf == leaf && words[i].subleaf == subleaf &&
+		    words[i].reg == reg)
+			return i;
+	return -1;
+}
+
 /* kvm_cpu_caps is only meaningful while a vendor module is loaded. */
 static int kvm_live(struct netlink_ext_ack *extack)
 {
@@ -167,17 +148,6 @@ static int kvm_live(struct netlink_ext_ack *extack)
 		return -ENODEV;
 	}
 	return 0;
-}
-
-static void policy_mask(const struct vmmig_cpuid_policy *p,
-			enum vmmig_cpu_mode mode, u32 *mask)
-{
-	if (mode == VMMIG_CPU_MODE_MINIMUM)
-		memcpy(mask, p->minimum, sizeof(p->minimum));
-	else if (p->common_set)
-		memcpy(mask, p->common, sizeof(p->common));
-	else
-		host_words(mask);
 }
 
 static const char *feature_name(int word, int bit)
@@ -217,12 +187,19 @@ static u32 entry_reg(const struct kvm_cpuid_entry2 *e, u8 reg)
 	}
 }
 
-/*
- * ORs into @excess the features of one vCPU's CPUID that @mask lacks. The
- * caller makes sure the entries cannot be replaced meanwhile.
+/**
+ * vmmig_cpuid_audit_entries() - the features of one vCPU's CPUID outside a mask
+ * @e: the vCPU's entries; the caller makes sure they are not replaced meanwhile
+ * @nent: how many
+ * @mask: the allowed features, VMMIG_NR_WORDS words
+ * @excess: ORed with the features outside @mask
+ *
+ * Any context.
+ *
+ * Return: true if there are any.
  */
-static bool audit_entries(const struct kvm_cpuid_entry2 *e, int nent,
-			  const u32 *mask, u32 *excess)
+bool vmmig_cpuid_audit_entries(const struct kvm_cpuid_entry2 *e, int nent,
+			       const u32 *mask, u32 *excess)
 {
 	const struct kvm_cpuid_entry2 *ent;
 	bool over = false;
@@ -234,7 +211,7 @@ static bool audit_entries(const struct kvm_cpuid_entry2 *e, int nent,
 		ent = find_entry(e, nent, words[i].leaf, words[i].subleaf);
 		if (!ent)
 			continue;
-		v = entry_reg(ent, words[i].reg) & ~mask[i] & ~ignored[i];
+		v = entry_reg(ent, words[i].reg) & ~mask[i] & ~vmmig_cpuid_ignored[i];
 		excess[i] |= v;
 		over |= v != 0;
 	}
@@ -256,7 +233,7 @@ static bool audit_vcpu(struct kvm_vcpu *vcpu, const u32 *mask, u32 *excess,
 	int tries;
 
 	if (READ_ONCE(vcpu->arch.last_vmentry_cpu) != -1)
-		return audit_entries(vcpu->arch.cpuid_entries,
+		return vmmig_cpuid_audit_entries(vcpu->arch.cpuid_entries,
 				     vcpu->arch.cpuid_nent, mask, excess);
 	for (tries = 0; !mutex_trylock(&vcpu->mutex); tries++) {
 		if (tries == 5) {
@@ -265,8 +242,8 @@ static bool audit_vcpu(struct kvm_vcpu *vcpu, const u32 *mask, u32 *excess,
 		}
 		msleep(20);
 	}
-	over = audit_entries(vcpu->arch.cpuid_entries, vcpu->arch.cpuid_nent,
-			     mask, excess);
+	over = vmmig_cpuid_audit_entries(vcpu->arch.cpuid_entries,
+					 vcpu->arch.cpuid_nent, mask, excess);
 	mutex_unlock(&vcpu->mutex);
 	return over;
 }
@@ -283,7 +260,6 @@ static bool audit_vcpu(struct kvm_vcpu *vcpu, const u32 *mask, u32 *excess,
 void vmmig_cpuid_audit(struct net *net, struct kvm *kvm,
 		       enum vmmig_cpu_mode mode, struct vmmig_cpuid_report *r)
 {
-	struct vmmig_cpuid_policy *p;
 	u32 mask[VMMIG_NR_WORDS];
 	struct kvm_vcpu *vcpu;
 	bool over = false, busy = false;
@@ -294,10 +270,7 @@ void vmmig_cpuid_audit(struct net *net, struct kvm *kvm,
 	if (mode == VMMIG_CPU_MODE_OFF)
 		return;
 
-	rcu_read_lock();
-	p = rcu_dereference(cpuid_net(net)->policy);
-	policy_mask(p, mode, mask);
-	rcu_read_unlock();
+	vmmig_policy_mask(net, mode, mask);
 
 	kvm_for_each_vcpu(i, vcpu, kvm) {
 		bool was_busy = busy;
@@ -327,25 +300,20 @@ static char msg_ring[16][256];
 static atomic_t msg_next = ATOMIC_INIT(0);
 
 /**
- * vmmig_cpuid_excess_msg() - name the features of a failed audit in an
- * extended ACK
+ * vmmig_cpuid_excess_str() - name the features of a failed audit
+ * @buf: where the text goes
+ * @size: its size; a list that does not fit ends with "..."
  * @r: the failed audit
  * @mode: the mode whose mask the VM exceeds
- * @extack: where the message goes; may be NULL
  */
-void vmmig_cpuid_excess_msg(const struct vmmig_cpuid_report *r,
-			    enum vmmig_cpu_mode mode,
-			    struct netlink_ext_ack *extack)
+void vmmig_cpuid_excess_str(char *buf, size_t size,
+			    const struct vmmig_cpuid_report *r,
+			    enum vmmig_cpu_mode mode)
 {
-	char *buf = msg_ring[(unsigned int)atomic_inc_return(&msg_next) %
-			     ARRAY_SIZE(msg_ring)];
-	size_t size = sizeof(msg_ring[0]), n;
+	size_t n;
 	int w, b;
 
-	if (!extack)
-		return;
-	n = scnprintf(buf, size, KBUILD_MODNAME ": CPU features outside the %s mask:",
-		      mode_name(mode));
+	n = scnprintf(buf, size, "CPU features outside the %s mask:", mode_name(mode));
 	for (w = 0; w < VMMIG_NR_WORDS; w++) {
 		for (b = 0; b < 32; b++) {
 			const char *name;
@@ -360,14 +328,32 @@ void vmmig_cpuid_excess_msg(const struct vmmig_cpuid_report *r,
 					       words[w].name, b);
 		}
 	}
-	if (n >= size - 1)
+	if (n >= size - 1 && size > 5)
 		memcpy(buf + size - 5, " ...", 5);
-	extack->_msg = buf;
 }
 
-static void audit_notify(struct net *net, const char *name, pid_t pid,
-			 enum vmmig_cpu_mode mode,
-			 const struct vmmig_cpuid_report *r);
+/**
+ * vmmig_cpuid_excess_msg() - name the features of a failed audit in an
+ * extended ACK
+ * @r: the failed audit
+ * @mode: the mode whose mask the VM exceeds
+ * @extack: where the message goes; may be NULL
+ */
+void vmmig_cpuid_excess_msg(const struct vmmig_cpuid_report *r,
+			    enum vmmig_cpu_mode mode,
+			    struct netlink_ext_ack *extack)
+{
+	static const char prefix[] = KBUILD_MODNAME ": ";
+	char *buf = msg_ring[(unsigned int)atomic_inc_return(&msg_next) %
+			     ARRAY_SIZE(msg_ring)];
+
+	if (!extack)
+		return;
+	memcpy(buf, prefix, sizeof(prefix) - 1);
+	vmmig_cpuid_excess_str(buf + sizeof(prefix) - 1,
+			       sizeof(msg_ring[0]) - (sizeof(prefix) - 1), r, mode);
+	extack->_msg = buf;
+}
 
 static int put_word(struct sk_buff *skb, int attr, int w, u32 value)
 {
@@ -383,7 +369,15 @@ static int put_word(struct sk_buff *skb, int attr, int w, u32 value)
 	return 0;
 }
 
-static int put_words(struct sk_buff *skb, int attr, const u32 *w)
+/**
+ * vmmig_cpuid_put_words() - a nest of VMMIG_NR_WORDS feature words
+ * @skb: the message
+ * @attr: the nest's attribute
+ * @w: the words
+ *
+ * Return: 0 or -EMSGSIZE.
+ */
+int vmmig_cpuid_put_words(struct sk_buff *skb, int attr, const u32 *w)
 {
 	struct nlattr *nest = nla_nest_start(skb, attr);
 	int i;
@@ -469,268 +463,18 @@ int vmmig_cpuid_features_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = kvm_live(info->extack);
 	if (ret)
 		return ret;
-	host_words(w);
+	vmmig_cpuid_host_words(w);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 	hdr = genlmsg_put_reply(msg, info, &vmmig_genl_family, 0,
 				VMMIG_CMD_HOST_FEATURES);
-	if (!hdr || put_words(msg, VMMIG_CPUID_A_WORDS, w)) {
+	if (!hdr || vmmig_cpuid_put_words(msg, VMMIG_CPUID_A_WORDS, w)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
-}
-
-const struct nla_policy vmmig_policy_get_policy[VMMIG_CPUID_A_MAX + 1] = {
-	[VMMIG_CPUID_A_VM_NAME] = { .type = NLA_NUL_STRING, .len = VMMIG_NAME_MAX - 1 },
-};
-
-static int policy_get_vm(struct genl_info *info)
-{
-	struct vmmig_net *vn = vmmig_net(genl_info_net(info));
-	struct sk_buff *msg;
-	struct vmmig_vm *vm;
-	void *hdr;
-	int ret = -EMSGSIZE;
-
-	vm = vmmig_vm_lookup(vn, info->attrs[VMMIG_CPUID_A_VM_NAME], NULL,
-			     info->extack);
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg) {
-		vmmig_vm_put(vm);
-		return -ENOMEM;
-	}
-	hdr = genlmsg_put_reply(msg, info, &vmmig_genl_family, 0, VMMIG_CMD_POLICY_GET);
-	if (hdr &&
-	    !nla_put_string(msg, VMMIG_CPUID_A_VM_NAME, vm->name) &&
-	    !nla_put_u32(msg, VMMIG_CPUID_A_VM_MODE, READ_ONCE(vm->cpu_mode)) &&
-	    !nla_put_u32(msg, VMMIG_CPUID_A_COMPLIANCE, READ_ONCE(vm->compliance))) {
-		genlmsg_end(msg, hdr);
-		ret = genlmsg_reply(msg, info);
-		msg = NULL;
-	}
-	nlmsg_free(msg);
-	vmmig_vm_put(vm);
-	return ret;
-}
-
-/**
- * vmmig_policy_get_doit() - VMMIG_CMD_POLICY_GET: the namespace's CPUID policy
- * @skb: the request
- * @info: its attributes and sender
- *
- * Return: 0 or a negative errno, with an extack message.
- */
-int vmmig_policy_get_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct vmmig_cpuid_net *cn = cpuid_net(genl_info_net(info));
-	struct vmmig_cpuid_policy *p;
-	u32 common[VMMIG_NR_WORDS], minimum[VMMIG_NR_WORDS];
-	enum vmmig_cpu_mode strict;
-	struct sk_buff *msg;
-	bool common_set;
-	void *hdr;
-
-	if (info->attrs[VMMIG_CPUID_A_VM_NAME])
-		return policy_get_vm(info);
-
-	rcu_read_lock();
-	p = rcu_dereference(cn->policy);
-	policy_mask(p, VMMIG_CPU_MODE_COMMON, common);
-	policy_mask(p, VMMIG_CPU_MODE_MINIMUM, minimum);
-	common_set = p->common_set;
-	strict = p->strict;
-	rcu_read_unlock();
-
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &vmmig_genl_family, 0, VMMIG_CMD_POLICY_GET);
-	if (!hdr ||
-	    put_words(msg, VMMIG_CPUID_A_COMMON, common) ||
-	    nla_put_u8(msg, VMMIG_CPUID_A_COMMON_SET, common_set) ||
-	    put_words(msg, VMMIG_CPUID_A_MINIMUM, minimum) ||
-	    put_words(msg, VMMIG_CPUID_A_IGNORED, ignored) ||
-	    nla_put_u32(msg, VMMIG_CPUID_A_STRICT, strict)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
-}
-
-static const struct nla_policy word_policy[VMMIG_WORD_A_MAX + 1] = {
-	[VMMIG_WORD_A_LEAF] = { .type = NLA_U32 },
-	[VMMIG_WORD_A_SUBLEAF] = { .type = NLA_U32 },
-	[VMMIG_WORD_A_REG] = NLA_POLICY_MAX(NLA_U32, VMMIG_CPUID_EDX),
-	[VMMIG_WORD_A_VALUE] = { .type = NLA_U32 },
-	[VMMIG_WORD_A_BIT] = { .type = NLA_REJECT },
-	[VMMIG_WORD_A_NAME] = { .type = NLA_REJECT },
-};
-
-static const struct nla_policy words_policy[VMMIG_CPUID_A_WORD + 1] = {
-	[VMMIG_CPUID_A_WORD] = NLA_POLICY_NESTED(word_policy),
-};
-
-const struct nla_policy vmmig_policy_set_policy[VMMIG_CPUID_A_MAX + 1] = {
-	[VMMIG_CPUID_A_WORDS] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_WORD] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_COMMON] = NLA_POLICY_NESTED(words_policy),
-	[VMMIG_CPUID_A_COMMON_SET] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_MINIMUM] = NLA_POLICY_NESTED(words_policy),
-	[VMMIG_CPUID_A_IGNORED] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_RESET] = NLA_POLICY_RANGE(NLA_U32, VMMIG_CPU_MODE_COMMON,
-						 VMMIG_CPU_MODE_MINIMUM),
-	[VMMIG_CPUID_A_STRICT] = NLA_POLICY_MAX(NLA_U32, VMMIG_CPU_MODE_MAX),
-	[VMMIG_CPUID_A_VM_NAME] = { .type = NLA_NUL_STRING, .len = VMMIG_NAME_MAX - 1 },
-	[VMMIG_CPUID_A_VM_MODE] = NLA_POLICY_MAX(NLA_U32, VMMIG_CPU_MODE_MAX),
-	[VMMIG_CPUID_A_COMPLIANCE] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_PID] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_VCPUS] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_EXCESS] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_FEATURE] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_FD] = { .type = NLA_REJECT },
-};
-
-/*
- * A registered VM's mode: the VM is audited against its new mask at once,
- * and its compliance updated; a VM that exceeds the new mask keeps it, and
- * is reported (the audit's answer tells what to fix).
- */
-static int set_vm_mode(struct genl_info *info)
-{
-	struct net *net = genl_info_net(info);
-	enum vmmig_cpu_mode mode = nla_get_u32(info->attrs[VMMIG_CPUID_A_VM_MODE]);
-	struct vmmig_cpuid_report r;
-	struct vmmig_vm *vm;
-
-	vm = vmmig_vm_lookup(vmmig_net(net), info->attrs[VMMIG_CPUID_A_VM_NAME],
-			     NULL, info->extack);
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
-	vmmig_cpuid_audit(net, vm->kvm, mode, &r);
-	WRITE_ONCE(vm->cpu_mode, mode);
-	WRITE_ONCE(vm->compliance, r.compliance);
-	if (r.compliance == VMMIG_COMPLIANCE_EXCEEDS)
-		audit_notify(net, vm->name, vm->kvm->userspace_pid, mode, &r);
-	vmmig_vm_put(vm);
-	return 0;
-}
-
-/* Applies a nest of words to @mask; all or nothing. */
-static int apply_words(const struct nlattr *nest, u32 *mask,
-		       struct netlink_ext_ack *extack)
-{
-	struct nlattr *tb[VMMIG_WORD_A_MAX + 1];
-	u32 new[VMMIG_NR_WORDS], seen = 0;
-	const struct nlattr *a;
-	int rem, i, ret;
-
-	memcpy(new, mask, sizeof(new));
-	nla_for_each_nested(a, nest, rem) {
-		ret = nla_parse_nested(tb, VMMIG_WORD_A_MAX, a, word_policy, extack);
-		if (ret)
-			return ret;
-		if (!tb[VMMIG_WORD_A_LEAF] || !tb[VMMIG_WORD_A_SUBLEAF] ||
-		    !tb[VMMIG_WORD_A_REG] || !tb[VMMIG_WORD_A_VALUE]) {
-			NL_SET_ERR_MSG_ATTR(extack, a,
-					    "a feature word needs leaf, subleaf, register and value");
-			return -EINVAL;
-		}
-		for (i = 0; i < VMMIG_NR_WORDS; i++)
-			if (words[i].leaf == nla_get_u32(tb[VMMIG_WORD_A_LEAF]) &&
-			    words[i].subleaf == nla_get_u32(tb[VMMIG_WORD_A_SUBLEAF]) &&
-			    words[i].reg == nla_get_u32(tb[VMMIG_WORD_A_REG]))
-				break;
-		if (i == VMMIG_NR_WORDS) {
-			NL_SET_ERR_MSG_ATTR(extack, a,
-					    "not a feature word of the policy (see VMMIG_CMD_HOST_FEATURES)");
-			return -EINVAL;
-		}
-		if (seen & BIT(i)) {
-			NL_SET_ERR_MSG_ATTR(extack, a, "feature word given twice");
-			return -EINVAL;
-		}
-		seen |= BIT(i);
-		new[i] = nla_get_u32(tb[VMMIG_WORD_A_VALUE]);
-	}
-	memcpy(mask, new, sizeof(new));
-	return 0;
-}
-
-/**
- * vmmig_policy_set_doit() - VMMIG_CMD_POLICY_SET: change the namespace's CPUID policy
- * @skb: the request
- * @info: its attributes and sender
- *
- * Return: 0 or a negative errno, with an extack message.
- */
-int vmmig_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct vmmig_cpuid_net *cn = cpuid_net(genl_info_net(info));
-	struct vmmig_cpuid_policy *old, *p;
-	struct nlattr **attrs = info->attrs;
-	int ret = 0;
-
-	if (!attrs[VMMIG_CPUID_A_RESET] && !attrs[VMMIG_CPUID_A_COMMON] &&
-	    !attrs[VMMIG_CPUID_A_MINIMUM] && !attrs[VMMIG_CPUID_A_STRICT] &&
-	    !attrs[VMMIG_CPUID_A_VM_NAME]) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "nothing to set (reset, common, minimum, strict, VM mode)");
-		return -EINVAL;
-	}
-	if (!!attrs[VMMIG_CPUID_A_VM_NAME] != !!attrs[VMMIG_CPUID_A_VM_MODE]) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "a VM's mode needs both the VM name and the mode");
-		return -EINVAL;
-	}
-	if (attrs[VMMIG_CPUID_A_STRICT] &&
-	    nla_get_u32(attrs[VMMIG_CPUID_A_STRICT]) != VMMIG_CPU_MODE_OFF &&
-	    !vmmig_cpuid_strict_supported()) {
-		NL_SET_ERR_MSG_ATTR(info->extack, attrs[VMMIG_CPUID_A_STRICT],
-				    "strict mode is not supported by this kernel");
-		return -EOPNOTSUPP;
-	}
-
-	p = kmalloc(sizeof(*p), GFP_KERNEL);
-	if (!p)
-		return -ENOMEM;
-	mutex_lock(&cn->lock);
-	old = rcu_dereference_protected(cn->policy, lockdep_is_held(&cn->lock));
-	memcpy(p, old, sizeof(*p));
-	if (attrs[VMMIG_CPUID_A_RESET]) {
-		if (nla_get_u32(attrs[VMMIG_CPUID_A_RESET]) == VMMIG_CPU_MODE_COMMON)
-			p->common_set = false;
-		else
-			memcpy(p->minimum, minimum_default, sizeof(p->minimum));
-	}
-	if (attrs[VMMIG_CPUID_A_COMMON]) {
-		if (!p->common_set)
-			host_words(p->common);
-		ret = apply_words(attrs[VMMIG_CPUID_A_COMMON], p->common,
-				  info->extack);
-		p->common_set = true;
-	}
-	if (!ret && attrs[VMMIG_CPUID_A_MINIMUM])
-		ret = apply_words(attrs[VMMIG_CPUID_A_MINIMUM], p->minimum,
-				  info->extack);
-	if (!ret && attrs[VMMIG_CPUID_A_STRICT])
-		p->strict = nla_get_u32(attrs[VMMIG_CPUID_A_STRICT]);
-	if (ret) {
-		mutex_unlock(&cn->lock);
-		kfree(p);
-		return ret;
-	}
-	rcu_assign_pointer(cn->policy, p);
-	mutex_unlock(&cn->lock);
-	kfree_rcu(old, rcu);
-	if (attrs[VMMIG_CPUID_A_VM_NAME])
-		return set_vm_mode(info);
-	return 0;
 }
 
 const struct nla_policy vmmig_vm_audit_policy[VMMIG_CPUID_A_MAX + 1] = {
@@ -739,9 +483,19 @@ const struct nla_policy vmmig_vm_audit_policy[VMMIG_CPUID_A_MAX + 1] = {
 	[VMMIG_CPUID_A_VM_MODE] = NLA_POLICY_MAX(NLA_U32, VMMIG_CPU_MODE_MAX),
 };
 
-static void audit_notify(struct net *net,
-			 const char *name, pid_t pid, enum vmmig_cpu_mode mode,
-			 const struct vmmig_cpuid_report *r)
+/**
+ * vmmig_cpuid_notify() - send VMMIG_CMD_AUDIT_NTF for a VM that exceeds its mask
+ * @net: the namespace whose listeners get it
+ * @name: the VM's registered name, or NULL
+ * @pid: the process that created the VM
+ * @mode: the mode whose mask it exceeds
+ * @r: the audit
+ *
+ * May sleep.
+ */
+void vmmig_cpuid_notify(struct net *net, const char *name, pid_t pid,
+			enum vmmig_cpu_mode mode,
+			const struct vmmig_cpuid_report *r)
 {
 	struct sk_buff *msg;
 
@@ -768,7 +522,7 @@ static int audit_vm(struct genl_info *info)
 	WRITE_ONCE(vm->compliance, r.compliance);
 	pid = vm->kvm->userspace_pid;
 	if (r.compliance == VMMIG_COMPLIANCE_EXCEEDS)
-		audit_notify(net, vm->name, pid, mode, &r);
+		vmmig_cpuid_notify(net, vm->name, pid, mode, &r);
 	msg = audit_msg(info->snd_portid, info->snd_seq, VMMIG_CMD_VM_AUDIT,
 			vm->name, pid, mode, &r);
 	vmmig_vm_put(vm);
@@ -809,8 +563,8 @@ int vmmig_vm_audit_doit(struct sk_buff *skb, struct genl_info *info)
 	fput(file);
 
 	if (r.compliance == VMMIG_COMPLIANCE_EXCEEDS)
-		audit_notify(genl_info_net(info), NULL,
-			     task_tgid_nr(current), mode, &r);
+		vmmig_cpuid_notify(genl_info_net(info), NULL,
+				   task_tgid_nr(current), mode, &r);
 	msg = audit_msg(info->snd_portid, info->snd_seq,
 			VMMIG_CMD_VM_AUDIT, NULL, task_tgid_nr(current), mode, &r);
 	if (IS_ERR(msg))
@@ -839,64 +593,7 @@ int vmmig_cpuid_check_register(struct net *net, struct vmmig_vm *vm,
 	if (r.compliance != VMMIG_COMPLIANCE_EXCEEDS)
 		return 0;
 	vmmig_cpuid_excess_msg(&r, vm->cpu_mode, extack);
-	audit_notify(net, vm->name, vm->kvm->userspace_pid, vm->cpu_mode, &r);
+	vmmig_cpuid_notify(net, vm->name, vm->kvm->userspace_pid, vm->cpu_mode, &r);
 	return -EPERM;
 }
 
-/**
- * vmmig_cpuid_strict_supported() - whether strict mode can be enforced here
- *
- * Return: true if it can.
- */
-bool vmmig_cpuid_strict_supported(void)
-{
-	return false;
-}
-
-static int __net_init cpuid_net_init(struct net *net)
-{
-	struct vmmig_cpuid_net *cn = cpuid_net(net);
-	struct vmmig_cpuid_policy *p;
-
-	p = kzalloc(sizeof(*p), GFP_KERNEL);
-	if (!p)
-		return -ENOMEM;
-	memcpy(p->minimum, minimum_default, sizeof(p->minimum));
-	p->strict = VMMIG_CPU_MODE_OFF;
-	mutex_init(&cn->lock);
-	RCU_INIT_POINTER(cn->policy, p);
-	return 0;
-}
-
-static void __net_exit cpuid_net_exit(struct net *net)
-{
-	/* No reader is left: the namespace's sockets are gone. */
-	kfree(rcu_dereference_protected(cpuid_net(net)->policy, true));
-}
-
-static struct pernet_operations cpuid_net_ops = {
-	.init = cpuid_net_init,
-	.exit = cpuid_net_exit,
-	.id = &vmmig_cpuid_net_id,
-	.size = sizeof(struct vmmig_cpuid_net),
-};
-
-/**
- * vmmig_cpuid_init() - set up the CPUID policy of every namespace
- *
- * Return: 0 or a negative errno.
- */
-int vmmig_cpuid_init(void)
-{
-	return register_pernet_subsys(&cpuid_net_ops);
-}
-
-/**
- * vmmig_cpuid_uninit() - undo vmmig_cpuid_init()
- */
-void vmmig_cpuid_uninit(void)
-{
-	unregister_pernet_subsys(&cpuid_net_ops);
-	/* Policies replaced just before are freed after a grace period. */
-	rcu_barrier();
-}

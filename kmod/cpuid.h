@@ -25,10 +25,33 @@ int vmmig_vm_audit_doit(struct sk_buff *skb, struct genl_info *info);
 
 void vmmig_cpuid_audit(struct net *net, struct kvm *kvm,
 		       enum vmmig_cpu_mode mode, struct vmmig_cpuid_report *r);
+void vmmig_cpuid_excess_str(char *buf, size_t size,
+			    const struct vmmig_cpuid_report *r,
+			    enum vmmig_cpu_mode mode);
 void vmmig_cpuid_excess_msg(const struct vmmig_cpuid_report *r,
 			    enum vmmig_cpu_mode mode,
 			    struct netlink_ext_ack *extack);
-bool vmmig_cpuid_strict_supported(void);
+struct kvm_cpuid_entry2;
+bool vmmig_cpuid_audit_entries(const struct kvm_cpuid_entry2 *e, int nent,
+			       const u32 *mask, u32 *excess);
+void vmmig_cpuid_notify(struct net *net, const char *name, pid_t pid,
+			enum vmmig_cpu_mode mode,
+			const struct vmmig_cpuid_report *r);
+void vmmig_cpuid_host_words(u32 *w);
+int vmmig_cpuid_word(u32 leaf, u32 subleaf, u32 reg);
+int vmmig_cpuid_put_words(struct sk_buff *skb, int attr, const u32 *w);
+extern const u32 vmmig_cpuid_ignored[VMMIG_NR_WORDS];
+
+/* policy.c: the namespace's masks */
+void vmmig_policy_mask(struct net *net, enum vmmig_cpu_mode mode, u32 *mask);
+enum vmmig_cpu_mode vmmig_policy_strict(struct net *net, u32 *mask);
+
+/* strict.c: strict mode's probe */
+bool vmmig_strict_supported(void);
+int vmmig_strict_get(void);
+void vmmig_strict_put(void);
+int vmmig_strict_init(void);
+void vmmig_strict_uninit(void);
 
 struct vmmig_vm;
 int vmmig_cpuid_check_register(struct net *net, struct vmmig_vm *vm,

@@ -91,7 +91,7 @@ int vmmig_host_fill(struct sk_buff *skb, const struct net *net)
 	    nla_put_u8(skb, VMMIG_HOST_A_MIGRATION, migration) ||
 	    nla_put_u32(skb, VMMIG_HOST_A_MAX_MIGRATIONS, max) ||
 	    nla_put_u8(skb, VMMIG_HOST_A_CPUID_STRICT,
-		       vmmig_cpuid_strict_supported()))
+		       vmmig_strict_supported()))
 		return -EMSGSIZE;
 	return 0;
 }

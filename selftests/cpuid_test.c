@@ -396,6 +396,20 @@ TEST_F(cpuid, netns_isolation)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/* The next AUDIT_NTF event. */
+static int audit_event(struct listener *l, struct vmmig_audit *a)
+{
+	struct nlattr *attrs[VMMIG_CPUID_A_MAX + 1];
+	char buf[8192];
+
+	if (listener_wait(l, 0, VMMIG_CMD_AUDIT_NTF, buf, sizeof(buf),
+			  EVENT_TIMEOUT_MS) <= 0 ||
+	    genlmsg_parse((struct nlmsghdr *)buf, 0, attrs, VMMIG_CPUID_A_MAX,
+			  vmmig_cpuid_policy))
+		return -1;
+	return vmmig_audit_parse(attrs, a);
+}
+
 /* The common mask without one feature the host has. */
 static int narrow_common(struct vmmig_nl *nl, const uint32_t *host, int *word)
 {
@@ -415,9 +429,7 @@ TEST_F(cpuid, audit_names_extra_feature)
 	struct vmmig_audit a;
 	struct listener l;
 	struct vm vm;
-	struct nlattr *attrs[VMMIG_CPUID_A_MAX + 1];
-	char buf[8192];
-	int word, bit, w, len;
+	int word, bit, w;
 
 	bit = narrow_common(&self->nl, self->host, &word);
 	ASSERT_GE(bit, 0);
@@ -434,12 +446,7 @@ TEST_F(cpuid, audit_names_extra_feature)
 	}
 	TH_LOG("extra feature: %s", vmmig_feature_name(word, bit));
 
-	len = listener_wait(&l, 0, VMMIG_CMD_AUDIT_NTF, buf, sizeof(buf),
-			    EVENT_TIMEOUT_MS);
-	ASSERT_GT(len, 0);
-	ASSERT_EQ(0, genlmsg_parse((struct nlmsghdr *)buf, 0, attrs,
-				   VMMIG_CPUID_A_MAX, vmmig_cpuid_policy));
-	ASSERT_EQ(0, vmmig_audit_parse(attrs, &a));
+	ASSERT_EQ(0, audit_event(&l, &a));
 	EXPECT_EQ(1u << bit, a.excess[word]);
 
 	/* The same VM fits the host's own features, and minimum is exceeded. */
@@ -477,13 +484,39 @@ TEST_F(cpuid, audit_ignores_runtime_bits)
 	free(c);
 }
 
-/* A VM that exceeds the strict mask never runs; one that fits does. */
+/* Runs a VM with @cpuid in a new network namespace, whose strict mode is off. */
+static int run_in_new_netns(struct kvm_cpuid2 *cpuid)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct vm vm;
+
+		if (unshare(CLONE_NEWNET) || vm_create(&vm, 1, cpuid))
+			_exit(2);
+		_exit(ioctl(vm.vcpu[0], KVM_RUN, 0) ? 1 : 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Strict mode: a VM that exceeds the strict mask never enters the guest and
+ * is dead for good (every ioctl -EIO), with an event naming the feature; one
+ * that fits runs; another namespace, strict mode off, is not affected.
+ */
 TEST_F(cpuid, strict_mode)
 {
 	struct vmmig_policy_change c = { .has_strict = true,
 					 .strict = VMMIG_CPU_MODE_COMMON };
 	struct kvm_cpuid2 *fits;
+	struct kvm_regs regs;
+	struct vmmig_policy p;
 	struct vmmig_host h;
+	struct vmmig_audit a;
+	struct listener l;
 	struct vm vm;
 	int word, bit, err;
 
@@ -492,12 +525,14 @@ TEST_F(cpuid, strict_mode)
 	if (!h.cpuid_strict) {
 		EXPECT_EQ(-EOPNOTSUPP, err);
 		EXPECT_NE(NULL, strstr(self->nl.err.msg, "not supported"));
-		TH_LOG("strict mode is not supported by this kernel");
-		return;
+		SKIP(return, "strict mode is not supported by this kernel");
 	}
 	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, vmmig_policy_get(&self->nl, &p));
+	EXPECT_EQ(VMMIG_CPU_MODE_COMMON, p.strict);
 	bit = narrow_common(&self->nl, self->host, &word);
 	ASSERT_GE(bit, 0);
+	ASSERT_EQ(0, listener_open(&l, false));
 
 	fits = supported_cpuid(self->kvm);
 	*reg(find(fits, vmmig_word_leaf(word), vmmig_word_subleaf(word)), word) &=
@@ -507,9 +542,30 @@ TEST_F(cpuid, strict_mode)
 	vm_destroy(&vm);
 	free(fits);
 
-	ASSERT_EQ(0, vm_create(&vm, 1, self->supported));
+	ASSERT_EQ(0, vm_create(&vm, 2, self->supported));
 	EXPECT_EQ(-1, ioctl(vm.vcpu[0], KVM_RUN, 0));
 	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-1, ioctl(vm.vcpu[1], KVM_GET_REGS, &regs));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-1, ioctl(vm.fd, KVM_CREATE_VCPU, 2));
+	EXPECT_EQ(EIO, errno);
+
+	ASSERT_EQ(0, audit_event(&l, &a));
+	EXPECT_EQ(getpid(), a.pid);
+	EXPECT_EQ(VMMIG_CPU_MODE_COMMON, a.mode);
+	EXPECT_EQ(VMMIG_COMPLIANCE_EXCEEDS, a.compliance);
+	EXPECT_EQ(1u << bit, a.excess[word]);
+	vm_destroy(&vm);
+	listener_close(&l);
+
+	/* Another namespace has its own policy, strict mode off. */
+	EXPECT_EQ(0, run_in_new_netns(self->supported));
+
+	/* Off again: the same VM runs here too. */
+	c.strict = VMMIG_CPU_MODE_OFF;
+	ASSERT_EQ(0, vmmig_policy_set(&self->nl, &c));
+	ASSERT_EQ(0, vm_create(&vm, 1, self->supported));
+	EXPECT_EQ(0, ioctl(vm.vcpu[0], KVM_RUN, 0));
 	vm_destroy(&vm);
 }
 

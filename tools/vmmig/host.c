@@ -25,6 +25,7 @@ void print_host(const struct vmmig_host *h)
 		     h->module_version);
 	print_string(PRINT_ANY, "kernel", " kernel %s", h->kernel_release);
 	print_string(PRINT_ANY, "kvm", " kvm %s", vmmig_kvm_name(h->kvm));
+	print_bool(PRINT_ANY, "cpuid_strict", " cpuid-strict %s", h->cpuid_strict);
 	print_nl();
 	open_object("cpu");
 	print_string(PRINT_ANY, "vendor", "cpu %s", h->cpu_vendor);
