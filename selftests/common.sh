@@ -43,6 +43,9 @@ expect_eq() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi
 }
 
+# one_line WHAT REGEX: the last command's stderr is one line matching REGEX.
+one_line() { expect_eq "$1: one line" "$(wc -l <<<"$err")" 1; expect_match "$1: says why" "$err" "$2"; }
+
 # wait_for SECONDS COMMAND...: polls COMMAND until it succeeds.
 wait_for() {
 	local deadline=$((SECONDS + $1))

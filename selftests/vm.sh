@@ -5,24 +5,8 @@
 # counter and checksum; stop, crash and every bad input from issue 3.
 # shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
-
-[ -c /dev/kvm ] || skip "no /dev/kvm"
-command -v jq >/dev/null || skip "jq is not installed"
-
-export VMMIG_STATE_DIR=$tmp/state
-V=$VMMIG
-
-cleanup_hook() {
-	local d
-	for d in "$VMMIG_STATE_DIR"/*/; do
-		[ -e "$d/vm.json" ] && "$V" vm stop "$(basename "$d")" --force
-	done
-}
-
-js() { "$V" -j vm show "$1" | jq -r "$2"; }
-counter() { js "$1" .workload.counter; }
-state() { js "$1" .state; }
-counter_above() { [ "$(counter "$1")" -gt "$2" ]; }
+# shellcheck source=selftests/vm_common.sh
+source "$(dirname "$0")/vm_common.sh"
 gone() { [ "$(state "$1")" = "$2" ]; }
 ns() { date +%s%N; }
 
@@ -103,7 +87,6 @@ expect_rc 0 "stop a crashed VM" -- "$V" vm stop w
 expect_eq "then off" "$(state w)" off
 
 # Bad input: one line, exit status, nothing created, nothing damaged.
-one_line() { expect_eq "$1: one line" "$(wc -l <<<"$err")" 1; expect_match "$1: says why" "$err" "$2"; }
 no_vm() { [ ! -e "$VMMIG_STATE_DIR/$1" ] && pass "$2: nothing created" || fail "$2: $1 created"; }
 
 expect_rc 1 "duplicate name" -- "$V" vm create w --memory 8M --workload dirty=1

@@ -816,10 +816,23 @@ static char *abs_path(const char *file)
 
 static int vm_save(int argc, char **argv)
 {
+	static const struct option lo[] = { { "live", no_argument, NULL, 'l' }, {} };
 	struct json_object *req, *rep = NULL;
 	char dir[DIR_MAX], why[VMMIG_ERRLEN], *path;
-	int err;
+	bool live = false;
+	int c, err;
 
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c != 'l') {
+			error_msg(what, "unknown option '%s'", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		live = true;
+	}
+	argv += optind - 1;
+	argc -= optind - 1;
 	if (argc != 3)
 		return object_help("vm", true);
 	if (vm_dir(argv[1], dir, sizeof(dir)))
@@ -837,13 +850,27 @@ static int vm_save(int argc, char **argv)
 	req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string("save"));
 	json_object_object_add(req, "path", json_object_new_string(path));
+	json_object_object_add(req, "live", json_object_new_boolean(live));
 	err = ctl_request(dir, req, &rep, 3600 * 1000, why);
 	if (err) {
 		error_msg(what, "%s: %s", argv[1], why);
 	} else {
 		print_string(PRINT_ANY, "file", "saved to %s", path);
-		print_uint(PRINT_ANY, "save_us", " in %" PRIu64 " us\n",
+		print_uint(PRINT_ANY, "save_us", " in %" PRIu64 " us",
 			   reply_u64(rep, NULL, "save_ns") / 1000);
+		if (live) {
+			print_uint(PRINT_ANY, "rounds", " live: %" PRIu64 " rounds",
+				   reply_u64(rep, NULL, "rounds"));
+			print_uint(PRINT_ANY, "resent_pages", " resent %" PRIu64 " pages",
+				   reply_u64(rep, NULL, "resent_pages"));
+			print_uint(PRINT_ANY, "final_pages", " final %" PRIu64 " pages",
+				   reply_u64(rep, NULL, "final_pages"));
+			print_uint(PRINT_ANY, "downtime_us", " downtime %" PRIu64 " us",
+				   reply_u64(rep, NULL, "downtime_ns") / 1000);
+		}
+		print_string(PRINT_JSON, "memory_hash", NULL,
+			     reply_str(rep, NULL, "memory_hash"));
+		print_nl();
 		output_flush();
 		wait_gone(dir, 10000);
 	}

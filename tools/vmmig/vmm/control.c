@@ -2,7 +2,8 @@
 /*
  * The control socket: one client at a time, one JSON request per line, one
  * reply. Requests: status, pause, resume, stop (ask the guest to power off),
- * quit (end now), save {"path"}, verify (workload: recheck the checksum).
+ * quit (end now), save {"path", "live"}, verify (workload: recheck the
+ * checksum).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -125,7 +126,8 @@ static void status(struct vm *vm, struct json_object *rep)
 static int save(struct vm *vm, struct json_object *req, struct json_object *rep, char *why)
 {
 	struct json_object *v;
-	bool was_paused = vm_is_paused(vm);
+	bool was_paused = vm_is_paused(vm), live = false;
+	struct precopy_stats pc;
 	char tmp[4200], saved[4200];
 	const char *path;
 	uint64_t t = now_ns();
@@ -134,12 +136,20 @@ static int save(struct vm *vm, struct json_object *req, struct json_object *rep,
 	if (!json_object_object_get_ex(req, "path", &v) || !(path = json_object_get_string(v)) ||
 	    path[0] != '/')
 		return vmm_fail(why, -EINVAL, "save needs an absolute path");
+	if (json_object_object_get_ex(req, "live", &v))
+		live = json_object_get_boolean(v);
+	if (live && was_paused)
+		return vmm_fail(why, -EINVAL, "a live save needs a running VM (resume it, or save without --live)");
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return vmm_fail(why, -errno, "%s: %s", tmp, strerror(errno));
-	vm_pause(vm);
-	err = vm_save(vm, fd, why);
+	if (live) {
+		err = vm_save_live(vm, fd, &pc, why);
+	} else {
+		vm_pause(vm);
+		err = vm_save(vm, fd, why);
+	}
 	if (!err && fsync(fd))
 		err = vmm_fail(why, -errno, "%s: %s", tmp, strerror(errno));
 	close(fd);
@@ -155,6 +165,14 @@ static int save(struct vm *vm, struct json_object *req, struct json_object *rep,
 	if (write_file_atomic(saved, path))
 		fprintf(stderr, "vmmig-vmm: %s: %s\n", saved, strerror(errno));
 	add_u64(rep, "save_ns", now_ns() - t);
+	if (live) {
+		add_u64(rep, "rounds", pc.rounds);
+		add_u64(rep, "resent_pages", pc.resent_pages);
+		add_u64(rep, "final_pages", pc.final_pages);
+		add_u64(rep, "downtime_ns", pc.downtime_ns);
+	}
+	/* What restore must reproduce, for the tests. */
+	add_hex(rep, "memory_hash", vm_memory_hash(vm));
 	return 0;
 }
 

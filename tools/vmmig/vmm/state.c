@@ -89,7 +89,8 @@ static int save_chunk(struct vm *vm, struct vmstate_writer *w, uint64_t off, uin
 	return vmstate_put(w, VMSTATE_MEMORY, 0, &c, sizeof(c), buf, used);
 }
 
-static int save_memory(struct vm *vm, struct vmstate_writer *w)
+/* Every page that is not zero; the vCPUs may run (live save). */
+int vm_save_memory(struct vm *vm, struct vmstate_writer *w)
 {
 	uint8_t *buf = malloc(CHUNK);
 	uint64_t off = 0;
@@ -241,38 +242,69 @@ static struct kvm_msr_list *msr_list(struct vm *vm, char *why)
 	return l;
 }
 
-int vm_save(struct vm *vm, int fd, char *why)
+static int save_info(struct vm *vm, struct vmstate_writer *w)
 {
 	struct vmstate_vm_info info = {
 		.memory = vm->mem_size, .vcpus = vm->nvcpus, .tsc_khz = vm->tsc_khz,
 		.uptime_ns = vm_uptime_ns(vm),
 	};
+
+	return vmstate_put(w, VMSTATE_VM_INFO, 0, &info, sizeof(info), NULL, 0);
+}
+
+/* The stream's header, the definition and the VM's size. */
+int vm_save_head(struct vm *vm, struct vmstate_writer *w, int fd)
+{
 	struct json_object *def = vmdef_to_json(&vm->def);
 	const char *text = json_object_to_json_string_ext(def, JSON_C_TO_STRING_PLAIN);
+	int err;
+
+	err = vmstate_begin(w, fd);
+	if (!err)
+		err = vmstate_put(w, VMSTATE_DEFINITION, 0, text, strlen(text), NULL, 0);
+	if (!err)
+		err = save_info(vm, w);
+	json_object_put(def);
+	return err;
+}
+
+/*
+ * What follows memory, the VM paused: vCPUs, irqchip, PIT, clock, UART, and
+ * the end. @info repeats vm-info, whose run time has moved on since the head.
+ */
+int vm_save_tail(struct vm *vm, struct vmstate_writer *w, bool info, char *why)
+{
 	struct kvm_msr_list *msrs = msr_list(vm, why);
-	struct vmstate_writer w;
 	int i, err;
 
-	err = msrs ? vmstate_begin(&w, fd) : -EIO;
-	if (!err)
-		err = vmstate_put(&w, VMSTATE_DEFINITION, 0, text, strlen(text), NULL, 0);
-	if (!err)
-		err = vmstate_put(&w, VMSTATE_VM_INFO, 0, &info, sizeof(info), NULL, 0);
-	if (!err)
-		err = save_memory(vm, &w);
+	err = msrs ? 0 : -EIO;
+	if (!err && info)
+		err = save_info(vm, w);
 	for (i = 0; !err && i < vm->nvcpus; i++)
-		err = save_vcpu(&vm->vcpus[i], &w, msrs, why);
+		err = save_vcpu(&vm->vcpus[i], w, msrs, why);
 	if (!err)
-		err = save_irqchip(vm, &w, why);
+		err = save_irqchip(vm, w, why);
 	if (!err)
-		err = vmstate_put(&w, VMSTATE_UART, 0, &vm->uart.r, sizeof(vm->uart.r), NULL, 0);
+		err = vmstate_put(w, VMSTATE_UART, 0, &vm->uart.r, sizeof(vm->uart.r), NULL, 0);
 	if (!err)
-		err = vmstate_finish(&w);
+		err = vmstate_finish(w);
 	if (err && !*why)
 		vmm_fail(why, err, "write: %s", strerror(-err));
-	json_object_put(def);
 	free(msrs);
 	return err;
+}
+
+int vm_save(struct vm *vm, int fd, char *why)
+{
+	struct vmstate_writer w;
+	int err;
+
+	err = vm_save_head(vm, &w, fd);
+	if (!err)
+		err = vm_save_memory(vm, &w);
+	if (err)
+		return vmm_fail(why, err, "write: %s", strerror(-err));
+	return vm_save_tail(vm, &w, false, why);
 }
 
 /* Restore: one function per kind of section. */

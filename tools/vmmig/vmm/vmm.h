@@ -101,10 +101,22 @@ struct vmmig_guest_page *vm_guest_page(struct vm *vm);
 void uart_init(struct uart *u, int out_fd);
 void uart_io(struct vm *vm, uint16_t port, bool write, uint8_t *data);
 
-/* state.c: the VM must be paused (or not yet started). */
+/* state.c: the VM must be paused (or not yet started), but see vm_save_memory(). */
 int vm_save(struct vm *vm, int fd, char *why);
+int vm_save_head(struct vm *vm, struct vmstate_writer *w, int fd);
+int vm_save_memory(struct vm *vm, struct vmstate_writer *w);
+int vm_save_tail(struct vm *vm, struct vmstate_writer *w, bool info, char *why);
 int vm_restore(struct vm *vm, int fd, char *why);
 uint64_t vm_memory_hash(struct vm *vm);
+
+/* precopy.c: live save, the VM running until its last few dirty pages. */
+struct precopy_stats {
+	int rounds;			/* harvest rounds while running */
+	uint64_t resent_pages;		/* dirty pages sent while running */
+	uint64_t final_pages;		/* dirty pages sent paused */
+	uint64_t downtime_ns;		/* pause to the end of the stream */
+};
+int vm_save_live(struct vm *vm, int fd, struct precopy_stats *st, char *why);
 
 /* control.c */
 int control_listen(struct vm *vm, char *why);

@@ -1,0 +1,23 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Sourced by the tests of `vmmig vm` with workload guests, after common.sh:
+# a state directory of the test's own, VMs stopped at the end, and helpers.
+[ -c /dev/kvm ] || skip "no /dev/kvm"
+command -v jq >/dev/null || skip "jq is not installed"
+
+# $tmp and skip come from common.sh.
+# shellcheck disable=SC2154
+export VMMIG_STATE_DIR=$tmp/state
+V=$VMMIG
+
+cleanup_hook() {
+	local d
+	for d in "$VMMIG_STATE_DIR"/*/; do
+		[ -e "$d/vm.json" ] && "$V" vm stop "$(basename "$d")" --force
+	done
+}
+
+js() { "$V" -j vm show "$1" | jq -r "$2"; }
+counter() { js "$1" .workload.counter; }
+state() { js "$1" .state; }
+counter_above() { [ "$(counter "$1")" -gt "$2" ]; }

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live save: guest memory is copied while the vCPUs run, then copied again
+ * where the guest wrote meanwhile, round after round, until few enough
+ * pages are left to copy with the VM paused, with the vCPU and device
+ * state. The dirty pages come from vmmig.ko (VMMIG_CMD_DIRTY_HARVEST: KVM's
+ * own dirty log, read and re-armed in one request), so this needs the
+ * module; the VMM registers its VM for the length of the save.
+ *
+ * The stream is the one vm_save() writes, with more memory sections: a page
+ * may come several times, and the last copy is the one that counts. Live
+ * migration sends the same stream over a socket.
+ *
+ * The VMM itself must not write guest memory meanwhile: KVM logs only what
+ * the vCPUs write.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "nl.h"
+#include "registry.h"
+#include "vmm.h"
+
+#define PAGE		4096ULL
+#define CHUNK		(VMSTATE_CHUNK_PAGES * PAGE)
+
+/* Pre-copy ends when a round leaves at most this many pages (1 MiB)... */
+#define DONE_PAGES	256
+/* ...or after this many rounds, or this many rounds without progress. */
+#define MAX_ROUNDS	30
+#define STALL_ROUNDS	3
+
+struct live {
+	struct vm *vm;
+	struct vmstate_writer w;
+	struct vmmig_nl nl;
+	struct vmmig_dirty_stats *st;
+	struct vmmig_dirty_range *ranges;
+	uint32_t max_ranges;
+	struct vmstate_mem_chunk c;	/* the chunk being filled */
+	uint8_t *buf;			/* its pages */
+	uint64_t used;
+	char *why;
+};
+
+static int chunk_flush(struct live *l)
+{
+	int err = 0;
+
+	if (l->c.pages)
+		err = vmstate_put(&l->w, VMSTATE_MEMORY, 0, &l->c, sizeof(l->c), l->buf, l->used);
+	memset(&l->c, 0, sizeof(l->c));
+	l->used = 0;
+	return err;
+}
+
+/* Appends the page at @gpa, whatever it holds (zero pages too). */
+static int chunk_add(struct live *l, uint64_t gpa)
+{
+	const uint8_t *p = gpa_to_hva(l->vm, gpa, PAGE);
+	uint64_t i;
+	int err;
+
+	if (!p)
+		return -EFAULT;
+	/* Pages of a chunk are in ascending order, within one window. */
+	if (l->c.pages && (gpa < l->c.gpa + l->c.pages * PAGE || gpa >= l->c.gpa + CHUNK)) {
+		err = chunk_flush(l);
+		if (err)
+			return err;
+	}
+	if (!l->c.pages)
+		l->c.gpa = gpa;
+	i = (gpa - l->c.gpa) / PAGE;
+	l->c.pages = i + 1;
+	l->c.present[i / 8] |= 1 << (i % 8);
+	memcpy(l->buf + l->used, p, PAGE);
+	l->used += PAGE;
+	return 0;
+}
+
+/* One harvest, and a copy of every page it reports. Return: pages, or < 0. */
+static int64_t round_trip(struct live *l)
+{
+	uint64_t pages = 0, i, j;
+	int err;
+
+	err = vmmig_dirty_harvest(&l->nl, l->vm->def.name, l->ranges,
+				  l->max_ranges * sizeof(*l->ranges), l->st);
+	if (err)
+		return vmm_fail(l->why, err, "dirty harvest: %s", vmmig_nl_strerror(&l->nl, err));
+	for (i = 0; i < l->st->nr_ranges; i++)
+		for (j = 0; j < l->ranges[i].npages; j++) {
+			err = chunk_add(l, (l->ranges[i].gfn + j) * PAGE);
+			if (err)
+				return vmm_fail(l->why, err, "copying dirty page 0x%llx: %s",
+						(unsigned long long)(l->ranges[i].gfn + j),
+						strerror(-err));
+			pages++;
+		}
+	err = chunk_flush(l);
+	if (err)
+		return vmm_fail(l->why, err, "write: %s", strerror(-err));
+	return pages;
+}
+
+static int live_open(struct live *l)
+{
+	uint8_t uuid[VMMIG_UUID_LEN];
+	uint64_t mem_pages = l->vm->mem_size / PAGE;
+	int err;
+
+	/* Ranges alternate with gaps: never more than half the pages, per slot. */
+	l->max_ranges = mem_pages / 2 + 8;
+	l->ranges = calloc(l->max_ranges, sizeof(*l->ranges));
+	l->st = calloc(1, sizeof(*l->st));
+	l->buf = malloc(CHUNK);
+	if (!l->ranges || !l->st || !l->buf)
+		return vmm_fail(l->why, -ENOMEM, "out of memory");
+	err = vmmig_nl_open(&l->nl);
+	if (err == -ENOENT)
+		return vmm_fail(l->why, err, "live save needs vmmig.ko (modprobe vmmig)");
+	if (err)
+		return vmm_fail(l->why, err, "vmmig.ko: %s", strerror(-err));
+	if (getrandom(uuid, sizeof(uuid), 0) != sizeof(uuid))
+		return vmm_fail(l->why, -errno, "getrandom: %s", strerror(errno));
+	uuid[6] = (uuid[6] & 0x0f) | 0x40;	/* version 4 */
+	uuid[8] = (uuid[8] & 0x3f) | 0x80;
+	err = vmmig_vm_register(&l->nl, l->vm->vm_fd, l->vm->def.name, uuid);
+	if (err)
+		return vmm_fail(l->why, err, "vmmig.ko refused to register the VM: %s",
+				vmmig_nl_strerror(&l->nl, err));
+	err = vmmig_dirty_start(&l->nl, l->vm->def.name);
+	if (err) {
+		vmm_fail(l->why, err, "vmmig.ko cannot log dirty pages: %s",
+			 vmmig_nl_strerror(&l->nl, err));
+		vmmig_vm_unregister(&l->nl, l->vm->def.name);
+	}
+	return err;
+}
+
+static void live_close(struct live *l, bool registered)
+{
+	if (registered) {
+		vmmig_dirty_stop(&l->nl, l->vm->def.name);
+		vmmig_vm_unregister(&l->nl, l->vm->def.name);
+	}
+	if (l->nl.sk)
+		vmmig_nl_close(&l->nl);
+	free(l->ranges);
+	free(l->st);
+	free(l->buf);
+}
+
+/**
+ * vm_save_live() - save a running VM with pre-copy
+ * @vm: the VM, running
+ * @fd: where the stream goes
+ * @st: what it took
+ * @why: the reason of a failure
+ *
+ * Returns with the VM paused when the stream is complete; on failure the VM
+ * may be paused (the caller resumes it) and dirty logging is off.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vm_save_live(struct vm *vm, int fd, struct precopy_stats *st, char *why)
+{
+	struct live l = { .vm = vm, .why = why };
+	uint64_t best = UINT64_MAX, t;
+	int64_t n = 0;
+	int stall = 0, err;
+
+	memset(st, 0, sizeof(*st));
+	err = live_open(&l);
+	if (err) {
+		live_close(&l, false);
+		return err;
+	}
+	/* Logging is on before the first copy, so no write is missed. */
+	err = vm_save_head(vm, &l.w, fd);
+	if (!err)
+		err = vm_save_memory(vm, &l.w);
+	if (err) {
+		vmm_fail(why, err, "write: %s", strerror(-err));
+		goto out;
+	}
+	while (st->rounds < MAX_ROUNDS && stall < STALL_ROUNDS) {
+		n = round_trip(&l);
+		if (n < 0)
+			goto fail;
+		st->rounds++;
+		st->resent_pages += n;
+		if ((uint64_t)n <= DONE_PAGES)
+			break;
+		stall = (uint64_t)n < best ? 0 : stall + 1;
+		best = (uint64_t)n < best ? (uint64_t)n : best;
+	}
+	t = now_ns();
+	vm_pause(vm);
+	n = round_trip(&l);
+	if (n < 0)
+		goto fail;
+	st->final_pages = n;
+	err = vm_save_tail(vm, &l.w, true, why);
+	st->downtime_ns = now_ns() - t;
+	goto out;
+fail:
+	err = (int)n;
+out:
+	live_close(&l, true);
+	return err;
+}
