@@ -28,27 +28,16 @@
 #include "vmdef.h"
 #include "vmmig.h"
 #include "vmstate.h"
+#include "vm.h"
 
-enum vm_state { VM_OFF, VM_RUNNING, VM_PAUSED, VM_SAVED, VM_MIGRATING, VM_CRASHED,
-		VM_STARTING };
-
-static const char *const state_names[] = {
+const char *const state_names[] = {
 	"off", "running", "paused", "saved", "migrating", "crashed", "starting",
 };
 
-struct vm_status {
-	enum vm_state state;
-	struct json_object *reply;	/* the VMM's status, when it runs */
-	char why[VMMIG_ERRLEN];		/* crashed: why */
-};
+const char *state_dir;	/* the folder of VM folders */
+char what[64];		/* "vm create", ... for error messages */
 
-/* Leaves room for a file name after a VM folder, within PATH_MAX. */
-#define DIR_MAX (PATH_MAX / 2)
-
-static const char *state_dir;
-static char what[64];		/* "vm create", ... for error messages */
-
-static int vm_dir(const char *name, char *buf, size_t len)
+int vm_dir(const char *name, char *buf, size_t len)
 {
 	char why[VMMIG_ERRLEN];
 
@@ -60,7 +49,7 @@ static int vm_dir(const char *name, char *buf, size_t len)
 	return 0;
 }
 
-static bool exists(const char *dir, const char *file)
+bool exists(const char *dir, const char *file)
 {
 	char path[PATH_MAX];
 
@@ -69,7 +58,7 @@ static bool exists(const char *dir, const char *file)
 }
 
 /* Fills @dir for a VM that has a definition; 0 or an exit status. */
-static int find_vm(const char *name, char *dir, size_t len)
+int find_vm(const char *name, char *dir, size_t len)
 {
 	if (vm_dir(name, dir, len))
 		return EXIT_USAGE;
@@ -81,7 +70,7 @@ static int find_vm(const char *name, char *dir, size_t len)
 }
 
 /* 1: a VMM holds DIR/vmm.pid; 0: nobody does (or there is none). */
-static int vmm_alive(const char *dir, pid_t *pid)
+int vmm_alive(const char *dir, pid_t *pid)
 {
 	char path[PATH_MAX], buf[32] = "";
 	int fd, alive = 0;
@@ -112,7 +101,7 @@ static void read_marker(const char *dir, const char *file, char *out, size_t len
 	free(s);
 }
 
-static void get_status(const char *dir, struct vm_status *st)
+void get_status(const char *dir, struct vm_status *st)
 {
 	const char *s;
 	struct json_object *v;
@@ -139,7 +128,7 @@ static void get_status(const char *dir, struct vm_status *st)
 }
 
 /* The state alone; @why (if given) gets the saved path or crash reason. */
-static enum vm_state state_of(const char *dir, char *why, size_t len)
+enum vm_state state_of(const char *dir, char *why, size_t len)
 {
 	struct vm_status st;
 
@@ -150,12 +139,12 @@ static enum vm_state state_of(const char *dir, char *why, size_t len)
 	return st.state;
 }
 
-static bool is_live(enum vm_state s)
+bool is_live(enum vm_state s)
 {
 	return s == VM_RUNNING || s == VM_PAUSED || s == VM_MIGRATING || s == VM_STARTING;
 }
 
-static uint64_t reply_u64(struct json_object *o, const char *path1, const char *key)
+uint64_t reply_u64(struct json_object *o, const char *path1, const char *key)
 {
 	struct json_object *v;
 
@@ -164,7 +153,7 @@ static uint64_t reply_u64(struct json_object *o, const char *path1, const char *
 	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) : 0;
 }
 
-static const char *reply_str(struct json_object *o, const char *path1, const char *key)
+const char *reply_str(struct json_object *o, const char *path1, const char *key)
 {
 	struct json_object *v;
 
@@ -173,7 +162,7 @@ static const char *reply_str(struct json_object *o, const char *path1, const cha
 	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
 }
 
-static const char *fmt_uptime(uint64_t ns, char *buf, size_t len)
+const char *fmt_uptime(uint64_t ns, char *buf, size_t len)
 {
 	uint64_t s = ns / 1000000000ULL;
 
@@ -272,7 +261,7 @@ static int create_parse(int argc, char **argv, struct vmdef *d, char *why)
 	return 0;
 }
 
-static void remove_vm_dir(const char *dir)
+void remove_vm_dir(const char *dir)
 {
 	static const char *const files[] = {
 		"vm.json", "vm.json.tmp", "console.log", "vmm.log", "vmm.pid", "saved",
@@ -289,7 +278,7 @@ static void remove_vm_dir(const char *dir)
 }
 
 /* Makes STATE_DIR/NAME with vm.json; nothing is left behind on failure. */
-static int write_new_vm(const struct vmdef *d, char *dir, size_t len)
+int write_new_vm(const struct vmdef *d, char *dir, size_t len)
 {
 	char why[VMMIG_ERRLEN];
 	int err;
@@ -398,7 +387,7 @@ static uint64_t mono_ns(const struct timespec *t)
 }
 
 /* Starts the VMM for DIR and waits until it runs the guest or gives up. */
-static int spawn_vmm(const char *dir, const char *restore, bool paused)
+int spawn_vmm(const char *dir, const char *restore, bool paused)
 {
 	char vmm[PATH_MAX], t0[32], line[VMMIG_ERRLEN + 16];
 	char *args[12] = { vmm, "--dir", (char *)dir, "--ready-fd", "3", "--t0", t0 };
@@ -467,7 +456,7 @@ static int vm_start(int argc, char **argv)
 
 /* ---- stop, pause, resume, delete ---- */
 
-static int wait_gone(const char *dir, int ms)
+int wait_gone(const char *dir, int ms)
 {
 	for (; ms > 0; ms -= 20) {
 		if (!vmm_alive(dir, NULL))
@@ -599,168 +588,6 @@ static int vm_delete(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* ---- list, show ---- */
-
-static void print_vm_line(const struct vmdef *d, const struct vm_status *st)
-{
-	char size[32], up[32];
-	uint64_t uptime = reply_u64(st->reply, NULL, "uptime_ns");
-
-	print_string(PRINT_ANY, "name", "%-16s", d->name);
-	print_string(PRINT_ANY, "state", " %-9s", state_names[st->state]);
-	print_uint(PRINT_JSON, "memory", NULL, d->memory);
-	print_string(PRINT_FP, NULL, " %10s", fmt_size(d->memory, size, sizeof(size)));
-	print_uint(PRINT_ANY, "vcpus", " %5" PRIu64, d->vcpus);
-	print_uint(PRINT_JSON, "uptime_ns", NULL, uptime);
-	print_string(PRINT_FP, NULL, " %8s", st->reply ? fmt_uptime(uptime, up, sizeof(up)) : "-");
-	print_nl();
-}
-
-static int vm_list(int argc, char **argv)
-{
-	struct dirent **ents;
-	char dir[DIR_MAX], why[VMMIG_ERRLEN];
-	int i, n;
-
-	if (argc != 1)
-		return object_help("vm", true);
-	n = scandir(state_dir, &ents, NULL, alphasort);
-	if (n < 0) {
-		if (errno == ENOENT)
-			n = 0, ents = NULL;
-		else {
-			error_msg(what, "%s: %s", state_dir, strerror(errno));
-			return EXIT_FAIL;
-		}
-	}
-	print_text("%-16s %-9s %10s %5s %8s\n", "NAME", "STATE", "MEMORY", "VCPUS", "UPTIME");
-	output_list_begin();
-	for (i = 0; i < n; i++) {
-		struct vmdef d;
-		struct vm_status st;
-
-		snprintf(dir, sizeof(dir), "%s/%s", state_dir, ents[i]->d_name);
-		if (ents[i]->d_name[0] != '.' && exists(dir, "vm.json") &&
-		    !vmdef_load(&d, dir, why)) {
-			get_status(dir, &st);
-			print_vm_line(&d, &st);
-			output_flush();
-			json_object_put(st.reply);
-			vmdef_free(&d);
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	output_list_end();
-	return EXIT_OK;
-}
-
-static void print_workload(const struct vmdef *d, const struct vm_status *st)
-{
-	const char *cs = reply_str(st->reply, "workload", "checksum");
-
-	open_object("workload");
-	print_uint(PRINT_ANY, "rate", "workload dirty=%" PRIu64, d->wl.rate);
-	print_uint(PRINT_ANY, "wss", ",wss=%" PRIu64, d->wl.wss);
-	print_string(PRINT_ANY, "pattern", ",pattern=%s", d->wl.pattern ? "random" : "seq");
-	if (st->reply) {
-		print_uint(PRINT_ANY, "counter", " counter %" PRIu64,
-			   reply_u64(st->reply, "workload", "counter"));
-		print_string(PRINT_ANY, "checksum", " checksum %s", cs);
-		print_uint(PRINT_ANY, "ticks", " ticks %" PRIu64,
-			   reply_u64(st->reply, "workload", "ticks"));
-	}
-	close_object();
-	print_nl();
-}
-
-static void print_paused(struct json_object *reply)
-{
-	struct json_object *regs, *v;
-
-	print_string(PRINT_ANY, "memory_hash", "memory-hash %s",
-		     reply_str(reply, NULL, "memory_hash"));
-	print_nl();
-	if (output_is_json() && json_object_object_get_ex(reply, "registers", &regs)) {
-		/* The vCPU registers go to JSON as the VMM gave them. */
-		open_object("vcpu0");
-		json_object_object_foreach(json_object_array_get_idx(regs, 0), k, val)
-			print_string(PRINT_JSON, k, NULL, json_object_get_string(val));
-		close_object();
-	} else if (json_object_object_get_ex(reply, "registers", &regs) &&
-		   (v = json_object_array_get_idx(regs, 0))) {
-		print_text("vcpu0 rip %s rsp %s rflags %s\n", reply_str(v, NULL, "rip"),
-			   reply_str(v, NULL, "rsp"), reply_str(v, NULL, "rflags"));
-	}
-}
-
-static void print_show(const struct vmdef *d, const struct vm_status *st)
-{
-	print_vm_line(d, st);
-	if (st->state == VM_CRASHED || st->state == VM_SAVED)
-		print_string(PRINT_ANY, st->state == VM_SAVED ? "saved_to" : "reason",
-			     st->state == VM_SAVED ? "saved to %s\n" : "reason: %s\n", st->why);
-	if (st->reply) {
-		print_uint(PRINT_ANY, "start_us", "started in %" PRIu64 " us",
-			   reply_u64(st->reply, NULL, "start_ns") / 1000);
-		print_uint(PRINT_ANY, "first_insn_us", ", first guest instruction at %" PRIu64 " us",
-			   reply_u64(st->reply, NULL, "first_insn_ns") / 1000);
-		print_nl();
-	}
-	if (d->workload)
-		print_workload(d, st);
-	else
-		print_string(PRINT_ANY, "kernel", "kernel %s\n", d->kernel);
-	if (st->state == VM_PAUSED && st->reply)
-		print_paused(st->reply);
-}
-
-static int verify(const char *dir, const char *name)
-{
-	struct json_object *rep = NULL, *v;
-	char why[VMMIG_ERRLEN];
-	bool ok;
-
-	if (ctl_simple(dir, "verify", &rep, 120000, why)) {
-		error_msg(what, "%s: verify: %s", name, why);
-		return EXIT_FAIL;
-	}
-	ok = json_object_object_get_ex(rep, "verified", &v) && json_object_get_boolean(v);
-	print_bool(PRINT_ANY, "verified", "checksum verified by the guest: %s\n", ok);
-	json_object_put(rep);
-	if (!ok)
-		error_msg(what, "%s: the guest's checksum does not match its memory", name);
-	return ok ? EXIT_OK : EXIT_FAIL;
-}
-
-static int vm_show(int argc, char **argv)
-{
-	bool want_verify = argc == 3 && !strcmp(argv[2], "--verify");
-	char dir[DIR_MAX], why[VMMIG_ERRLEN];
-	struct vm_status st;
-	struct vmdef d;
-	int rc = EXIT_OK;
-
-	if (argc < 2 || argc > 3 || (argc == 3 && !want_verify))
-		return object_help("vm", true);
-	rc = find_vm(argv[1], dir, sizeof(dir));
-	if (rc)
-		return rc;
-	if (vmdef_load(&d, dir, why)) {
-		error_msg(what, "%s", why);
-		return EXIT_FAIL;
-	}
-	get_status(dir, &st);
-	print_show(&d, &st);
-	if (want_verify)
-		rc = st.state == VM_RUNNING && d.workload ? verify(dir, d.name) :
-		     (error_msg(what, "%s: --verify needs a running workload VM", d.name), EXIT_FAIL);
-	output_flush();
-	json_object_put(st.reply);
-	vmdef_free(&d);
-	return rc;
-}
-
 /* ---- console ---- */
 
 static int vm_console(int argc, char **argv)
@@ -791,185 +618,6 @@ static int vm_console(int argc, char **argv)
 	}
 	close(fd);
 	return EXIT_OK;
-}
-
-/* ---- save, restore ---- */
-
-static char *abs_path(const char *file)
-{
-	char *copy = strdup(file), *slash, *dir, *out = NULL;
-	const char *base;
-
-	if (!copy)
-		return NULL;
-	slash = strrchr(copy, '/');
-	base = slash ? slash + 1 : copy;
-	if (slash)
-		*slash = '\0';
-	dir = realpath(slash ? (*copy ? copy : "/") : ".", NULL);
-	if (dir && *base && asprintf(&out, "%s/%s", strcmp(dir, "/") ? dir : "", base) < 0)
-		out = NULL;
-	free(dir);
-	free(copy);
-	return out;
-}
-
-static int vm_save(int argc, char **argv)
-{
-	static const struct option lo[] = { { "live", no_argument, NULL, 'l' }, {} };
-	struct json_object *req, *rep = NULL;
-	char dir[DIR_MAX], why[VMMIG_ERRLEN], *path;
-	bool live = false;
-	int c, err;
-
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (c != 'l') {
-			error_msg(what, "unknown option '%s'", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-		live = true;
-	}
-	argv += optind - 1;
-	argc -= optind - 1;
-	if (argc != 3)
-		return object_help("vm", true);
-	if (vm_dir(argv[1], dir, sizeof(dir)))
-		return EXIT_USAGE;
-	path = abs_path(argv[2]);
-	if (!path) {
-		error_msg(what, "%s: %s", argv[2], strerror(errno ? errno : EINVAL));
-		return EXIT_FAIL;
-	}
-	if (!vmm_alive(dir, NULL)) {
-		error_msg(what, "%s is not running", argv[1]);
-		free(path);
-		return EXIT_FAIL;
-	}
-	req = json_object_new_object();
-	json_object_object_add(req, "cmd", json_object_new_string("save"));
-	json_object_object_add(req, "path", json_object_new_string(path));
-	json_object_object_add(req, "live", json_object_new_boolean(live));
-	err = ctl_request(dir, req, &rep, 3600 * 1000, why);
-	if (err) {
-		error_msg(what, "%s: %s", argv[1], why);
-	} else {
-		print_string(PRINT_ANY, "file", "saved to %s", path);
-		print_uint(PRINT_ANY, "save_us", " in %" PRIu64 " us",
-			   reply_u64(rep, NULL, "save_ns") / 1000);
-		if (live) {
-			print_uint(PRINT_ANY, "rounds", " live: %" PRIu64 " rounds",
-				   reply_u64(rep, NULL, "rounds"));
-			print_uint(PRINT_ANY, "resent_pages", " resent %" PRIu64 " pages",
-				   reply_u64(rep, NULL, "resent_pages"));
-			print_uint(PRINT_ANY, "final_pages", " final %" PRIu64 " pages",
-				   reply_u64(rep, NULL, "final_pages"));
-			print_uint(PRINT_ANY, "downtime_us", " downtime %" PRIu64 " us",
-				   reply_u64(rep, NULL, "downtime_ns") / 1000);
-		}
-		print_string(PRINT_JSON, "memory_hash", NULL,
-			     reply_str(rep, NULL, "memory_hash"));
-		print_nl();
-		output_flush();
-		wait_gone(dir, 10000);
-	}
-	json_object_put(rep);
-	free(path);
-	return err ? EXIT_FAIL : EXIT_OK;
-}
-
-static int restore_parse(int argc, char **argv, const char **name, bool *paused)
-{
-	static const struct option lo[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "paused", no_argument, NULL, 'p' },
-		{}
-	};
-	int c;
-
-	opterr = 0;
-	optind = 0;	/* GNU: start afresh after main()'s own getopt */
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (c == 'n')
-			*name = optarg;
-		else if (c == 'p')
-			*paused = true;
-		else {
-			error_msg(what, "unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
-		}
-	}
-	if (optind != argc - 1) {
-		error_msg(what, "expected one FILE");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* The definition from the state file, under its new name if given. */
-static int restore_def(const char *file, const char *name, struct vmdef *d)
-{
-	struct json_object *o;
-	char why[VMMIG_ERRLEN], *text;
-	int err;
-
-	err = vmstate_check_file(file, &text, why);
-	if (err) {
-		error_msg(what, "%s: %s", file, why);
-		return err;
-	}
-	o = json_tokener_parse(text);
-	free(text);
-	err = o ? vmdef_from_json(d, o, why) : (snprintf(why, sizeof(why), "bad definition"), -EINVAL);
-	json_object_put(o);
-	if (!err && name && vmdef_check_name(name, why))
-		err = -EINVAL;
-	if (err) {
-		error_msg(what, "%s: %s", file, why);
-		return err;
-	}
-	if (name)
-		snprintf(d->name, sizeof(d->name), "%s", name);
-	return 0;
-}
-
-static int vm_restore(int argc, char **argv)
-{
-	const char *name = NULL;
-	char dir[DIR_MAX], *path;
-	bool paused = false, created = false;
-	struct vmdef d = {};
-	int err;
-
-	if (restore_parse(argc, argv, &name, &paused))
-		return object_help("vm", true);
-	path = abs_path(argv[argc - 1]);
-	if (!path) {
-		error_msg(what, "%s: %s", argv[argc - 1], strerror(errno ? errno : EINVAL));
-		return EXIT_FAIL;
-	}
-	err = restore_def(path, name, &d);
-	if (!err)
-		err = vm_dir(d.name, dir, sizeof(dir));
-	if (!err && exists(dir, "vm.json")) {
-		enum vm_state state = state_of(dir, NULL, 0);
-
-		if (is_live(state)) {
-			error_msg(what, "%s is already %s", d.name, state_names[state]);
-			err = -EBUSY;
-		}
-	} else if (!err) {
-		err = write_new_vm(&d, dir, sizeof(dir));
-		created = !err;
-	}
-	if (!err)
-		err = spawn_vmm(dir, path, paused);
-	if (err && created)
-		remove_vm_dir(dir);
-	vmdef_free(&d);
-	free(path);
-	return err ? EXIT_FAIL : EXIT_OK;
 }
 
 /* ---- dirty pages: through vmmig.ko, see kvm.c ---- */
