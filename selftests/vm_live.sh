@@ -18,6 +18,20 @@ expect_rc 0 "create" -- "$V" vm create lv --memory 16M \
 expect_rc 0 "start" -- "$V" vm start lv
 wait_for 30 counter_above lv 2000 && pass "guest writes" || fail "counter stuck at $(counter lv)"
 
+# The CPUID audit of a running vmmig VM: its CPUID is what KVM supports
+# here, so it fits the host's own (common) mask and exceeds x86-64-v2.
+expect_rc 0 "audit" -- "$V" vm audit lv
+expect_match "fits the common mask" "$out" "^pid [0-9]+ cpu-mode common vcpus 1 compliance ok"
+expect_rc 0 "audit against minimum" -- "$V" -j vm audit lv --mode minimum
+expect_eq "exceeds the minimum mask" "$(jq -r .compliance <<<"$out")" exceeds
+[ "$(jq '.excess | length' <<<"$out")" -gt 0 ] && pass "names $(jq -c '[.excess[].feature]' <<<"$out")" ||
+	fail "no feature named: $out"
+# x86-64-v2 features (also AMD's copies in 0x80000001) are never outside it.
+expect_eq "no baseline feature named" "$(jq -c '[.excess[].feature | select(. == "fpu" or . == "cmov" or . == "fxsr" or . == "sse2" or . == "popcnt")]' <<<"$out")" "[]"
+expect_rc 2 "audit with a bad mode" -- "$V" vm audit lv --mode strictest
+expect_rc 1 "audit of no VM" -- "$V" vm audit nosuch
+one_line "no VM" "^vmmig: vm audit: nosuch"
+
 # Bad input first: a paused VM is not saved live; the VM stays as it was.
 expect_rc 0 "pause" -- "$V" vm pause lv
 expect_rc 1 "live save of a paused VM" -- "$V" vm save lv "$tmp/p.state" --live
@@ -32,6 +46,8 @@ expect_rc 0 "another VM takes the name" -- "$V" vm create other --memory 4M --wo
 expect_rc 0 "start other" -- "$V" vm start other
 pid=$(cat "$VMMIG_STATE_DIR/other/vmm.pid")
 expect_rc 0 "register it as lv" -- "$V" kvm register "$pid" lv
+expect_rc 0 "audit it by name" -- "$V" kvm audit lv
+expect_match "audited as registered" "$out" "^lv: pid $pid cpu-mode off vcpus [0-9]+ compliance ok"
 expect_rc 1 "live save with the name taken" -- "$V" vm save lv "$tmp/t.state" --live
 one_line "name taken" "^vmmig: vm save: lv: vmmig.ko refused to register the VM: .*"
 expect_eq "running after the refusal" "$(state lv)" running

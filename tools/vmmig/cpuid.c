@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cpuid.h"
 #include "output.h"
@@ -224,8 +225,9 @@ void print_audit(const struct vmmig_audit *a)
 	const char *name;
 	int w, b;
 
-	print_string(PRINT_ANY, "name", "%s:", a->name[0] ? a->name : NULL);
-	print_uint(PRINT_ANY, "pid", " pid %" PRIu64, a->pid);
+	print_string(a->name[0] ? PRINT_ANY : PRINT_JSON, "name", "%s: ",
+		     a->name[0] ? a->name : NULL);
+	print_uint(PRINT_ANY, "pid", "pid %" PRIu64, a->pid);
 	print_string(PRINT_ANY, "cpu_mode", " cpu-mode %s", vmmig_cpu_mode_name(a->mode));
 	print_uint(PRINT_ANY, "vcpus", " vcpus %" PRIu64, a->vcpus);
 	print_string(PRINT_ANY, "compliance", " compliance %s",
@@ -248,23 +250,69 @@ void print_audit(const struct vmmig_audit *a)
 	print_nl();
 }
 
+/**
+ * kvm_audit_main() - "NAME | --pid PID [--mode MODE]": audit a VM's CPUID
+ * @argc: arguments after "audit"
+ * @argv: the arguments
+ *
+ * A registered VM is audited against its own mode; the VM of process PID
+ * (any VMM, taken with pidfd_getfd) against MODE, common by default.
+ *
+ * Return: the exit status.
+ */
 int kvm_audit_main(int argc, char **argv)
 {
+	const char *name = NULL;
+	int mode = VMMIG_CPU_MODE_COMMON, fd = -1, i;
 	struct vmmig_audit a;
 	struct vmmig_nl nl;
+	long pid = 0;
+	char *end;
 	int err;
 
-	if (argc != 2) {
-		error_msg("kvm audit", argc < 2 ? "which VM?" : "unexpected argument '%s'",
-			  argv[argc - 1]);
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--pid") && i + 1 < argc) {
+			pid = strtol(argv[++i], &end, 10);
+			if (*end || pid <= 0) {
+				error_msg("kvm audit", "'%s' is not a process id", argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
+			mode = vmmig_cpu_mode_parse(argv[++i]);
+			if (mode < 0) {
+				error_msg("kvm audit", "--mode: expected off, common or minimum");
+				return EXIT_USAGE;
+			}
+		} else if (argv[i][0] != '-' && !name) {
+			name = argv[i];
+		} else {
+			error_msg("kvm audit", "unexpected argument '%s'", argv[i]);
+			return object_help("kvm", true);
+		}
+	}
+	if (!name == !pid) {
+		error_msg("kvm audit", "which VM? (NAME or --pid PID)");
 		return object_help("kvm", true);
 	}
-	if (cli_connect(&nl, "kvm audit"))
+	if (pid) {
+		fd = grab_vm_fd(pid);
+		if (fd < 0) {
+			error_msg("kvm audit", fd == -ENOENT ? "process %ld has no KVM VM" :
+				  "cannot take the VM of process %ld: %s", pid, strerror(-fd));
+			return EXIT_FAIL;
+		}
+	}
+	if (cli_connect(&nl, "kvm audit")) {
+		if (fd >= 0)
+			close(fd);
 		return EXIT_FAIL;
-	err = vmmig_vm_audit(&nl, argv[1], -1, 0, &a);
+	}
+	err = vmmig_vm_audit(&nl, name, fd, name ? 0 : mode, &a);
 	if (err)
 		err = cli_nl_error(&nl, "kvm audit", err);
 	vmmig_nl_close(&nl);
+	if (fd >= 0)
+		close(fd);
 	if (err)
 		return err;
 	print_audit(&a);

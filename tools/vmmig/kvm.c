@@ -126,7 +126,7 @@ static int kvm_show(struct vmmig_nl *nl, int argc, char **argv)
 }
 
 /* The first KVM VM descriptor of @pid, copied into this process. */
-static int grab_vm_fd(pid_t pid)
+int grab_vm_fd(pid_t pid)
 {
 	char dir[64], path[320], target[64];
 	struct dirent *d;

@@ -622,8 +622,11 @@ static int vm_console(int argc, char **argv)
 
 /* ---- dirty pages: through vmmig.ko, see kvm.c ---- */
 
-/* "NAME [--seconds S] [--sample N]": samples the VM's running VMM. */
-static int vm_dirty_rate(int argc, char **argv)
+/*
+ * "NAME ARGS...": runs the kvm object's @verb as "@verb --pid PID ARGS...",
+ * PID being the VM's running VMM.
+ */
+static int with_vmm_pid(int argc, char **argv, char *verb, int (*fn)(int, char **))
 {
 	char dir[DIR_MAX], pidstr[16];
 	char *args[argc + 2];
@@ -638,12 +641,25 @@ static int vm_dirty_rate(int argc, char **argv)
 	if (ret)
 		return ret;
 	snprintf(pidstr, sizeof(pidstr), "%d", pid);
-	args[0] = "dirty-rate";
+	args[0] = verb;
 	args[1] = "--pid";
 	args[2] = pidstr;
 	for (i = 2; i < argc; i++)
 		args[i + 1] = argv[i];
-	return dirty_rate_main(argc + 1, args);
+	args[argc + 1] = NULL;
+	return fn(argc + 1, args);
+}
+
+/* "NAME [--seconds S] [--sample N]": samples the VM's running VMM. */
+static int vm_dirty_rate(int argc, char **argv)
+{
+	return with_vmm_pid(argc, argv, "dirty-rate", dirty_rate_main);
+}
+
+/* "NAME [--mode MODE]": audits the CPUID of the VM's vCPUs. */
+static int vm_audit(int argc, char **argv)
+{
+	return with_vmm_pid(argc, argv, "audit", kvm_audit_main);
 }
 
 /* ---- dispatch ---- */
@@ -656,6 +672,7 @@ static const struct {
 	{ "start", vm_start }, { "stop", vm_stop }, { "delete", vm_delete },
 	{ "console", vm_console }, { "save", vm_save }, { "restore", vm_restore },
 	{ "dirty-log", dirty_log_main }, { "dirty-rate", vm_dirty_rate },
+	{ "audit", vm_audit },
 };
 
 /* Takes "--state-dir DIR" out of the arguments, wherever it is. */

@@ -25,6 +25,7 @@ int vm_main(int argc, char **argv);
 int host_features_main(int argc, char **argv);
 int host_policy_main(int argc, char **argv);
 int kvm_audit_main(int argc, char **argv);
+int grab_vm_fd(pid_t pid);
 int kvm_cpu_mode_main(int argc, char **argv);
 
 /* "vmmig: what: why" on stderr. */
