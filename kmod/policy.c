@@ -37,8 +37,11 @@ static const u32 minimum_default[VMMIG_NR_WORDS] = {
 			     GENMASK(26, 23),
 	[VMMIG_WORD_D_0_EAX] = XFEATURE_MASK_FP | XFEATURE_MASK_SSE,
 	[VMMIG_WORD_8000_0001_ECX] = BIT(0) /* lahf_lm */,
-	[VMMIG_WORD_8000_0001_EDX] = BIT(11) /* syscall */ | BIT(20) /* nx */ |
-				     BIT(29) /* lm */,
+	/* syscall nx lm, and AMD's copies of leaf 1's fpu to apic, mtrr to
+	 * pse36, mmx and fxsr (reserved, hence 0, on Intel)
+	 */
+	[VMMIG_WORD_8000_0001_EDX] = BIT(11) | BIT(20) | BIT(29) |
+				     GENMASK(9, 0) | GENMASK(17, 12) | BIT(23) | BIT(24),
 };
 
 struct vmmig_cpuid_policy {

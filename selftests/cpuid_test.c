@@ -209,6 +209,8 @@ TEST_F(cpuid, policy_defaults)
 	EXPECT_TRUE(p.minimum[VMMIG_WORD_1_ECX] & (1u << 13));
 	EXPECT_TRUE(p.minimum[VMMIG_WORD_8000_0001_ECX] & 1);
 	EXPECT_TRUE(p.minimum[VMMIG_WORD_8000_0001_EDX] & (1u << 29));
+	/* AMD's copies of leaf 1 EDX: fpu, cmov, fxsr; not its own mmxext. */
+	EXPECT_EQ(0x1008001u, p.minimum[VMMIG_WORD_8000_0001_EDX] & 0x1408001u);
 	EXPECT_FALSE(p.minimum[VMMIG_WORD_1_ECX] & (1u << 28));
 	EXPECT_EQ(0, p.minimum[VMMIG_WORD_7_0_EBX]);
 	/* KVM rewrites OSXSAVE and APIC at run time. */
