@@ -3,7 +3,9 @@
 # `vmmig vm` boots a Linux guest: the stock Debian kernel that runs the test
 # VM, with a busybox initramfs built here, prints a marker line and reboots,
 # which ends the VM. Nested under the test VM's KVM (kvm_amd on QEMU's TCG)
-# the guest needs xAPIC: see "Linux guests" in Documentation/admin-guide/vm.rst.
+# the guest needs xAPIC and a test VM of one vCPU (selftests/vm-run -c 1:
+# QEMU 7.2 delivers an injected interrupt twice otherwise): see "Linux
+# guests" in Documentation/admin-guide/vm.rst.
 # shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
 
