@@ -16,33 +16,13 @@
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
+#include "bench.h"
 #include "kvm_vm.h"
 #include "registry.h"
 
 #define MIB	(1024 * 1024ULL)
 #define PAGE	4096ULL
 #define REPS	5
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t median(uint64_t *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_u64);
-	return v[n / 2];
-}
 
 /* Runs one pass of the stride guest: it writes every stride-th page, halts. */
 static int guest_pass(struct kvm_test_vm *vm)
@@ -139,9 +119,9 @@ static int bench_size(struct vmmig_nl *nl, uint64_t size, unsigned int stride)
 	}
 	printf("  %5llu MiB  %4.1f%% dirty  %7llu pages  in-kernel %8.1f us (kernel part %8.1f us)  userspace loop %8.1f us  ratio %.2f\n",
 	       (unsigned long long)(size / MIB), 100.0 / stride,
-	       (unsigned long long)pages, median(a, REPS) / 1e3,
-	       median(k, REPS) / 1e3, median(b, REPS) / 1e3,
-	       (double)median(a, REPS) / median(b, REPS));
+	       (unsigned long long)pages, median_u64(a, REPS) / 1e3,
+	       median_u64(k, REPS) / 1e3, median_u64(b, REPS) / 1e3,
+	       (double)median_u64(a, REPS) / median_u64(b, REPS));
 	if (nr_user != st.nr_ranges)
 		printf("  warning: %llu ranges from the userspace loop, %u in-kernel\n",
 		       (unsigned long long)nr_user, st.nr_ranges);

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <json-c/json.h>
 
+#include "bench.h"
 #include "vmstate.h"
 
 #define KIB		((uint64_t)1024)
@@ -42,28 +43,6 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static char vmmig[PATH_MAX], tmpdir[64], statedir[128];
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Sorts @v; the median of an even count is the upper middle value. */
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 /*
  * Runs ARGV (NULL-terminated) with stdout into @out (when not NULL), stderr
