@@ -59,7 +59,7 @@ expect_rc 0 "stop other" -- "$V" vm stop other --force
 
 # The live save itself.
 t=$(date +%s%N)
-expect_rc 0 "live save" -- "$V" -j vm save lv "$tmp/lv.state" --live
+expect_rc 0 "live save" -- "$V" -j vm save lv "$tmp/lv.state" --live --hash
 rep=$out
 echo "# $(jq -c . <<<"$rep"), $((($(date +%s%N) - t) / 1000000)) ms, $(stat -c %s "$tmp/lv.state") bytes"
 expect_eq "saved" "$(state lv)" saved

@@ -36,20 +36,27 @@ static char *abs_path(const char *file)
 
 int vm_save(int argc, char **argv)
 {
-	static const struct option lo[] = { { "live", no_argument, NULL, 'l' }, {} };
+	static const struct option lo[] = {
+		{ "live", no_argument, NULL, 'l' },
+		{ "hash", no_argument, NULL, 'h' },
+		{}
+	};
 	struct json_object *req, *rep = NULL;
 	char dir[DIR_MAX], why[VMMIG_ERRLEN], *path;
-	bool live = false;
+	bool live = false, hash = false;
 	int c, err;
 
 	opterr = 0;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (c != 'l') {
+		if (c == 'l') {
+			live = true;
+		} else if (c == 'h') {
+			hash = true;
+		} else {
 			error_msg(what, "unknown option '%s'", argv[optind - 1]);
 			return EXIT_USAGE;
 		}
-		live = true;
 	}
 	argv += optind - 1;
 	argc -= optind - 1;
@@ -71,6 +78,7 @@ int vm_save(int argc, char **argv)
 	json_object_object_add(req, "cmd", json_object_new_string("save"));
 	json_object_object_add(req, "path", json_object_new_string(path));
 	json_object_object_add(req, "live", json_object_new_boolean(live));
+	json_object_object_add(req, "hash", json_object_new_boolean(hash));
 	err = ctl_request(dir, req, &rep, 3600 * 1000, why);
 	if (err) {
 		error_msg(what, "%s: %s", argv[1], why);
@@ -88,8 +96,9 @@ int vm_save(int argc, char **argv)
 			print_uint(PRINT_ANY, "downtime_us", " downtime %" PRIu64 " us",
 				   reply_u64(rep, NULL, "downtime_ns") / 1000);
 		}
-		print_string(PRINT_JSON, "memory_hash", NULL,
-			     reply_str(rep, NULL, "memory_hash"));
+		if (hash)
+			print_string(PRINT_ANY, "memory_hash", " memory-hash %s",
+				     reply_str(rep, NULL, "memory_hash"));
 		print_nl();
 		output_flush();
 		wait_gone(dir, 10000);
