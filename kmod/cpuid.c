@@ -8,13 +8,10 @@
 #include <linux/file.h>
 #include <linux/kvm_host.h>
 #include <linux/module.h>
-#include <linux/rcupdate.h>
-#include <linux/slab.h>
 #include <asm/cpufeature.h>
 #include <asm/fpu/types.h>
 #include <asm/fpu/xcr.h>
 #include <net/genetlink.h>
-#include <net/netns/generic.h>
 
 #include "cpuid.h"
 #include "host.h"
