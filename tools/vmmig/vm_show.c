@@ -107,6 +107,32 @@ static void print_paused(struct json_object *reply)
 	}
 }
 
+static void print_devices(const struct vmdef *d)
+{
+	int i;
+
+	open_array("disks");
+	for (i = 0; i < d->ndisks; i++) {
+		open_object(NULL);
+		print_string(PRINT_ANY, "path", "disk %s", d->disks[i].path);
+		print_bool(PRINT_JSON, "readonly", NULL, d->disks[i].readonly);
+		if (d->disks[i].readonly)
+			print_text(" readonly");
+		close_object();
+		print_nl();
+	}
+	close_array();
+	open_array("nics");
+	for (i = 0; i < d->nnics; i++) {
+		open_object(NULL);
+		print_string(PRINT_ANY, "tap", "nic tap %s", d->nics[i].tap);
+		print_string(PRINT_ANY, "mac", " mac %s", d->nics[i].mac ? d->nics[i].mac : "auto");
+		close_object();
+		print_nl();
+	}
+	close_array();
+}
+
 static void print_show(const struct vmdef *d, const struct vm_status *st)
 {
 	print_vm_line(d, st);
@@ -124,6 +150,7 @@ static void print_show(const struct vmdef *d, const struct vm_status *st)
 		print_workload(d, st);
 	else
 		print_string(PRINT_ANY, "kernel", "kernel %s\n", d->kernel);
+	print_devices(d);
 	if (st->state == VM_PAUSED && st->reply)
 		print_paused(st->reply);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <linux/kvm.h>
 
@@ -219,6 +220,28 @@ static int nic_kv(void *ctx, const char *k, const char *v, char *why)
 	return 0;
 }
 
+static bool is_tap(const char *ifname)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", ifname);
+	return !access(path, F_OK);
+}
+
+/* As libvirt does: QEMU's prefix 52:54:00, then three random bytes. */
+static int random_mac(struct vmdef_nic *nic, char *why)
+{
+	uint8_t b[3];
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		return fail(why, -errno, "getrandom: %s", strerror(errno));
+	if (asprintf(&nic->mac, "52:54:00:%02x:%02x:%02x", b[0], b[1], b[2]) < 0) {
+		nic->mac = NULL;
+		return fail(why, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 int vmdef_parse_nic(struct vmdef *d, const char *spec, char *why)
 {
 	struct vmdef_nic *nic = &d->nics[d->nnics];
@@ -237,6 +260,10 @@ int vmdef_parse_nic(struct vmdef *d, const char *spec, char *why)
 		err = fail(why, -EINVAL, "nic: tap=IFNAME is required");
 	if (!err && !if_nametoindex(nic->tap))
 		err = fail(why, -ENODEV, "nic: tap device %s does not exist", nic->tap);
+	if (!err && !is_tap(nic->tap))
+		err = fail(why, -ENODEV, "nic: %s is not a tap device", nic->tap);
+	if (!err && !nic->mac)
+		err = random_mac(nic, why);
 	return err;
 }
 
