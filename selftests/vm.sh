@@ -104,6 +104,9 @@ no_vm x "missing disk"
 expect_rc 1 "missing tap" -- "$V" vm create x --memory 8M --workload dirty=1 --nic tap=vmmignotap0
 one_line "missing tap" "tap device vmmignotap0 does not exist"
 no_vm x "missing tap"
+expect_rc 1 "not a tap" -- "$V" vm create x --memory 8M --workload dirty=1 --nic tap=lo
+one_line "not a tap" "^vmmig: vm create: nic: lo is not a tap device$"
+no_vm x "not a tap"
 expect_rc 1 "too much memory" -- "$V" vm create x --memory 64T --workload dirty=1
 one_line "too much memory" "^vmmig: vm create: --memory 64.0 TiB is more than this host has"
 no_vm x "too much memory"
@@ -116,6 +119,28 @@ expect_rc 1 "KVM absent" -- unshare -m sh -c \
 	'mount -t tmpfs none /dev && exec "$0" vm create x --memory 8M --workload dirty=1' "$V"
 one_line "KVM absent" "^vmmig: vm create: /dev/kvm: No such file or directory \(is KVM loaded\?\)$"
 no_vm x "KVM absent"
+
+# Disks and NICs are recorded, and shown; one that went away fails the start.
+[ -c /dev/net/tun ] || modprobe tun
+ip tuntap add vmmigt$$ mode tap
+truncate -s 1M "$tmp/d.img"
+expect_rc 0 "create with a disk and a NIC" -- "$V" vm create dn --memory 8M --workload dirty=1 \
+	--disk "$tmp/d.img,readonly" --nic tap=vmmigt$$
+expect_rc 0 "show them" -- "$V" -j vm show dn
+expect_eq "the disk, read-only" "$(jq -c '.disks' <<<"$out")" "[{\"path\":\"$tmp/d.img\",\"readonly\":true}]"
+expect_match "the NIC, with a random MAC" "$(jq -r '.nics[0] | .tap + " " + .mac' <<<"$out")" \
+	"^vmmigt$$ 52:54:00(:[0-9a-f]{2}){3}$"
+ip link del vmmigt$$
+expect_rc 1 "start without its tap" -- "$V" vm start dn
+one_line "tap gone" "^vmmig: vm start: nic: tap device vmmigt$$ does not exist$"
+expect_eq "stays off" "$(state dn)" off
+rm "$tmp/d.img"
+ip tuntap add vmmigt$$ mode tap
+expect_rc 1 "start without its disk" -- "$V" vm start dn
+one_line "disk gone" "^vmmig: vm start: disk $tmp/d.img: No such file or directory$"
+expect_eq "stays off" "$(state dn)" off
+ip link del vmmigt$$
+expect_rc 0 "delete" -- "$V" vm delete dn
 
 # A kernel VM whose kernel is no bzImage (Linux guests: linux_vm.sh).
 printf 'not really a kernel' >"$tmp/bzImage"

@@ -37,6 +37,7 @@ enum vmstate_type {
 	VMSTATE_PIT,		/* struct kvm_pit_state2 */
 	VMSTATE_CLOCK,		/* struct kvm_clock_data */
 	VMSTATE_UART = 48,	/* struct vmstate_uart; instance = port index */
+	VMSTATE_VIRTIO,		/* struct vmstate_virtio; instance = device index */
 	VMSTATE_NTYPES
 };
 
@@ -64,6 +65,34 @@ struct vmstate_msr {
 struct vmstate_uart {
 	uint8_t ier, iir, lcr, mcr, lsr, msr, scr, dll, dlm, thre_pending;
 	uint8_t pad[6];
+};
+
+/* One virtqueue of a virtio-mmio device (split ring). */
+struct vmstate_virtq {
+	uint64_t desc, avail, used;	/* guest physical addresses */
+	uint16_t num;			/* QueueNum */
+	uint16_t ready;			/* QueueReady */
+	uint16_t last_avail;		/* next avail entry the device takes */
+	uint16_t used_idx;		/* next used entry the device fills */
+};
+
+#define VMSTATE_VIRTIO_QUEUES	2
+
+/*
+ * A virtio-mmio device's transport state. Requests are complete whenever the
+ * VM is paused, so there is nothing in flight to save; the device's own
+ * configuration follows from the VM's definition.
+ */
+struct vmstate_virtio {
+	uint32_t device_id;		/* VIRTIO_ID_* */
+	uint32_t status;		/* device status */
+	uint64_t driver_features;	/* what the driver accepted */
+	uint32_t device_features_sel, driver_features_sel;
+	uint32_t queue_sel;
+	uint32_t isr;			/* InterruptStatus */
+	uint32_t config_generation;
+	uint32_t nqueues;
+	struct vmstate_virtq q[VMSTATE_VIRTIO_QUEUES];
 };
 
 struct vmstate_writer {

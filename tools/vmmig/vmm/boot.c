@@ -12,7 +12,7 @@
  *
  *   0x1000   GDT, 0x2000-0x7fff identity page tables (as for the workload)
  *   0x9000   the zero page (struct boot_params)
- *   0x20000  the command line
+ *   0x20000  the command line (with acpi=off, " virtio_mmio.device=..." added)
  *   0x9fc00  the MP floating pointer and table (e820: reserved)
  *   0x100000 the kernel; the initrd ends at the top of RAM below 3 GiB
  */
@@ -227,11 +227,20 @@ static int lapic_lints(struct vcpu *vc, char *why)
 static int zero_page(struct vm *vm, const uint8_t *k, size_t klen, uint64_t initrd,
 		     uint64_t initrd_len, char *why)
 {
-	const char *cmdline = vm->def.cmdline ? vm->def.cmdline : "console=ttyS0";
 	uint8_t *bp = gpa_to_hva(vm, ZERO_PAGE, 4096);
 	size_t hdr_end = BP_JUMP + 2 + k[BP_JUMP + 1];
 	uint32_t max = get32(k + BP_CMDLINE_SIZE);
-	size_t clen = strlen(cmdline);
+	const char *user = vm->def.cmdline ? vm->def.cmdline : "console=ttyS0";
+	char cmdline[CMDLINE_MAX], devs[VIRTIO_MAX_DEVS * 48] = "";
+	size_t clen;
+
+	/*
+	 * The ACPI tables announce the virtio devices; without ACPI, only the
+	 * command line can (with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).
+	 */
+	if (strstr(user, "acpi=off"))
+		virtio_cmdline(vm, devs, sizeof(devs));
+	clen = snprintf(cmdline, sizeof(cmdline), "%s%s", user, devs);
 
 	if (hdr_end > klen || hdr_end > 0x290)
 		return vmm_fail(why, -ENOEXEC, "kernel %s: bad setup header", vm->def.kernel);

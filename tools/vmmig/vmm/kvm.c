@@ -226,6 +226,11 @@ int vm_create(struct vm *vm, char *why)
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit))
 		return vmm_fail(why, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
 	err = vm_memory(vm, why);
+	if (!err) {
+		vm->vmm_dirty = calloc((vm->mem_size / 4096 + 63) / 64, sizeof(uint64_t));
+		if (!vm->vmm_dirty)
+			err = vmm_fail(why, -ENOMEM, "out of memory");
+	}
 	for (i = 0; !err && i < vm->def.vcpus; i++)
 		err = vcpu_create(vm, i, why);
 	if (err)
@@ -285,6 +290,47 @@ int vcpu_long_mode(struct vcpu *vc, bool linux_sel, char *why)
 	s.efer = 0x500;				/* LMA LME */
 	if (ioctl(vc->fd, KVM_SET_SREGS, &s))
 		return vmm_fail(why, -errno, "KVM_SET_SREGS: %s", strerror(errno));
+	return 0;
+}
+
+void vm_mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint64_t off = gpa >= MEM_HOLE_END ? gpa - (MEM_HOLE_END - MEM_HOLE_START) : gpa;
+	uint64_t pfn, end = (off + len + 4095) / 4096;
+
+	if (!len || !__atomic_load_n(&vm->vmm_dirty_on, __ATOMIC_ACQUIRE))
+		return;
+	if (end > vm->mem_size / 4096)
+		end = vm->mem_size / 4096;
+	for (pfn = off / 4096; pfn < end; pfn++)
+		__atomic_fetch_or(&vm->vmm_dirty[pfn / 64], 1ULL << (pfn % 64), __ATOMIC_RELEASE);
+}
+
+void vm_track_vmm_writes(struct vm *vm, bool on)
+{
+	if (on)
+		memset(vm->vmm_dirty, 0, (vm->mem_size / 4096 + 63) / 64 * sizeof(uint64_t));
+	__atomic_store_n(&vm->vmm_dirty_on, on, __ATOMIC_RELEASE);
+}
+
+int vm_take_vmm_dirty(struct vm *vm, int (*fn)(void *ctx, uint64_t gpa), void *ctx)
+{
+	uint64_t w, i, words = (vm->mem_size / 4096 + 63) / 64;
+	int b, err;
+
+	for (i = 0; i < words; i++) {
+		if (!__atomic_load_n(&vm->vmm_dirty[i], __ATOMIC_RELAXED))
+			continue;
+		/* Cleared before the copy: a write after it marks the page again. */
+		w = __atomic_exchange_n(&vm->vmm_dirty[i], 0, __ATOMIC_ACQUIRE);
+		for (b = 0; b < 64; b++) {
+			if (!(w & (1ULL << b)))
+				continue;
+			err = fn(ctx, mem_offset_to_gpa((i * 64 + b) * 4096));
+			if (err)
+				return err;
+		}
+	}
 	return 0;
 }
 
@@ -438,7 +484,8 @@ static void handle_exit(struct vcpu *vc)
 		handle_io(vc);
 		break;
 	case KVM_EXIT_MMIO:
-		if (!run->mmio.is_write)
+		if (!virtio_mmio(vc->vm, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+				 run->mmio.is_write) && !run->mmio.is_write)
 			memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 		break;
 	case KVM_EXIT_INTR:
@@ -540,6 +587,8 @@ int vm_start_vcpus(struct vm *vm, bool paused, char *why)
 	vm->pause_req = paused;
 	if (!paused)
 		vm->run_since_ns = now_ns();
+	else
+		virtio_pause_all(vm, true);
 	for (i = 0; i < vm->nvcpus; i++) {
 		err = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 		if (err) {
@@ -572,10 +621,13 @@ void vm_pause(struct vm *vm)
 	while (vm->threads && vm->parked < vm->nvcpus)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
+	/* The devices stop touching guest memory too. */
+	virtio_pause_all(vm, true);
 }
 
 void vm_resume(struct vm *vm)
 {
+	virtio_pause_all(vm, false);
 	pthread_mutex_lock(&vm->lock);
 	if (vm->pause_req) {
 		vm->pause_req = false;
@@ -606,6 +658,8 @@ void vm_destroy(struct vm *vm)
 	int i;
 
 	vm_stop_vcpus(vm);
+	virtio_destroy_all(vm);
+	free(vm->vmm_dirty);
 	for (i = 0; i < vm->nvcpus; i++) {
 		if (vm->vcpus[i].run)
 			munmap(vm->vcpus[i].run, vm->run_size);

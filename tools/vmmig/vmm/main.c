@@ -97,6 +97,8 @@ static int boot(struct vm *vm, const struct opts *o, char *why)
 		err = open_console(vm, o->restore, why);
 	if (!err)
 		err = vm_create(vm, why);
+	if (!err)
+		err = virtio_setup(vm, why);
 	if (err)
 		return err;
 	if (o->restore)

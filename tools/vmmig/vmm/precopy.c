@@ -11,8 +11,8 @@
  * may come several times, and the last copy is the one that counts. Live
  * migration sends the same stream over a socket.
  *
- * The VMM itself must not write guest memory meanwhile: KVM logs only what
- * the vCPUs write.
+ * KVM logs only what the vCPUs write: the pages the VMM's devices write
+ * come from vm_take_vmm_dirty().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -43,6 +43,7 @@ struct live {
 	struct vmstate_mem_chunk c;	/* the chunk being filled */
 	uint8_t *buf;			/* its pages */
 	uint64_t used;
+	uint64_t vmm_pages;		/* of this round, written by the VMM */
 	char *why;
 };
 
@@ -82,11 +83,24 @@ static int chunk_add(struct live *l, uint64_t gpa)
 	return 0;
 }
 
+static int vmm_page(void *ctx, uint64_t gpa)
+{
+	struct live *l = ctx;
+
+	l->vmm_pages++;
+	return chunk_add(l, gpa);
+}
+
 /* One harvest, and a copy of every page it reports. Return: pages, or < 0. */
 static int64_t round_trip(struct live *l)
 {
 	uint64_t pages = 0, i, j;
 	int err;
+
+	l->vmm_pages = 0;
+	err = vm_take_vmm_dirty(l->vm, vmm_page, l);
+	if (err)
+		return vmm_fail(l->why, err, "copying a page the VMM wrote: %s", strerror(-err));
 
 	err = vmmig_dirty_harvest(&l->nl, l->vm->def.name, l->ranges,
 				  l->max_ranges * sizeof(*l->ranges), l->st);
@@ -104,7 +118,7 @@ static int64_t round_trip(struct live *l)
 	err = chunk_flush(l);
 	if (err)
 		return vmm_fail(l->why, err, "write: %s", strerror(-err));
-	return pages;
+	return pages + l->vmm_pages;
 }
 
 static int live_open(struct live *l)
@@ -181,6 +195,7 @@ int vm_save_live(struct vm *vm, int fd, struct precopy_stats *st, char *why)
 		return err;
 	}
 	/* Logging is on before the first copy, so no write is missed. */
+	vm_track_vmm_writes(vm, true);
 	err = vm_save_head(vm, &l.w, fd);
 	if (!err)
 		err = vm_save_memory(vm, &l.w);
@@ -211,6 +226,7 @@ int vm_save_live(struct vm *vm, int fd, struct precopy_stats *st, char *why)
 fail:
 	err = (int)n;
 out:
+	vm_track_vmm_writes(vm, false);
 	live_close(&l, true);
 	return err;
 }

@@ -2,7 +2,7 @@
 /*
  * Save and restore of the whole VM as a vmstate stream: the definition,
  * memory (zero pages and holes left out), every vCPU, the in-kernel irqchip,
- * PIT and clock, and the UART. Sections are written in the order restore
+ * PIT and clock, the UART and the virtio devices. Sections are written in the order restore
  * applies them; Documentation/design/vm-state.rst explains the order.
  */
 #include <errno.h>
@@ -287,6 +287,8 @@ int vm_save_tail(struct vm *vm, struct vmstate_writer *w, bool info, char *why)
 	if (!err)
 		err = vmstate_put(w, VMSTATE_UART, 0, &vm->uart.r, sizeof(vm->uart.r), NULL, 0);
 	if (!err)
+		err = virtio_save(vm, w);
+	if (!err)
 		err = vmstate_finish(w);
 	if (err && !*why)
 		vmm_fail(why, err, "write: %s", strerror(-err));
@@ -471,6 +473,8 @@ static int restore_section(struct vm *vm, const struct vmstate_section *s, char 
 		return restore_vm_item(vm, s, why);
 	case VMSTATE_UART:
 		return restore_uart(vm, s, why);
+	case VMSTATE_VIRTIO:
+		return virtio_restore(vm, s, why);
 	default:
 		if (s->type >= VMSTATE_VCPU_REGS && s->type <= VMSTATE_VCPU_FPU)
 			return restore_vcpu(vm, s, why);

@@ -15,6 +15,7 @@
 #include "vmdef.h"
 #include "vmstate.h"
 #include "../guest/guest.h"
+#include "virtio.h"
 
 /* Guest RAM above 3 GiB moves to 4 GiB: the hole is for the APICs. */
 #define MEM_HOLE_START	(3ULL << 30)
@@ -57,6 +58,12 @@ struct vm {
 	int nvcpus;
 	struct uart uart;
 	uint8_t cmos_index;
+	struct virtio_dev *virtio[VIRTIO_MAX_DEVS];
+	int nvirtio;
+
+	/* Pages the VMM wrote, while a live save wants them (vm_mark_dirty). */
+	uint64_t *vmm_dirty;
+	bool vmm_dirty_on;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -84,6 +91,10 @@ void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 uint64_t mem_offset_to_gpa(uint64_t off);
 int vm_setup_workload(struct vm *vm, char *why);
 int vcpu_long_mode(struct vcpu *vc, bool linux_sel, char *why);
+void vm_mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len);
+void vm_track_vmm_writes(struct vm *vm, bool on);
+/* Calls @fn for each page the VMM wrote since the last call; stops at an error. */
+int vm_take_vmm_dirty(struct vm *vm, int (*fn)(void *ctx, uint64_t gpa), void *ctx);
 
 /* boot.c */
 int vm_setup_linux(struct vm *vm, char *why);
