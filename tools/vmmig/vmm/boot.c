@@ -63,12 +63,6 @@
 #define E820_RAM	1
 #define E820_RESERVED	2
 
-#define IOAPIC_ADDR	0xfec00000U
-#define LAPIC_ADDR	0xfee00000U
-
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
@@ -130,15 +124,6 @@ static void e820_map(struct vm *vm, uint8_t *bp)
 	e820_add(bp, KERNEL_LOAD, low - KERNEL_LOAD, E820_RAM);
 	if (vm->mem_size > MEM_HOLE_START)
 		e820_add(bp, MEM_HOLE_END, vm->mem_size - MEM_HOLE_START, E820_RAM);
-}
-
-static uint8_t checksum(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	while (len--)
-		sum += *p++;
-	return -sum;
 }
 
 /*

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <linux/kvm.h>
 
 #include "vmdef.h"
@@ -24,6 +25,23 @@
 #define TSS_ADDR	0xfffbd000ULL
 #define COM1_BASE	0x3f8
 #define COM1_IRQ	4
+#define IOAPIC_ADDR	0xfec00000U
+#define LAPIC_ADDR	0xfee00000U
+
+/* Little-endian fields of the tables the VMM writes into guest memory. */
+static inline void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static inline void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static inline void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+/* The byte that makes @len bytes at @p sum to zero (MP and ACPI tables). */
+static inline uint8_t checksum(const uint8_t *p, size_t len)
+{
+	uint8_t sum = 0;
+
+	while (len--)
+		sum += *p++;
+	return -sum;
+}
 
 enum vm_exit_kind { VM_EXIT_NONE, VM_EXIT_POWEROFF, VM_EXIT_CRASH };
 
