@@ -284,6 +284,7 @@ int control_loop(struct vm *vm, int listen_fd)
 		{ listen_fd, POLLIN, 0 }, { vm->event_fd, POLLIN, 0 }, { signal_fd(), POLLIN, 0 },
 	};
 	int fd, next = KEEP_GOING;
+	bool reset = false;
 
 	while (next == KEEP_GOING) {
 		if (poll(pfd, 3, -1) < 0) {
@@ -292,8 +293,11 @@ int control_loop(struct vm *vm, int listen_fd)
 			perror("vmmig-vmm: poll");
 			break;
 		}
-		if (pfd[1].revents || pfd[2].revents)
+		/* A signal ends the VMM even if the guest reset at the same time. */
+		if (pfd[1].revents || pfd[2].revents) {
+			reset = !pfd[2].revents && vm->exit_kind == VM_EXIT_RESET;
 			break;
+		}
 		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
@@ -301,5 +305,7 @@ int control_loop(struct vm *vm, int listen_fd)
 		close(fd);
 	}
 	close(pfd[2].fd);
+	if (reset)
+		return VMM_RESTART;
 	return vm->exit_kind == VM_EXIT_CRASH ? 1 : 0;
 }

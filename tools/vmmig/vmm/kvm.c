@@ -428,7 +428,7 @@ static uint8_t cmos_read(uint8_t idx)
 /*
  * The few legacy ports a Linux guest needs besides the UART: the CMOS clock
  * (read-only) and the i8042's reset line, which is how Linux reboots without
- * ACPI. A reset ends the VM like a power-off. True if the port was one of them.
+ * ACPI. A reset restarts the VM (main.c). True if the port was one of them.
  */
 static bool legacy_io(struct vcpu *vc, uint16_t port, bool write, uint8_t *data)
 {
@@ -450,7 +450,8 @@ static bool legacy_io(struct vcpu *vc, uint16_t port, bool write, uint8_t *data)
 		if (!write)
 			*data = 0;	/* no data, input buffer empty */
 		else if (port == 0x64 && *data == 0xfe)
-			vm_exit_event(vm, VM_EXIT_POWEROFF, "the guest reset (reboot): the VM stops");
+			vm_exit_event(vm, VM_EXIT_RESET,
+				      "the guest reset (reboot via the i8042): the VM restarts");
 		return true;
 	}
 	return false;

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vmmig-vmm --dir STATE_DIR/NAME [--restore FILE] [--paused] [--ready-fd FD]
- *           [--t0 NS]
+ *           [--t0 NS] [--pid-fd FD --listen-fd FD]
  *
  * Runs the VM defined in DIR/vm.json until it powers off or is told to stop.
  * `vmmig vm start` starts it with a pipe as FD: the VMM writes "ok" there
  * once the guest runs, or "error: REASON" if it could not start. While the
  * VMM lives it holds DIR/vmm.pid locked; a vmm.pid nobody holds means the
  * VMM died (crashed). A guest crash writes the reason to DIR/crashed.
+ *
+ * When the guest resets, the VMM executes itself again with --pid-fd and
+ * --listen-fd, the locked pid file and the control socket it held: a fresh
+ * boot of the same definition in the same process, see restart().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +29,7 @@
 struct opts {
 	const char *dir, *restore;
 	bool paused;
-	int ready_fd;
+	int ready_fd, pid_fd, listen_fd;
 	uint64_t t0;
 };
 
@@ -40,14 +44,19 @@ static void tell(int fd, const char *msg)
 		perror("vmmig-vmm: ready fd");
 }
 
-/* The pid file is locked for the VMM's life; -EBUSY if another VMM holds it. */
-static int lock_pid(struct vm *vm, char *why)
+/*
+ * The pid file is locked for the VMM's life; -EBUSY if another VMM holds it.
+ * After a reset, @fd is the one the VMM held before, still locked.
+ */
+static int lock_pid(struct vm *vm, int fd, char *why)
 {
 	char path[4200], pid[32];
-	int fd;
 
 	dir_path(vm, "vmm.pid", path, sizeof(path));
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	else if (fcntl(fd, F_SETFD, FD_CLOEXEC))
+		fd = -1;
 	if (fd < 0)
 		return vmm_fail(why, -errno, "%s: %s", path, strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
@@ -94,7 +103,7 @@ static int boot(struct vm *vm, const struct opts *o, char *why)
 
 	err = vmdef_load(&vm->def, vm->dir, why);
 	if (!err)
-		err = open_console(vm, o->restore, why);
+		err = open_console(vm, o->restore || o->pid_fd >= 0, why);
 	if (!err)
 		err = vm_create(vm, why);
 	if (!err)
@@ -138,6 +147,40 @@ static void end(struct vm *vm, int status)
 	exit(status);
 }
 
+/*
+ * The guest reset: the same definition boots afresh, as `vmmig vm start`
+ * would boot it, in a new KVM VM. The VMM frees the old VM and executes
+ * itself again, keeping its pid, vmm.log and the locked pid file and control
+ * socket, so that the VM never looks dead and requests sent meanwhile wait
+ * in the socket's backlog.
+ */
+static void restart(struct vm *vm, int pid_fd, int lfd)
+{
+	char pfd[16], cfd[16];
+	char *args[] = { "vmmig-vmm", "--dir", (char *)vm->dir, "--pid-fd", pfd,
+			 "--listen-fd", cfd, NULL };
+
+	fprintf(stderr, "vmmig-vmm: %s: %s\n", vm->def.name, vm->exit_reason);
+	vm_destroy(vm);
+	snprintf(pfd, sizeof(pfd), "%d", pid_fd);
+	snprintf(cfd, sizeof(cfd), "%d", lfd);
+	if (!fcntl(pid_fd, F_SETFD, 0) && !fcntl(lfd, F_SETFD, 0))
+		execv("/proc/self/exe", args);
+	/* The pid file, which nobody holds now, says the VMM died. */
+	fprintf(stderr, "vmmig-vmm: %s: cannot restart: %s\n", vm->def.name, strerror(errno));
+	exit(1);
+}
+
+/* The control socket: a new one, or after a reset the one the VMM had. */
+static int listen_fd(struct vm *vm, const struct opts *o, char *why)
+{
+	if (o->listen_fd < 0)
+		return control_listen(vm, why);
+	if (fcntl(o->listen_fd, F_SETFD, FD_CLOEXEC))
+		return vmm_fail(why, -errno, "--listen-fd %d: %s", o->listen_fd, strerror(errno));
+	return o->listen_fd;
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
@@ -146,11 +189,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "paused", no_argument, NULL, 'p' },
 		{ "ready-fd", required_argument, NULL, 'f' },
 		{ "t0", required_argument, NULL, 't' },
+		{ "pid-fd", required_argument, NULL, 'P' },
+		{ "listen-fd", required_argument, NULL, 'L' },
 		{}
 	};
 	int c;
 
-	*o = (struct opts){ .ready_fd = -1 };
+	*o = (struct opts){ .ready_fd = -1, .pid_fd = -1, .listen_fd = -1 };
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->dir = optarg; break;
@@ -158,9 +203,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'p': o->paused = true; break;
 		case 'f': o->ready_fd = atoi(optarg); break;
 		case 't': o->t0 = strtoull(optarg, NULL, 10); break;
+		case 'P': o->pid_fd = atoi(optarg); break;
+		case 'L': o->listen_fd = atoi(optarg); break;
 		default: return -EINVAL;
 		}
 	}
+	if ((o->pid_fd < 0) != (o->listen_fd < 0))
+		return -EINVAL;
 	return o->dir && optind == argc ? 0 : -EINVAL;
 }
 
@@ -170,7 +219,7 @@ int main(int argc, char **argv)
 	char why[VMMIG_ERRLEN] = "", msg[VMMIG_ERRLEN + 8];
 	struct opts o;
 	sigset_t set;
-	int lfd, status;
+	int pid_fd, lfd, status;
 
 	if (parse(argc, argv, &o)) {
 		fprintf(stderr, "usage: vmmig-vmm --dir DIR [--restore FILE] [--paused] [--ready-fd FD] [--t0 NS]\n");
@@ -184,8 +233,15 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (lock_pid(&vm, why) < 0 || boot(&vm, &o, why) ||
-	    (lfd = control_listen(&vm, why)) < 0 || vm_start_vcpus(&vm, o.paused, why)) {
+	pid_fd = lock_pid(&vm, o.pid_fd, why);
+	if (pid_fd < 0 || boot(&vm, &o, why) ||
+	    (lfd = listen_fd(&vm, &o, why)) < 0 || vm_start_vcpus(&vm, o.paused, why)) {
+		/* After a reset nobody waits for the answer: the VM is marked crashed. */
+		if (o.pid_fd >= 0) {
+			vm.exit_kind = VM_EXIT_CRASH;
+			snprintf(vm.exit_reason, sizeof(vm.exit_reason),
+				 "the guest reset, but its VM could not boot again: %s", why);
+		}
 		snprintf(msg, sizeof(msg), "error: %s", why);
 		if (strcmp(why, "already running"))
 			teardown(&vm);
@@ -198,6 +254,8 @@ int main(int argc, char **argv)
 	if (o.ready_fd >= 0)
 		close(o.ready_fd);
 	status = control_loop(&vm, lfd);
+	if (status == VMM_RESTART)
+		restart(&vm, pid_fd, lfd);
 	close(lfd);
 	end(&vm, status);
 	return status;

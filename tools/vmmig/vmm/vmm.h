@@ -43,7 +43,7 @@ static inline uint8_t checksum(const uint8_t *p, size_t len)
 	return -sum;
 }
 
-enum vm_exit_kind { VM_EXIT_NONE, VM_EXIT_POWEROFF, VM_EXIT_CRASH };
+enum vm_exit_kind { VM_EXIT_NONE, VM_EXIT_POWEROFF, VM_EXIT_RESET, VM_EXIT_CRASH };
 
 struct vm;
 
@@ -149,7 +149,11 @@ int vm_save_live(struct vm *vm, int fd, struct precopy_stats *st, char *why);
 
 /* control.c */
 int control_listen(struct vm *vm, char *why);
-/* Serves requests until the VM ends; returns the process exit status. */
+/*
+ * Serves requests until the VM ends; returns the process exit status, or
+ * VMM_RESTART when the guest reset and should boot again (main.c).
+ */
+#define VMM_RESTART	(-1)
 int control_loop(struct vm *vm, int listen_fd);
 
 #endif
