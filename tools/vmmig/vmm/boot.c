@@ -4,9 +4,9 @@
  * (Documentation/arch/x86/boot.rst in the kernel tree). The VMM does what a
  * boot loader would: loads the protected-mode part of a bzImage at 1 MiB, the
  * initrd at the top of low memory, fills the zero page (setup header, command
- * line, e820 map), writes an MP table so that Linux finds the IOAPIC and every
- * vCPU, and starts vCPU 0 in 64-bit mode at startup_64. The other vCPUs wait
- * for INIT/SIPI in the in-kernel LAPIC.
+ * line, e820 map), writes an MP table and ACPI tables (acpi.c) so that Linux
+ * finds the IOAPIC and every vCPU, and starts vCPU 0 in 64-bit mode at
+ * startup_64. The other vCPUs wait for INIT/SIPI in the in-kernel LAPIC.
  *
  * Guest physical layout (below 1 MiB; Linux keeps that range for itself):
  *
@@ -14,6 +14,7 @@
  *   0x9000   the zero page (struct boot_params)
  *   0x20000  the command line (with acpi=off, " virtio_mmio.device=..." added)
  *   0x9fc00  the MP floating pointer and table (e820: reserved)
+ *   0xe0000  the ACPI tables, RSDP first (e820: reserved)
  *   0x100000 the kernel; the initrd ends at the top of RAM below 3 GiB
  */
 #include <errno.h>
@@ -311,6 +312,8 @@ int vm_setup_linux(struct vm *vm, char *why)
 		err = zero_page(vm, k, klen, initrd, initrd_len, why);
 	if (!err)
 		err = mp_table(vm, why);
+	if (!err)
+		err = acpi_tables(vm, why);
 	for (i = 0; !err && i < vm->nvcpus; i++)
 		err = lapic_lints(&vm->vcpus[i], why);
 	if (!err)

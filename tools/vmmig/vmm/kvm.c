@@ -471,6 +471,8 @@ static void handle_io(struct vcpu *vc)
 			guest_port(vc, *data);
 		else if (run->io.size == 1 && legacy_io(vc, run->io.port, write, data))
 			;
+		else if (acpi_io(vc->vm, run->io.port, run->io.size, write, data))
+			;
 		else if (!write)
 			memset(data, 0xff, run->io.size);
 	}

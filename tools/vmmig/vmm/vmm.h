@@ -74,6 +74,7 @@ struct vm {
 	uint32_t tsc_khz;
 	struct vcpu vcpus[VMDEF_MAX_VCPUS];
 	int nvcpus;
+	uint16_t pm1_enable;	/* ACPI (acpi.c) */
 	struct uart uart;
 	uint8_t cmos_index;
 	struct virtio_dev *virtio[VIRTIO_MAX_DEVS];
@@ -125,6 +126,11 @@ void vm_exit_event(struct vm *vm, enum vm_exit_kind kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t vm_uptime_ns(struct vm *vm);
 struct vmmig_guest_page *vm_guest_page(struct vm *vm);
+
+/* acpi.c */
+int acpi_tables(struct vm *vm, char *why);
+/* The ACPI registers; false if @port is not one of them. */
+bool acpi_io(struct vm *vm, uint16_t port, int size, bool write, uint8_t *data);
 
 /* serial.c */
 void uart_init(struct uart *u, int out_fd);
