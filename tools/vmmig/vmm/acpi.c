@@ -117,13 +117,17 @@ static uint64_t facs(uint8_t *area, uint64_t *at)
 	return gpa;
 }
 
-static uint64_t dsdt(uint8_t *area, uint64_t *at)
+/* \_S5_, then the virtio devices (virtio.c). */
+static uint64_t dsdt(struct vm *vm, uint8_t *area, uint64_t *at)
 {
+	uint8_t devs[VIRTIO_MAX_DEVS * 96];
+	size_t ndevs = virtio_acpi(vm, devs, sizeof(devs));
 	uint64_t gpa = *at;
-	uint32_t len = HEADER_LEN + sizeof(dsdt_aml);
+	uint32_t len = HEADER_LEN + sizeof(dsdt_aml) + ndevs;
 	uint8_t *t = table(area, at, "DSDT", len, 2);
 
 	memcpy(t + HEADER_LEN, dsdt_aml, sizeof(dsdt_aml));
+	memcpy(t + HEADER_LEN + sizeof(dsdt_aml), devs, ndevs);
 	t[9] = checksum(t, len);
 	return gpa;
 }
@@ -208,7 +212,7 @@ int acpi_tables(struct vm *vm, char *why)
 	xsdt_gpa = at;
 	xsdt = table(area, &at, "XSDT", xsdt_len, 1);
 	facs_gpa = facs(area, &at);
-	dsdt_gpa = dsdt(area, &at);
+	dsdt_gpa = dsdt(vm, area, &at);
 	put64(xsdt + HEADER_LEN, fadt(area, &at, facs_gpa, dsdt_gpa));
 	put64(xsdt + HEADER_LEN + 8, madt(vm, area, &at));
 	xsdt[9] = checksum(xsdt, xsdt_len);
