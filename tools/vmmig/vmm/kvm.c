@@ -588,10 +588,10 @@ int vm_start_vcpus(struct vm *vm, bool paused, char *why)
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	vm->pause_req = paused;
-	if (!paused)
+	if (!paused) {
 		vm->run_since_ns = now_ns();
-	else
-		virtio_pause_all(vm, true);
+		virtio_pause_all(vm, false);
+	}
 	for (i = 0; i < vm->nvcpus; i++) {
 		err = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 		if (err) {

@@ -299,6 +299,7 @@ static int add_device(struct vm *vm, const struct virtio_ops *ops, struct virtio
 	d->base = VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SIZE;
 	d->irq = virtio_irqs[i % (sizeof(virtio_irqs) / sizeof(virtio_irqs[0]))];
 	d->ops = ops;
+	d->paused = true;		/* until the vCPUs run */
 	d->features = 1ULL << VIRTIO_F_VERSION_1;
 	d->r.device_id = ops->device_id;
 	d->r.nqueues = ops->nqueues;

@@ -51,7 +51,7 @@ struct virtio_dev {
 	uint64_t features;		/* what the device offers */
 	const struct virtio_ops *ops;
 	pthread_mutex_t lock;
-	bool paused;			/* the VM is paused: no guest memory access */
+	bool paused;			/* the vCPUs do not run: no guest memory access */
 	struct vmstate_virtio r;
 	void *priv;
 };

@@ -50,6 +50,7 @@ static void kick(struct net *n)
 /* Moves frames from the tap into the guest's buffers until one runs out. */
 static void rx_some(struct virtio_dev *d, struct net *n)
 {
+	struct virtio_net_hdr_mrg_rxbuf *hdr;
 	struct virtq_chain c;
 	bool irq = false;
 	ssize_t r;
@@ -67,8 +68,6 @@ static void rx_some(struct virtio_dev *d, struct net *n)
 			virtio_fail(d, "receive buffer without room for the header");
 			break;
 		}
-		/* The tap writes 10 bytes of header; num_buffers is ours. */
-		memset(c.iov[0].iov_base, 0, HDR_LEN);
 		r = readv(n->tap, c.iov, c.nin);
 		if (r < 0) {
 			virtq_unpop(d, RXQ);
@@ -76,6 +75,14 @@ static void rx_some(struct virtio_dev *d, struct net *n)
 				perror("vmmig-vmm: virtio-net: tap read");
 			break;
 		}
+		/*
+		 * The tap writes the first 10 bytes of the header; num_buffers
+		 * is 1 without VIRTIO_NET_F_MRG_RXBUF. Nothing is written before
+		 * the frame is in: a read that finds none must leave the buffer
+		 * as it was, unmarked for a live save.
+		 */
+		hdr = c.iov[0].iov_base;
+		hdr->num_buffers = 1;
 		irq |= virtq_push(d, RXQ, &c, r);
 	}
 	if (irq)
