@@ -363,9 +363,20 @@ static int restore_memory(struct vm *vm, const struct vmstate_section *s, char *
 	return 0;
 }
 
+/*
+ * KVM's wall clock MSRs are commands more than state: a write makes KVM
+ * store the host's wall clock at that guest address, there and then. The
+ * guest writes them whenever it wants the time (Linux: kvm_get_wallclock()),
+ * so restore skips them and guest memory stays exactly as it was saved.
+ */
+static bool msr_restored(uint32_t index)
+{
+	return index != 0x11 && index != 0x4b564d00;	/* MSR_KVM_WALL_CLOCK(_NEW) */
+}
+
 static int restore_msrs(struct vcpu *vc, const struct vmstate_section *s, char *why)
 {
-	uint32_t n = s->len / sizeof(struct vmstate_msr), i;
+	uint32_t n = s->len / sizeof(struct vmstate_msr), i, *from;
 	const struct vmstate_msr *in = s->data;
 	struct kvm_msrs *m;
 	int r;
@@ -373,19 +384,29 @@ static int restore_msrs(struct vcpu *vc, const struct vmstate_section *s, char *
 	if (s->len % sizeof(struct vmstate_msr) || n > MAX_MSRS)
 		return vmm_fail(why, -EBADMSG, "vcpu-msrs section has the wrong size");
 	m = calloc(1, sizeof(*m) + n * sizeof(m->entries[0]));
-	if (!m)
+	from = calloc(n + 1, sizeof(*from));
+	if (!m || !from) {
+		free(m);
+		free(from);
 		return vmm_fail(why, -ENOMEM, "out of memory");
-	m->nmsrs = n;
+	}
 	for (i = 0; i < n; i++)
-		m->entries[i] = (struct kvm_msr_entry){ .index = in[i].index, .data = in[i].data };
+		if (msr_restored(in[i].index)) {
+			from[m->nmsrs] = i;
+			m->entries[m->nmsrs++] = (struct kvm_msr_entry){ .index = in[i].index,
+									 .data = in[i].data };
+		}
 	r = ioctl(vc->fd, KVM_SET_MSRS, m);
-	free(m);
 	if (r < 0)
-		return vmm_fail(why, -errno, "vCPU %d: KVM_SET_MSRS: %s", vc->id, strerror(errno));
-	if ((uint32_t)r != n)
-		return vmm_fail(why, -EINVAL, "vCPU %d: KVM refused MSR 0x%x = 0x%llx", vc->id,
-				in[r].index, (unsigned long long)in[r].data);
-	return 0;
+		r = vmm_fail(why, -errno, "vCPU %d: KVM_SET_MSRS: %s", vc->id, strerror(errno));
+	else if ((uint32_t)r != m->nmsrs)
+		r = vmm_fail(why, -EINVAL, "vCPU %d: KVM refused MSR 0x%x = 0x%llx", vc->id,
+			     in[from[r]].index, (unsigned long long)in[from[r]].data);
+	else
+		r = 0;
+	free(m);
+	free(from);
+	return r;
 }
 
 static int restore_vcpu(struct vm *vm, const struct vmstate_section *s, char *why)
