@@ -53,6 +53,7 @@ static const struct {
 	[VMSTATE_CLOCK] = { "kvm-clock", 1 },
 	[VMSTATE_UART] = { "uart", 1 },
 	[VMSTATE_VIRTIO] = { "virtio", 1 },
+	[VMSTATE_ACPI] = { "acpi", 1 },
 };
 
 const char *vmstate_type_name(uint32_t type)

@@ -38,6 +38,7 @@ enum vmstate_type {
 	VMSTATE_CLOCK,		/* struct kvm_clock_data */
 	VMSTATE_UART = 48,	/* struct vmstate_uart; instance = port index */
 	VMSTATE_VIRTIO,		/* struct vmstate_virtio; instance = device index */
+	VMSTATE_ACPI,		/* struct vmstate_acpi */
 	VMSTATE_NTYPES
 };
 
@@ -65,6 +66,12 @@ struct vmstate_msr {
 struct vmstate_uart {
 	uint8_t ier, iir, lcr, mcr, lsr, msr, scr, dll, dlm, thre_pending;
 	uint8_t pad[6];
+};
+
+/* The ACPI PM1 event registers (the power button). */
+struct vmstate_acpi {
+	uint16_t pm1_status, pm1_enable;
+	uint8_t pad[4];
 };
 
 /* One virtqueue of a virtio-mmio device (split ring). */

@@ -3,7 +3,7 @@
  * ACPI for Linux guests: the tables through which Linux finds its vCPUs and
  * IOAPIC, powers off and reboots, and the I/O ports behind them: a PM1 event
  * and a PM1 control block (ACPI 6.0, section 4.8) and the reset register.
- * No PM timer, GPE or fixed-feature button; the SCI (IRQ 9) never fires.
+ * No PM timer or GPE; the fixed-feature power button raises the SCI (IRQ 9).
  * Not hardware-reduced: Linux drops the 8259 and the ISA IRQs on such a
  * platform, which the UART, the clock and virtio-mmio devices named on the
  * command line need. See Documentation/design/acpi.rst.
@@ -23,7 +23,9 @@
  * on PC chipsets, where its reboot=pci writes too.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "vmm.h"
 
@@ -43,6 +45,7 @@
 #define SLP_TYP_S5		5
 #define SLP_TYP_MASK		0x1c	/* PM1 control, high byte */
 #define SLP_EN			0x20
+#define PWRBTN			(1 << 8)	/* PM1 status and enable */
 
 /* FADT fields (ACPI 6.0, table 5-34) */
 #define FADT_DSDT		40
@@ -145,7 +148,7 @@ static uint64_t fadt(uint8_t *area, uint64_t *at, uint64_t facs_gpa, uint64_t ds
 	t[FADT_PM1_EVT_LEN] = PM1_EVT_LEN;
 	t[FADT_PM1_CNT_LEN] = PM1_CNT_LEN;
 	put16(t + FADT_BOOT_ARCH, BOOT_LEGACY_DEVICES | BOOT_NO_VGA);
-	put32(t + FADT_FLAGS, FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_RESET_REG_SUP);
+	put32(t + FADT_FLAGS, FADT_SLP_BUTTON | FADT_RESET_REG_SUP);
 	reset[0] = 1;			/* system I/O space */
 	reset[1] = 8;			/* bit width */
 	reset[3] = 1;			/* byte access */
@@ -162,14 +165,15 @@ static uint64_t fadt(uint8_t *area, uint64_t *at, uint64_t facs_gpa, uint64_t ds
  * n - 1, the IOAPIC's ID n. No interrupt source overrides: KVM's in-kernel
  * IOAPIC has ISA IRQ n on pin n (the PIT on pin 0, not 2 as on PCs), which is
  * what Linux assumes for an ISA IRQ that has none, edge-triggered and active
- * high; the SCI, which never fires, gets Linux's default for it. PCAT_COMPAT:
+ * high. The SCI (the power button's interrupt) is level-triggered and, as
+ * KVM_IRQ_LINE raises it, active high: that needs an override. PCAT_COMPAT:
  * KVM_CREATE_IRQCHIP gives the VM the dual 8259 too (the workload guest uses
  * it); Linux masks it when it takes up the IOAPIC.
  */
 static uint64_t madt(struct vm *vm, uint8_t *area, uint64_t *at)
 {
 	uint64_t gpa = *at;
-	uint32_t len = 44 + vm->nvcpus * 8 + 12 + 6;
+	uint32_t len = 44 + vm->nvcpus * 8 + 12 + 10 + 6;
 	uint8_t *t = table(area, at, "APIC", len, 4), *e = t + 44;
 	int i;
 
@@ -188,6 +192,12 @@ static uint64_t madt(struct vm *vm, uint8_t *area, uint64_t *at)
 	put32(e + 4, IOAPIC_ADDR);
 	put32(e + 8, 0);		/* GSI base */
 	e += 12;
+	e[0] = 2;			/* Interrupt Source Override: the SCI */
+	e[1] = 10;
+	e[3] = SCI_IRQ;			/* ISA IRQ 9 */
+	put32(e + 4, SCI_IRQ);		/* on GSI 9 */
+	put16(e + 8, 0xd);		/* level-triggered, active high */
+	e += 10;
 	e[0] = 4;			/* Local APIC NMI */
 	e[1] = 6;
 	e[2] = 0xff;			/* all processors */
@@ -206,7 +216,7 @@ int acpi_tables(struct vm *vm, char *why)
 	if (!area)
 		return vmm_fail(why, -ENOMEM, "no memory for the ACPI tables");
 	memset(area, 0, ACPI_END - ACPI_BASE);
-	vm->pm1_enable = 0;
+	vm->pm1_enable = vm->pm1_status = 0;
 	rsdp = area;
 	at += 64;
 	xsdt_gpa = at;
@@ -227,22 +237,84 @@ int acpi_tables(struct vm *vm, char *why)
 	return 0;
 }
 
+/* The SCI is up while an enabled event is pending. With vm->lock held. */
+static void sci_update(struct vm *vm)
+{
+	struct kvm_irq_level irq = {
+		.irq = SCI_IRQ, .level = !!(vm->pm1_status & vm->pm1_enable),
+	};
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq))
+		perror("vmmig-vmm: KVM_IRQ_LINE (SCI)");
+}
+
 /*
- * One byte of the registers. PM1 status: nothing ever happens, so it reads
- * 0 and its write-1-to-clear bits need no clearing. PM1 enable keeps what
- * Linux writes: it checks that the global lock's enable bit sticks.
+ * `vmmig vm stop`: a press of the fixed-feature power button. The guest
+ * decides what to do (Linux: an input event, KEY_POWER, for its init or
+ * desktop); -EOPNOTSUPP if it has not enabled the button's event.
+ */
+int acpi_power_button(struct vm *vm)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->pm1_enable & PWRBTN) {
+		vm->pm1_status |= PWRBTN;
+		sci_update(vm);
+	} else {
+		err = -EOPNOTSUPP;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
+
+void acpi_save(struct vm *vm, struct vmstate_acpi *s)
+{
+	pthread_mutex_lock(&vm->lock);
+	*s = (struct vmstate_acpi){ .pm1_status = vm->pm1_status, .pm1_enable = vm->pm1_enable };
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void acpi_restore(struct vm *vm, const struct vmstate_acpi *s)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->pm1_status = s->pm1_status & PWRBTN;
+	vm->pm1_enable = s->pm1_enable;
+	sci_update(vm);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/*
+ * One byte of the registers. PM1 status: write 1 to clear; only the power
+ * button ever sets a bit. PM1 enable keeps what Linux writes: it checks that
+ * the global lock's enable bit sticks.
  */
 static void acpi_byte(struct vm *vm, uint16_t port, bool write, uint8_t *data)
 {
-	int shift = port == PM1_EVT_PORT + 3 ? 8 : 0;
+	int shift = (port - PM1_EVT_PORT) % 2 ? 8 : 0;
 
 	switch (port) {
+	case PM1_EVT_PORT:
+	case PM1_EVT_PORT + 1:
+		pthread_mutex_lock(&vm->lock);
+		if (write) {
+			vm->pm1_status &= ~(*data << shift);
+			sci_update(vm);
+		} else {
+			*data = vm->pm1_status >> shift;
+		}
+		pthread_mutex_unlock(&vm->lock);
+		return;
 	case PM1_EVT_PORT + 2:
 	case PM1_EVT_PORT + 3:
-		if (write)
+		pthread_mutex_lock(&vm->lock);
+		if (write) {
 			vm->pm1_enable = (vm->pm1_enable & ~(0xff << shift)) | *data << shift;
-		else
+			sci_update(vm);
+		} else {
 			*data = vm->pm1_enable >> shift;
+		}
+		pthread_mutex_unlock(&vm->lock);
 		return;
 	case PM1_CNT_PORT + 1:
 		if (write && (*data & SLP_EN) && (*data & SLP_TYP_MASK) >> 2 == SLP_TYP_S5)

@@ -201,8 +201,13 @@ static int stop(struct vm *vm, char *why)
 {
 	struct vmmig_guest_page *gp = vm_guest_page(vm);
 
-	if (!gp)
-		return vmm_fail(why, -EOPNOTSUPP, "this guest cannot be asked to power off yet");
+	if (!gp) {
+		if (vm_is_paused(vm))
+			return vmm_fail(why, -EAGAIN, "the VM is paused: resume it, or stop --force");
+		if (acpi_power_button(vm))
+			return vmm_fail(why, -EOPNOTSUPP, "the guest does not listen to the ACPI power button (try --force)");
+		return 0;
+	}
 	gp->stop_req = 1;
 	vm_resume(vm);
 	return 0;

@@ -288,6 +288,12 @@ int vm_save_tail(struct vm *vm, struct vmstate_writer *w, bool info, char *why)
 		err = vmstate_put(w, VMSTATE_UART, 0, &vm->uart.r, sizeof(vm->uart.r), NULL, 0);
 	if (!err)
 		err = virtio_save(vm, w);
+	if (!err && !vm->def.workload) {
+		struct vmstate_acpi a;
+
+		acpi_save(vm, &a);
+		err = vmstate_put(w, VMSTATE_ACPI, 0, &a, sizeof(a), NULL, 0);
+	}
 	if (!err)
 		err = vmstate_finish(w);
 	if (err && !*why)
@@ -496,6 +502,11 @@ static int restore_section(struct vm *vm, const struct vmstate_section *s, char 
 		return restore_uart(vm, s, why);
 	case VMSTATE_VIRTIO:
 		return virtio_restore(vm, s, why);
+	case VMSTATE_ACPI:
+		if (s->len != sizeof(struct vmstate_acpi))
+			return vmm_fail(why, -EBADMSG, "acpi section has the wrong size");
+		acpi_restore(vm, s->data);
+		return 0;
 	default:
 		if (s->type >= VMSTATE_VCPU_REGS && s->type <= VMSTATE_VCPU_FPU)
 			return restore_vcpu(vm, s, why);

@@ -74,7 +74,8 @@ struct vm {
 	uint32_t tsc_khz;
 	struct vcpu vcpus[VMDEF_MAX_VCPUS];
 	int nvcpus;
-	uint16_t pm1_enable;	/* ACPI (acpi.c) */
+	uint16_t pm1_enable;	/* ACPI (acpi.c), under vm->lock */
+	uint16_t pm1_status;
 	struct uart uart;
 	uint8_t cmos_index;
 	struct virtio_dev *virtio[VIRTIO_MAX_DEVS];
@@ -129,6 +130,9 @@ struct vmmig_guest_page *vm_guest_page(struct vm *vm);
 
 /* acpi.c */
 int acpi_tables(struct vm *vm, char *why);
+int acpi_power_button(struct vm *vm);
+void acpi_save(struct vm *vm, struct vmstate_acpi *s);
+void acpi_restore(struct vm *vm, const struct vmstate_acpi *s);
 /* The ACPI registers; false if @port is not one of them. */
 bool acpi_io(struct vm *vm, uint16_t port, int size, bool write, uint8_t *data);
 
