@@ -25,8 +25,23 @@
 #define VIRTIO_MAGIC	0x74726976	/* "virt" */
 #define VIRTIO_VENDOR	0x474d4d56	/* "VMMG" */
 
-/* ISA interrupts nothing else uses; devices share them past the ninth. */
-static const int virtio_irqs[] = { 5, 6, 7, 9, 10, 11, 12, 14, 15 };
+/*
+ * ISA interrupts nothing else uses (9 is the ACPI SCI, level-triggered);
+ * devices share them past the eighth.
+ */
+static const int virtio_irqs[] = { 5, 6, 7, 10, 11, 12, 14, 15 };
+
+/* Sets @why in InterruptStatus and sends the device's interrupt, an edge. */
+static void raise_irq(struct virtio_dev *d, uint32_t why)
+{
+	struct kvm_irq_level irq = { .irq = d->irq, .level = 1 };
+
+	d->r.isr |= why;
+	if (ioctl(d->vm->vm_fd, KVM_IRQ_LINE, &irq))
+		perror("vmmig-vmm: KVM_IRQ_LINE");
+	irq.level = 0;
+	ioctl(d->vm->vm_fd, KVM_IRQ_LINE, &irq);
+}
 
 void virtio_fail(struct virtio_dev *d, const char *fmt, ...)
 {
@@ -38,20 +53,13 @@ void virtio_fail(struct virtio_dev *d, const char *fmt, ...)
 	va_end(ap);
 	fputs(": the device needs a reset\n", stderr);
 	d->r.status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	d->r.isr |= VIRTIO_MMIO_INT_CONFIG;
 	d->r.config_generation++;
-	virtio_interrupt(d);
+	raise_irq(d, VIRTIO_MMIO_INT_CONFIG);
 }
 
 void virtio_interrupt(struct virtio_dev *d)
 {
-	struct kvm_irq_level irq = { .irq = d->irq, .level = 1 };
-
-	d->r.isr |= VIRTIO_MMIO_INT_VRING;
-	if (ioctl(d->vm->vm_fd, KVM_IRQ_LINE, &irq))
-		perror("vmmig-vmm: KVM_IRQ_LINE");
-	irq.level = 0;
-	ioctl(d->vm->vm_fd, KVM_IRQ_LINE, &irq);
+	raise_irq(d, VIRTIO_MMIO_INT_VRING);
 }
 
 bool virtq_ready(struct virtio_dev *d, uint32_t q)
