@@ -24,11 +24,12 @@ LINUX_CMDLINE="console=ttyS0 panic=-1 loglevel=7 nokaslr nox2apic lapic=notscdea
 # what it depends on, decompressed (busybox insmod takes plain .ko files only)
 # and given their parameters from the kernel command line.
 linux_initramfs() {
-	local out=$1 init=$2 root mod what path f
+	local out=$1 init=$2 root mod what path f deps=
 	shift 2
 	for mod in "$@"; do
-		modprobe -S "$LINUX_KVER" --show-depends "$mod" >/dev/null ||
+		deps+=$(modprobe -S "$LINUX_KVER" --show-depends "$mod") ||
 			skip "no module $mod for $LINUX_KVER"
+		deps+=$'\n'
 	done
 	root=$(mktemp -d "$tmp/initramfs.XXXXXX")
 	mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/lib/modules"
@@ -39,9 +40,7 @@ linux_initramfs() {
 		echo 'mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev'
 		# As modprobe does: MODULE.PARAM=VALUE on the kernel command line.
 		echo 'load() { p=; for a in $(cat /proc/cmdline); do case $a in "$1".*) p="$p ${a#"$1".}" ;; esac; done; insmod "/lib/modules/$1.ko" $p; }'
-		for mod in "$@"; do
-			modprobe -S "$LINUX_KVER" --show-depends "$mod"
-		done | while read -r what path _; do
+		while read -r what path _; do
 			[ "$what" = insmod ] || continue
 			f=$root/lib/modules/$(basename "${path%%.ko*}").ko
 			[ -e "$f" ] && continue
@@ -51,7 +50,7 @@ linux_initramfs() {
 			esac >"$f"
 			f=${f##*/}
 			echo "load ${f%.ko}"
-		done
+		done <<<"$deps"
 		printf '%s\n' "$init"
 	} >"$root/init"
 	chmod +x "$root/init"

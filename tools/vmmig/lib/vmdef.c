@@ -192,17 +192,29 @@ int vmdef_parse_disk(struct vmdef *d, const char *spec, char *why)
 	return err;
 }
 
+int vmdef_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	int i;
+
+	if (!s || strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2],
+					    &b[3], &b[4], &b[5]) != 6)
+		return -EINVAL;
+	for (i = 0; i < 6; i++)
+		mac[i] = b[i];
+	return 0;
+}
+
 static int nic_kv(void *ctx, const char *k, const char *v, char *why)
 {
 	struct vmdef_nic *nic = ctx;
-	unsigned int b[6];
+	uint8_t mac[6];
 	char *dup;
 
 	if (!v)
 		return fail(why, -EINVAL, "nic: '%s' needs a value", k);
 	if (!strcmp(k, "mac")) {
-		if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2],
-			   &b[3], &b[4], &b[5]) != 6 || strlen(v) != 17)
+		if (vmdef_parse_mac(v, mac))
 			return fail(why, -EINVAL, "nic: mac=%s is not a MAC address", v);
 	} else if (strcmp(k, "tap")) {
 		return fail(why, -EINVAL, "nic: unknown parameter '%s' (tap, mac)", k);

@@ -60,6 +60,8 @@ int vmdef_parse_size(const char *s, uint64_t *out);
 int vmdef_parse_workload(struct vmdef *d, const char *spec, char *why);
 int vmdef_parse_disk(struct vmdef *d, const char *spec, char *why);
 int vmdef_parse_nic(struct vmdef *d, const char *spec, char *why);
+/* "xx:xx:xx:xx:xx:xx" into @mac; -EINVAL if it is not one. */
+int vmdef_parse_mac(const char *s, uint8_t mac[6]);
 /* Checks the fields against each other and against this host. */
 int vmdef_validate(const struct vmdef *d, char *why);
 /* Fills d->cpuid with KVM_GET_SUPPORTED_CPUID. */

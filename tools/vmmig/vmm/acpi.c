@@ -5,8 +5,8 @@
  * and a PM1 control block (ACPI 6.0, section 4.8) and the reset register.
  * No PM timer or GPE; the fixed-feature power button raises the SCI (IRQ 9).
  * Not hardware-reduced: Linux drops the 8259 and the ISA IRQs on such a
- * platform, which the UART, the clock and virtio-mmio devices named on the
- * command line need. See Documentation/design/acpi.rst.
+ * platform, which the UART and the clock need. See
+ * Documentation/design/acpi.rst.
  *
  * The tables fill the start of the BIOS area, which the e820 map reserves
  * (boot.c), each on a 64-byte boundary:
@@ -14,9 +14,10 @@
  *   0xe0000  RSDP  where Linux's scan of 0xe0000-0xfffff finds it
  *   0xe0040  XSDT  -> FADT, MADT
  *            FACS  (no waking vector: there is no S3)
- *            DSDT  \_S5_ alone
+ *            DSDT  \_S5_, the virtio devices (virtio_acpi())
  *            FADT  -> FACS, DSDT; the PM1 blocks and the reset register
- *            MADT  a Local APIC per vCPU, the IOAPIC, NMI on LINT1
+ *            MADT  a Local APIC per vCPU, the IOAPIC, the SCI's override,
+ *                  NMI on LINT1
  *
  * Power-off: \_S5_ holds SLP_TYP 5; Linux writes SLP_TYP << 10 | SLP_EN to
  * PM1 control. Reboot: Linux writes 6 to the reset register, port 0xcf9 as

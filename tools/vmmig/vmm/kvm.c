@@ -201,6 +201,12 @@ static int vcpu_create(struct vm *vm, int id, char *why)
 	return vcpu_cpuid(vc, why);
 }
 
+/* Words of vm->vmm_dirty: a bit per page of guest memory. */
+static uint64_t vmm_dirty_words(const struct vm *vm)
+{
+	return (vm->mem_size / 4096 + 63) / 64;
+}
+
 int vm_create(struct vm *vm, char *why)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -227,7 +233,7 @@ int vm_create(struct vm *vm, char *why)
 		return vmm_fail(why, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
 	err = vm_memory(vm, why);
 	if (!err) {
-		vm->vmm_dirty = calloc((vm->mem_size / 4096 + 63) / 64, sizeof(uint64_t));
+		vm->vmm_dirty = calloc(vmm_dirty_words(vm), sizeof(uint64_t));
 		if (!vm->vmm_dirty)
 			err = vmm_fail(why, -ENOMEM, "out of memory");
 	}
@@ -309,13 +315,13 @@ void vm_mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len)
 void vm_track_vmm_writes(struct vm *vm, bool on)
 {
 	if (on)
-		memset(vm->vmm_dirty, 0, (vm->mem_size / 4096 + 63) / 64 * sizeof(uint64_t));
+		memset(vm->vmm_dirty, 0, vmm_dirty_words(vm) * sizeof(uint64_t));
 	__atomic_store_n(&vm->vmm_dirty_on, on, __ATOMIC_RELEASE);
 }
 
 int vm_take_vmm_dirty(struct vm *vm, int (*fn)(void *ctx, uint64_t gpa), void *ctx)
 {
-	uint64_t w, i, words = (vm->mem_size / 4096 + 63) / 64;
+	uint64_t w, i, words = vmm_dirty_words(vm);
 	int b, err;
 
 	for (i = 0; i < words; i++) {

@@ -100,47 +100,48 @@ static ssize_t rw_all(int fd, bool write, struct iovec *iov, int n, uint64_t off
 	return done;
 }
 
+/* A transfer of @len bytes at @sector: whole sectors, inside the disk. */
+static bool in_disk(const struct blk *b, uint64_t sector, size_t len)
+{
+	return sector <= b->size / SECTOR && len <= b->size - sector * SECTOR &&
+	       !(len % SECTOR);
+}
+
 /* One request; returns its status and how much of the writable part it filled. */
 static uint8_t blk_request(struct blk *b, struct virtq_chain *c, uint32_t *written)
 {
 	struct virtio_blk_outhdr h;
 	struct iovec v[VIRTQ_MAX_SEGS];
-	uint64_t off;
 	size_t len;
-	ssize_t r;
 	int n;
 
 	*written = 0;
 	if (!iov_read(c->iov, 0, c->nout, 0, &h, sizeof(h)))
 		return VIRTIO_BLK_S_IOERR;
-	off = h.sector * SECTOR;
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
-		n = iov_slice(c->iov, c->nout, c->nout + c->nin, 0, 1, v, &len);
-		if (h.sector > b->size / SECTOR || len > b->size - off || len % SECTOR)
-			return VIRTIO_BLK_S_IOERR;
-		r = rw_all(b->fd, false, v, n, off);
-		if (r != (ssize_t)len)
-			return VIRTIO_BLK_S_IOERR;
-		*written = len;
-		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_OUT:
-		if (b->readonly)
+		if (h.type == VIRTIO_BLK_T_OUT && b->readonly)
 			return VIRTIO_BLK_S_IOERR;
-		n = iov_slice(c->iov, 0, c->nout, sizeof(h), 0, v, &len);
-		if (h.sector > b->size / SECTOR || len > b->size - off || len % SECTOR)
+		/* Data: the writable part less the status byte, or what follows the header. */
+		n = h.type == VIRTIO_BLK_T_IN ?
+		    iov_slice(c->iov, c->nout, c->nout + c->nin, 0, 1, v, &len) :
+		    iov_slice(c->iov, 0, c->nout, sizeof(h), 0, v, &len);
+		if (!in_disk(b, h.sector, len) ||
+		    rw_all(b->fd, h.type == VIRTIO_BLK_T_OUT, v, n, h.sector * SECTOR) != (ssize_t)len)
 			return VIRTIO_BLK_S_IOERR;
-		r = rw_all(b->fd, true, v, n, off);
-		return r == (ssize_t)len ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		if (h.type == VIRTIO_BLK_T_IN)
+			*written = len;
+		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_FLUSH:
 		return fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID:
+		/* Up to 20 bytes, into the first writable segment. */
 		n = iov_slice(c->iov, c->nout, c->nout + c->nin, 0, 1, v, &len);
 		if (n < 1)
 			return VIRTIO_BLK_S_IOERR;
-		len = len < sizeof(b->id) ? len : sizeof(b->id);
-		memcpy(v[0].iov_base, b->id, len < v[0].iov_len ? len : v[0].iov_len);
-		*written = len < v[0].iov_len ? len : v[0].iov_len;
+		*written = v[0].iov_len < sizeof(b->id) ? v[0].iov_len : sizeof(b->id);
+		memcpy(v[0].iov_base, b->id, *written);
 		return VIRTIO_BLK_S_OK;
 	}
 	return VIRTIO_BLK_S_UNSUPP;

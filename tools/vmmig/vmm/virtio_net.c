@@ -187,7 +187,10 @@ const struct virtio_ops virtio_net_ops = {
 	.destroy = net_destroy,
 };
 
-/* A locally administered MAC from the VM's name, the same at every start. */
+/*
+ * A definition written by hand may lack the MAC `vmmig vm create` records:
+ * a locally administered one from the VM's name, the same at every start.
+ */
 static void default_mac(struct virtio_dev *d, uint8_t *mac)
 {
 	uint32_t h = crc32c(d->index, d->vm->def.name, strlen(d->vm->def.name));
@@ -229,8 +232,7 @@ static int open_tap(struct net *n, const char *tap, char *why)
 int virtio_net_init(struct virtio_dev *d, const char *tap, const char *mac, char *why)
 {
 	struct net *n = calloc(1, sizeof(*n));
-	unsigned int b[6];
-	int i, err;
+	int err;
 
 	if (!n)
 		return vmm_fail(why, -ENOMEM, "out of memory");
@@ -239,11 +241,7 @@ int virtio_net_init(struct virtio_dev *d, const char *tap, const char *mac, char
 	n->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (n->kick < 0)
 		return vmm_fail(why, -errno, "eventfd: %s", strerror(errno));
-	if (mac && sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4],
-			  &b[5]) == 6)
-		for (i = 0; i < 6; i++)
-			n->mac[i] = b[i];
-	else
+	if (vmdef_parse_mac(mac, n->mac))
 		default_mac(d, n->mac);
 	err = open_tap(n, tap, why);
 	if (err)
