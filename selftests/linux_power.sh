@@ -86,6 +86,11 @@ create rb reboot
 t=$(date +%s%N)
 expect_rc 0 "start rb" -- "$V" vm start rb
 pid=$(cat "$VMMIG_STATE_DIR/rb/vmm.pid")
+# A console client attached from the start stays attached across the reboot.
+mkfifo "$tmp/con.in"
+"$V" vm console rb <"$tmp/con.in" >"$tmp/con.out" 2>&1 &
+con=$!
+exec 9>"$tmp/con.in"
 wait_for 300 booted rb 1 || fail_boot rb "no marker after 300 s"
 t1=$(date +%s%N)
 pass "rb: first boot after $(ms_since "$t") ms"
@@ -102,6 +107,9 @@ else
 	fail "rb: uptime ${uptime_ms} ms, but the first boot was seen ${since_ms} ms ago"
 fi
 expect_eq "rb: the same VMM process" "$(cat "$VMMIG_STATE_DIR/rb/vmm.pid")" "$pid"
+expect_eq "rb: the console client is still attached" "$(jq .console_attached <<<"$show")" true
+n=$(tr -d '\r' <"$tmp/con.out" | grep -ac '^VMMIG-LINUX-UP')
+[ "$n" -ge 2 ] && pass "rb: it saw both boots ($n markers)" || fail "rb: it saw $n boots"
 ids=$(console rb | sed -n 's/^VMMIG-LINUX-UP .* boot=//p' | head -n 2 | sort -u | wc -l)
 expect_eq "rb: two boots, two boot ids" "$ids" 2
 log=$(vmm_log rb)
@@ -111,4 +119,9 @@ expect_eq "rb: not through the i8042" "$(grep -c i8042 <<<"$log")" 0
 expect_eq "rb: no panic" "$(console rb | grep -ac 'Kernel panic')" 0
 expect_rc 0 "rb: stop --force" -- "$V" vm stop rb --force
 expect_eq "rb: off after stop --force" "$(state rb)" off
+wait_for 10 eval '! kill -0 $con 2>/dev/null' && pass "rb: the console client ends with the VM" ||
+	fail "rb: the console client is still there"
+exec 9>&-
+wait "$con"
+expect_eq "rb: it ended with exit 0" "$?" 0
 finish

@@ -31,8 +31,30 @@ expect_match "its workload dirties pages" "$(jq .rate <<<"$out")" '^[1-9][0-9]*$
 expect_rc 1 "dirty-rate of an unknown VM" -- "$V" vm dirty-rate nope
 expect_rc 0 "guest verifies its checksum" -- "$V" vm show w --verify
 expect_match "verified" "$out" "checksum verified by the guest: on"
-expect_rc 0 "console" -- "$V" vm console w
+expect_rc 0 "console --log" -- "$V" vm console w --log
 expect_match "console banner" "$out" "vmmig workload: rate 400 pages/s, working set 256 pages"
+
+# The console: one attached client at a time; input from a pipe ends it.
+expect_rc 0 "console attach, input ends at once" -- "$V" vm console w </dev/null
+mkfifo "$tmp/con.in"
+"$V" vm console w <"$tmp/con.in" >"$tmp/con1.out" 2>&1 &
+con1=$!
+exec 9>"$tmp/con.in"
+attached() { [ "$("$V" -j vm show w | jq .console_attached)" = "$1" ]; }
+wait_for 10 attached true && pass "the first client holds the console" || fail "no client attached"
+expect_rc 1 "a second client" -- "$V" vm console w </dev/null
+one_line "console in use" "^vmmig: vm console: w: another client is attached to the console \(--force takes it over\)$"
+expect_rc 0 "--force takes it over" -- "$V" vm console w --force </dev/null
+wait_for 10 eval '! kill -0 $con1 2>/dev/null' && pass "the first client was detached" ||
+	fail "the first client is still attached"
+wait "$con1" && pass "it ends with exit 0" || fail "it ends with exit $?"
+exec 9>&-
+wait_for 10 attached false && pass "nobody attached when the last client is done" ||
+	fail "a console client is still attached"
+expect_rc 2 "console --log --force" -- "$V" vm console w --log --force
+expect_rc 2 "console, unknown option" -- "$V" vm console w --frobnicate
+expect_rc 1 "console of an unknown VM" -- "$V" vm console nope </dev/null
+one_line "console of an unknown VM" "nope"
 
 # Pause, save, restore: the same memory, registers, counter and checksum.
 expect_rc 0 "pause" -- "$V" vm pause w
@@ -74,6 +96,8 @@ expect_eq "w2 off" "$(state w2)" off
 expect_match "guest powered off" "$(cat "$VMMIG_STATE_DIR/w2/console.log")" "power off"
 expect_rc 0 "stop --force" -- "$V" vm stop w --force
 expect_eq "w off" "$(state w)" off
+expect_rc 1 "console of a VM that is off" -- "$V" vm console w </dev/null
+one_line "console of a VM that is off" "^vmmig: vm console: w is not running: nothing to attach to \(--log prints its console log\)$"
 
 # A VMM that dies leaves the definition and shows the VM crashed.
 sum=$(md5sum <"$VMMIG_STATE_DIR/w/vm.json")

@@ -588,38 +588,6 @@ static int vm_delete(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* ---- console ---- */
-
-static int vm_console(int argc, char **argv)
-{
-	bool follow = argc == 3 && !strcmp(argv[2], "--follow");
-	char dir[DIR_MAX], path[PATH_MAX], buf[4096];
-	ssize_t n;
-	int fd;
-
-	if (argc < 2 || argc > 3 || (argc == 3 && !follow))
-		return object_help("vm", true);
-	if (vm_dir(argv[1], dir, sizeof(dir)))
-		return EXIT_USAGE;
-	snprintf(path, sizeof(path), "%s/console.log", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		error_msg(what, "%s: %s", argv[1], exists(dir, "vm.json") ?
-			  "no console output yet" : "no such VM");
-		return EXIT_FAIL;
-	}
-	for (;;) {
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			if (write(1, buf, n) != n)
-				break;
-		if (!follow || !vmm_alive(dir, NULL))
-			break;
-		usleep(100000);
-	}
-	close(fd);
-	return EXIT_OK;
-}
-
 /* ---- dirty pages: through vmmig.ko, see kvm.c ---- */
 
 /*

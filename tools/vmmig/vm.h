@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* `vmmig vm`: what its files share (vm.c, vm_save.c, vm_show.c). */
+/* `vmmig vm`: what its files share (vm.c, vm_console.c, vm_save.c, vm_show.c). */
 #ifndef VMMIG_CLI_VM_H
 #define VMMIG_CLI_VM_H
 
@@ -49,6 +49,9 @@ const char *fmt_uptime(uint64_t ns, char *buf, size_t len);
 /* vm_show.c */
 int vm_list(int argc, char **argv);
 int vm_show(int argc, char **argv);
+
+/* vm_console.c */
+int vm_console(int argc, char **argv);
 
 /* vm_save.c */
 int vm_save(int argc, char **argv);

@@ -145,6 +145,8 @@ static void print_show(const struct vmdef *d, const struct vm_status *st)
 		print_uint(PRINT_ANY, "first_insn_us", ", first guest instruction at %" PRIu64 " us",
 			   reply_u64(st->reply, NULL, "first_insn_ns") / 1000);
 		print_nl();
+		print_bool(PRINT_ANY, "console_attached", "console client attached: %s\n",
+			   reply_u64(st->reply, NULL, "console_attached"));
 	}
 	if (d->workload)
 		print_workload(d, st);

@@ -84,7 +84,7 @@ static int parse_reply(const char *line, struct json_object **reply, char *why)
 	return 0;
 }
 
-int ctl_request(const char *dir, struct json_object *req,
+int ctl_connect(const char *dir, struct json_object *req,
 		struct json_object **reply, int timeout_ms, char *why)
 {
 	static char line[1 << 16];
@@ -114,10 +114,23 @@ int ctl_request(const char *dir, struct json_object *req,
 	}
 	err = parse_reply(line, reply, why);
 out:
+	json_object_put(req);
+	if (!err)
+		return fd;
 	if (fd >= 0)
 		close(fd);
-	json_object_put(req);
 	return err;
+}
+
+int ctl_request(const char *dir, struct json_object *req,
+		struct json_object **reply, int timeout_ms, char *why)
+{
+	int fd = ctl_connect(dir, req, reply, timeout_ms, why);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 int ctl_simple(const char *dir, const char *cmd, struct json_object **reply,

@@ -19,6 +19,9 @@
  */
 int ctl_request(const char *dir, struct json_object *req,
 		struct json_object **reply, int timeout_ms, char *why);
+/* As ctl_request(), but returns the connection (an fd) for what follows. */
+int ctl_connect(const char *dir, struct json_object *req,
+		struct json_object **reply, int timeout_ms, char *why);
 /* A request with only a command. */
 int ctl_simple(const char *dir, const char *cmd, struct json_object **reply,
 	       int timeout_ms, char *why);

@@ -51,7 +51,7 @@ static const struct {
 	[VMSTATE_IOAPIC] = { "ioapic", 1 },
 	[VMSTATE_PIT] = { "pit", 1 },
 	[VMSTATE_CLOCK] = { "kvm-clock", 1 },
-	[VMSTATE_UART] = { "uart", 1 },
+	[VMSTATE_UART] = { "uart", 2 },
 	[VMSTATE_VIRTIO] = { "virtio", 1 },
 	[VMSTATE_ACPI] = { "acpi", 1 },
 };

@@ -63,9 +63,13 @@ struct vmstate_msr {
 	uint64_t data;
 };
 
+/* Version 1 was the first 16 bytes, with an empty receive FIFO. */
+#define VMSTATE_UART_FIFO	16
 struct vmstate_uart {
 	uint8_t ier, iir, lcr, mcr, lsr, msr, scr, dll, dlm, thre_pending;
-	uint8_t pad[6];
+	uint8_t rx_count;		/* bytes in the receive FIFO */
+	uint8_t pad[5];
+	uint8_t rx[VMSTATE_UART_FIFO];	/* the receive FIFO, oldest first */
 };
 
 /* The ACPI PM1 event registers (the power button). */

@@ -3,7 +3,7 @@
  * The control socket: one client at a time, one JSON request per line, one
  * reply. Requests: status, pause, resume, stop (ask the guest to power off),
  * quit (end now), save {"path", "live", "hash"}, verify (workload: recheck the
- * checksum).
+ * checksum), console {"force"} (the connection then carries the console).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 #include "vmm.h"
 
 /* What serving a request asks of the main loop. */
-enum { KEEP_GOING, END_VMM };
+enum { KEEP_GOING, END_VMM, ATTACH_CONSOLE };
 
 int control_listen(struct vm *vm, char *why)
 {
@@ -104,6 +104,7 @@ static void status(struct vm *vm, struct json_object *rep)
 	add_u64(rep, "start_ns", vm->ready_ns - vm->t0_ns);
 	/* Zero after a restore: the guest did not start from its first instruction. */
 	add_u64(rep, "first_insn_ns", vm->first_insn_ns ? vm->first_insn_ns - vm->t0_ns : 0);
+	add_u64(rep, "console_attached", vm->uart.client_fd >= 0);
 	if (gp) {
 		o = json_object_new_object();
 		add_u64(o, "counter", gp->counter);
@@ -213,9 +214,27 @@ static int stop(struct vm *vm, char *why)
 	return 0;
 }
 
+/*
+ * After its reply, the connection carries the console: the guest's output
+ * one way, input for its UART the other. One client at a time; "force"
+ * disconnects the one before.
+ */
+static int console(struct vm *vm, struct json_object *req, char *why, int *next)
+{
+	struct json_object *v;
+	bool force = json_object_object_get_ex(req, "force", &v) && json_object_get_boolean(v);
+
+	if (vm->uart.client_fd >= 0 && !force)
+		return vmm_fail(why, -EBUSY, "another client is attached to the console (--force takes it over)");
+	*next = ATTACH_CONSOLE;
+	return 0;
+}
+
 static int serve(struct vm *vm, const char *cmd, struct json_object *req,
 		 struct json_object *rep, char *why, int *next)
 {
+	if (!strcmp(cmd, "console"))
+		return console(vm, req, why, next);
 	if (!strcmp(cmd, "status")) {
 		status(vm, rep);
 		return 0;
@@ -283,33 +302,95 @@ static int signal_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+static void console_detach(struct vm *vm)
+{
+	int fd = uart_attach(&vm->uart, -1);
+
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * The client typed something: as much as the receive FIFO takes now. With
+ * the FIFO full, only the end of the client's input wakes the loop: once
+ * the FIFO holds all of it, the client is done; while some still waits in
+ * the socket, the loop leaves the socket alone until the FIFO has room.
+ */
+static void console_input(struct vm *vm, bool *stalled)
+{
+	uint8_t buf[VMSTATE_UART_FIFO];
+	unsigned int room = uart_rx_room(&vm->uart);
+	int fd = vm->uart.client_fd, queued;
+	ssize_t n;
+
+	if (!room) {
+		if (ioctl(fd, FIONREAD, &queued) || !queued)
+			console_detach(vm);
+		else
+			*stalled = true;
+		return;
+	}
+	n = read(fd, buf, room);
+	if (n > 0)
+		uart_receive(vm, buf, n);
+	else if (!n || (errno != EAGAIN && errno != EINTR))
+		console_detach(vm);	/* all delivered, or the client is gone */
+}
+
+enum { P_LISTEN, P_EVENT, P_SIGNAL, P_CONSOLE, P_WAKE, NPOLL };
+
 int control_loop(struct vm *vm, int listen_fd)
 {
-	struct pollfd pfd[3] = {
-		{ listen_fd, POLLIN, 0 }, { vm->event_fd, POLLIN, 0 }, { signal_fd(), POLLIN, 0 },
+	struct pollfd pfd[NPOLL] = {
+		[P_LISTEN] = { listen_fd, POLLIN, 0 },
+		[P_EVENT] = { vm->event_fd, POLLIN, 0 },
+		[P_SIGNAL] = { signal_fd(), POLLIN, 0 },
+		[P_CONSOLE] = { -1, POLLIN, 0 },
+		[P_WAKE] = { vm->uart.rx_wake_fd, POLLIN, 0 },
 	};
 	int fd, next = KEEP_GOING;
-	bool reset = false;
+	bool reset = false, stalled = false;
+	unsigned int room;
+	uint64_t n;
 
 	while (next == KEEP_GOING) {
-		if (poll(pfd, 3, -1) < 0) {
+		/* Console input waits in its socket while the FIFO is full. */
+		fd = vm->uart.client_fd;
+		room = fd >= 0 ? uart_rx_room(&vm->uart) : 0;
+		stalled = stalled && !room;
+		pfd[P_CONSOLE].fd = fd >= 0 && !stalled ? fd : -1;
+		pfd[P_CONSOLE].events = room ? POLLIN : POLLRDHUP;
+		if (poll(pfd, NPOLL, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("vmmig-vmm: poll");
 			break;
 		}
 		/* A signal ends the VMM even if the guest reset at the same time. */
-		if (pfd[1].revents || pfd[2].revents) {
-			reset = !pfd[2].revents && vm->exit_kind == VM_EXIT_RESET;
+		if (pfd[P_EVENT].revents || pfd[P_SIGNAL].revents) {
+			reset = !pfd[P_SIGNAL].revents && vm->exit_kind == VM_EXIT_RESET;
 			break;
 		}
+		if (pfd[P_WAKE].revents && read(pfd[P_WAKE].fd, &n, sizeof(n)) < 0)
+			perror("vmmig-vmm: uart wake");
+		if (pfd[P_CONSOLE].fd >= 0 && pfd[P_CONSOLE].revents)
+			console_input(vm, &stalled);
+		if (!pfd[P_LISTEN].revents)
+			continue;
 		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
 		next = handle_client(vm, fd);
+		if (next == ATTACH_CONSOLE) {
+			console_detach(vm);
+			uart_attach(&vm->uart, fd);
+			stalled = false;
+			next = KEEP_GOING;
+			continue;
+		}
 		close(fd);
 	}
-	close(pfd[2].fd);
+	close(pfd[P_SIGNAL].fd);
 	if (reset)
 		return VMM_RESTART;
 	return vm->exit_kind == VM_EXIT_CRASH ? 1 : 0;

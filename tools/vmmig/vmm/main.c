@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vmmig-vmm --dir STATE_DIR/NAME [--restore FILE] [--paused] [--ready-fd FD]
- *           [--t0 NS] [--pid-fd FD --listen-fd FD]
+ *           [--t0 NS] [--pid-fd FD --listen-fd FD [--console-fd FD]]
  *
  * Runs the VM defined in DIR/vm.json until it powers off or is told to stop.
  * `vmmig vm start` starts it with a pipe as FD: the VMM writes "ok" there
@@ -10,8 +10,9 @@
  * VMM died (crashed). A guest crash writes the reason to DIR/crashed.
  *
  * When the guest resets, the VMM executes itself again with --pid-fd and
- * --listen-fd, the locked pid file and the control socket it held: a fresh
- * boot of the same definition in the same process, see restart().
+ * --listen-fd, the locked pid file and the control socket it held, and with
+ * --console-fd an attached console client: a fresh boot of the same
+ * definition in the same process, see restart().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,7 @@
 struct opts {
 	const char *dir, *restore;
 	bool paused;
-	int ready_fd, pid_fd, listen_fd;
+	int ready_fd, pid_fd, listen_fd, console_fd;
 	uint64_t t0;
 };
 
@@ -78,7 +79,8 @@ static int open_console(struct vm *vm, bool append, char *why)
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND | (append ? 0 : O_TRUNC), 0644);
 	if (fd < 0)
 		return vmm_fail(why, -errno, "%s: %s", path, strerror(errno));
-	uart_init(&vm->uart, fd);
+	if (uart_init(&vm->uart, fd))
+		return vmm_fail(why, -errno, "eventfd: %s", strerror(errno));
 	return 0;
 }
 
@@ -156,28 +158,36 @@ static void end(struct vm *vm, int status)
  */
 static void restart(struct vm *vm, int pid_fd, int lfd)
 {
-	char pfd[16], cfd[16];
+	char pfd[16], lfds[16], cfd[16];
+	int con = vm->uart.client_fd;
 	char *args[] = { "vmmig-vmm", "--dir", (char *)vm->dir, "--pid-fd", pfd,
-			 "--listen-fd", cfd, NULL };
+			 "--listen-fd", lfds, con >= 0 ? "--console-fd" : NULL, cfd, NULL };
 
 	fprintf(stderr, "vmmig-vmm: %s: %s\n", vm->def.name, vm->exit_reason);
 	vm_destroy(vm);
 	snprintf(pfd, sizeof(pfd), "%d", pid_fd);
-	snprintf(cfd, sizeof(cfd), "%d", lfd);
-	if (!fcntl(pid_fd, F_SETFD, 0) && !fcntl(lfd, F_SETFD, 0))
+	snprintf(lfds, sizeof(lfds), "%d", lfd);
+	snprintf(cfd, sizeof(cfd), "%d", con);
+	if (!fcntl(pid_fd, F_SETFD, 0) && !fcntl(lfd, F_SETFD, 0) &&
+	    (con < 0 || !fcntl(con, F_SETFD, 0)))
 		execv("/proc/self/exe", args);
 	/* The pid file, which nobody holds now, says the VMM died. */
 	fprintf(stderr, "vmmig-vmm: %s: cannot restart: %s\n", vm->def.name, strerror(errno));
 	exit(1);
 }
 
-/* The control socket: a new one, or after a reset the one the VMM had. */
+/*
+ * The control socket: a new one, or after a reset the one the VMM had, and
+ * the console client that was attached then.
+ */
 static int listen_fd(struct vm *vm, const struct opts *o, char *why)
 {
 	if (o->listen_fd < 0)
 		return control_listen(vm, why);
 	if (fcntl(o->listen_fd, F_SETFD, FD_CLOEXEC))
 		return vmm_fail(why, -errno, "--listen-fd %d: %s", o->listen_fd, strerror(errno));
+	if (o->console_fd >= 0 && !fcntl(o->console_fd, F_SETFD, FD_CLOEXEC))
+		uart_attach(&vm->uart, o->console_fd);
 	return o->listen_fd;
 }
 
@@ -191,11 +201,12 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "t0", required_argument, NULL, 't' },
 		{ "pid-fd", required_argument, NULL, 'P' },
 		{ "listen-fd", required_argument, NULL, 'L' },
+		{ "console-fd", required_argument, NULL, 'C' },
 		{}
 	};
 	int c;
 
-	*o = (struct opts){ .ready_fd = -1, .pid_fd = -1, .listen_fd = -1 };
+	*o = (struct opts){ .ready_fd = -1, .pid_fd = -1, .listen_fd = -1, .console_fd = -1 };
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->dir = optarg; break;
@@ -205,6 +216,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 't': o->t0 = strtoull(optarg, NULL, 10); break;
 		case 'P': o->pid_fd = atoi(optarg); break;
 		case 'L': o->listen_fd = atoi(optarg); break;
+		case 'C': o->console_fd = atoi(optarg); break;
 		default: return -EINVAL;
 		}
 	}

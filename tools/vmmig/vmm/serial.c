@@ -1,25 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * An 8250 UART at COM1: output goes to the console log; there is no input
- * yet. It raises IRQ 4 for "transmitter empty" when the guest enables it,
- * as Linux's driver expects.
+ * A 16550A UART at COM1. What the guest writes goes to the console log and
+ * to an attached `vmmig vm console`; what the console client types arrives
+ * in the receive FIFO (16 bytes, 1 with the FIFO off), fed by the control
+ * loop only as fast as the guest reads it, so nothing is lost. IRQ 4 rises
+ * for "data ready" and for "transmitter empty", as the guest enables them.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "vmm.h"
 
 enum { RBR_THR, IER, IIR_FCR, LCR, MCR, LSR, MSR, SCR };
 
 #define LCR_DLAB	0x80
+#define IER_RDI		0x01
 #define IER_THRI	0x02
 #define IIR_NONE	0x01
 #define IIR_THRI	0x02
+#define IIR_RDI		0x04
+#define IIR_FIFO	0xc0
+#define FCR_ENABLE	0x01
+#define FCR_CLEAR_RX	0x02
+#define LSR_DR		0x01
 #define LSR_THRE_TEMT	0x60
 
-void uart_init(struct uart *u, int out_fd)
+int uart_init(struct uart *u, int out_fd)
 {
 	pthread_mutex_init(&u->lock, NULL);
 	memset(&u->r, 0, sizeof(u->r));
@@ -27,21 +38,69 @@ void uart_init(struct uart *u, int out_fd)
 	u->r.lsr = LSR_THRE_TEMT;
 	u->r.msr = 0xb0;	/* DCD, DSR, CTS */
 	u->out_fd = out_fd;
+	u->client_fd = -1;
+	u->rx_waiting = false;
 	u->irq_level = -1;
+	u->rx_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return u->rx_wake_fd < 0 ? -errno : 0;
 }
 
+static unsigned int fifo_size(const struct vmstate_uart *r)
+{
+	return r->iir & IIR_FIFO ? VMSTATE_UART_FIFO : 1;
+}
+
+/* Interrupt priority: received data before transmitter empty. */
 static void update_irq(struct vm *vm, struct uart *u)
 {
 	struct kvm_irq_level irq = { .irq = COM1_IRQ };
+	uint8_t id = IIR_NONE;
 
-	u->r.iir = (u->r.iir & 0xc0) |
-		   ((u->r.ier & IER_THRI) && u->r.thre_pending ? IIR_THRI : IIR_NONE);
-	irq.level = !(u->r.iir & IIR_NONE);
+	if ((u->r.ier & IER_RDI) && u->r.rx_count)
+		id = IIR_RDI;
+	else if ((u->r.ier & IER_THRI) && u->r.thre_pending)
+		id = IIR_THRI;
+	u->r.iir = (u->r.iir & IIR_FIFO) | id;
+	irq.level = id != IIR_NONE;
 	if ((int)irq.level == u->irq_level)
 		return;
 	u->irq_level = irq.level;
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq))
 		perror("KVM_IRQ_LINE");
+}
+
+static void transmit(struct uart *u, uint8_t v)
+{
+	if (write(u->out_fd, &v, 1) < 0)
+		perror("console");
+	/* A client that stops reading misses output; the log has it all. */
+	if (u->client_fd >= 0)
+		send(u->client_fd, &v, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	u->r.thre_pending = 1;
+}
+
+static void clear_rx(struct uart *u)
+{
+	u->r.rx_count = 0;
+	if (u->rx_waiting) {
+		uint64_t one = 1;
+
+		u->rx_waiting = false;
+		if (write(u->rx_wake_fd, &one, sizeof(one)) < 0)
+			perror("vmmig-vmm: uart wake");
+	}
+}
+
+static uint8_t receive(struct uart *u)
+{
+	uint8_t v = u->r.rx[0];
+
+	if (!u->r.rx_count)
+		return 0;
+	memmove(u->r.rx, u->r.rx + 1, --u->r.rx_count);
+	if (!u->r.rx_count)
+		clear_rx(u);
+	return v;
 }
 
 static void uart_write(struct uart *u, unsigned int reg, uint8_t v)
@@ -50,13 +109,10 @@ static void uart_write(struct uart *u, unsigned int reg, uint8_t v)
 
 	switch (reg) {
 	case RBR_THR:
-		if (dlab) {
+		if (dlab)
 			u->r.dll = v;
-			break;
-		}
-		if (write(u->out_fd, &v, 1) < 0)
-			perror("console");
-		u->r.thre_pending = 1;
+		else
+			transmit(u, v);
 		break;
 	case IER:
 		if (dlab) {
@@ -68,7 +124,10 @@ static void uart_write(struct uart *u, unsigned int reg, uint8_t v)
 		u->r.ier = v & 0x0f;
 		break;
 	case IIR_FCR:
-		u->r.iir = (u->r.iir & 0x3f) | (v & 1 ? 0xc0 : 0);
+		/* Turning the FIFO on or off empties it, as does "clear receiver". */
+		if ((v & FCR_CLEAR_RX) || !(v & FCR_ENABLE) != !(u->r.iir & IIR_FIFO))
+			clear_rx(u);
+		u->r.iir = (u->r.iir & 0x3f) | (v & FCR_ENABLE ? IIR_FIFO : 0);
 		break;
 	case LCR:
 		u->r.lcr = v;
@@ -89,7 +148,7 @@ static uint8_t uart_read(struct uart *u, unsigned int reg)
 
 	switch (reg) {
 	case RBR_THR:
-		return dlab ? u->r.dll : 0;
+		return dlab ? u->r.dll : receive(u);
 	case IER:
 		return dlab ? u->r.dlm : u->r.ier;
 	case IIR_FCR:
@@ -102,7 +161,7 @@ static uint8_t uart_read(struct uart *u, unsigned int reg)
 	case MCR:
 		return u->r.mcr;
 	case LSR:
-		return u->r.lsr;
+		return (u->r.lsr & ~LSR_DR) | (u->r.rx_count ? LSR_DR : 0);
 	case MSR:
 		return u->r.msr;
 	default:
@@ -121,4 +180,68 @@ void uart_io(struct vm *vm, uint16_t reg, bool write, uint8_t *data)
 		*data = uart_read(u, reg);
 	update_irq(vm, u);
 	pthread_mutex_unlock(&u->lock);
+}
+
+unsigned int uart_rx_room(struct uart *u)
+{
+	unsigned int room;
+
+	pthread_mutex_lock(&u->lock);
+	room = fifo_size(&u->r) - u->r.rx_count;
+	u->rx_waiting = !room;
+	pthread_mutex_unlock(&u->lock);
+	return room;
+}
+
+void uart_receive(struct vm *vm, const uint8_t *buf, unsigned int len)
+{
+	struct uart *u = &vm->uart;
+	unsigned int n;
+
+	pthread_mutex_lock(&u->lock);
+	n = fifo_size(&u->r) - u->r.rx_count;
+	n = len < n ? len : n;
+	memcpy(u->r.rx + u->r.rx_count, buf, n);
+	u->r.rx_count += n;
+	update_irq(vm, u);
+	pthread_mutex_unlock(&u->lock);
+}
+
+int uart_attach(struct uart *u, int fd)
+{
+	int old;
+
+	pthread_mutex_lock(&u->lock);
+	old = u->client_fd;
+	u->client_fd = fd;
+	pthread_mutex_unlock(&u->lock);
+	return old;
+}
+
+void uart_save(struct uart *u, struct vmstate_uart *s)
+{
+	pthread_mutex_lock(&u->lock);
+	*s = u->r;
+	pthread_mutex_unlock(&u->lock);
+}
+
+int uart_restore(struct vm *vm, const struct vmstate_section *s, char *why)
+{
+	struct uart *u = &vm->uart;
+	/* Version 1 had no receive FIFO: its 16 bytes and an empty one. */
+	size_t len = s->version == 1 ? offsetof(struct vmstate_uart, rx) : sizeof(u->r);
+
+	struct vmstate_uart r = {};
+
+	if (s->len != len)
+		return vmm_fail(why, -EBADMSG, "uart section has the wrong size");
+	memcpy(&r, s->data, len);
+	if (r.rx_count > fifo_size(&r))
+		return vmm_fail(why, -EBADMSG, "uart section: %u bytes in the receive FIFO",
+				r.rx_count);
+	pthread_mutex_lock(&u->lock);
+	u->r = r;
+	update_irq(vm, u);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
 }

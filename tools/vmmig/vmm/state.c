@@ -284,8 +284,12 @@ int vm_save_tail(struct vm *vm, struct vmstate_writer *w, bool info, char *why)
 		err = save_vcpu(&vm->vcpus[i], w, msrs, why);
 	if (!err)
 		err = save_irqchip(vm, w, why);
-	if (!err)
-		err = vmstate_put(w, VMSTATE_UART, 0, &vm->uart.r, sizeof(vm->uart.r), NULL, 0);
+	if (!err) {
+		struct vmstate_uart u;
+
+		uart_save(&vm->uart, &u);
+		err = vmstate_put(w, VMSTATE_UART, 0, &u, sizeof(u), NULL, 0);
+	}
 	if (!err)
 		err = virtio_save(vm, w);
 	if (!err && !vm->def.workload) {
@@ -473,17 +477,6 @@ static int restore_vm_item(struct vm *vm, const struct vmstate_section *s, char 
 	return 0;
 }
 
-static int restore_uart(struct vm *vm, const struct vmstate_section *s, char *why)
-{
-	uint8_t zero = 0;
-
-	if (s->len != sizeof(vm->uart.r))
-		return vmm_fail(why, -EBADMSG, "uart section has the wrong size");
-	memcpy(&vm->uart.r, s->data, sizeof(vm->uart.r));
-	uart_io(vm, 7, false, &zero);	/* re-drives the IRQ line */
-	return 0;
-}
-
 static int restore_section(struct vm *vm, const struct vmstate_section *s, char *why)
 {
 	switch (s->type) {
@@ -499,7 +492,7 @@ static int restore_section(struct vm *vm, const struct vmstate_section *s, char 
 	case VMSTATE_CLOCK:
 		return restore_vm_item(vm, s, why);
 	case VMSTATE_UART:
-		return restore_uart(vm, s, why);
+		return uart_restore(vm, s, why);
 	case VMSTATE_VIRTIO:
 		return virtio_restore(vm, s, why);
 	case VMSTATE_ACPI:

@@ -59,7 +59,10 @@ struct vcpu {
 struct uart {
 	pthread_mutex_t lock;
 	struct vmstate_uart r;
-	int out_fd;
+	int out_fd;		/* console.log */
+	int client_fd;		/* an attached `vmmig vm console`, or -1 */
+	int rx_wake_fd;		/* eventfd: a full receive FIFO has room again */
+	bool rx_waiting;	/* the control loop waits for that */
 	int irq_level;
 };
 
@@ -137,8 +140,18 @@ void acpi_restore(struct vm *vm, const struct vmstate_acpi *s);
 bool acpi_io(struct vm *vm, uint16_t port, int size, bool write, uint8_t *data);
 
 /* serial.c */
-void uart_init(struct uart *u, int out_fd);
+int uart_init(struct uart *u, int out_fd);
 void uart_io(struct vm *vm, uint16_t port, bool write, uint8_t *data);
+/*
+ * Console input: how many bytes the receive FIFO takes now (0: the control
+ * loop should wait for rx_wake_fd), and giving them to the guest.
+ */
+unsigned int uart_rx_room(struct uart *u);
+void uart_receive(struct vm *vm, const uint8_t *buf, unsigned int len);
+/* Console output also goes to @fd (-1: nobody); returns the previous one. */
+int uart_attach(struct uart *u, int fd);
+void uart_save(struct uart *u, struct vmstate_uart *s);
+int uart_restore(struct vm *vm, const struct vmstate_section *s, char *why);
 
 /* state.c: the VM must be paused (or not yet started), but see vm_save_memory(). */
 int vm_save(struct vm *vm, int fd, char *why);

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmmig vm console NAME [--force]            attach: type into the guest's
+ *                                            serial console, see its output
+ * vmmig vm console NAME --log [--follow]     print (and follow) its log
+ *
+ * Attached, the connection to the VMM's control socket carries the console
+ * both ways (control.c, serial.c). On a terminal the CLI puts it in raw mode
+ * and Ctrl-] detaches, as with `virsh console`. Input from a pipe or a file
+ * is sent whole; the CLI detaches once the VMM has taken all of it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include "ctl.h"
+#include "vm.h"
+
+#define ESCAPE	0x1d	/* Ctrl-] */
+
+static struct termios saved_tio;
+static bool raw_tty;
+
+static void tty_restore(void)
+{
+	if (raw_tty)
+		tcsetattr(0, TCSAFLUSH, &saved_tio);
+	raw_tty = false;
+}
+
+static void on_signal(int sig)
+{
+	tty_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void tty_raw(void)
+{
+	struct termios t;
+
+	if (tcgetattr(0, &saved_tio))
+		return;
+	t = saved_tio;
+	cfmakeraw(&t);
+	if (tcsetattr(0, TCSAFLUSH, &t))
+		return;
+	raw_tty = true;
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == ENOTSOCK)
+			n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Copies between the terminal (or pipe) and the console until one ends. */
+static int relay(int sock, bool tty)
+{
+	struct pollfd pfd[2] = { { sock, POLLIN, 0 }, { 0, POLLIN, 0 } };
+	char buf[4096], *esc;
+	ssize_t n;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pfd[0].revents) {
+			n = read(sock, buf, sizeof(buf));
+			if (n <= 0)
+				return 0;	/* the VMM ended, or detached us */
+			if (write_all(1, buf, n))
+				return -errno;
+		}
+		if (!pfd[1].revents)
+			continue;
+		n = read(0, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		esc = tty && n > 0 ? memchr(buf, ESCAPE, n) : NULL;
+		if (esc)
+			n = esc - buf;
+		if (n > 0 && write_all(sock, buf, n))
+			return 0;	/* the VMM went away */
+		if (esc)
+			return 0;
+		if (n <= 0) {
+			/* Input ended: the VMM closes once the guest has it all. */
+			shutdown(sock, SHUT_WR);
+			pfd[1].fd = -1;
+		}
+	}
+}
+
+static int attach(const char *name, const char *dir, bool force)
+{
+	struct json_object *req = json_object_new_object(), *rep;
+	char why[VMMIG_ERRLEN];
+	bool tty = isatty(0);
+	int fd, err;
+
+	json_object_object_add(req, "cmd", json_object_new_string("console"));
+	json_object_object_add(req, "force", json_object_new_boolean(force));
+	fd = ctl_connect(dir, req, &rep, 10000, why);
+	if (fd < 0) {
+		error_msg(what, "%s: %s", name, why);
+		return EXIT_FAIL;
+	}
+	json_object_put(rep);
+	if (tty) {
+		fprintf(stderr, "Connected to %s (escape character is ^])\n", name);
+		tty_raw();
+	}
+	err = relay(fd, tty);
+	tty_restore();
+	close(fd);
+	if (tty)
+		fprintf(stderr, "\nDisconnected from %s\n", name);
+	if (err) {
+		error_msg(what, "%s: %s", name, strerror(-err));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static int print_log(const char *name, const char *dir, bool follow)
+{
+	char path[PATH_MAX], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/console.log", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		error_msg(what, "%s: no console output yet", name);
+		return EXIT_FAIL;
+	}
+	for (;;) {
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			if (write(1, buf, n) != n)
+				break;
+		if (!follow || !vmm_alive(dir, NULL))
+			break;
+		usleep(100000);
+	}
+	close(fd);
+	return EXIT_OK;
+}
+
+int vm_console(int argc, char **argv)
+{
+	bool log = false, follow = false, force = false;
+	char dir[DIR_MAX];
+	int i, rc;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return object_help("vm", true);
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--log"))
+			log = true;
+		else if (!strcmp(argv[i], "--follow"))
+			log = follow = true;
+		else if (!strcmp(argv[i], "--force"))
+			force = true;
+		else {
+			error_msg(what, "unknown option '%s'", argv[i]);
+			return object_help("vm", true);
+		}
+	}
+	if (log && force) {
+		error_msg(what, "--force is for attaching, not with --log or --follow");
+		return EXIT_USAGE;
+	}
+	rc = find_vm(argv[1], dir, sizeof(dir));
+	if (rc)
+		return rc;
+	if (log)
+		return print_log(argv[1], dir, follow);
+	if (!vmm_alive(dir, NULL)) {
+		error_msg(what, "%s is not running: nothing to attach to (--log prints its console log)",
+			  argv[1]);
+		return EXIT_FAIL;
+	}
+	return attach(argv[1], dir, force);
+}
