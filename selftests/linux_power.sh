@@ -123,5 +123,5 @@ wait_for 10 eval '! kill -0 $con 2>/dev/null' && pass "rb: the console client en
 	fail "rb: the console client is still there"
 exec 9>&-
 wait "$con"
-expect_eq "rb: it ended with exit 0" "$?" 0
+expect_eq "rb: its input (still open) was cut short: exit 1" "$?" 1
 finish

@@ -127,6 +127,8 @@ wait "$con" && pass "the client detaches when its input ends" || fail "the clien
 # Typed into a paused VM, a line waits in the UART's receive FIFO (16 bytes),
 # which the save carries: the restored guest reads it.
 expect_rc 0 "pause" -- "$V" vm pause lx
+# With Enter, exactly the FIFO's 16 bytes: more would wait in the socket
+# and the client with them (timeout, exit 124).
 printf 'echo FF$((4*4))\n' >"$tmp/typed"
 expect_rc 0 "type 16 bytes into the paused VM" -- timeout 30 "$V" vm console lx <"$tmp/typed"
 said FF16 && fail "the paused guest ran it" || pass "the paused guest did not run it"

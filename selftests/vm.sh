@@ -47,10 +47,27 @@ one_line "console in use" "^vmmig: vm console: w: another client is attached to 
 expect_rc 0 "--force takes it over" -- "$V" vm console w --force </dev/null
 wait_for 10 eval '! kill -0 $con1 2>/dev/null' && pass "the first client was detached" ||
 	fail "the first client is still attached"
-wait "$con1" && pass "it ends with exit 0" || fail "it ends with exit $?"
+wait "$con1"
+expect_eq "its input was cut short: exit 1" "$?" 1
+expect_match "it says so" "$(cat "$tmp/con1.out")" \
+	"vm console: w: the console closed before the guest had all the input"
 exec 9>&-
 wait_for 10 attached false && pass "nobody attached when the last client is done" ||
 	fail "a console client is still attached"
+# The workload guest never reads its UART: piped input waits, and a client
+# that gives up is detached (what it typed goes with it).
+expect_rc 124 "input the guest does not read waits" -- timeout 3 "$V" vm console w <<<"abc"
+wait_for 10 attached false && pass "a client killed while its input waits is detached" ||
+	fail "the killed client is still attached"
+# On a terminal (script(1) gives it one): raw mode, Ctrl-] detaches. The
+# key is sent until it works: keys typed before raw mode are flushed.
+ctrl_bracket() { for _ in $(seq 40); do sleep 0.5; printf '\035'; done; }
+expect_rc 0 "console on a terminal" -- \
+	bash -c "$(declare -f ctrl_bracket); ctrl_bracket |
+		 timeout 30 script -qec '$V vm console w && stty -a' /dev/null"
+expect_contains "it says how to detach" "$out" "Connected to w (escape character is ^])"
+expect_contains "Ctrl-] detached it" "$out" "Disconnected from w"
+expect_match "the terminal is back in canonical mode with echo" "$out" "[^-]icanon .*[^-]echo "
 expect_rc 2 "console --log --force" -- "$V" vm console w --log --force
 expect_rc 2 "console, unknown option" -- "$V" vm console w --frobnicate
 expect_rc 1 "console of an unknown VM" -- "$V" vm console nope </dev/null

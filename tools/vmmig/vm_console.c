@@ -44,17 +44,18 @@ static void on_signal(int sig)
 
 static void tty_raw(void)
 {
+	static const int sigs[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT };
 	struct termios t;
+	unsigned int i;
 
 	if (tcgetattr(0, &saved_tio))
 		return;
 	t = saved_tio;
 	cfmakeraw(&t);
-	if (tcsetattr(0, TCSAFLUSH, &t))
-		return;
-	raw_tty = true;
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], on_signal);
+	if (!tcsetattr(0, TCSAFLUSH, &t))
+		raw_tty = true;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -62,9 +63,7 @@ static int write_all(int fd, const char *p, size_t len)
 	ssize_t n;
 
 	while (len) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == ENOTSOCK)
-			n = write(fd, p, len);
+		n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -75,43 +74,92 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* Copies between the terminal (or pipe) and the console until one ends. */
-static int relay(int sock, bool tty)
+/*
+ * Input for the guest waits here while the VMM does not take it (the guest
+ * is paused, or does not read its console): on a terminal, keys typed
+ * beyond it are dropped, but Ctrl-] is still seen; a pipe is read no
+ * further until there is room.
+ */
+struct pending {
+	char buf[64 << 10];
+	size_t len;
+};
+
+/* Reads stdin; 1 at its end, -1 on Ctrl-] (on a terminal), else 0. */
+static int take_input(struct pending *in, bool tty)
 {
-	struct pollfd pfd[2] = { { sock, POLLIN, 0 }, { 0, POLLIN, 0 } };
-	char buf[4096], *esc;
+	char scratch[4096], *p = in->buf + in->len, *esc;
+	size_t room = sizeof(in->buf) - in->len;
 	ssize_t n;
 
+	if (!room)
+		p = scratch, room = sizeof(scratch);	/* only when on a terminal */
+	n = read(0, p, room);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : 1;
+	if (!n)
+		return 1;
+	esc = tty ? memchr(p, ESCAPE, n) : NULL;
+	if (esc)
+		n = esc - p;
+	if (p != scratch)
+		in->len += n;
+	return esc ? -1 : 0;
+}
+
+static void give_input(struct pending *in, int sock)
+{
+	ssize_t n = send(sock, in->buf, in->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n > 0) {
+		in->len -= n;
+		memmove(in->buf, in->buf + n, in->len);
+	}
+}
+
+/*
+ * Copies between the terminal (or pipe) and the console until one ends.
+ * 0 when the user detached, input ended and the VMM took it all, or (on a
+ * terminal) the VMM closed the console; -EPIPE when it closed the console
+ * before it had all input from a pipe.
+ */
+static int relay(int sock, bool tty)
+{
+	static struct pending in;
+	struct pollfd pfd[2] = { { sock, POLLIN, 0 }, { 0, POLLIN, 0 } };
+	bool eof = false, shut = false;
+	char buf[4096];
+	ssize_t n;
+	int r;
+
 	for (;;) {
+		pfd[0].events = POLLIN | (in.len ? POLLOUT : 0);
+		pfd[1].fd = !eof && (tty || in.len < sizeof(in.buf)) ? 0 : -1;
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (pfd[0].revents) {
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			n = read(sock, buf, sizeof(buf));
-			if (n <= 0)
-				return 0;	/* the VMM ended, or detached us */
+			if (n <= 0)	/* the VMM ended, or detached us */
+				return tty || (eof && !in.len) ? 0 : -EPIPE;
 			if (write_all(1, buf, n))
 				return -errno;
 		}
-		if (!pfd[1].revents)
-			continue;
-		n = read(0, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		esc = tty && n > 0 ? memchr(buf, ESCAPE, n) : NULL;
-		if (esc)
-			n = esc - buf;
-		if (n > 0 && write_all(sock, buf, n))
-			return 0;	/* the VMM went away */
-		if (esc)
-			return 0;
-		if (n <= 0) {
-			/* Input ended: the VMM closes once the guest has it all. */
-			shutdown(sock, SHUT_WR);
-			pfd[1].fd = -1;
+		if (pfd[0].revents & POLLOUT)
+			give_input(&in, sock);
+		if (pfd[1].fd >= 0 && pfd[1].revents) {
+			r = take_input(&in, tty);
+			if (r < 0)
+				return 0;
+			eof = r > 0;
+			if (in.len)
+				give_input(&in, sock);
 		}
+		/* Input ended: the VMM closes once the guest's FIFO has it all. */
+		if (eof && !in.len && !shut)
+			shut = !shutdown(sock, SHUT_WR);
 	}
 }
 
@@ -130,6 +178,7 @@ static int attach(const char *name, const char *dir, bool force)
 		return EXIT_FAIL;
 	}
 	json_object_put(rep);
+	signal(SIGPIPE, SIG_IGN);
 	if (tty) {
 		fprintf(stderr, "Connected to %s (escape character is ^])\n", name);
 		tty_raw();
@@ -139,6 +188,11 @@ static int attach(const char *name, const char *dir, bool force)
 	close(fd);
 	if (tty)
 		fprintf(stderr, "\nDisconnected from %s\n", name);
+	if (err == -EPIPE) {
+		error_msg(what, "%s: the console closed before the guest had all the input (the VM stopped, or another client took over)",
+			  name);
+		return EXIT_FAIL;
+	}
 	if (err) {
 		error_msg(what, "%s: %s", name, strerror(-err));
 		return EXIT_FAIL;

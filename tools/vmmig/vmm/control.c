@@ -224,7 +224,10 @@ static int console(struct vm *vm, struct json_object *req, char *why, int *next)
 	struct json_object *v;
 	bool force = json_object_object_get_ex(req, "force", &v) && json_object_get_boolean(v);
 
-	if (vm->uart.client_fd >= 0 && !force)
+	struct pollfd p = { vm->uart.client_fd, 0, 0 };
+
+	/* A client that hung up but is still attached (see control_loop) is gone. */
+	if (p.fd >= 0 && !force && !(poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR))))
 		return vmm_fail(why, -EBUSY, "another client is attached to the console (--force takes it over)");
 	*next = ATTACH_CONSOLE;
 	return 0;
@@ -330,11 +333,45 @@ static void console_input(struct vm *vm, bool *stalled)
 			*stalled = true;
 		return;
 	}
-	n = read(fd, buf, room);
-	if (n > 0)
-		uart_receive(vm, buf, n);
-	else if (!n || (errno != EAGAIN && errno != EINTR))
+	/* Only what the FIFO took leaves the socket: the guest may shrink it. */
+	n = recv(fd, buf, room, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0) {
+		n = uart_receive(vm, buf, n);
+		if (n && recv(fd, buf, n, MSG_DONTWAIT) != n)
+			console_detach(vm);
+	} else if (!n || (errno != EAGAIN && errno != EINTR)) {
 		console_detach(vm);	/* all delivered, or the client is gone */
+	}
+}
+
+/* The attached client's socket: what the loop waits for on it. */
+static short console_events(struct vm *vm, bool *stalled)
+{
+	unsigned int room = uart_rx_room(&vm->uart);
+	short ev = 0;
+
+	*stalled = *stalled && !room;
+	if (!*stalled)
+		ev = room ? POLLIN : POLLRDHUP;
+	if (uart_client_blocked(&vm->uart))
+		ev |= POLLOUT;
+	return ev;
+}
+
+/*
+ * A client that hung up is detached at once, and what it typed that the
+ * guest has not taken goes with it, as on a serial line.
+ */
+static void console_event(struct vm *vm, short revents, bool *stalled)
+{
+	if (revents & (POLLHUP | POLLERR)) {
+		console_detach(vm);
+		return;
+	}
+	if (revents & POLLOUT)
+		uart_client_flush(&vm->uart);
+	if (revents & (POLLIN | POLLRDHUP))
+		console_input(vm, stalled);
 }
 
 enum { P_LISTEN, P_EVENT, P_SIGNAL, P_CONSOLE, P_WAKE, NPOLL };
@@ -346,20 +383,17 @@ int control_loop(struct vm *vm, int listen_fd)
 		[P_EVENT] = { vm->event_fd, POLLIN, 0 },
 		[P_SIGNAL] = { signal_fd(), POLLIN, 0 },
 		[P_CONSOLE] = { -1, POLLIN, 0 },
-		[P_WAKE] = { vm->uart.rx_wake_fd, POLLIN, 0 },
+		[P_WAKE] = { vm->uart.wake_fd, POLLIN, 0 },
 	};
 	int fd, next = KEEP_GOING;
 	bool reset = false, stalled = false;
-	unsigned int room;
 	uint64_t n;
 
 	while (next == KEEP_GOING) {
-		/* Console input waits in its socket while the FIFO is full. */
 		fd = vm->uart.client_fd;
-		room = fd >= 0 ? uart_rx_room(&vm->uart) : 0;
-		stalled = stalled && !room;
-		pfd[P_CONSOLE].fd = fd >= 0 && !stalled ? fd : -1;
-		pfd[P_CONSOLE].events = room ? POLLIN : POLLRDHUP;
+		/* With no events, poll still reports the client hanging up. */
+		pfd[P_CONSOLE].events = fd >= 0 ? console_events(vm, &stalled) : 0;
+		pfd[P_CONSOLE].fd = fd;
 		if (poll(pfd, NPOLL, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -374,7 +408,7 @@ int control_loop(struct vm *vm, int listen_fd)
 		if (pfd[P_WAKE].revents && read(pfd[P_WAKE].fd, &n, sizeof(n)) < 0)
 			perror("vmmig-vmm: uart wake");
 		if (pfd[P_CONSOLE].fd >= 0 && pfd[P_CONSOLE].revents)
-			console_input(vm, &stalled);
+			console_event(vm, pfd[P_CONSOLE].revents, &stalled);
 		if (!pfd[P_LISTEN].revents)
 			continue;
 		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);

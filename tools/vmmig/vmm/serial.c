@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A 16550A UART at COM1. What the guest writes goes to the console log and
- * to an attached `vmmig vm console`; what the console client types arrives
- * in the receive FIFO (16 bytes, 1 with the FIFO off), fed by the control
- * loop only as fast as the guest reads it, so nothing is lost. IRQ 4 rises
- * for "data ready" and for "transmitter empty", as the guest enables them.
+ * to an attached `vmmig vm console` (through a buffer when the client lags);
+ * what the client types arrives in the receive FIFO (16 bytes, 1 with the
+ * FIFO off), fed by the control loop only as fast as the guest reads it.
+ * IRQ 4 rises for "data ready" and for "transmitter empty", as the guest
+ * enables them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,9 +41,11 @@ int uart_init(struct uart *u, int out_fd)
 	u->out_fd = out_fd;
 	u->client_fd = -1;
 	u->rx_waiting = false;
+	u->client_blocked = false;
+	u->client_len = 0;
 	u->irq_level = -1;
-	u->rx_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	return u->rx_wake_fd < 0 ? -errno : 0;
+	u->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return u->wake_fd < 0 ? -errno : 0;
 }
 
 static unsigned int fifo_size(const struct vmstate_uart *r)
@@ -69,34 +72,64 @@ static void update_irq(struct vm *vm, struct uart *u)
 		perror("KVM_IRQ_LINE");
 }
 
+static void wake(struct uart *u)
+{
+	uint64_t one = 1;
+
+	if (write(u->wake_fd, &one, sizeof(one)) < 0)
+		perror("vmmig-vmm: uart wake");
+}
+
+/* Sends what the client has not had yet, without waiting. */
+static void flush_client(struct uart *u)
+{
+	ssize_t n = send(u->client_fd, u->client_buf, u->client_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		n = u->client_len;	/* gone: the control loop detaches it */
+	if (n > 0) {
+		u->client_len -= n;
+		memmove(u->client_buf, u->client_buf + n, u->client_len);
+	}
+	if (u->client_len && !u->client_blocked) {
+		u->client_blocked = true;
+		wake(u);	/* the control loop polls for room */
+	}
+}
+
 static void transmit(struct uart *u, uint8_t v)
 {
 	if (write(u->out_fd, &v, 1) < 0)
 		perror("console");
-	/* A client that stops reading misses output; the log has it all. */
-	if (u->client_fd >= 0)
-		send(u->client_fd, &v, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	u->r.thre_pending = 1;
+	if (u->client_fd < 0)
+		return;
+	/* A client far behind misses output; the log has it all. */
+	if (u->client_len == UART_CLIENT_BUF) {
+		u->client_lost++;
+		return;
+	}
+	u->client_buf[u->client_len++] = v;
+	if (!u->client_blocked)
+		flush_client(u);
 }
 
 static void clear_rx(struct uart *u)
 {
 	u->r.rx_count = 0;
 	if (u->rx_waiting) {
-		uint64_t one = 1;
-
 		u->rx_waiting = false;
-		if (write(u->rx_wake_fd, &one, sizeof(one)) < 0)
-			perror("vmmig-vmm: uart wake");
+		wake(u);
 	}
 }
 
 static uint8_t receive(struct uart *u)
 {
-	uint8_t v = u->r.rx[0];
+	uint8_t v;
 
 	if (!u->r.rx_count)
 		return 0;
+	v = u->r.rx[0];
 	memmove(u->r.rx, u->r.rx + 1, --u->r.rx_count);
 	if (!u->r.rx_count)
 		clear_rx(u);
@@ -193,7 +226,7 @@ unsigned int uart_rx_room(struct uart *u)
 	return room;
 }
 
-void uart_receive(struct vm *vm, const uint8_t *buf, unsigned int len)
+unsigned int uart_receive(struct vm *vm, const uint8_t *buf, unsigned int len)
 {
 	struct uart *u = &vm->uart;
 	unsigned int n;
@@ -205,6 +238,7 @@ void uart_receive(struct vm *vm, const uint8_t *buf, unsigned int len)
 	u->r.rx_count += n;
 	update_irq(vm, u);
 	pthread_mutex_unlock(&u->lock);
+	return n;
 }
 
 int uart_attach(struct uart *u, int fd)
@@ -214,8 +248,34 @@ int uart_attach(struct uart *u, int fd)
 	pthread_mutex_lock(&u->lock);
 	old = u->client_fd;
 	u->client_fd = fd;
+	u->client_len = 0;
+	u->client_blocked = false;
+	if (u->client_lost)
+		fprintf(stderr, "vmmig-vmm: a console client missed %llu bytes of output\n",
+			(unsigned long long)u->client_lost);
+	u->client_lost = 0;
 	pthread_mutex_unlock(&u->lock);
 	return old;
+}
+
+bool uart_client_blocked(struct uart *u)
+{
+	bool b;
+
+	pthread_mutex_lock(&u->lock);
+	b = u->client_fd >= 0 && u->client_blocked;
+	pthread_mutex_unlock(&u->lock);
+	return b;
+}
+
+void uart_client_flush(struct uart *u)
+{
+	pthread_mutex_lock(&u->lock);
+	if (u->client_fd >= 0) {
+		u->client_blocked = false;
+		flush_client(u);
+	}
+	pthread_mutex_unlock(&u->lock);
 }
 
 void uart_save(struct uart *u, struct vmstate_uart *s)
@@ -236,6 +296,8 @@ int uart_restore(struct vm *vm, const struct vmstate_section *s, char *why)
 	if (s->len != len)
 		return vmm_fail(why, -EBADMSG, "uart section has the wrong size");
 	memcpy(&r, s->data, len);
+	if (s->version == 1)
+		r.rx_count = 0;
 	if (r.rx_count > fifo_size(&r))
 		return vmm_fail(why, -EBADMSG, "uart section: %u bytes in the receive FIFO",
 				r.rx_count);

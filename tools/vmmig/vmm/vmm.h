@@ -56,13 +56,21 @@ struct vcpu {
 	bool dead;		/* hit a fatal exit: never runs again */
 };
 
+/* Output for a console client that lags behind; beyond it, output is lost. */
+#define UART_CLIENT_BUF	(64 << 10)
+
 struct uart {
 	pthread_mutex_t lock;
 	struct vmstate_uart r;
 	int out_fd;		/* console.log */
 	int client_fd;		/* an attached `vmmig vm console`, or -1 */
-	int rx_wake_fd;		/* eventfd: a full receive FIFO has room again */
-	bool rx_waiting;	/* the control loop waits for that */
+	/* eventfd: the receive FIFO has room again, or output waits */
+	int wake_fd;
+	bool rx_waiting;	/* the control loop waits for room */
+	bool client_blocked;	/* the client's socket is full */
+	unsigned int client_len;
+	uint64_t client_lost;	/* bytes the client missed */
+	uint8_t client_buf[UART_CLIENT_BUF];
 	int irq_level;
 };
 
@@ -144,12 +152,15 @@ int uart_init(struct uart *u, int out_fd);
 void uart_io(struct vm *vm, uint16_t port, bool write, uint8_t *data);
 /*
  * Console input: how many bytes the receive FIFO takes now (0: the control
- * loop should wait for rx_wake_fd), and giving them to the guest.
+ * loop should wait for wake_fd), and giving it some; returns how many it took.
  */
 unsigned int uart_rx_room(struct uart *u);
-void uart_receive(struct vm *vm, const uint8_t *buf, unsigned int len);
+unsigned int uart_receive(struct vm *vm, const uint8_t *buf, unsigned int len);
 /* Console output also goes to @fd (-1: nobody); returns the previous one. */
 int uart_attach(struct uart *u, int fd);
+/* Output waits for the client's socket (poll it for POLLOUT), and sending it. */
+bool uart_client_blocked(struct uart *u);
+void uart_client_flush(struct uart *u);
 void uart_save(struct uart *u, struct vmstate_uart *s);
 int uart_restore(struct vm *vm, const struct vmstate_section *s, char *why);
 
