@@ -403,6 +403,9 @@ int control_loop(struct vm *vm, int listen_fd)
 		/* A signal ends the VMM even if the guest reset at the same time. */
 		if (pfd[P_EVENT].revents || pfd[P_SIGNAL].revents) {
 			reset = !pfd[P_SIGNAL].revents && vm->exit_kind == VM_EXIT_RESET;
+			if (pfd[P_SIGNAL].revents && vm->exit_kind == VM_EXIT_RESET)
+				snprintf(vm->exit_reason, sizeof(vm->exit_reason),
+					 "the guest reset as a signal ended the VMM: no restart");
 			break;
 		}
 		if (pfd[P_WAKE].revents && read(pfd[P_WAKE].fd, &n, sizeof(n)) < 0)

@@ -125,8 +125,8 @@ static int boot(struct vm *vm, const struct opts *o, char *why)
 	return 0;
 }
 
-/* Before the VMM says why it failed: `vmmig vm start` kills it once told. */
-static void teardown(struct vm *vm)
+/* The files of a VMM that ends: why (if it crashed), no socket, no pid. */
+static void leave(struct vm *vm)
 {
 	char path[4200];
 
@@ -136,11 +136,17 @@ static void teardown(struct vm *vm)
 	}
 	if (vm->exit_kind != VM_EXIT_NONE)
 		fprintf(stderr, "vmmig-vmm: %s: %s\n", vm->def.name, vm->exit_reason);
-	vm_destroy(vm);
 	dir_path(vm, CTL_SOCKET_NAME, path, sizeof(path));
 	unlink(path);
 	dir_path(vm, "vmm.pid", path, sizeof(path));
 	unlink(path);
+}
+
+/* Before the VMM says why it failed: `vmmig vm start` kills it once told. */
+static void teardown(struct vm *vm)
+{
+	vm_destroy(vm);
+	leave(vm);
 }
 
 static void end(struct vm *vm, int status)
@@ -171,8 +177,10 @@ static void restart(struct vm *vm, int pid_fd, int lfd)
 	if (!fcntl(pid_fd, F_SETFD, 0) && !fcntl(lfd, F_SETFD, 0) &&
 	    (con < 0 || !fcntl(con, F_SETFD, 0)))
 		execv("/proc/self/exe", args);
-	/* The pid file, which nobody holds now, says the VMM died. */
-	fprintf(stderr, "vmmig-vmm: %s: cannot restart: %s\n", vm->def.name, strerror(errno));
+	vm->exit_kind = VM_EXIT_CRASH;
+	snprintf(vm->exit_reason, sizeof(vm->exit_reason),
+		 "the guest reset, but the VMM could not start again: %s", strerror(errno));
+	leave(vm);
 	exit(1);
 }
 
