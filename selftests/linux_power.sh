@@ -13,7 +13,13 @@ source "$(dirname "$0")/linux_common.sh"
 
 export VMMIG_STATE_DIR=$tmp/state
 V=$VMMIG
-VCPUS=2
+# The power-off guest boots two vCPUs (SMP through the MADT) in a 6.1 test
+# VM; the reboot guest one. Nested guests froze the whole 6.12 test VM now
+# and then (Documentation/admin-guide/vm.rst): fewer nested vCPUs there.
+case $(uname -r) in
+6.1.*) VCPUS=2 ;;
+*) VCPUS=1; echo "# $(uname -r) test VM: one vCPU per nested guest" ;;
+esac
 cleanup_hook() {
 	local vm
 	for vm in off rb; do
@@ -82,6 +88,7 @@ expect_eq "off: no panic" "$(grep -ac 'Kernel panic' <<<"$log")" 0
 expect_eq "off: poweroff did not return" "$(grep -ac VMMIG-LINUX-STILL-UP <<<"$log")" 0
 
 # Reboot: a second boot in the same VMM; the guest goes on rebooting.
+VCPUS=1
 create rb reboot
 t=$(date +%s%N)
 expect_rc 0 "start rb" -- "$V" vm start rb
