@@ -214,7 +214,7 @@ static int print_log(const char *name, const char *dir, bool follow)
 	}
 	for (;;) {
 		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			if (write(1, buf, n) != n)
+			if (write_all(1, buf, n))
 				break;
 		if (!follow || !vmm_alive(dir, NULL))
 			break;

@@ -223,7 +223,6 @@ static int console(struct vm *vm, struct json_object *req, char *why, int *next)
 {
 	struct json_object *v;
 	bool force = json_object_object_get_ex(req, "force", &v) && json_object_get_boolean(v);
-
 	struct pollfd p = { vm->uart.client_fd, 0, 0 };
 
 	/* A client that hung up but is still attached (see control_loop) is gone. */

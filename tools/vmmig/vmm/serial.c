@@ -53,6 +53,11 @@ static unsigned int fifo_size(const struct vmstate_uart *r)
 	return r->iir & IIR_FIFO ? VMSTATE_UART_FIFO : 1;
 }
 
+static unsigned int fifo_room(const struct vmstate_uart *r)
+{
+	return fifo_size(r) - r->rx_count;
+}
+
 /* Interrupt priority: received data before transmitter empty. */
 static void update_irq(struct vm *vm, struct uart *u)
 {
@@ -220,7 +225,7 @@ unsigned int uart_rx_room(struct uart *u)
 	unsigned int room;
 
 	pthread_mutex_lock(&u->lock);
-	room = fifo_size(&u->r) - u->r.rx_count;
+	room = fifo_room(&u->r);
 	u->rx_waiting = !room;
 	pthread_mutex_unlock(&u->lock);
 	return room;
@@ -232,7 +237,7 @@ unsigned int uart_receive(struct vm *vm, const uint8_t *buf, unsigned int len)
 	unsigned int n;
 
 	pthread_mutex_lock(&u->lock);
-	n = fifo_size(&u->r) - u->r.rx_count;
+	n = fifo_room(&u->r);
 	n = len < n ? len : n;
 	memcpy(u->r.rx + u->r.rx_count, buf, n);
 	u->r.rx_count += n;
