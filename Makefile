@@ -41,9 +41,9 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIB_SRCS := $(wildcard tools/vmmig/lib/*.c)
 LIB_OBJS := $(patsubst tools/vmmig/lib/%.c,$(BUILD)/obj/lib/%.o,$(LIB_SRCS))
 LIBVMMIG := $(BUILD)/obj/libvmmig.a
-CLI_SRCS := $(wildcard tools/vmmig/*.c)
-CLI_OBJS := $(patsubst tools/vmmig/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
-HDRS     := $(wildcard tools/vmmig/*.h tools/vmmig/lib/*.h tools/vmmig/vmm/*.h \
+CLI_SRCS := $(wildcard tools/vmmig/cli/*.c)
+CLI_OBJS := $(patsubst tools/vmmig/cli/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
+HDRS     := $(wildcard tools/vmmig/cli/*.h tools/vmmig/lib/*.h tools/vmmig/vmm/*.h \
 	      tools/vmmig/guest/*.h) uapi/linux/vmmig.h kmod/cpuid_names.h
 VMM_SRCS := $(wildcard tools/vmmig/vmm/*.c)
 VMM_OBJS := $(patsubst tools/vmmig/vmm/%.c,$(BUILD)/obj/vmm/%.o,$(VMM_SRCS)) \
@@ -94,7 +94,7 @@ $(BUILD)/obj/lib/%.o: tools/vmmig/lib/%.c $(HDRS)
 	@echo '  CC      $<'
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/cli/%.o: tools/vmmig/%.c $(HDRS)
+$(BUILD)/obj/cli/%.o: tools/vmmig/cli/%.c $(HDRS)
 	@mkdir -p $(@D)
 	@echo '  CC      $<'
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WFLAGS) -c -o $@ $<
