@@ -25,7 +25,9 @@ endif
 KVER ?= $(if $(KDIR),$(KVERS),$(shell uname -r))
 kdir = $(if $(KDIR),$(KDIR),/lib/modules/$(1)/build)
 
-KSRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild uapi/linux/vmmig.h kmod/kvm-symbols
+# kmod/*.mod.c is made by a build from the top-level Kbuild, not a source.
+KMOD_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.[ch]))
+KSRCS := $(KMOD_SRCS) kmod/Kbuild uapi/linux/vmmig.h kmod/kvm-symbols
 MODULES := $(foreach v,$(KVERS),$(BUILD)/kmod/$(v)/vmmig.ko)
 
 CC      ?= gcc
@@ -150,9 +152,9 @@ $(CHECKPATCH):
 style: $(CHECKPATCH)
 	$(Q)$(CHECKPATCH) --no-tree --strict \
 		--ignore FILE_PATH_CHANGES,LINUX_VERSION_CODE,CONSTANT_COMPARISON \
-		-f kmod/*.c kmod/*.h uapi/linux/vmmig.h
+		-f $(KMOD_SRCS) uapi/linux/vmmig.h
 	@# Out of tree, version checks are needed; they live in compat.h only.
-	$(Q)! grep -n LINUX_VERSION_CODE $(filter-out kmod/compat.h,$(wildcard kmod/*.[ch]))
+	$(Q)! grep -n LINUX_VERSION_CODE $(filter-out kmod/compat.h,$(KMOD_SRCS))
 	$(Q)shellcheck -x -S warning selftests/*.sh selftests/run_tests selftests/check \
 		selftests/vm-run selftests/lib/* scripts/*.sh .ci/run
 
@@ -162,6 +164,7 @@ sparse:
 
 clean:
 	rm -rf $(BUILD)
+	$(if $(KVERS),$(Q)$(MAKE) -C $(call kdir,$(firstword $(KVERS))) M=$(CURDIR) clean >/dev/null)
 
 check: deps
 	$(Q)$(MAKE) all
