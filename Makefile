@@ -37,8 +37,14 @@ WFLAGS  := -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow
 CPPFLAGS += -D_GNU_SOURCE -I$(CURDIR)/uapi -I$(CURDIR)/tools/vmmig/lib \
 	    -DVMMIG_VERSION='"$(VERSION)"'
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Expanded by the recipes that need them only: a missing package stops the
+# build with its name, not with a compiler error about a header.
+pkg_missing = $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
+pkg = $(if $(shell command -v pkg-config),,$(error pkg-config is not installed: run 'make deps'))$(if \
+	$(pkg_missing),$(error pkg-config cannot find $(pkg_missing): run 'make deps'))$(shell \
+	pkg-config $(1) $(PKGS))
+PKG_CFLAGS = $(call pkg,--cflags)
+PKG_LIBS   = $(call pkg,--libs)
 
 LIB_SRCS := $(wildcard tools/vmmig/lib/*.c)
 LIB_OBJS := $(patsubst tools/vmmig/lib/%.c,$(BUILD)/obj/lib/%.o,$(LIB_SRCS))
@@ -59,13 +65,18 @@ GUEST_CFLAGS := -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	-Wl,-T,tools/vmmig/guest/guest.lds
 
 .DELETE_ON_ERROR:
-.PHONY: all modules tools install uninstall deps check unit-check vm-check bench \
-	vng-check demo clean style sparse help ksft
+.PHONY: all modules tools install uninstall deps check bench vng-check demo \
+	clean style sparse docs-check help ksft
 
 all: modules tools selftests
 
 help:
-	@echo 'make [KDIR=...]    build vmmig.ko for each kernel and the tools into build/'
+	@echo 'make [all]         modules, tools and selftests, into build/'
+	@echo 'make modules       vmmig.ko for each kernel with headers (KDIR=: that tree only)'
+	@echo 'make tools         the vmmig CLI and vmmig-vmm'
+	@echo 'make selftests     the test binaries'
+	@echo 'make benchmarks    the benchmark binaries'
+	@echo 'make ksft          extract the kselftest harness from linux-source'
 	@echo 'make deps          install missing Debian packages (as root)'
 	@echo 'make check         unit tests, module builds, the in-VM suite on 6.1 and 6.12'
 	@echo 'make vng-check     the in-VM suite through virtme-ng (vng on PATH)'
@@ -75,6 +86,9 @@ help:
 	@echo 'make uninstall     remove what install installed'
 	@echo 'make style         checkpatch on the module, shellcheck on the scripts'
 	@echo 'make sparse        sparse (C=2) on the module'
+	@echo 'make docs-check    docutils over Documentation/ (also part of make check)'
+	@echo 'make clean         remove build/'
+	@echo 'make help          this list'
 
 # The module is built in one output folder per kernel, made of links to the
 # sources, so that the builds for several kernels do not trample each other.
@@ -165,6 +179,9 @@ sparse:
 clean:
 	rm -rf $(BUILD)
 	$(if $(KVERS),$(Q)$(MAKE) -C $(call kdir,$(firstword $(KVERS))) M=$(CURDIR) clean >/dev/null)
+
+docs-check:
+	$(Q)scripts/docs-check.py
 
 check: deps
 	$(Q)$(MAKE) all
