@@ -93,21 +93,21 @@ static int bench_size(struct vmmig_nl *nl, uint64_t size, unsigned int stride)
 	ctl[5] = stride * PAGE;
 	err = vmmig_vm_register(nl, vm.vm_fd, "bench", uuid);
 	if (!err)
-		err = vmmig_dirty_start(nl, "bench");
+		err = vmmig_dirty_start(nl, VMMIG_BY_NAME("bench"));
 	if (err) {
 		fprintf(stderr, "bench: %s\n", vmmig_nl_strerror(nl, err));
 		return err;
 	}
 	/* Warm up: fault everything in, drain the log. */
 	guest_pass(&vm);
-	vmmig_dirty_harvest(nl, "bench", buf, bufsize, &st);
+	vmmig_dirty_harvest(nl, VMMIG_BY_NAME("bench"), buf, bufsize, &st);
 	for (i = 0; i < REPS; i++) {
 		uint64_t t0;
 
 		if (guest_pass(&vm))
 			return -EIO;
 		t0 = now_ns();
-		err = vmmig_dirty_harvest(nl, "bench", buf, bufsize, &st);
+		err = vmmig_dirty_harvest(nl, VMMIG_BY_NAME("bench"), buf, bufsize, &st);
 		a[i] = now_ns() - t0;
 		k[i] = st.time_ns;
 		pages = st.pages;
@@ -125,8 +125,8 @@ static int bench_size(struct vmmig_nl *nl, uint64_t size, unsigned int stride)
 	if (nr_user != st.nr_ranges)
 		printf("  warning: %llu ranges from the userspace loop, %u in-kernel\n",
 		       (unsigned long long)nr_user, st.nr_ranges);
-	vmmig_dirty_stop(nl, "bench");
-	vmmig_vm_unregister(nl, "bench");
+	vmmig_dirty_stop(nl, VMMIG_BY_NAME("bench"));
+	vmmig_vm_unregister(nl, VMMIG_BY_NAME("bench"));
 	kvm_vm_destroy(&vm);
 	free(bitmap);
 	free(buf);

@@ -417,8 +417,8 @@ static int put_excess(struct sk_buff *skb, const u32 *excess)
 }
 
 /* The VM_AUDIT reply and the AUDIT_NTF event. */
-static struct sk_buff *audit_msg(u32 portid,
-				 u32 seq, u8 cmd, const char *name, pid_t pid,
+static struct sk_buff *audit_msg(u32 portid, u32 seq, u8 cmd,
+				 const struct vmmig_vm *vm, pid_t pid,
 				 enum vmmig_cpu_mode mode,
 				 const struct vmmig_cpuid_report *r)
 {
@@ -430,7 +430,7 @@ static struct sk_buff *audit_msg(u32 portid,
 		return ERR_PTR(-ENOMEM);
 	hdr = genlmsg_put(skb, portid, seq, &vmmig_genl_family, 0, cmd);
 	if (!hdr ||
-	    (name && nla_put_string(skb, VMMIG_CPUID_A_VM_NAME, name)) ||
+	    (vm && vmmig_handle_fill(skb, VMMIG_CPUID_A_HANDLE, vm)) ||
 	    nla_put_u32(skb, VMMIG_CPUID_A_PID, pid) ||
 	    nla_put_u32(skb, VMMIG_CPUID_A_VM_MODE, mode) ||
 	    nla_put_u32(skb, VMMIG_CPUID_A_COMPLIANCE, r->compliance) ||
@@ -475,61 +475,33 @@ int vmmig_cpuid_features_doit(struct sk_buff *skb, struct genl_info *info)
 }
 
 const struct nla_policy vmmig_vm_audit_policy[VMMIG_CPUID_A_MAX + 1] = {
-	[VMMIG_CPUID_A_VM_NAME] = { .type = NLA_NUL_STRING, .len = VMMIG_NAME_MAX - 1 },
-	[VMMIG_CPUID_A_FD] = { .type = NLA_U32 },
+	[VMMIG_CPUID_A_HANDLE] = NLA_POLICY_NESTED(vmmig_handle_policy),
 	[VMMIG_CPUID_A_VM_MODE] = NLA_POLICY_MAX(NLA_U32, VMMIG_CPU_MODE_MAX),
 };
 
 /**
  * vmmig_cpuid_notify() - send VMMIG_CMD_AUDIT_NTF for a VM that exceeds its mask
  * @net: the namespace whose listeners get it
- * @name: the VM's registered name, or NULL
+ * @vm: the registered VM (or the one being registered), or NULL
  * @pid: the process that created the VM
  * @mode: the mode whose mask it exceeds
  * @r: the audit
  *
  * May sleep.
  */
-void vmmig_cpuid_notify(struct net *net, const char *name, pid_t pid,
+void vmmig_cpuid_notify(struct net *net, const struct vmmig_vm *vm, pid_t pid,
 			enum vmmig_cpu_mode mode,
 			const struct vmmig_cpuid_report *r)
 {
 	struct sk_buff *msg;
 
-	msg = audit_msg(0, 0, VMMIG_CMD_AUDIT_NTF, name, pid, mode, r);
+	msg = audit_msg(0, 0, VMMIG_CMD_AUDIT_NTF, vm, pid, mode, r);
 	if (!IS_ERR(msg))
 		vmmig_genl_notify(net, msg);
 }
 
-static int audit_vm(struct genl_info *info)
-{
-	struct net *net = genl_info_net(info);
-	struct vmmig_cpuid_report r;
-	enum vmmig_cpu_mode mode;
-	struct vmmig_vm *vm;
-	struct sk_buff *msg;
-	pid_t pid;
-
-	vm = vmmig_vm_lookup(vmmig_net(net), info->attrs[VMMIG_CPUID_A_VM_NAME],
-			     NULL, info->extack);
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
-	mode = READ_ONCE(vm->cpu_mode);
-	vmmig_cpuid_audit(net, vm->kvm, mode, &r);
-	WRITE_ONCE(vm->compliance, r.compliance);
-	pid = vm->kvm->userspace_pid;
-	if (r.compliance == VMMIG_COMPLIANCE_EXCEEDS)
-		vmmig_cpuid_notify(net, vm->name, pid, mode, &r);
-	msg = audit_msg(info->snd_portid, info->snd_seq, VMMIG_CMD_VM_AUDIT,
-			vm->name, pid, mode, &r);
-	vmmig_vm_put(vm);
-	if (IS_ERR(msg))
-		return PTR_ERR(msg);
-	return genlmsg_reply(msg, info);
-}
-
 /**
- * vmmig_vm_audit_doit() - VMMIG_CMD_VM_AUDIT: audit a VM's CPUID against its mask
+ * vmmig_vm_audit_doit() - VMMIG_CMD_VM_AUDIT: audit a VM's CPUID against a mask
  * @skb: the request
  * @info: its attributes and sender
  *
@@ -537,33 +509,32 @@ static int audit_vm(struct genl_info *info)
  */
 int vmmig_vm_audit_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	enum vmmig_cpu_mode mode = VMMIG_CPU_MODE_COMMON;
-	struct nlattr **attrs = info->attrs;
+	struct nlattr *mode_attr = info->attrs[VMMIG_CPUID_A_VM_MODE];
+	struct net *net = genl_info_net(info);
 	struct vmmig_cpuid_report r;
+	enum vmmig_cpu_mode mode;
+	struct vmmig_handle h;
 	struct sk_buff *msg;
-	struct file *file;
+	pid_t pid;
+	int ret;
 
-	if (attrs[VMMIG_CPUID_A_VM_NAME])
-		return audit_vm(info);
-	if (!attrs[VMMIG_CPUID_A_FD]) {
-		NL_SET_ERR_MSG_MOD(info->extack, "which VM? (VM name or file descriptor)");
-		return -EINVAL;
-	}
-	if (attrs[VMMIG_CPUID_A_VM_MODE])
-		mode = nla_get_u32(attrs[VMMIG_CPUID_A_VM_MODE]);
-
-	file = vmmig_vm_fget(attrs[VMMIG_CPUID_A_FD], info->extack);
-	if (IS_ERR(file))
-		return PTR_ERR(file);
-	/* The file's reference keeps the VM and its vCPUs alive. */
-	vmmig_cpuid_audit(genl_info_net(info), file->private_data, mode, &r);
-	fput(file);
-
+	ret = vmmig_handle_get(info, VMMIG_CPUID_A_HANDLE, true, &h);
+	if (ret)
+		return ret;
+	if (mode_attr)
+		mode = nla_get_u32(mode_attr);
+	else
+		mode = h.vm ? READ_ONCE(h.vm->cpu_mode) : VMMIG_CPU_MODE_COMMON;
+	/* The handle's reference keeps the VM and its vCPUs alive. */
+	vmmig_cpuid_audit(net, h.kvm, mode, &r);
+	if (h.vm && mode == READ_ONCE(h.vm->cpu_mode))
+		WRITE_ONCE(h.vm->compliance, r.compliance);
+	pid = h.kvm->userspace_pid;
 	if (r.compliance == VMMIG_COMPLIANCE_EXCEEDS)
-		vmmig_cpuid_notify(genl_info_net(info), NULL,
-				   task_tgid_nr(current), mode, &r);
-	msg = audit_msg(info->snd_portid, info->snd_seq,
-			VMMIG_CMD_VM_AUDIT, NULL, task_tgid_nr(current), mode, &r);
+		vmmig_cpuid_notify(net, h.vm, pid, mode, &r);
+	msg = audit_msg(info->snd_portid, info->snd_seq, VMMIG_CMD_VM_AUDIT,
+			h.vm, pid, mode, &r);
+	vmmig_handle_put(&h);
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 	return genlmsg_reply(msg, info);
@@ -590,7 +561,7 @@ int vmmig_cpuid_check_register(struct net *net, struct vmmig_vm *vm,
 	if (r.compliance != VMMIG_COMPLIANCE_EXCEEDS)
 		return 0;
 	vmmig_cpuid_excess_msg(&r, vm->cpu_mode, extack);
-	vmmig_cpuid_notify(net, vm->name, vm->kvm->userspace_pid, vm->cpu_mode, &r);
+	vmmig_cpuid_notify(net, vm, vm->kvm->userspace_pid, vm->cpu_mode, &r);
 	return -EPERM;
 }
 

@@ -34,7 +34,8 @@ void vmmig_cpuid_excess_msg(const struct vmmig_cpuid_report *r,
 struct kvm_cpuid_entry2;
 bool vmmig_cpuid_audit_entries(const struct kvm_cpuid_entry2 *e, int nent,
 			       const u32 *mask, u32 *excess);
-void vmmig_cpuid_notify(struct net *net, const char *name, pid_t pid,
+struct vmmig_vm;
+void vmmig_cpuid_notify(struct net *net, const struct vmmig_vm *vm, pid_t pid,
 			enum vmmig_cpu_mode mode,
 			const struct vmmig_cpuid_report *r);
 void vmmig_cpuid_host_words(u32 *w);
@@ -53,7 +54,6 @@ void vmmig_strict_put(void);
 int vmmig_strict_init(void);
 void vmmig_strict_uninit(void);
 
-struct vmmig_vm;
 int vmmig_cpuid_check_register(struct net *net, struct vmmig_vm *vm,
 			       struct netlink_ext_ack *extack);
 

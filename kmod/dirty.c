@@ -35,10 +35,9 @@
 #define SCRATCH_BITMAPS		512
 
 const struct nla_policy vmmig_dirty_policy[VMMIG_DIRTY_A_MAX + 1] = {
-	[VMMIG_DIRTY_A_NAME] = { .type = NLA_NUL_STRING, .len = VMMIG_NAME_MAX - 1 },
+	[VMMIG_DIRTY_A_HANDLE] = NLA_POLICY_NESTED(vmmig_handle_policy),
 	[VMMIG_DIRTY_A_BUF_ADDR] = { .type = NLA_U64 },
 	[VMMIG_DIRTY_A_BUF_SIZE] = { .type = NLA_U32 },
-	[VMMIG_DIRTY_A_FD] = { .type = NLA_U32 },
 	[VMMIG_DIRTY_A_SECONDS] = NLA_POLICY_RANGE(NLA_U32, 1, 60),
 	[VMMIG_DIRTY_A_SAMPLE_PAGES] = NLA_POLICY_RANGE(NLA_U32, 1, 32767),
 };
@@ -404,7 +403,7 @@ static int put_stats(struct sk_buff *skb, struct vmmig_vm *vm, bool total)
 	struct nlattr *slots, *one;
 	int i;
 
-	if (nla_put_string(skb, VMMIG_DIRTY_A_NAME, vm->name) ||
+	if (vmmig_handle_fill(skb, VMMIG_DIRTY_A_HANDLE, vm) ||
 	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_ROUND, d->round, VMMIG_DIRTY_A_PAD) ||
 	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_PAGES, d->pages, VMMIG_DIRTY_A_PAD) ||
 	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_BYTES, d->pages << PAGE_SHIFT,
@@ -462,10 +461,7 @@ static struct sk_buff *stats_msg(struct vmmig_vm *vm, u32 portid, u32 seq,
 
 static struct vmmig_vm *dirty_vm(struct genl_info *info)
 {
-	if (VMMIG_REQUIRE(info, VMMIG_DIRTY_A_NAME, "VM name"))
-		return ERR_PTR(-EINVAL);
-	return vmmig_vm_lookup(vmmig_net(genl_info_net(info)),
-			       info->attrs[VMMIG_DIRTY_A_NAME], NULL, info->extack);
+	return vmmig_vm_lookup(info, VMMIG_DIRTY_A_HANDLE);
 }
 
 int vmmig_dirty_start_doit(struct sk_buff *skb, struct genl_info *info)

@@ -114,19 +114,17 @@ enum vmmig_cpu_mode vmmig_policy_strict(struct net *net, u32 *mask)
 }
 
 const struct nla_policy vmmig_policy_get_policy[VMMIG_CPUID_A_MAX + 1] = {
-	[VMMIG_CPUID_A_VM_NAME] = { .type = NLA_NUL_STRING, .len = VMMIG_NAME_MAX - 1 },
+	[VMMIG_CPUID_A_HANDLE] = NLA_POLICY_NESTED(vmmig_handle_policy),
 };
 
 static int policy_get_vm(struct genl_info *info)
 {
-	struct vmmig_net *vn = vmmig_net(genl_info_net(info));
 	struct sk_buff *msg;
 	struct vmmig_vm *vm;
 	void *hdr;
 	int ret = -EMSGSIZE;
 
-	vm = vmmig_vm_lookup(vn, info->attrs[VMMIG_CPUID_A_VM_NAME], NULL,
-			     info->extack);
+	vm = vmmig_vm_lookup(info, VMMIG_CPUID_A_HANDLE);
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
@@ -136,7 +134,7 @@ static int policy_get_vm(struct genl_info *info)
 	}
 	hdr = genlmsg_put_reply(msg, info, &vmmig_genl_family, 0, VMMIG_CMD_POLICY_GET);
 	if (hdr &&
-	    !nla_put_string(msg, VMMIG_CPUID_A_VM_NAME, vm->name) &&
+	    !vmmig_handle_fill(msg, VMMIG_CPUID_A_HANDLE, vm) &&
 	    !nla_put_u32(msg, VMMIG_CPUID_A_VM_MODE, READ_ONCE(vm->cpu_mode)) &&
 	    !nla_put_u32(msg, VMMIG_CPUID_A_COMPLIANCE, READ_ONCE(vm->compliance))) {
 		genlmsg_end(msg, hdr);
@@ -165,7 +163,7 @@ int vmmig_policy_get_doit(struct sk_buff *skb, struct genl_info *info)
 	bool common_set;
 	void *hdr;
 
-	if (info->attrs[VMMIG_CPUID_A_VM_NAME])
+	if (info->attrs[VMMIG_CPUID_A_HANDLE])
 		return policy_get_vm(info);
 
 	rcu_read_lock();
@@ -216,14 +214,13 @@ const struct nla_policy vmmig_policy_set_policy[VMMIG_CPUID_A_MAX + 1] = {
 	[VMMIG_CPUID_A_RESET] = NLA_POLICY_RANGE(NLA_U32, VMMIG_CPU_MODE_COMMON,
 						 VMMIG_CPU_MODE_MINIMUM),
 	[VMMIG_CPUID_A_STRICT] = NLA_POLICY_MAX(NLA_U32, VMMIG_CPU_MODE_MAX),
-	[VMMIG_CPUID_A_VM_NAME] = { .type = NLA_NUL_STRING, .len = VMMIG_NAME_MAX - 1 },
+	[VMMIG_CPUID_A_HANDLE] = NLA_POLICY_NESTED(vmmig_handle_policy),
 	[VMMIG_CPUID_A_VM_MODE] = NLA_POLICY_MAX(NLA_U32, VMMIG_CPU_MODE_MAX),
 	[VMMIG_CPUID_A_COMPLIANCE] = { .type = NLA_REJECT },
 	[VMMIG_CPUID_A_PID] = { .type = NLA_REJECT },
 	[VMMIG_CPUID_A_VCPUS] = { .type = NLA_REJECT },
 	[VMMIG_CPUID_A_EXCESS] = { .type = NLA_REJECT },
 	[VMMIG_CPUID_A_FEATURE] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_FD] = { .type = NLA_REJECT },
 };
 
 /*
@@ -231,24 +228,16 @@ const struct nla_policy vmmig_policy_set_policy[VMMIG_CPUID_A_MAX + 1] = {
  * and its compliance updated; a VM that exceeds the new mask keeps it, and
  * is reported (the audit's answer tells what to fix).
  */
-static int set_vm_mode(struct genl_info *info)
+static void set_vm_mode(struct net *net, struct vmmig_vm *vm,
+			enum vmmig_cpu_mode mode)
 {
-	struct net *net = genl_info_net(info);
-	enum vmmig_cpu_mode mode = nla_get_u32(info->attrs[VMMIG_CPUID_A_VM_MODE]);
 	struct vmmig_cpuid_report r;
-	struct vmmig_vm *vm;
 
-	vm = vmmig_vm_lookup(vmmig_net(net), info->attrs[VMMIG_CPUID_A_VM_NAME],
-			     NULL, info->extack);
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
 	vmmig_cpuid_audit(net, vm->kvm, mode, &r);
 	WRITE_ONCE(vm->cpu_mode, mode);
 	WRITE_ONCE(vm->compliance, r.compliance);
 	if (r.compliance == VMMIG_COMPLIANCE_EXCEEDS)
-		vmmig_cpuid_notify(net, vm->name, vm->kvm->userspace_pid, mode, &r);
-	vmmig_vm_put(vm);
-	return 0;
+		vmmig_cpuid_notify(net, vm, vm->kvm->userspace_pid, mode, &r);
 }
 
 /* Applies a nest of words to @mask; all or nothing. */
@@ -302,18 +291,19 @@ int vmmig_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
 	struct vmmig_cpuid_net *cn = cpuid_net(genl_info_net(info));
 	struct vmmig_cpuid_policy *old, *p;
 	struct nlattr **attrs = info->attrs;
+	struct vmmig_vm *vm = NULL;
 	int ret = 0;
 
 	if (!attrs[VMMIG_CPUID_A_RESET] && !attrs[VMMIG_CPUID_A_COMMON] &&
 	    !attrs[VMMIG_CPUID_A_MINIMUM] && !attrs[VMMIG_CPUID_A_STRICT] &&
-	    !attrs[VMMIG_CPUID_A_VM_NAME]) {
+	    !attrs[VMMIG_CPUID_A_HANDLE]) {
 		NL_SET_ERR_MSG_MOD(info->extack,
 				   "nothing to set (reset, common, minimum, strict, VM mode)");
 		return -EINVAL;
 	}
-	if (!!attrs[VMMIG_CPUID_A_VM_NAME] != !!attrs[VMMIG_CPUID_A_VM_MODE]) {
+	if (!!attrs[VMMIG_CPUID_A_HANDLE] != !!attrs[VMMIG_CPUID_A_VM_MODE]) {
 		NL_SET_ERR_MSG_MOD(info->extack,
-				   "a VM's mode needs both the VM name and the mode");
+				   "a VM's mode needs both the VM handle and the mode");
 		return -EINVAL;
 	}
 	if (attrs[VMMIG_CPUID_A_STRICT] &&
@@ -323,10 +313,18 @@ int vmmig_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
 				    "strict mode is not supported by this kernel");
 		return -EOPNOTSUPP;
 	}
+	/* An unknown VM changes nothing, the masks included. */
+	if (attrs[VMMIG_CPUID_A_HANDLE]) {
+		vm = vmmig_vm_lookup(info, VMMIG_CPUID_A_HANDLE);
+		if (IS_ERR(vm))
+			return PTR_ERR(vm);
+	}
 
 	p = kmalloc(sizeof(*p), GFP_KERNEL);
+	ret = -ENOMEM;
 	if (!p)
-		return -ENOMEM;
+		goto out;
+	ret = 0;
 	mutex_lock(&cn->lock);
 	old = rcu_dereference_protected(cn->policy, lockdep_is_held(&cn->lock));
 	memcpy(p, old, sizeof(*p));
@@ -358,16 +356,20 @@ int vmmig_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
 	if (ret) {
 		mutex_unlock(&cn->lock);
 		kfree(p);
-		return ret;
+		goto out;
 	}
 	rcu_assign_pointer(cn->policy, p);
 	if (p->strict == VMMIG_CPU_MODE_OFF && old->strict != VMMIG_CPU_MODE_OFF)
 		vmmig_strict_put();
 	mutex_unlock(&cn->lock);
 	kfree_rcu(old, rcu);
-	if (attrs[VMMIG_CPUID_A_VM_NAME])
-		return set_vm_mode(info);
-	return 0;
+	if (vm)
+		set_vm_mode(genl_info_net(info), vm,
+			    nla_get_u32(attrs[VMMIG_CPUID_A_VM_MODE]));
+out:
+	if (vm)
+		vmmig_vm_put(vm);
+	return ret;
 }
 
 static int __net_init cpuid_net_init(struct net *net)

@@ -150,8 +150,7 @@ out:
 int vmmig_dirty_rate_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **attrs = info->attrs;
-	struct vmmig_vm *vm = NULL;
-	struct file *file = NULL;
+	struct vmmig_handle h;
 	struct sk_buff *reply;
 	struct sample *s;
 	u64 changed, elapsed, rate;
@@ -159,37 +158,19 @@ int vmmig_dirty_rate_doit(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int ret;
 
-	if (!attrs[VMMIG_DIRTY_A_FD] == !attrs[VMMIG_DIRTY_A_NAME]) {
-		NL_SET_ERR_MSG_MOD(info->extack, "give either a VM descriptor or a VM name");
-		return -EINVAL;
-	}
 	if (attrs[VMMIG_DIRTY_A_SECONDS])
 		seconds = nla_get_u32(attrs[VMMIG_DIRTY_A_SECONDS]);
+	ret = vmmig_handle_get(info, VMMIG_DIRTY_A_HANDLE, true, &h);
+	if (ret)
+		return ret;
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	ret = -ENOMEM;
 	if (!s)
-		return -ENOMEM;
+		goto out;
 	s->n = attrs[VMMIG_DIRTY_A_SAMPLE_PAGES] ?
 	       nla_get_u32(attrs[VMMIG_DIRTY_A_SAMPLE_PAGES]) : SAMPLE_DEFAULT_PAGES;
 
-	if (attrs[VMMIG_DIRTY_A_FD]) {
-		file = vmmig_vm_fget(attrs[VMMIG_DIRTY_A_FD], info->extack);
-		ret = PTR_ERR_OR_ZERO(file);
-		if (ret) {
-			file = NULL;
-			goto out;
-		}
-	} else {
-		vm = vmmig_vm_lookup(vmmig_net(genl_info_net(info)),
-				     attrs[VMMIG_DIRTY_A_NAME], NULL, info->extack);
-		ret = PTR_ERR_OR_ZERO(vm);
-		if (ret) {
-			vm = NULL;
-			goto out;
-		}
-	}
-
-	ret = sample_vm(file ? file->private_data : vm->kvm, seconds, s,
-			&changed, &elapsed, info->extack);
+	ret = sample_vm(h.kvm, seconds, s, &changed, &elapsed, info->extack);
 	if (ret)
 		goto out;
 	rate = div64_u64(div64_u64(changed * s->total, s->n) * NSEC_PER_SEC,
@@ -217,10 +198,7 @@ int vmmig_dirty_rate_doit(struct sk_buff *skb, struct genl_info *info)
 	genlmsg_end(reply, hdr);
 	ret = genlmsg_reply(reply, info);
 out:
-	if (file)
-		fput(file);
-	if (vm)
-		vmmig_vm_put(vm);
+	vmmig_handle_put(&h);
 	kfree(s);
 	return ret;
 }

@@ -19,8 +19,14 @@
 /* How often the reaper looks for VMs whose owner closed them. */
 #define VMMIG_REAP_INTERVAL	HZ
 
+const struct nla_policy vmmig_handle_policy[VMMIG_HANDLE_A_MAX + 1] = {
+	[VMMIG_HANDLE_A_NAME] = { .type = NLA_NUL_STRING, .len = VMMIG_NAME_MAX - 1 },
+	[VMMIG_HANDLE_A_UUID] = NLA_POLICY_EXACT_LEN(VMMIG_UUID_LEN),
+	[VMMIG_HANDLE_A_FD] = { .type = NLA_U32 },
+};
+
 const struct nla_policy vmmig_vm_policy[VMMIG_VM_A_MAX + 1] = {
-	[VMMIG_VM_A_FD] = { .type = NLA_U32 },
+	[VMMIG_VM_A_HANDLE] = NLA_POLICY_NESTED(vmmig_handle_policy),
 	[VMMIG_VM_A_NAME] = { .type = NLA_NUL_STRING, .len = VMMIG_NAME_MAX - 1 },
 	[VMMIG_VM_A_UUID] = NLA_POLICY_EXACT_LEN(VMMIG_UUID_LEN),
 	[VMMIG_VM_A_PID] = { .type = NLA_REJECT },
@@ -35,8 +41,7 @@ const struct nla_policy vmmig_vm_policy[VMMIG_VM_A_MAX + 1] = {
 
 /* Commands that only name a VM. */
 const struct nla_policy vmmig_vm_id_policy[VMMIG_VM_A_MAX + 1] = {
-	[VMMIG_VM_A_NAME] = { .type = NLA_NUL_STRING, .len = VMMIG_NAME_MAX - 1 },
-	[VMMIG_VM_A_UUID] = NLA_POLICY_EXACT_LEN(VMMIG_UUID_LEN),
+	[VMMIG_VM_A_HANDLE] = NLA_POLICY_NESTED(vmmig_handle_policy),
 };
 
 static void vmmig_vm_release(struct kref *ref)
@@ -71,37 +76,181 @@ static struct vmmig_vm *vm_find_locked(struct vmmig_net *vn, const char *name,
 	return NULL;
 }
 
-/**
- * vmmig_vm_lookup() - find a registered VM by name or UUID
- * @vn: the namespace's state
- * @name: VMMIG_*_A_NAME attribute or NULL
- * @uuid: VMMIG_VM_A_UUID attribute or NULL
- * @extack: for the reason of a failure
- *
- * Return: the VM with a reference held, or an ERR_PTR.
+/*
+ * The one form a request's VM handle (attribute @attr) gives: its NAME,
+ * UUID or FD attribute, or an ERR_PTR.
  */
-struct vmmig_vm *vmmig_vm_lookup(struct vmmig_net *vn, struct nlattr *name,
-				 struct nlattr *uuid,
-				 struct netlink_ext_ack *extack)
+static struct nlattr *handle_parse(struct genl_info *info, int attr)
 {
-	struct vmmig_vm *vm;
+	struct nlattr *tb[VMMIG_HANDLE_A_MAX + 1], *key = NULL;
+	int i, ret;
 
-	if (!name && !uuid) {
-		NL_SET_ERR_MSG_MOD(extack, "no VM given (name or uuid)");
+	if (VMMIG_REQUIRE(info, attr, "VM handle (name, uuid or file descriptor)"))
+		return ERR_PTR(-EINVAL);
+	ret = nla_parse_nested(tb, VMMIG_HANDLE_A_MAX, info->attrs[attr],
+			       vmmig_handle_policy, info->extack);
+	if (ret)
+		return ERR_PTR(ret);
+	for (i = 1; i <= VMMIG_HANDLE_A_MAX; i++) {
+		if (!tb[i])
+			continue;
+		if (key) {
+			NL_SET_ERR_MSG_ATTR(info->extack, tb[i],
+					    "VM handle names the VM more than one way: give one of name, uuid, file descriptor");
+			return ERR_PTR(-EINVAL);
+		}
+		key = tb[i];
+	}
+	if (!key) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[attr],
+				    "empty VM handle: give the VM's name, uuid or file descriptor");
 		return ERR_PTR(-EINVAL);
 	}
-	mutex_lock(&vn->lock);
-	vm = vm_find_locked(vn, name ? nla_data(name) : NULL,
-			    uuid ? nla_data(uuid) : NULL);
-	if (vm)
-		kref_get(&vm->ref);
-	mutex_unlock(&vn->lock);
-	if (!vm) {
-		NL_SET_BAD_ATTR(extack, name ?: uuid);
-		NL_SET_ERR_MSG_MOD(extack, "no such VM registered here");
-		return ERR_PTR(-ENOENT);
+	return key;
+}
+
+/*
+ * The KVM VM behind a descriptor of the sender: only a process that holds
+ * the VM can name it so. Returns its file, referenced, or an ERR_PTR.
+ */
+static struct file *vm_fget(const struct nlattr *attr,
+			    struct netlink_ext_ack *extack)
+{
+	struct file *file = fget(nla_get_u32(attr));
+
+	if (!file) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "no such file descriptor in the sender");
+		return ERR_PTR(-EBADF);
 	}
-	return vm;
+	if (!file_is_kvm(file)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "file descriptor is not a KVM VM");
+		fput(file);
+		return ERR_PTR(-EINVAL);
+	}
+	return file;
+}
+
+static bool vm_matches(const struct vmmig_vm *vm, const struct nlattr *key,
+		       const struct kvm *kvm)
+{
+	switch (nla_type(key)) {
+	case VMMIG_HANDLE_A_NAME:
+		return !strcmp(vm->name, nla_data(key));
+	case VMMIG_HANDLE_A_UUID:
+		return !memcmp(vm->uuid, nla_data(key), VMMIG_UUID_LEN);
+	default:
+		return vm->kvm == kvm;
+	}
+}
+
+/**
+ * vmmig_handle_get() - the VM that a request's VM handle names
+ * @info: the request
+ * @attr: the handle's attribute in the command's set (VMMIG_*_A_HANDLE)
+ * @unregistered: the command also takes a KVM VM of the sender that is not
+ *	registered, named by file descriptor
+ * @h: the VM, to release with vmmig_handle_put()
+ *
+ * Every refusal carries an extack message.
+ *
+ * Return: 0, -EINVAL (no handle, an empty one, two forms in one, not a KVM
+ * VM), -EBADF (no such descriptor) or -ENOENT (not registered here).
+ */
+int vmmig_handle_get(struct genl_info *info, int attr, bool unregistered,
+		     struct vmmig_handle *h)
+{
+	struct vmmig_net *vn = vmmig_net(genl_info_net(info));
+	struct nlattr *key = handle_parse(info, attr);
+	struct vmmig_vm *vm;
+
+	memset(h, 0, sizeof(*h));
+	if (IS_ERR(key))
+		return PTR_ERR(key);
+	if (nla_type(key) == VMMIG_HANDLE_A_FD) {
+		h->file = vm_fget(key, info->extack);
+		if (IS_ERR(h->file)) {
+			int ret = PTR_ERR(h->file);
+
+			h->file = NULL;
+			return ret;
+		}
+		h->kvm = h->file->private_data;
+	}
+
+	mutex_lock(&vn->lock);
+	list_for_each_entry(vm, &vn->vms, node) {
+		if (vm_matches(vm, key, h->kvm)) {
+			kref_get(&vm->ref);
+			h->vm = vm;
+			h->kvm = vm->kvm;
+			break;
+		}
+	}
+	mutex_unlock(&vn->lock);
+	if (h->vm || (h->file && unregistered))
+		return 0;
+
+	if (nla_type(key) == VMMIG_HANDLE_A_NAME)
+		NL_SET_ERR_MSG_ATTR(info->extack, key, "no VM of this name is registered here");
+	else if (nla_type(key) == VMMIG_HANDLE_A_UUID)
+		NL_SET_ERR_MSG_ATTR(info->extack, key, "no VM with this uuid is registered here");
+	else
+		NL_SET_ERR_MSG_ATTR(info->extack, key, "this VM is not registered here");
+	vmmig_handle_put(h);
+	return -ENOENT;
+}
+
+/**
+ * vmmig_handle_put() - release what vmmig_handle_get() took
+ * @h: the VM
+ */
+void vmmig_handle_put(struct vmmig_handle *h)
+{
+	if (h->vm)
+		vmmig_vm_put(h->vm);
+	if (h->file)
+		fput(h->file);
+	memset(h, 0, sizeof(*h));
+}
+
+/**
+ * vmmig_vm_lookup() - the registered VM that a request's VM handle names
+ * @info: the request
+ * @attr: the handle's attribute in the command's set (VMMIG_*_A_HANDLE)
+ *
+ * Return: the VM with a reference held (vmmig_vm_put()), or an ERR_PTR
+ * with an extack message.
+ */
+struct vmmig_vm *vmmig_vm_lookup(struct genl_info *info, int attr)
+{
+	struct vmmig_handle h;
+	int ret = vmmig_handle_get(info, attr, false, &h);
+
+	if (ret)
+		return ERR_PTR(ret);
+	if (h.file)
+		fput(h.file);
+	return h.vm;
+}
+
+/**
+ * vmmig_handle_fill() - name a registered VM in a reply or an event
+ * @skb: message being built
+ * @attr: the handle's attribute in the message's set
+ * @vm: the VM
+ *
+ * Return: 0, or -EMSGSIZE.
+ */
+int vmmig_handle_fill(struct sk_buff *skb, int attr, const struct vmmig_vm *vm)
+{
+	struct nlattr *nest = nla_nest_start(skb, attr);
+
+	if (!nest ||
+	    nla_put_string(skb, VMMIG_HANDLE_A_NAME, vm->name) ||
+	    nla_put(skb, VMMIG_HANDLE_A_UUID, VMMIG_UUID_LEN, vm->uuid))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
 }
 
 static int vm_fill_memslots(struct sk_buff *skb, struct kvm *kvm)
@@ -185,31 +334,6 @@ static void vm_notify(struct vmmig_vm *vm, enum vmmig_vm_event event)
 		vmmig_genl_notify(vm->vn->net, skb);
 }
 
-/**
- * vmmig_vm_fget() - the KVM VM that a request names by file descriptor
- * @attr: u32 attribute, a descriptor in the sender's file table (so only a
- *	process that holds the VM can name it)
- * @extack: for the reason of a failure
- *
- * Return: the VM's file with a reference held, or an ERR_PTR.
- */
-struct file *vmmig_vm_fget(const struct nlattr *attr,
-			   struct netlink_ext_ack *extack)
-{
-	struct file *file = fget(nla_get_u32(attr));
-
-	if (!file) {
-		NL_SET_ERR_MSG_ATTR(extack, attr, "no such file descriptor in the sender");
-		return ERR_PTR(-EBADF);
-	}
-	if (!file_is_kvm(file)) {
-		NL_SET_ERR_MSG_ATTR(extack, attr, "file descriptor is not a KVM VM");
-		fput(file);
-		return ERR_PTR(-EINVAL);
-	}
-	return file;
-}
-
 static bool vm_name_valid(const char *name)
 {
 	if (!*name)
@@ -234,11 +358,19 @@ int vmmig_vm_register_doit(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr **attrs = info->attrs;
 	struct vmmig_vm *vm, *other;
 	struct sk_buff *reply;
+	struct nlattr *key;
 	struct file *file;
 	int ret;
 
-	if (VMMIG_REQUIRE(info, VMMIG_VM_A_FD, "VM file descriptor") ||
-	    VMMIG_REQUIRE(info, VMMIG_VM_A_NAME, "VM name") ||
+	key = handle_parse(info, VMMIG_VM_A_HANDLE);
+	if (IS_ERR(key))
+		return PTR_ERR(key);
+	if (nla_type(key) != VMMIG_HANDLE_A_FD) {
+		NL_SET_ERR_MSG_ATTR(info->extack, key,
+				    "a VM is registered by its file descriptor");
+		return -EINVAL;
+	}
+	if (VMMIG_REQUIRE(info, VMMIG_VM_A_NAME, "VM name") ||
 	    VMMIG_REQUIRE(info, VMMIG_VM_A_UUID, "VM uuid"))
 		return -EINVAL;
 	if (!vm_name_valid(nla_data(attrs[VMMIG_VM_A_NAME]))) {
@@ -247,7 +379,7 @@ int vmmig_vm_register_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	file = vmmig_vm_fget(attrs[VMMIG_VM_A_FD], info->extack);
+	file = vm_fget(key, info->extack);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
 
@@ -314,8 +446,7 @@ int vmmig_vm_unregister_doit(struct sk_buff *skb, struct genl_info *info)
 	struct vmmig_vm *vm;
 	bool linked = false;
 
-	vm = vmmig_vm_lookup(vn, info->attrs[VMMIG_VM_A_NAME],
-			     info->attrs[VMMIG_VM_A_UUID], info->extack);
+	vm = vmmig_vm_lookup(info, VMMIG_VM_A_HANDLE);
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
 	/* Only the owner can turn KVM's logging off again. */
@@ -343,12 +474,10 @@ int vmmig_vm_unregister_doit(struct sk_buff *skb, struct genl_info *info)
 
 int vmmig_vm_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct vmmig_net *vn = vmmig_net(genl_info_net(info));
 	struct sk_buff *reply;
 	struct vmmig_vm *vm;
 
-	vm = vmmig_vm_lookup(vn, info->attrs[VMMIG_VM_A_NAME],
-			     info->attrs[VMMIG_VM_A_UUID], info->extack);
+	vm = vmmig_vm_lookup(info, VMMIG_VM_A_HANDLE);
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
 	reply = vm_msg(vm, info->snd_portid, info->snd_seq, 0, VMMIG_CMD_VM_GET, -1);

@@ -33,12 +33,24 @@ struct vmmig_vm {
 	struct vmmig_dirty dirty;
 };
 
-struct vmmig_vm *vmmig_vm_lookup(struct vmmig_net *vn, struct nlattr *name,
-				 struct nlattr *uuid,
-				 struct netlink_ext_ack *extack);
+/*
+ * The VM a request's handle names: a registered VM, or, where the command
+ * takes any KVM VM of the sender, only its file.
+ */
+struct vmmig_handle {
+	struct vmmig_vm *vm;	/* referenced; NULL if not registered */
+	struct file *file;	/* the FD form's file, referenced, or NULL */
+	struct kvm *kvm;	/* the VM either way */
+};
+
+extern const struct nla_policy vmmig_handle_policy[VMMIG_HANDLE_A_MAX + 1];
+
+int vmmig_handle_get(struct genl_info *info, int attr, bool unregistered,
+		     struct vmmig_handle *h);
+void vmmig_handle_put(struct vmmig_handle *h);
+struct vmmig_vm *vmmig_vm_lookup(struct genl_info *info, int attr);
+int vmmig_handle_fill(struct sk_buff *skb, int attr, const struct vmmig_vm *vm);
 void vmmig_vm_put(struct vmmig_vm *vm);
-struct file *vmmig_vm_fget(const struct nlattr *attr,
-			   struct netlink_ext_ack *extack);
 int vmmig_vm_fill(struct sk_buff *skb, struct vmmig_vm *vm);
 
 int vmmig_vm_register_doit(struct sk_buff *skb, struct genl_info *info);

@@ -313,19 +313,22 @@ TEST_F(cpuid, policy_reject)
 	EXPECT_TRUE(nl->err.has_offset);
 
 	msg = vmmig_nl_msg(nl, VMMIG_CMD_POLICY_SET, 0);
-	nla_put_string(msg, VMMIG_CPUID_A_VM_NAME, "x");
+	vmmig_handle_put(msg, VMMIG_CPUID_A_HANDLE, VMMIG_BY_NAME("x"));
 	EXPECT_EQ(-EINVAL, send_raw(nl, msg));
 	EXPECT_NE(NULL, strstr(nl->err.msg, "needs both"));
 
-	msg = vmmig_nl_msg(nl, VMMIG_CMD_POLICY_SET, 0);
-	nla_put_string(msg, VMMIG_CPUID_A_VM_NAME, "no-such-vm");
+	/* An unknown VM changes nothing, the masks included. */
+	msg = word_msg(nl, VMMIG_CPUID_A_COMMON, 7, 0, 1, 0, 0);
+	vmmig_handle_put(msg, VMMIG_CPUID_A_HANDLE, VMMIG_BY_NAME("no-such-vm"));
 	nla_put_u32(msg, VMMIG_CPUID_A_VM_MODE, VMMIG_CPU_MODE_MINIMUM);
 	EXPECT_EQ(-ENOENT, send_raw(nl, msg));
-	EXPECT_NE(NULL, strstr(nl->err.msg, "no such VM"));
+	EXPECT_STREQ("no VM of this name is registered here", nl->err.msg);
+	ASSERT_EQ(0, vmmig_policy_get(nl, &p));
+	EXPECT_FALSE(p.common_set);
 	msg = vmmig_nl_msg(nl, VMMIG_CMD_POLICY_GET, 0);
-	nla_put_string(msg, VMMIG_CPUID_A_VM_NAME, "no-such-vm");
+	vmmig_handle_put(msg, VMMIG_CPUID_A_HANDLE, VMMIG_BY_NAME("no-such-vm"));
 	EXPECT_EQ(-ENOENT, send_raw(nl, msg));
-	EXPECT_NE(NULL, strstr(nl->err.msg, "no such VM"));
+	EXPECT_STREQ("no VM of this name is registered here", nl->err.msg);
 
 	/* A good word next to a bad one: nothing applied. */
 	msg = word_msg(nl, VMMIG_CPUID_A_COMMON, 7, 0, 1, 0, 1);
@@ -336,17 +339,18 @@ TEST_F(cpuid, policy_reject)
 
 	msg = vmmig_nl_msg(nl, VMMIG_CMD_VM_AUDIT, 0);
 	EXPECT_EQ(-EINVAL, send_raw(nl, msg));
-	EXPECT_NE(NULL, strstr(nl->err.msg, "which VM"));
+	EXPECT_STREQ("vmmig: missing VM handle (name, uuid or file descriptor)",
+		     nl->err.msg);
 
 	msg = vmmig_nl_msg(nl, VMMIG_CMD_VM_AUDIT, 0);
-	nla_put_u32(msg, VMMIG_CPUID_A_FD, 0);
+	vmmig_handle_put(msg, VMMIG_CPUID_A_HANDLE, VMMIG_BY_FD(0));
 	EXPECT_EQ(-EINVAL, send_raw(nl, msg));
-	EXPECT_NE(NULL, strstr(nl->err.msg, "not a KVM VM"));
+	EXPECT_STREQ("file descriptor is not a KVM VM", nl->err.msg);
 
 	msg = vmmig_nl_msg(nl, VMMIG_CMD_VM_AUDIT, 0);
-	nla_put_u32(msg, VMMIG_CPUID_A_FD, 999);
+	vmmig_handle_put(msg, VMMIG_CPUID_A_HANDLE, VMMIG_BY_FD(999));
 	EXPECT_EQ(-EBADF, send_raw(nl, msg));
-	EXPECT_NE(NULL, strstr(nl->err.msg, "no such file descriptor"));
+	EXPECT_STREQ("no such file descriptor in the sender", nl->err.msg);
 }
 
 /* Reading is for everyone; POLICY_SET needs CAP_NET_ADMIN. */
@@ -438,7 +442,7 @@ TEST_F(cpuid, audit_names_extra_feature)
 	ASSERT_EQ(0, listener_open(&l, false));
 	ASSERT_EQ(0, vm_create(&vm, 2, self->supported));
 
-	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, NULL, vm.fd, VMMIG_CPU_MODE_COMMON, &a));
+	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.fd), VMMIG_CPU_MODE_COMMON, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_EXCEEDS, a.compliance);
 	EXPECT_EQ(2, a.vcpus);
 	EXPECT_EQ(getpid(), a.pid);
@@ -454,12 +458,12 @@ TEST_F(cpuid, audit_names_extra_feature)
 	/* The same VM fits the host's own features, and minimum is exceeded. */
 	ASSERT_EQ(0, vmmig_policy_set(&self->nl, &(struct vmmig_policy_change){
 		.reset_common = true }));
-	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, NULL, vm.fd, VMMIG_CPU_MODE_COMMON, &a));
+	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.fd), VMMIG_CPU_MODE_COMMON, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_OK, a.compliance);
-	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, NULL, vm.fd, VMMIG_CPU_MODE_MINIMUM, &a));
+	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.fd), VMMIG_CPU_MODE_MINIMUM, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_EXCEEDS, a.compliance);
 	EXPECT_TRUE(a.excess[VMMIG_WORD_7_0_EBX]);
-	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, NULL, vm.fd, VMMIG_CPU_MODE_OFF, &a));
+	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.fd), VMMIG_CPU_MODE_OFF, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_OK, a.compliance);
 	vm_destroy(&vm);
 	listener_close(&l);
@@ -480,7 +484,7 @@ TEST_F(cpuid, audit_ignores_runtime_bits)
 	pc.common[VMMIG_WORD_1_EDX] = self->host[VMMIG_WORD_1_EDX] & ~(1u << 9);
 	ASSERT_EQ(0, vmmig_policy_set(&self->nl, &pc));
 	ASSERT_EQ(0, vm_create(&vm, 1, c));
-	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, NULL, vm.fd, VMMIG_CPU_MODE_COMMON, &a));
+	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.fd), VMMIG_CPU_MODE_COMMON, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_OK, a.compliance);
 	vm_destroy(&vm);
 	free(c);
@@ -591,7 +595,7 @@ TEST_F(cpuid, registered_vm)
 	ASSERT_EQ(0, vm_create(&vm, 1, self->supported));
 
 	msg = vmmig_nl_msg(&self->nl, VMMIG_CMD_VM_REGISTER, 0);
-	nla_put_u32(msg, VMMIG_VM_A_FD, vm.fd);
+	vmmig_handle_put(msg, VMMIG_VM_A_HANDLE, VMMIG_BY_FD(vm.fd));
 	nla_put_string(msg, VMMIG_VM_A_NAME, "cpuid-test");
 	nla_put(msg, VMMIG_VM_A_UUID, sizeof(uuid), uuid);
 	nla_put_u32(msg, VMMIG_VM_A_CPU_MODE, VMMIG_CPU_MODE_COMMON);
@@ -599,27 +603,28 @@ TEST_F(cpuid, registered_vm)
 	TH_LOG("%s", self->nl.err.msg);
 	EXPECT_NE(NULL, strstr(self->nl.err.msg, "outside the common mask"));
 	EXPECT_NE(NULL, strstr(self->nl.err.msg, vmmig_feature_name(word, bit)));
-	EXPECT_EQ(-ENOENT, vmmig_vm_get(&self->nl, "cpuid-test", &info));
+	EXPECT_EQ(-ENOENT, vmmig_vm_get(&self->nl, VMMIG_BY_NAME("cpuid-test"), &info));
 
 	/* Mode off (the default) registers; common then reports it. */
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, vm.fd, "cpuid-test", uuid));
-	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, "cpuid-test", -1, 0, &a));
+	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_NAME("cpuid-test"), -1, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_OK, a.compliance);
 	EXPECT_STREQ("cpuid-test", a.name);
+	EXPECT_EQ(0, memcmp(uuid, a.uuid, VMMIG_UUID_LEN));
 	c.vm_name = "cpuid-test";
 	c.vm_mode = VMMIG_CPU_MODE_COMMON;
 	ASSERT_EQ(0, vmmig_policy_set(&self->nl, &c));
-	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, "cpuid-test", -1, 0, &a));
+	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_NAME("cpuid-test"), -1, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_EXCEEDS, a.compliance);
 	EXPECT_EQ(VMMIG_CPU_MODE_COMMON, a.mode);
 	EXPECT_EQ(1u << bit, a.excess[word]);
-	ASSERT_EQ(0, vmmig_vm_get(&self->nl, "cpuid-test", &info));
+	ASSERT_EQ(0, vmmig_vm_get(&self->nl, VMMIG_BY_NAME("cpuid-test"), &info));
 	EXPECT_EQ(VMMIG_CPU_MODE_COMMON, info.cpu_mode);
 	EXPECT_EQ(VMMIG_COMPLIANCE_EXCEEDS, info.compliance);
 
-	EXPECT_EQ(-ENOENT, vmmig_vm_audit(&self->nl, "no-such-vm", -1, 0, &a));
+	EXPECT_EQ(-ENOENT, vmmig_vm_audit(&self->nl, VMMIG_BY_NAME("no-such-vm"), -1, &a));
 	EXPECT_NE(0, self->nl.err.msg[0]);
-	EXPECT_EQ(0, vmmig_vm_unregister(&self->nl, "cpuid-test"));
+	EXPECT_EQ(0, vmmig_vm_unregister(&self->nl, VMMIG_BY_NAME("cpuid-test")));
 	vm_destroy(&vm);
 }
 

@@ -59,13 +59,13 @@ FIXTURE_SETUP(vm)
 	*ctl(&self->vm, 1) = 12345;		/* seed */
 	*ctl(&self->vm, 3) = self->npages;
 	*ctl(&self->vm, 4) = TEST_BASE;
-	vmmig_vm_unregister(&self->nl, "t1");
+	vmmig_vm_unregister(&self->nl, VMMIG_BY_NAME("t1"));
 }
 
 FIXTURE_TEARDOWN(vm)
 {
 	if (self->nl.sk)
-		vmmig_vm_unregister(&self->nl, "t1");
+		vmmig_vm_unregister(&self->nl, VMMIG_BY_NAME("t1"));
 	kvm_vm_destroy(&self->vm);
 	vmmig_nl_close(&self->nl);
 }
@@ -75,7 +75,7 @@ TEST_F(vm, register_and_get)
 	struct vmmig_vm_info info;
 
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
-	ASSERT_EQ(0, vmmig_vm_get(&self->nl, "t1", &info));
+	ASSERT_EQ(0, vmmig_vm_get(&self->nl, VMMIG_BY_NAME("t1"), &info));
 	EXPECT_STREQ("t1", info.name);
 	EXPECT_EQ(0, memcmp(uuid1, info.uuid, VMMIG_UUID_LEN));
 	EXPECT_EQ(getpid(), info.pid);
@@ -122,21 +122,33 @@ TEST_F(vm, register_rejects)
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, other.vm_fd, "t2", uuid2));
 	ASSERT_EQ(0, vmmig_vm_dump(&self->nl, count_vm, &n));
 	EXPECT_EQ(2, n);
-	ASSERT_EQ(0, vmmig_vm_unregister(&self->nl, "t2"));
-	EXPECT_EQ(-ENOENT, vmmig_vm_unregister(&self->nl, "t2"));
-	EXPECT_STREQ("vmmig: no such VM registered here", self->nl.err.msg);
+	ASSERT_EQ(0, vmmig_vm_unregister(&self->nl, VMMIG_BY_NAME("t2")));
+	EXPECT_EQ(-ENOENT, vmmig_vm_unregister(&self->nl, VMMIG_BY_NAME("t2")));
+	EXPECT_STREQ("no VM of this name is registered here", self->nl.err.msg);
 	kvm_vm_destroy(&other);
 	close(null_fd);
 
 	/* Missing attributes. */
 	struct nl_msg *msg = vmmig_nl_msg(&self->nl, VMMIG_CMD_VM_REGISTER, 0);
 
-	nla_put_u32(msg, VMMIG_VM_A_FD, self->vm.vm_fd);
+	vmmig_handle_put(msg, VMMIG_VM_A_HANDLE, VMMIG_BY_FD(self->vm.vm_fd));
 	nla_put_string(msg, VMMIG_VM_A_NAME, "t3");
 	EXPECT_EQ(-EINVAL, send_raw(&self->nl, msg));
 	EXPECT_STREQ("vmmig: missing VM uuid", self->nl.err.msg);
 	msg = vmmig_nl_msg(&self->nl, VMMIG_CMD_VM_REGISTER, 0);
-	nla_put_u32(msg, VMMIG_VM_A_FD, self->vm.vm_fd);
+	nla_put_string(msg, VMMIG_VM_A_NAME, "t3");
+	nla_put(msg, VMMIG_VM_A_UUID, VMMIG_UUID_LEN, uuid2);
+	EXPECT_EQ(-EINVAL, send_raw(&self->nl, msg));
+	EXPECT_STREQ("vmmig: missing VM handle (name, uuid or file descriptor)",
+		     self->nl.err.msg);
+	msg = vmmig_nl_msg(&self->nl, VMMIG_CMD_VM_REGISTER, 0);
+	vmmig_handle_put(msg, VMMIG_VM_A_HANDLE, VMMIG_BY_NAME("t1"));
+	nla_put_string(msg, VMMIG_VM_A_NAME, "t3");
+	nla_put(msg, VMMIG_VM_A_UUID, VMMIG_UUID_LEN, uuid2);
+	EXPECT_EQ(-EINVAL, send_raw(&self->nl, msg));
+	EXPECT_STREQ("a VM is registered by its file descriptor", self->nl.err.msg);
+	msg = vmmig_nl_msg(&self->nl, VMMIG_CMD_VM_REGISTER, 0);
+	vmmig_handle_put(msg, VMMIG_VM_A_HANDLE, VMMIG_BY_FD(self->vm.vm_fd));
 	nla_put_string(msg, VMMIG_VM_A_NAME, "t3");
 	nla_put(msg, VMMIG_VM_A_UUID, 15, uuid2);
 	EXPECT_EQ(-ERANGE, send_raw(&self->nl, msg));
@@ -150,9 +162,121 @@ TEST_F(vm, unprivileged)
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
 	ASSERT_EQ(0, drop_cap_net_admin());
 	EXPECT_EQ(-EPERM, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t9", uuid2));
-	EXPECT_EQ(-EPERM, vmmig_dirty_start(&self->nl, "t1"));
-	EXPECT_EQ(-EPERM, vmmig_vm_unregister(&self->nl, "t1"));
-	EXPECT_EQ(0, vmmig_vm_get(&self->nl, "t1", &info));
+	EXPECT_EQ(-EPERM, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("t1")));
+	EXPECT_EQ(-EPERM, vmmig_vm_unregister(&self->nl, VMMIG_BY_NAME("t1")));
+	EXPECT_EQ(0, vmmig_vm_get(&self->nl, VMMIG_BY_NAME("t1"), &info));
+}
+
+/* One VM handle, three forms: each names the VM, and only one at a time. */
+TEST_F(vm, handle_forms)
+{
+	struct vmmig_vm_info info;
+	struct vmmig_dirty_stats st;
+
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+	memset(&info, 0, sizeof(info));
+	ASSERT_EQ(0, vmmig_vm_get(&self->nl, VMMIG_BY_NAME("t1"), &info));
+	EXPECT_EQ(0, memcmp(uuid1, info.uuid, VMMIG_UUID_LEN));
+	memset(&info, 0, sizeof(info));
+	ASSERT_EQ(0, vmmig_vm_get(&self->nl, VMMIG_BY_UUID(uuid1), &info));
+	EXPECT_STREQ("t1", info.name);
+	memset(&info, 0, sizeof(info));
+	ASSERT_EQ(0, vmmig_vm_get(&self->nl, VMMIG_BY_FD(self->vm.vm_fd), &info));
+	EXPECT_STREQ("t1", info.name);
+
+	/* Replies name the VM with the same nest, by name and uuid. */
+	ASSERT_EQ(0, vmmig_dirty_get_stats(&self->nl, VMMIG_BY_UUID(uuid1), &st));
+	EXPECT_STREQ("t1", st.name);
+	EXPECT_EQ(0, memcmp(uuid1, st.uuid, VMMIG_UUID_LEN));
+
+	/* By descriptor, a VM must be registered for most commands. */
+	ASSERT_EQ(0, vmmig_vm_unregister(&self->nl, VMMIG_BY_FD(self->vm.vm_fd)));
+	EXPECT_EQ(-ENOENT, vmmig_vm_get(&self->nl, VMMIG_BY_FD(self->vm.vm_fd), &info));
+	EXPECT_STREQ("this VM is not registered here", self->nl.err.msg);
+}
+
+/*
+ * Every command that names a VM takes the handle, through one parser: each
+ * refuses a missing, empty, doubled or unknown handle with its message.
+ */
+TEST_F(vm, handle_rejects)
+{
+	static const struct {
+		uint8_t cmd;
+		int attr;
+	} cmds[] = {
+		{ VMMIG_CMD_VM_UNREGISTER, VMMIG_VM_A_HANDLE },
+		{ VMMIG_CMD_VM_GET, VMMIG_VM_A_HANDLE },
+		{ VMMIG_CMD_DIRTY_START, VMMIG_DIRTY_A_HANDLE },
+		{ VMMIG_CMD_DIRTY_HARVEST, VMMIG_DIRTY_A_HANDLE },
+		{ VMMIG_CMD_DIRTY_STOP, VMMIG_DIRTY_A_HANDLE },
+		{ VMMIG_CMD_DIRTY_STATS, VMMIG_DIRTY_A_HANDLE },
+		{ VMMIG_CMD_DIRTY_RATE, VMMIG_DIRTY_A_HANDLE },
+		{ VMMIG_CMD_VM_AUDIT, VMMIG_CPUID_A_HANDLE },
+		{ VMMIG_CMD_POLICY_GET, VMMIG_CPUID_A_HANDLE },
+	};
+	static const uint8_t nouuid[VMMIG_UUID_LEN] = { 9, 9, 9 };
+	int null_fd = open("/dev/null", O_RDONLY);
+	struct kvm_test_vm other;
+	struct nl_msg *msg;
+	size_t i;
+
+	ASSERT_LE(0, null_fd);
+	ASSERT_EQ(0, kvm_vm_create(&other, slot_sizes, 1));
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		const bool any = cmds[i].cmd == VMMIG_CMD_DIRTY_RATE ||
+				 cmds[i].cmd == VMMIG_CMD_VM_AUDIT;
+		const struct {
+			struct vmmig_handle h;
+			int err;
+			const char *msg;
+		} bad[] = {
+			/* An empty nest (libnl drops an empty nest it ends). */
+			{ { .fd = -2 }, -EINVAL,
+			  "empty VM handle: give the VM's name, uuid or file descriptor" },
+			{ { .name = "t1", .uuid = uuid1, .fd = -1 }, -EINVAL,
+			  "VM handle names the VM more than one way: give one of name, uuid, file descriptor" },
+			{ { .name = "t1", .fd = self->vm.vm_fd }, -EINVAL,
+			  "VM handle names the VM more than one way: give one of name, uuid, file descriptor" },
+			{ VMMIG_BY_NAME("nope"), -ENOENT, "no VM of this name is registered here" },
+			{ VMMIG_BY_UUID(nouuid), -ENOENT, "no VM with this uuid is registered here" },
+			{ VMMIG_BY_FD(999), -EBADF, "no such file descriptor in the sender" },
+			{ VMMIG_BY_FD(null_fd), -EINVAL, "file descriptor is not a KVM VM" },
+			{ VMMIG_BY_FD(self->vm.kvm_fd), -EINVAL, "file descriptor is not a KVM VM" },
+			{ VMMIG_BY_FD(other.vm_fd), any ? 1 : -ENOENT,
+			  "this VM is not registered here" },
+		};
+		size_t j;
+
+		TH_LOG("command %u", cmds[i].cmd);
+		msg = vmmig_nl_msg(&self->nl, cmds[i].cmd, 0);
+		if (cmds[i].cmd != VMMIG_CMD_POLICY_GET) {
+			EXPECT_EQ(-EINVAL, send_raw(&self->nl, msg));
+			EXPECT_STREQ("vmmig: missing VM handle (name, uuid or file descriptor)",
+				     self->nl.err.msg);
+		} else {
+			nlmsg_free(msg);	/* without a handle: the namespace's policy */
+		}
+		for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+			if (bad[j].err > 0)
+				continue;	/* takes a VM that is not registered */
+			msg = vmmig_nl_msg(&self->nl, cmds[i].cmd, 0);
+			if (bad[j].h.fd == -2) {
+				ASSERT_EQ(0, nla_put(msg, cmds[i].attr | NLA_F_NESTED, 0, NULL));
+			} else {
+				ASSERT_EQ(0, vmmig_handle_put(msg, cmds[i].attr, bad[j].h));
+			}
+			if (cmds[i].cmd == VMMIG_CMD_DIRTY_RATE)
+				nla_put_u32(msg, VMMIG_DIRTY_A_SAMPLE_PAGES, 1);
+			EXPECT_EQ(bad[j].err, send_raw(&self->nl, msg));
+			EXPECT_STREQ(bad[j].msg, self->nl.err.msg);
+		}
+	}
+	/* Nothing above touched the registered VM. */
+	ASSERT_EQ(0, vmmig_vm_unregister(&self->nl, VMMIG_BY_UUID(uuid1)));
+	kvm_vm_destroy(&other);
+	close(null_fd);
 }
 
 /* The VM's owner closes it: the registry lets go by itself. */
@@ -168,11 +292,11 @@ TEST_F(vm, closed_vm_leaves)
 	ASSERT_LT(0, listener_wait(&l, 0, VMMIG_CMD_VM_NTF, buf, sizeof(buf), 3000));
 	kvm_vm_destroy(&self->vm);
 	for (i = 0; i < 50; i++) {
-		if (vmmig_vm_get(&self->nl, "t1", &info) == -ENOENT)
+		if (vmmig_vm_get(&self->nl, VMMIG_BY_NAME("t1"), &info) == -ENOENT)
 			break;
 		usleep(100 * 1000);
 	}
-	EXPECT_EQ(-ENOENT, vmmig_vm_get(&self->nl, "t1", &info));
+	EXPECT_EQ(-ENOENT, vmmig_vm_get(&self->nl, VMMIG_BY_NAME("t1"), &info));
 	ASSERT_LT(0, listener_wait(&l, 0, VMMIG_CMD_VM_NTF, buf, sizeof(buf), 3000));
 	listener_close(&l);
 }
@@ -184,11 +308,11 @@ TEST_F(vm, dirty_rejects)
 	int status;
 
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
-	EXPECT_EQ(-ENOTCONN, vmmig_dirty_harvest(&self->nl, "t1", NULL, 0, &st));
+	EXPECT_EQ(-ENOTCONN, vmmig_dirty_harvest(&self->nl, VMMIG_BY_NAME("t1"), NULL, 0, &st));
 	EXPECT_STREQ("vmmig: dirty logging is not started (DIRTY_START)", self->nl.err.msg);
-	EXPECT_EQ(-ENOENT, vmmig_dirty_start(&self->nl, "nope"));
-	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, "t1"));
-	EXPECT_EQ(-EALREADY, vmmig_dirty_start(&self->nl, "t1"));
+	EXPECT_EQ(-ENOENT, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("nope")));
+	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("t1")));
+	EXPECT_EQ(-EALREADY, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("t1")));
 
 	/* Another process (another mm) may not drive the owner's VM. */
 	pid = fork();
@@ -198,19 +322,19 @@ TEST_F(vm, dirty_rejects)
 
 		if (vmmig_nl_open(&nl))
 			_exit(10);
-		if (vmmig_dirty_harvest(&nl, "t1", NULL, 0, &st) != -EACCES)
+		if (vmmig_dirty_harvest(&nl, VMMIG_BY_NAME("t1"), NULL, 0, &st) != -EACCES)
 			_exit(11);
 		if (!strstr(nl.err.msg, "must be driven by the VM's owner"))
 			_exit(12);
-		if (vmmig_vm_unregister(&nl, "t1") != -EBUSY)
+		if (vmmig_vm_unregister(&nl, VMMIG_BY_NAME("t1")) != -EBUSY)
 			_exit(13);
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 
-	ASSERT_EQ(0, vmmig_dirty_stop(&self->nl, "t1"));
-	EXPECT_EQ(-ENOTCONN, vmmig_dirty_stop(&self->nl, "t1"));
+	ASSERT_EQ(0, vmmig_dirty_stop(&self->nl, VMMIG_BY_NAME("t1")));
+	EXPECT_EQ(-ENOTCONN, vmmig_dirty_stop(&self->nl, VMMIG_BY_NAME("t1")));
 }
 
 /* Checks one harvest against guest memory; see the file's comment. */
@@ -268,7 +392,7 @@ static void harvest_rounds(struct __test_metadata *_metadata,
 	t.pending = calloc(t.npages, 1);
 	t.reported = calloc(t.npages, 1);
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
-	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, "t1"));
+	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("t1")));
 	ASSERT_EQ(0, kvm_vm_start(&self->vm));
 
 	for (round = 1; round <= ROUNDS; round++) {
@@ -280,7 +404,7 @@ static void harvest_rounds(struct __test_metadata *_metadata,
 			usleep(5 * 1000);
 		if (pause)
 			kvm_vm_pause(&self->vm);
-		ASSERT_EQ(0, vmmig_dirty_harvest(&self->nl, "t1", buf,
+		ASSERT_EQ(0, vmmig_dirty_harvest(&self->nl, VMMIG_BY_NAME("t1"), buf,
 						 use_buf ? bufsize : 0, &st)) {
 			TH_LOG("round %d: %s", round, vmmig_nl_strerror(&self->nl, -1));
 		}
@@ -297,10 +421,10 @@ static void harvest_rounds(struct __test_metadata *_metadata,
 	}
 	/* A last harvest with the vCPU stopped settles every late page. */
 	kvm_vm_pause(&self->vm);
-	ASSERT_EQ(0, vmmig_dirty_harvest(&self->nl, "t1", buf, use_buf ? bufsize : 0, &st));
+	ASSERT_EQ(0, vmmig_dirty_harvest(&self->nl, VMMIG_BY_NAME("t1"), buf, use_buf ? bufsize : 0, &st));
 	check_round(&self->vm, &t, use_buf ? buf : st.ranges, st.nr_ranges);
 	free(st.ranges);
-	ASSERT_EQ(0, vmmig_dirty_harvest(&self->nl, "t1", buf, use_buf ? bufsize : 0, &st));
+	ASSERT_EQ(0, vmmig_dirty_harvest(&self->nl, VMMIG_BY_NAME("t1"), buf, use_buf ? bufsize : 0, &st));
 	/* Stopped and just harvested: only the control page can be dirty. */
 	EXPECT_GE(1, st.pages);
 	free(st.ranges);
@@ -314,10 +438,10 @@ static void harvest_rounds(struct __test_metadata *_metadata,
 	for (uint64_t p = 0; p < t.npages; p++)
 		ASSERT_EQ(0, t.pending[p]);
 
-	ASSERT_EQ(0, vmmig_dirty_get_stats(&self->nl, "t1", &st));
+	ASSERT_EQ(0, vmmig_dirty_get_stats(&self->nl, VMMIG_BY_NAME("t1"), &st));
 	EXPECT_EQ(ROUNDS + 2, st.round);
 	EXPECT_EQ(2, st.nslots);
-	ASSERT_EQ(0, vmmig_dirty_stop(&self->nl, "t1"));
+	ASSERT_EQ(0, vmmig_dirty_stop(&self->nl, VMMIG_BY_NAME("t1")));
 	free(buf);
 	free(t.seen);
 	free(t.pending);
@@ -348,14 +472,14 @@ TEST_F(vm, harvest_small_buffer)
 	uint32_t i;
 
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
-	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, "t1"));
+	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("t1")));
 	ASSERT_EQ(0, kvm_vm_start(&self->vm));
 	for (i = 0; i < 1000 && *ctl(&self->vm, 2) < 16; i++)
 		usleep(5 * 1000);
 	kvm_vm_pause(&self->vm);
-	ASSERT_EQ(-ENOSPC, vmmig_dirty_harvest(&self->nl, "t1", small, sizeof(small), &st));
+	ASSERT_EQ(-ENOSPC, vmmig_dirty_harvest(&self->nl, VMMIG_BY_NAME("t1"), small, sizeof(small), &st));
 	EXPECT_NE(NULL, strstr(self->nl.err.msg, "nothing was cleared"));
-	ASSERT_EQ(0, vmmig_dirty_harvest(&self->nl, "t1", NULL, 0, &st));
+	ASSERT_EQ(0, vmmig_dirty_harvest(&self->nl, VMMIG_BY_NAME("t1"), NULL, 0, &st));
 	/* Every page the guest wrote (non-zero) is in this harvest. */
 	for (p = 0; p < self->npages; p++) {
 		bool in = false;
@@ -384,14 +508,14 @@ TEST_F(vm, vm_closed_during_harvest)
 	int i, err, ok = 0, gone = 0;
 
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
-	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, "t1"));
+	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("t1")));
 	ASSERT_EQ(0, kvm_vm_start(&self->vm));
 	for (i = 0; i < 20; i++) {
 		if (i == 5) {
 			close(self->vm.vm_fd);
 			self->vm.vm_fd = -1;
 		}
-		err = vmmig_dirty_harvest(&self->nl, "t1", NULL, 0, &st);
+		err = vmmig_dirty_harvest(&self->nl, VMMIG_BY_NAME("t1"), NULL, 0, &st);
 		if (!err) {
 			ok++;
 			free(st.ranges);
@@ -402,9 +526,9 @@ TEST_F(vm, vm_closed_during_harvest)
 		}
 	}
 	EXPECT_LE(6, ok);	/* at least the one right after the close */
-	for (i = 0; i < 50 && vmmig_vm_get(&self->nl, "t1", &info) != -ENOENT; i++)
+	for (i = 0; i < 50 && vmmig_vm_get(&self->nl, VMMIG_BY_NAME("t1"), &info) != -ENOENT; i++)
 		usleep(100 * 1000);
-	EXPECT_EQ(-ENOENT, vmmig_vm_get(&self->nl, "t1", &info));
+	EXPECT_EQ(-ENOENT, vmmig_vm_get(&self->nl, VMMIG_BY_NAME("t1"), &info));
 }
 
 /*
@@ -423,7 +547,7 @@ TEST_F(vm, unload_with_registered_vm)
 	if (!ko)
 		SKIP(return, "VMMIG_KO (path of the built vmmig.ko) is not set");
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
-	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, "t1"));
+	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("t1")));
 	ASSERT_EQ(0, kvm_vm_start(&self->vm));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -439,7 +563,7 @@ TEST_F(vm, unload_with_registered_vm)
 	ASSERT_EQ(0, vmmig_nl_open(&self->nl));
 	/* Logging is still on in KVM: a new start is refused, not doubled. */
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
-	EXPECT_EQ(-EBUSY, vmmig_dirty_start(&self->nl, "t1"));
+	EXPECT_EQ(-EBUSY, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("t1")));
 	EXPECT_NE(NULL, strstr(self->nl.err.msg, "another program is tracking this VM"));
 }
 
@@ -477,7 +601,7 @@ TEST_F(vm, dirty_rate_sampling)
 
 	before = *ctl(&self->vm, 7);
 	t0 = now_ns();
-	ASSERT_EQ(0, vmmig_dirty_sample(&self->nl, self->vm.vm_fd, NULL, 2, 1024, &r));
+	ASSERT_EQ(0, vmmig_dirty_sample(&self->nl, VMMIG_BY_FD(self->vm.vm_fd), 2, 1024, &r));
 	t1 = now_ns();
 	after = *ctl(&self->vm, 7);
 
@@ -495,7 +619,7 @@ TEST_F(vm, dirty_rate_sampling)
 	/* A registered VM by name; a guest at rest shows no change. */
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
 	kvm_vm_pause(&self->vm);
-	ASSERT_EQ(0, vmmig_dirty_sample(&self->nl, -1, "t1", 1, 4096, &r));
+	ASSERT_EQ(0, vmmig_dirty_sample(&self->nl, VMMIG_BY_NAME("t1"), 1, 4096, &r));
 	EXPECT_EQ(0, r.changed_pages);
 	EXPECT_EQ(0, r.rate);
 }
@@ -506,16 +630,17 @@ TEST_F(vm, dirty_rate_rejects)
 	int null_fd = open("/dev/null", O_RDONLY);
 	struct nl_msg *msg;
 
-	EXPECT_EQ(-EINVAL, vmmig_dirty_sample(&self->nl, null_fd, NULL, 1, 16, &r));
+	EXPECT_EQ(-EINVAL, vmmig_dirty_sample(&self->nl, VMMIG_BY_FD(null_fd), 1, 16, &r));
 	EXPECT_STREQ("file descriptor is not a KVM VM", self->nl.err.msg);
-	EXPECT_EQ(-ENOENT, vmmig_dirty_sample(&self->nl, -1, "nope", 1, 16, &r));
-	EXPECT_EQ(-ERANGE, vmmig_dirty_sample(&self->nl, self->vm.vm_fd, NULL, 61, 16, &r));
+	EXPECT_EQ(-ENOENT, vmmig_dirty_sample(&self->nl, VMMIG_BY_NAME("nope"), 1, 16, &r));
+	EXPECT_EQ(-ERANGE, vmmig_dirty_sample(&self->nl, VMMIG_BY_FD(self->vm.vm_fd), 61, 16, &r));
 	EXPECT_STREQ("integer out of range", self->nl.err.msg);
 	msg = vmmig_nl_msg(&self->nl, VMMIG_CMD_DIRTY_RATE, 0);
 	EXPECT_EQ(-EINVAL, send_raw(&self->nl, msg));
-	EXPECT_STREQ("vmmig: give either a VM descriptor or a VM name", self->nl.err.msg);
+	EXPECT_STREQ("vmmig: missing VM handle (name, uuid or file descriptor)",
+		     self->nl.err.msg);
 	ASSERT_EQ(0, drop_cap_net_admin());
-	EXPECT_EQ(-EPERM, vmmig_dirty_sample(&self->nl, self->vm.vm_fd, NULL, 1, 16, &r));
+	EXPECT_EQ(-EPERM, vmmig_dirty_sample(&self->nl, VMMIG_BY_FD(self->vm.vm_fd), 1, 16, &r));
 	close(null_fd);
 }
 

@@ -43,7 +43,7 @@ expect_eq "says so" "$err" "vmmig: kvm register: process $$ has no KVM VM"
 expect_rc 2 "not a pid" -- "$VMMIG" kvm register abc nope
 expect_rc 2 "bad uuid" -- "$VMMIG" kvm register "$p1" x uuid 1234
 expect_rc 1 "dirty-log of a VM that nobody harvests" -- "$VMMIG" kvm dirty-log nope
-expect_eq "unknown VM" "$err" "vmmig: dirty-log: vmmig: no such VM registered here"
+expect_eq "unknown VM" "$err" "vmmig: dirty-log: no VM of this name is registered here"
 expect_rc 1 "unregister without CAP_NET_ADMIN" -- \
 	setpriv --inh-caps=-net_admin --bounding-set=-net_admin "$VMMIG" kvm unregister guest1
 expect_rc 0 "dirty-rate of another process's VM" -- \

@@ -52,18 +52,18 @@ int main(int argc, char **argv)
 	ctl[4] = 1 << 20;
 	if (name && ((err = vmmig_nl_open(&nl)) ||
 		     (err = vmmig_vm_register(&nl, vm.vm_fd, name, uuid)) ||
-		     (err = vmmig_dirty_start(&nl, name)))) {
+		     (err = vmmig_dirty_start(&nl, VMMIG_BY_NAME(name))))) {
 		fprintf(stderr, "kvm_hold: vmmig: %s\n", vmmig_nl_strerror(&nl, err));
 		return 1;
 	}
 	kvm_vm_start(&vm);
-	if (name && !vmmig_dirty_harvest(&nl, name, NULL, 0, &st))
+	if (name && !vmmig_dirty_harvest(&nl, VMMIG_BY_NAME(name), NULL, 0, &st))
 		free(st.ranges);
 	printf("ready\n");
 	fflush(stdout);
 	while (!stop) {
 		usleep(50 * 1000);
-		if (name && !vmmig_dirty_harvest(&nl, name, NULL, 0, &st))
+		if (name && !vmmig_dirty_harvest(&nl, VMMIG_BY_NAME(name), NULL, 0, &st))
 			free(st.ranges);
 		/* A new value, so that rewritten pages really change. */
 		ctl[0]++;

@@ -13,6 +13,21 @@
  * refused with an extended-ACK message. Commands marked [admin] need
  * CAP_NET_ADMIN in the initial user namespace and fail with -EPERM without.
  *
+ * A request names a VM with one nested attribute, the VM handle (the
+ * HANDLE attribute of the command's set), attribute set vmmig_handle_attrs,
+ * holding exactly one of:
+ *     VMMIG_HANDLE_A_NAME             string, the name it is registered under
+ *     VMMIG_HANDLE_A_UUID             binary, 16 bytes, its registered UUID
+ *     VMMIG_HANDLE_A_FD               u32, a KVM VM file descriptor of the
+ *                                     sender (resolved in its file table)
+ * By FD, a command finds the registered VM of that KVM VM; only DIRTY_RATE
+ * and VM_AUDIT also take a VM that is not registered. A missing or empty
+ * handle, two forms in one handle, an unknown name or UUID, a descriptor
+ * the sender does not have or that is not a KVM VM, and an unregistered VM
+ * are refused, each with its own extended-ACK message. Replies and events
+ * that refer to a registered VM carry the same nest with its NAME and UUID
+ * (never FD); the VM object itself (VM_GET) has them as its own attributes.
+ *
  * VMMIG_CMD_HOST_GET: returns the host object of the sender's namespace.
  *   Request: no attributes.
  *   Reply (VMMIG_CMD_HOST_GET), attribute set vmmig_host_attrs:
@@ -51,20 +66,26 @@
  *     VMMIG_MODULE_A_VERSION          NUL-terminated string (vmmig only)
  *
  * VMMIG_CMD_VM_REGISTER [admin]: adds a KVM VM to this namespace's registry.
- *   The file descriptor is resolved in the sender's file table, so only a
- *   process holding the VM's descriptor can register it.
+ *   The handle names the VM by file descriptor, resolved in the sender's
+ *   file table, so only a process holding the VM's descriptor can register
+ *   it; NAME and UUID are the identity it gets.
  *   Request, attribute set vmmig_vm_attrs:
- *     VMMIG_VM_A_FD                   u32, a KVM VM file descriptor (required)
- *     VMMIG_VM_A_NAME                 string, 1..VMMIG_NAME_MAX-1 bytes,
- *                                     unique per namespace (required)
- *     VMMIG_VM_A_UUID                 binary, 16 bytes (required)
+ *     VMMIG_VM_A_HANDLE               nest, VMMIG_HANDLE_A_FD only (required)
+ *     VMMIG_VM_A_NAME                 string, 1..VMMIG_NAME_MAX-1 printable
+ *                                     bytes without spaces or '/', unique
+ *                                     per namespace (required)
+ *     VMMIG_VM_A_UUID                 binary, 16 bytes, unique per namespace
+ *                                     (required)
+ *     VMMIG_VM_A_CPU_MODE             u32, enum vmmig_cpu_mode (default
+ *                                     OFF); a VM that exceeds the mask of
+ *                                     its mode is refused
  *   Reply (VMMIG_CMD_VM_GET): the VM object below.
  *
  * VMMIG_CMD_VM_UNREGISTER [admin]: removes a VM from the registry.
- *   Request: VMMIG_VM_A_NAME or VMMIG_VM_A_UUID.
+ *   Request: VMMIG_VM_A_HANDLE (required).
  *
- * VMMIG_CMD_VM_GET: one VM (by VMMIG_VM_A_NAME or VMMIG_VM_A_UUID) or, as a
- *   dump, every VM registered in the namespace. Reply, the VM object:
+ * VMMIG_CMD_VM_GET: one VM (by VMMIG_VM_A_HANDLE) or, as a dump without
+ *   attributes, every VM registered in the namespace. Reply, the VM object:
  *     VMMIG_VM_A_NAME                 string
  *     VMMIG_VM_A_UUID                 binary, 16 bytes
  *     VMMIG_VM_A_PID                  u32, thread group of the VM's owner
@@ -87,19 +108,20 @@
  *   for every memslot of a VM, with KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2.
  *   Must be sent by the VM's owner (KVM refuses VM ioctls from any other
  *   process). Request, attribute set vmmig_dirty_attrs:
- *     VMMIG_DIRTY_A_NAME              string (required)
+ *     VMMIG_DIRTY_A_HANDLE            nest (required)
  *
  * VMMIG_CMD_DIRTY_HARVEST [admin]: gets and clears (and re-protects, through
  *   KVM's own dirty-log path) the dirty pages of every memslot of a VM and
  *   returns them as ranges of guest frames. Sent by the VM's owner.
  *   Request:
- *     VMMIG_DIRTY_A_NAME              string (required)
+ *     VMMIG_DIRTY_A_HANDLE            nest (required)
  *     VMMIG_DIRTY_A_BUF_ADDR          u64, optional: the ranges are written
  *                                     there, in the sender's memory, as an
  *     VMMIG_DIRTY_A_BUF_SIZE          u32  array of struct vmmig_dirty_range
  *   When the ranges do not fit (in the buffer, or in the reply without one)
  *   the request fails with -ENOSPC before any bit is cleared: nothing is lost.
  *   Reply (VMMIG_CMD_DIRTY_HARVEST), the round's statistics:
+ *     VMMIG_DIRTY_A_HANDLE            nest, the VM's NAME and UUID
  *     VMMIG_DIRTY_A_ROUND             u64, 1 for the first harvest
  *     VMMIG_DIRTY_A_PAGES             u64, dirty pages in this round
  *     VMMIG_DIRTY_A_BYTES             u64
@@ -115,19 +137,19 @@
  *
  * VMMIG_CMD_DIRTY_STATS: the last round's statistics of a VM (same
  *   attributes as the HARVEST reply, without ranges), plus
- *   VMMIG_DIRTY_A_TOTAL_PAGES (u64, all rounds). Request: VMMIG_DIRTY_A_NAME.
+ *   VMMIG_DIRTY_A_TOTAL_PAGES (u64, all rounds).
+ *   Request: VMMIG_DIRTY_A_HANDLE (required).
  *
- * VMMIG_CMD_DIRTY_NTF (event): one per harvest: VMMIG_DIRTY_A_NAME and the
- *   round's statistics.
+ * VMMIG_CMD_DIRTY_NTF (event): one per harvest: the HARVEST reply without
+ *   ranges.
  *
  * VMMIG_CMD_DIRTY_RATE [admin]: estimates how fast any KVM VM (of any VMM)
  *   dirties its memory, without dirty logging and without disturbing it:
  *   hashes a random sample of guest pages through the owner's address space
  *   at two instants, SECONDS apart. Blocks for that long.
- *   Request, attribute set vmmig_dirty_attrs, one of:
- *     VMMIG_DIRTY_A_FD                u32, a KVM VM descriptor of the sender
- *     VMMIG_DIRTY_A_NAME              string, a registered VM
- *   and optionally:
+ *   Request, attribute set vmmig_dirty_attrs:
+ *     VMMIG_DIRTY_A_HANDLE            nest (required); by FD, any KVM VM of
+ *                                     the sender, registered or not
  *     VMMIG_DIRTY_A_SECONDS           u32, 1..60 (default 1)
  *     VMMIG_DIRTY_A_SAMPLE_PAGES      u32, 1..32767 (default 4096)
  *   Reply (VMMIG_CMD_DIRTY_RATE):
@@ -157,7 +179,7 @@
  *   0x80000021 EAX.
  *
  * VMMIG_CMD_POLICY_GET: the CPUID policy of the sender's namespace.
- *   Request: no attributes, or VMMIG_CPUID_A_VM_NAME for one VM.
+ *   Request: no attributes, or VMMIG_CPUID_A_HANDLE for one registered VM.
  *   Reply (VMMIG_CMD_POLICY_GET), attribute set vmmig_cpuid_attrs:
  *     VMMIG_CPUID_A_COMMON            nest of VMMIG_CPUID_A_WORD: the
  *                                     cluster's common features
@@ -171,8 +193,8 @@
  *     VMMIG_CPUID_A_STRICT            u32, enum vmmig_cpu_mode: the mask that
  *                                     every VM must fit before its first run
  *                                     (VMMIG_CPU_MODE_OFF: strict mode off)
- *   With VMMIG_CPUID_A_VM_NAME, instead:
- *     VMMIG_CPUID_A_VM_NAME           string
+ *   With VMMIG_CPUID_A_HANDLE, instead:
+ *     VMMIG_CPUID_A_HANDLE            nest, the VM's NAME and UUID
  *     VMMIG_CPUID_A_VM_MODE           u32, enum vmmig_cpu_mode
  *     VMMIG_CPUID_A_COMPLIANCE        u32, enum vmmig_compliance (last audit)
  *
@@ -188,20 +210,22 @@
  *     VMMIG_CPUID_A_STRICT            u32, enum vmmig_cpu_mode; -EOPNOTSUPP
  *                                     where this kernel cannot enforce it
  *                                     (see VMMIG_HOST_A_CPUID_STRICT)
- *     VMMIG_CPUID_A_VM_NAME           string, with VMMIG_CPUID_A_VM_MODE:
+ *     VMMIG_CPUID_A_HANDLE            nest, with VMMIG_CPUID_A_VM_MODE:
  *     VMMIG_CPUID_A_VM_MODE           u32, the mode of a registered VM,
  *                                     audited again against its new mask
  *
- * VMMIG_CMD_VM_AUDIT: compares the CPUID of every vCPU of a registered VM
- *   with the mask of its mode, ignoring VMMIG_CPUID_A_IGNORED, and records
- *   the result in its VMMIG_VM_A_COMPLIANCE.
- *   Request: VMMIG_CPUID_A_VM_NAME, or, for a VM that is not registered:
- *     VMMIG_CPUID_A_FD                u32, a KVM VM file descriptor of the
- *                                     sender
- *     VMMIG_CPUID_A_VM_MODE           u32, the mask to compare with
- *                                     (default VMMIG_CPU_MODE_COMMON)
+ * VMMIG_CMD_VM_AUDIT: compares the CPUID of every vCPU of a VM with the
+ *   mask of a mode, ignoring VMMIG_CPUID_A_IGNORED. The audit of a
+ *   registered VM in its own mode is recorded in its VMMIG_VM_A_COMPLIANCE.
+ *   Request, attribute set vmmig_cpuid_attrs:
+ *     VMMIG_CPUID_A_HANDLE            nest (required); by FD, any KVM VM of
+ *                                     the sender, registered or not
+ *     VMMIG_CPUID_A_VM_MODE           u32, the mask to compare with (default:
+ *                                     a registered VM's own mode, COMMON for
+ *                                     a VM that is not registered)
  *   Reply (VMMIG_CMD_VM_AUDIT), attribute set vmmig_cpuid_attrs:
- *     VMMIG_CPUID_A_VM_NAME           string (absent for an unregistered VM)
+ *     VMMIG_CPUID_A_HANDLE            nest, the VM's NAME and UUID (absent
+ *                                     for a VM that is not registered)
  *     VMMIG_CPUID_A_PID               u32, thread group of the VM's owner
  *     VMMIG_CPUID_A_VM_MODE           u32, enum vmmig_cpu_mode
  *     VMMIG_CPUID_A_COMPLIANCE        u32, enum vmmig_compliance
@@ -217,7 +241,8 @@
  *   is then refused), on VMMIG_CMD_VM_AUDIT, or in strict mode when one of
  *   its vCPUs was about to run for the first time (the VM is then stopped:
  *   KVM marks it dead and its ioctls fail with -EIO). Same attributes as
- *   the VMMIG_CMD_VM_AUDIT reply.
+ *   the VMMIG_CMD_VM_AUDIT reply; at registration the handle holds the
+ *   NAME and UUID that were asked for, and strict mode sends none.
  */
 #ifndef _UAPI_LINUX_VMMIG_H
 #define _UAPI_LINUX_VMMIG_H
@@ -308,6 +333,18 @@ enum vmmig_module_attrs {
 
 #define VMMIG_MODULE_A_MAX (__VMMIG_MODULE_A_MAX - 1)
 
+/* The VM handle: how a request names a VM (see the top of this file). */
+enum vmmig_handle_attrs {
+	VMMIG_HANDLE_A_UNSPEC,
+	VMMIG_HANDLE_A_NAME,
+	VMMIG_HANDLE_A_UUID,
+	VMMIG_HANDLE_A_FD,
+
+	__VMMIG_HANDLE_A_MAX
+};
+
+#define VMMIG_HANDLE_A_MAX (__VMMIG_HANDLE_A_MAX - 1)
+
 #define VMMIG_NAME_MAX		64	/* with the terminating NUL */
 #define VMMIG_UUID_LEN		16
 
@@ -350,7 +387,7 @@ enum vmmig_compliance {
 
 enum vmmig_vm_attrs {
 	VMMIG_VM_A_UNSPEC,
-	VMMIG_VM_A_FD,
+	VMMIG_VM_A_HANDLE,
 	VMMIG_VM_A_NAME,
 	VMMIG_VM_A_UUID,
 	VMMIG_VM_A_PID,
@@ -386,7 +423,7 @@ enum vmmig_memslot_attrs {
 
 enum vmmig_dirty_attrs {
 	VMMIG_DIRTY_A_UNSPEC,
-	VMMIG_DIRTY_A_NAME,
+	VMMIG_DIRTY_A_HANDLE,
 	VMMIG_DIRTY_A_BUF_ADDR,
 	VMMIG_DIRTY_A_BUF_SIZE,
 	VMMIG_DIRTY_A_ROUND,
@@ -401,7 +438,6 @@ enum vmmig_dirty_attrs {
 	VMMIG_DIRTY_A_SLOT,
 	VMMIG_DIRTY_A_TOTAL_PAGES,
 	VMMIG_DIRTY_A_PAD,
-	VMMIG_DIRTY_A_FD,
 	VMMIG_DIRTY_A_SECONDS,
 	VMMIG_DIRTY_A_SAMPLE_PAGES,
 	VMMIG_DIRTY_A_CHANGED_PAGES,
@@ -465,14 +501,13 @@ enum vmmig_cpuid_attrs {
 	VMMIG_CPUID_A_IGNORED,
 	VMMIG_CPUID_A_RESET,
 	VMMIG_CPUID_A_STRICT,
-	VMMIG_CPUID_A_VM_NAME,
+	VMMIG_CPUID_A_HANDLE,
 	VMMIG_CPUID_A_VM_MODE,
 	VMMIG_CPUID_A_COMPLIANCE,
 	VMMIG_CPUID_A_PID,
 	VMMIG_CPUID_A_VCPUS,
 	VMMIG_CPUID_A_EXCESS,
 	VMMIG_CPUID_A_FEATURE,
-	VMMIG_CPUID_A_FD,
 
 	__VMMIG_CPUID_A_MAX
 };

@@ -307,7 +307,8 @@ int kvm_audit_main(int argc, char **argv)
 			close(fd);
 		return EXIT_FAIL;
 	}
-	err = vmmig_vm_audit(&nl, name, fd, name ? 0 : mode, &a);
+	err = vmmig_vm_audit(&nl, name ? VMMIG_BY_NAME(name) : VMMIG_BY_FD(fd),
+			     name ? -1 : mode, &a);
 	if (err)
 		err = cli_nl_error(&nl, "kvm audit", err);
 	vmmig_nl_close(&nl);

@@ -118,7 +118,7 @@ static int kvm_show(struct vmmig_nl *nl, int argc, char **argv)
 	vm = malloc(sizeof(*vm));
 	if (!vm)
 		return EXIT_FAIL;
-	err = vmmig_vm_get(nl, argv[1], vm);
+	err = vmmig_vm_get(nl, VMMIG_BY_NAME(argv[1]), vm);
 	if (!err)
 		print_vm(vm, vm);
 	free(vm);
@@ -208,7 +208,7 @@ static int kvm_unregister(struct vmmig_nl *nl, int argc, char **argv)
 		error_msg("kvm unregister", "expected one VM name");
 		return object_help("kvm", true);
 	}
-	err = vmmig_vm_unregister(nl, argv[1]);
+	err = vmmig_vm_unregister(nl, VMMIG_BY_NAME(argv[1]));
 	return err ? cli_nl_error(nl, "kvm unregister", err) : EXIT_OK;
 }
 
@@ -229,7 +229,7 @@ int dirty_log_main(int argc, char **argv)
 	if (cli_connect(&nl, "dirty-log"))
 		return EXIT_FAIL;
 	st = calloc(1, sizeof(*st));
-	err = st ? vmmig_dirty_get_stats(&nl, argv[1], st) : -ENOMEM;
+	err = st ? vmmig_dirty_get_stats(&nl, VMMIG_BY_NAME(argv[1]), st) : -ENOMEM;
 	if (err) {
 		err = cli_nl_error(&nl, "dirty-log", err);
 		goto out;
@@ -323,7 +323,8 @@ int dirty_rate_main(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	}
-	err = vmmig_dirty_sample(&nl, fd, name, seconds, sample, &r);
+	err = vmmig_dirty_sample(&nl, fd >= 0 ? VMMIG_BY_FD(fd) : VMMIG_BY_NAME(name),
+				 seconds, sample, &r);
 	if (fd >= 0)
 		close(fd);
 	if (err) {

@@ -126,7 +126,7 @@ struct nla_policy vmmig_cpuid_policy[VMMIG_CPUID_A_MAX + 1] = {
 	[VMMIG_CPUID_A_MINIMUM] = { .type = NLA_NESTED },
 	[VMMIG_CPUID_A_IGNORED] = { .type = NLA_NESTED },
 	[VMMIG_CPUID_A_STRICT] = { .type = NLA_U32 },
-	[VMMIG_CPUID_A_VM_NAME] = { .type = NLA_NUL_STRING },
+	[VMMIG_CPUID_A_HANDLE] = { .type = NLA_NESTED },
 	[VMMIG_CPUID_A_VM_MODE] = { .type = NLA_U32 },
 	[VMMIG_CPUID_A_COMPLIANCE] = { .type = NLA_U32 },
 	[VMMIG_CPUID_A_PID] = { .type = NLA_U32 },
@@ -260,7 +260,8 @@ int vmmig_policy_set(struct vmmig_nl *nl, const struct vmmig_policy_change *c)
 	if (!err && c->has_strict)
 		err = nla_put_u32(msg, VMMIG_CPUID_A_STRICT, c->strict);
 	if (!err && c->vm_name)
-		err = nla_put_string(msg, VMMIG_CPUID_A_VM_NAME, c->vm_name) ||
+		err = vmmig_handle_put(msg, VMMIG_CPUID_A_HANDLE,
+				       VMMIG_BY_NAME(c->vm_name)) ||
 		      nla_put_u32(msg, VMMIG_CPUID_A_VM_MODE, c->vm_mode);
 	if (err) {
 		nlmsg_free(msg);
@@ -290,9 +291,10 @@ int vmmig_audit_parse(struct nlattr **a, struct vmmig_audit *r)
 	memset(r, 0, sizeof(*r));
 	if (!a[VMMIG_CPUID_A_COMPLIANCE] || !a[VMMIG_CPUID_A_EXCESS])
 		return -EBADMSG;
-	if (a[VMMIG_CPUID_A_VM_NAME])
-		snprintf(r->name, sizeof(r->name), "%s",
-			 (const char *)nla_data(a[VMMIG_CPUID_A_VM_NAME]));
+	/* No handle: the VM is not registered. */
+	if (a[VMMIG_CPUID_A_HANDLE] &&
+	    vmmig_handle_parse(a[VMMIG_CPUID_A_HANDLE], r->name, r->uuid))
+		return -EBADMSG;
 	r->compliance = nla_get_u32(a[VMMIG_CPUID_A_COMPLIANCE]);
 	r->pid = a[VMMIG_CPUID_A_PID] ? nla_get_u32(a[VMMIG_CPUID_A_PID]) : 0;
 	r->mode = a[VMMIG_CPUID_A_VM_MODE] ? nla_get_u32(a[VMMIG_CPUID_A_VM_MODE]) : 0;
@@ -310,19 +312,16 @@ static int audit_reply(struct nlattr **attrs, int cmd, void *arg)
 	return vmmig_audit_parse(attrs, arg);
 }
 
-int vmmig_vm_audit(struct vmmig_nl *nl, const char *name, int fd,
-		   uint32_t mode, struct vmmig_audit *a)
+int vmmig_vm_audit(struct vmmig_nl *nl, struct vmmig_handle vm, int mode,
+		   struct vmmig_audit *a)
 {
 	struct nl_msg *msg = vmmig_nl_msg(nl, VMMIG_CMD_VM_AUDIT, 0);
 	int err;
 
 	if (!msg)
 		return -ENOMEM;
-	if (name)
-		err = nla_put_string(msg, VMMIG_CPUID_A_VM_NAME, name);
-	else
-		err = nla_put_u32(msg, VMMIG_CPUID_A_FD, fd) ||
-		      nla_put_u32(msg, VMMIG_CPUID_A_VM_MODE, mode);
+	err = vmmig_handle_put(msg, VMMIG_CPUID_A_HANDLE, vm) ||
+	      (mode >= 0 && nla_put_u32(msg, VMMIG_CPUID_A_VM_MODE, mode));
 	if (err) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;

@@ -33,7 +33,8 @@ struct vmmig_policy_change {
 };
 
 struct vmmig_audit {
-	char name[VMMIG_NAME_MAX];
+	char name[VMMIG_NAME_MAX];	/* "" for a VM that is not registered */
+	uint8_t uuid[VMMIG_UUID_LEN];
 	uint32_t pid, mode, compliance, vcpus;
 	uint32_t excess[VMMIG_NR_WORDS];
 };
@@ -41,9 +42,13 @@ struct vmmig_audit {
 int vmmig_host_features(struct vmmig_nl *nl, uint32_t *words);
 int vmmig_policy_get(struct vmmig_nl *nl, struct vmmig_policy *p);
 int vmmig_policy_set(struct vmmig_nl *nl, const struct vmmig_policy_change *c);
-/* Audits a registered VM by @name, or the VM behind @fd with @mode. */
-int vmmig_vm_audit(struct vmmig_nl *nl, const char *name, int fd,
-		   uint32_t mode, struct vmmig_audit *a);
+/*
+ * Audits @vm (by descriptor, it need not be registered) against the mask of
+ * @mode, or, with @mode -1, of a registered VM's own mode (common for
+ * another).
+ */
+int vmmig_vm_audit(struct vmmig_nl *nl, struct vmmig_handle vm, int mode,
+		   struct vmmig_audit *a);
 /* Parses an AUDIT_NTF or VM_AUDIT message's attributes. */
 int vmmig_audit_parse(struct nlattr **attrs, struct vmmig_audit *a);
 extern struct nla_policy vmmig_cpuid_policy[VMMIG_CPUID_A_MAX + 1];

@@ -206,6 +206,37 @@ out:
 	return ret;
 }
 
+int vmmig_handle_put(struct nl_msg *msg, int attr, struct vmmig_handle h)
+{
+	struct nlattr *nest = nla_nest_start(msg, attr);
+
+	if (!nest ||
+	    (h.name && nla_put_string(msg, VMMIG_HANDLE_A_NAME, h.name)) ||
+	    (h.uuid && nla_put(msg, VMMIG_HANDLE_A_UUID, VMMIG_UUID_LEN, h.uuid)) ||
+	    (h.fd >= 0 && nla_put_u32(msg, VMMIG_HANDLE_A_FD, h.fd)))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+int vmmig_handle_parse(struct nlattr *nest, char *name, uint8_t *uuid)
+{
+	static struct nla_policy policy[VMMIG_HANDLE_A_MAX + 1] = {
+		[VMMIG_HANDLE_A_NAME] = { .type = NLA_NUL_STRING },
+		[VMMIG_HANDLE_A_UUID] = { .minlen = VMMIG_UUID_LEN },
+	};
+	struct nlattr *tb[VMMIG_HANDLE_A_MAX + 1];
+
+	if (!nest || nla_parse_nested(tb, VMMIG_HANDLE_A_MAX, nest, policy) ||
+	    !tb[VMMIG_HANDLE_A_NAME] || !tb[VMMIG_HANDLE_A_UUID])
+		return -EBADMSG;
+	if (name)
+		snprintf(name, VMMIG_NAME_MAX, "%s", nla_get_string(tb[VMMIG_HANDLE_A_NAME]));
+	if (uuid)
+		memcpy(uuid, nla_data(tb[VMMIG_HANDLE_A_UUID]), VMMIG_UUID_LEN);
+	return 0;
+}
+
 int vmmig_nl_group(struct vmmig_nl *nl, const char *family, const char *group)
 {
 	int ret = genl_ctrl_resolve_grp(nl->sk, family, group);

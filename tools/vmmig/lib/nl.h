@@ -44,6 +44,30 @@ int vmmig_nl_request(struct vmmig_nl *nl, struct nl_msg *msg,
 		     const struct nla_policy *policy, int maxattr,
 		     vmmig_nl_parse_t parse, void *arg);
 
+/*
+ * How a request names a VM (the uAPI's VM handle): by the name or UUID it
+ * is registered under, or by a KVM VM descriptor of this process. Set one;
+ * vmmig_handle_put() sends every one that is set, so a handle with two is
+ * refused by the kernel.
+ */
+struct vmmig_handle {
+	const char *name;
+	const uint8_t *uuid;	/* VMMIG_UUID_LEN bytes */
+	int fd;			/* -1: none */
+};
+
+#define VMMIG_BY_NAME(n)	((struct vmmig_handle){ .name = (n), .fd = -1 })
+#define VMMIG_BY_UUID(u)	((struct vmmig_handle){ .uuid = (u), .fd = -1 })
+#define VMMIG_BY_FD(f)		((struct vmmig_handle){ .fd = (f) })
+
+/* Puts @h into @msg as the nest @attr (the command's VMMIG_*_A_HANDLE). */
+int vmmig_handle_put(struct nl_msg *msg, int attr, struct vmmig_handle h);
+/*
+ * The NAME and UUID of a handle nest in a reply or an event; each output
+ * may be NULL. Returns -EBADMSG when the nest lacks either.
+ */
+int vmmig_handle_parse(struct nlattr *nest, char *name, uint8_t *uuid);
+
 /* Resolves a multicast group of the vmmig family, or of another family. */
 int vmmig_nl_group(struct vmmig_nl *nl, const char *family, const char *group);
 

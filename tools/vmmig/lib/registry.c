@@ -20,7 +20,7 @@ struct nla_policy vmmig_vm_attr_policy[VMMIG_VM_A_MAX + 1] = {
 };
 
 struct nla_policy vmmig_dirty_attr_policy[VMMIG_DIRTY_A_MAX + 1] = {
-	[VMMIG_DIRTY_A_NAME] = { .type = NLA_NUL_STRING },
+	[VMMIG_DIRTY_A_HANDLE] = { .type = NLA_NESTED },
 	[VMMIG_DIRTY_A_ROUND] = { .type = NLA_U64 },
 	[VMMIG_DIRTY_A_PAGES] = { .type = NLA_U64 },
 	[VMMIG_DIRTY_A_BYTES] = { .type = NLA_U64 },
@@ -90,12 +90,13 @@ static int vm_reply(struct nlattr **attrs, int cmd, void *arg)
 	return vmmig_vm_parse(attrs, arg);
 }
 
-static struct nl_msg *name_msg(struct vmmig_nl *nl, uint8_t cmd, int attr,
-			       const char *name, int flags)
+/* A request for @cmd that names @vm in the handle @attr. */
+static struct nl_msg *vm_msg(struct vmmig_nl *nl, uint8_t cmd, int attr,
+			     struct vmmig_handle vm)
 {
-	struct nl_msg *msg = vmmig_nl_msg(nl, cmd, flags);
+	struct nl_msg *msg = vmmig_nl_msg(nl, cmd, 0);
 
-	if (msg && name && nla_put_string(msg, attr, name)) {
+	if (msg && vmmig_handle_put(msg, attr, vm)) {
 		nlmsg_free(msg);
 		return NULL;
 	}
@@ -105,13 +106,13 @@ static struct nl_msg *name_msg(struct vmmig_nl *nl, uint8_t cmd, int attr,
 int vmmig_vm_register(struct vmmig_nl *nl, int fd, const char *name,
 		      const uint8_t uuid[VMMIG_UUID_LEN])
 {
-	struct nl_msg *msg = name_msg(nl, VMMIG_CMD_VM_REGISTER, VMMIG_VM_A_NAME,
-				      name, 0);
+	struct nl_msg *msg = vm_msg(nl, VMMIG_CMD_VM_REGISTER, VMMIG_VM_A_HANDLE,
+				    VMMIG_BY_FD(fd));
 	struct vmmig_vm_info vm;
 
 	if (!msg)
 		return -ENOMEM;
-	if (nla_put_u32(msg, VMMIG_VM_A_FD, fd) ||
+	if (nla_put_string(msg, VMMIG_VM_A_NAME, name) ||
 	    nla_put(msg, VMMIG_VM_A_UUID, VMMIG_UUID_LEN, uuid)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
@@ -120,33 +121,25 @@ int vmmig_vm_register(struct vmmig_nl *nl, int fd, const char *name,
 				vm_reply, &vm);
 }
 
-/* A request that names one VM, and its reply parsed (or none). */
-static int name_request(struct vmmig_nl *nl, uint8_t cmd, int attr,
-			const char *name, vmmig_nl_parse_t parse, void *arg)
+int vmmig_vm_unregister(struct vmmig_nl *nl, struct vmmig_handle vm)
 {
-	struct nl_msg *msg = name_msg(nl, cmd, attr, name, 0);
-	bool dirty = attr == VMMIG_DIRTY_A_NAME;
+	struct nl_msg *msg = vm_msg(nl, VMMIG_CMD_VM_UNREGISTER,
+				    VMMIG_VM_A_HANDLE, vm);
 
 	if (!msg)
 		return -ENOMEM;
-	if (!parse)
-		return vmmig_nl_request(nl, msg, NULL, 0, NULL, NULL);
-	return vmmig_nl_request(nl, msg,
-				dirty ? vmmig_dirty_attr_policy : vmmig_vm_attr_policy,
-				dirty ? VMMIG_DIRTY_A_MAX : VMMIG_VM_A_MAX,
-				parse, arg);
+	return vmmig_nl_request(nl, msg, NULL, 0, NULL, NULL);
 }
 
-int vmmig_vm_unregister(struct vmmig_nl *nl, const char *name)
+int vmmig_vm_get(struct vmmig_nl *nl, struct vmmig_handle vm,
+		 struct vmmig_vm_info *info)
 {
-	return name_request(nl, VMMIG_CMD_VM_UNREGISTER, VMMIG_VM_A_NAME, name,
-			    NULL, NULL);
-}
+	struct nl_msg *msg = vm_msg(nl, VMMIG_CMD_VM_GET, VMMIG_VM_A_HANDLE, vm);
 
-int vmmig_vm_get(struct vmmig_nl *nl, const char *name, struct vmmig_vm_info *vm)
-{
-	return name_request(nl, VMMIG_CMD_VM_GET, VMMIG_VM_A_NAME, name,
-			    vm_reply, vm);
+	if (!msg)
+		return -ENOMEM;
+	return vmmig_nl_request(nl, msg, vmmig_vm_attr_policy, VMMIG_VM_A_MAX,
+				vm_reply, info);
 }
 
 struct dump_ctx {
@@ -181,24 +174,32 @@ int vmmig_vm_dump(struct vmmig_nl *nl,
 				dump_one, &ctx);
 }
 
-int vmmig_dirty_start(struct vmmig_nl *nl, const char *name)
+static int dirty_request(struct vmmig_nl *nl, uint8_t cmd,
+			 struct vmmig_handle vm)
 {
-	return name_request(nl, VMMIG_CMD_DIRTY_START, VMMIG_DIRTY_A_NAME, name,
-			    NULL, NULL);
+	struct nl_msg *msg = vm_msg(nl, cmd, VMMIG_DIRTY_A_HANDLE, vm);
+
+	if (!msg)
+		return -ENOMEM;
+	return vmmig_nl_request(nl, msg, NULL, 0, NULL, NULL);
 }
 
-int vmmig_dirty_stop(struct vmmig_nl *nl, const char *name)
+int vmmig_dirty_start(struct vmmig_nl *nl, struct vmmig_handle vm)
 {
-	return name_request(nl, VMMIG_CMD_DIRTY_STOP, VMMIG_DIRTY_A_NAME, name,
-			    NULL, NULL);
+	return dirty_request(nl, VMMIG_CMD_DIRTY_START, vm);
+}
+
+int vmmig_dirty_stop(struct vmmig_nl *nl, struct vmmig_handle vm)
+{
+	return dirty_request(nl, VMMIG_CMD_DIRTY_STOP, vm);
 }
 
 int vmmig_dirty_parse(struct nlattr **a, struct vmmig_dirty_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	if (!a[VMMIG_DIRTY_A_NAME] || !a[VMMIG_DIRTY_A_ROUND])
+	if (vmmig_handle_parse(a[VMMIG_DIRTY_A_HANDLE], st->name, st->uuid) ||
+	    !a[VMMIG_DIRTY_A_ROUND])
 		return -EBADMSG;
-	snprintf(st->name, sizeof(st->name), "%s", nla_get_string(a[VMMIG_DIRTY_A_NAME]));
 	st->round = nla_get_u64(a[VMMIG_DIRTY_A_ROUND]);
 	st->pages = u64_or0(a[VMMIG_DIRTY_A_PAGES]);
 	st->bytes = u64_or0(a[VMMIG_DIRTY_A_BYTES]);
@@ -226,12 +227,12 @@ static int dirty_reply(struct nlattr **attrs, int cmd, void *arg)
 	return vmmig_dirty_parse(attrs, arg);
 }
 
-int vmmig_dirty_harvest(struct vmmig_nl *nl, const char *name,
+int vmmig_dirty_harvest(struct vmmig_nl *nl, struct vmmig_handle vm,
 			struct vmmig_dirty_range *buf, uint32_t size,
 			struct vmmig_dirty_stats *st)
 {
-	struct nl_msg *msg = name_msg(nl, VMMIG_CMD_DIRTY_HARVEST,
-				      VMMIG_DIRTY_A_NAME, name, 0);
+	struct nl_msg *msg = vm_msg(nl, VMMIG_CMD_DIRTY_HARVEST,
+				    VMMIG_DIRTY_A_HANDLE, vm);
 
 	if (!msg)
 		return -ENOMEM;
@@ -245,11 +246,16 @@ int vmmig_dirty_harvest(struct vmmig_nl *nl, const char *name,
 				VMMIG_DIRTY_A_MAX, dirty_reply, st);
 }
 
-int vmmig_dirty_get_stats(struct vmmig_nl *nl, const char *name,
+int vmmig_dirty_get_stats(struct vmmig_nl *nl, struct vmmig_handle vm,
 			  struct vmmig_dirty_stats *st)
 {
-	return name_request(nl, VMMIG_CMD_DIRTY_STATS, VMMIG_DIRTY_A_NAME, name,
-			    dirty_reply, st);
+	struct nl_msg *msg = vm_msg(nl, VMMIG_CMD_DIRTY_STATS,
+				    VMMIG_DIRTY_A_HANDLE, vm);
+
+	if (!msg)
+		return -ENOMEM;
+	return vmmig_nl_request(nl, msg, vmmig_dirty_attr_policy,
+				VMMIG_DIRTY_A_MAX, dirty_reply, st);
 }
 
 static int rate_reply(struct nlattr **a, int cmd, void *arg)
@@ -266,17 +272,16 @@ static int rate_reply(struct nlattr **a, int cmd, void *arg)
 	return 0;
 }
 
-int vmmig_dirty_sample(struct vmmig_nl *nl, int fd, const char *name,
+int vmmig_dirty_sample(struct vmmig_nl *nl, struct vmmig_handle vm,
 		       uint32_t seconds, uint32_t sample_pages,
 		       struct vmmig_dirty_rate *out)
 {
-	struct nl_msg *msg = name_msg(nl, VMMIG_CMD_DIRTY_RATE, VMMIG_DIRTY_A_NAME,
-				      fd >= 0 ? NULL : name, 0);
+	struct nl_msg *msg = vm_msg(nl, VMMIG_CMD_DIRTY_RATE,
+				    VMMIG_DIRTY_A_HANDLE, vm);
 
 	if (!msg)
 		return -ENOMEM;
-	if ((fd >= 0 && nla_put_u32(msg, VMMIG_DIRTY_A_FD, fd)) ||
-	    (seconds && nla_put_u32(msg, VMMIG_DIRTY_A_SECONDS, seconds)) ||
+	if ((seconds && nla_put_u32(msg, VMMIG_DIRTY_A_SECONDS, seconds)) ||
 	    (sample_pages && nla_put_u32(msg, VMMIG_DIRTY_A_SAMPLE_PAGES, sample_pages))) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;

@@ -30,6 +30,7 @@ struct vmmig_vm_info {
 
 struct vmmig_dirty_stats {
 	char name[VMMIG_NAME_MAX];
+	uint8_t uuid[VMMIG_UUID_LEN];
 	uint64_t round, pages, bytes, time_ns, interval_ns, rate, total_pages;
 	uint32_t nr_ranges;
 	int nslots;
@@ -41,26 +42,28 @@ struct vmmig_dirty_stats {
 extern struct nla_policy vmmig_vm_attr_policy[VMMIG_VM_A_MAX + 1];
 extern struct nla_policy vmmig_dirty_attr_policy[VMMIG_DIRTY_A_MAX + 1];
 
+/* Registers the KVM VM of descriptor @fd as @name with @uuid. */
 int vmmig_vm_register(struct vmmig_nl *nl, int fd, const char *name,
 		      const uint8_t uuid[VMMIG_UUID_LEN]);
-int vmmig_vm_unregister(struct vmmig_nl *nl, const char *name);
-int vmmig_vm_get(struct vmmig_nl *nl, const char *name, struct vmmig_vm_info *vm);
+int vmmig_vm_unregister(struct vmmig_nl *nl, struct vmmig_handle vm);
+int vmmig_vm_get(struct vmmig_nl *nl, struct vmmig_handle vm,
+		 struct vmmig_vm_info *info);
 /* Calls @fn for each registered VM. */
 int vmmig_vm_dump(struct vmmig_nl *nl,
 		  int (*fn)(const struct vmmig_vm_info *vm, void *arg), void *arg);
 int vmmig_vm_parse(struct nlattr **attrs, struct vmmig_vm_info *vm);
 
-int vmmig_dirty_start(struct vmmig_nl *nl, const char *name);
-int vmmig_dirty_stop(struct vmmig_nl *nl, const char *name);
+int vmmig_dirty_start(struct vmmig_nl *nl, struct vmmig_handle vm);
+int vmmig_dirty_stop(struct vmmig_nl *nl, struct vmmig_handle vm);
 /*
  * One harvest. With @buf, the kernel writes the ranges there (up to @size
  * bytes); without, they come in the reply and are copied to a malloc'ed
  * array at st->ranges (free it). st->nr_ranges says how many.
  */
-int vmmig_dirty_harvest(struct vmmig_nl *nl, const char *name,
+int vmmig_dirty_harvest(struct vmmig_nl *nl, struct vmmig_handle vm,
 			struct vmmig_dirty_range *buf, uint32_t size,
 			struct vmmig_dirty_stats *st);
-int vmmig_dirty_get_stats(struct vmmig_nl *nl, const char *name,
+int vmmig_dirty_get_stats(struct vmmig_nl *nl, struct vmmig_handle vm,
 			  struct vmmig_dirty_stats *st);
 int vmmig_dirty_parse(struct nlattr **attrs, struct vmmig_dirty_stats *st);
 
@@ -69,8 +72,8 @@ struct vmmig_dirty_rate {
 	uint64_t changed_pages, total_pages, interval_ns, rate;
 };
 
-/* Samples the VM of descriptor @fd (if >= 0) or registered as @name. */
-int vmmig_dirty_sample(struct vmmig_nl *nl, int fd, const char *name,
+/* Samples @vm; by descriptor, it need not be registered. */
+int vmmig_dirty_sample(struct vmmig_nl *nl, struct vmmig_handle vm,
 		       uint32_t seconds, uint32_t sample_pages,
 		       struct vmmig_dirty_rate *out);
 

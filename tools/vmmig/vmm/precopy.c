@@ -102,7 +102,7 @@ static int64_t round_trip(struct live *l)
 	if (err)
 		return vmm_fail(l->why, err, "copying a page the VMM wrote: %s", strerror(-err));
 
-	err = vmmig_dirty_harvest(&l->nl, l->vm->def.name, l->ranges,
+	err = vmmig_dirty_harvest(&l->nl, VMMIG_BY_FD(l->vm->vm_fd), l->ranges,
 				  l->max_ranges * sizeof(*l->ranges), l->st);
 	if (err)
 		return vmm_fail(l->why, err, "dirty harvest: %s", vmmig_nl_strerror(&l->nl, err));
@@ -147,11 +147,11 @@ static int live_open(struct live *l)
 	if (err)
 		return vmm_fail(l->why, err, "vmmig.ko refused to register the VM: %s",
 				vmmig_nl_strerror(&l->nl, err));
-	err = vmmig_dirty_start(&l->nl, l->vm->def.name);
+	err = vmmig_dirty_start(&l->nl, VMMIG_BY_FD(l->vm->vm_fd));
 	if (err) {
 		vmm_fail(l->why, err, "vmmig.ko cannot log dirty pages: %s",
 			 vmmig_nl_strerror(&l->nl, err));
-		vmmig_vm_unregister(&l->nl, l->vm->def.name);
+		vmmig_vm_unregister(&l->nl, VMMIG_BY_FD(l->vm->vm_fd));
 	}
 	return err;
 }
@@ -159,8 +159,8 @@ static int live_open(struct live *l)
 static void live_close(struct live *l, bool registered)
 {
 	if (registered) {
-		vmmig_dirty_stop(&l->nl, l->vm->def.name);
-		vmmig_vm_unregister(&l->nl, l->vm->def.name);
+		vmmig_dirty_stop(&l->nl, VMMIG_BY_FD(l->vm->vm_fd));
+		vmmig_vm_unregister(&l->nl, VMMIG_BY_FD(l->vm->vm_fd));
 	}
 	if (l->nl.sk)
 		vmmig_nl_close(&l->nl);
