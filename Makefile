@@ -27,7 +27,7 @@ kdir = $(if $(KDIR),$(KDIR),/lib/modules/$(1)/build)
 
 # kmod/*.mod.c is made by a build from the top-level Kbuild, not a source.
 KMOD_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.[ch]))
-KSRCS := $(KMOD_SRCS) kmod/Kbuild uapi/linux/vmmig.h kmod/kvm-symbols
+KSRCS := $(KMOD_SRCS) kmod/Kbuild uapi/linux/vmmig.h include/vmmig/cpuid_table.h kmod/kvm-symbols
 MODULES := $(foreach v,$(KVERS),$(BUILD)/kmod/$(v)/vmmig.ko)
 
 CC      ?= gcc
@@ -35,8 +35,8 @@ PKGS    := libnl-genl-3.0 json-c
 CFLAGS  ?= -O2 -g
 WFLAGS  := -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow
-CPPFLAGS += -D_GNU_SOURCE -I$(CURDIR)/uapi -I$(CURDIR)/tools/vmmig/lib \
-	    -DVMMIG_VERSION='"$(VERSION)"'
+CPPFLAGS += -D_GNU_SOURCE -I$(CURDIR)/uapi -I$(CURDIR)/include -I$(CURDIR)/tools/vmmig/lib \
+	    -I$(CURDIR)/tools/vmmig/guest -DVMMIG_VERSION='"$(VERSION)"'
 # Expanded by the recipes that need them only: a missing package stops the
 # build with its name, not with a compiler error about a header.
 pkg_missing = $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
@@ -52,7 +52,7 @@ LIBVMMIG := $(BUILD)/obj/libvmmig.a
 CLI_SRCS := $(wildcard tools/vmmig/cli/*.c)
 CLI_OBJS := $(patsubst tools/vmmig/cli/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
 HDRS     := $(wildcard tools/vmmig/cli/*.h tools/vmmig/lib/*.h tools/vmmig/vmm/*.h \
-	      tools/vmmig/guest/*.h) uapi/linux/vmmig.h kmod/cpuid_names.h
+	      tools/vmmig/guest/*.h) uapi/linux/vmmig.h include/vmmig/cpuid_table.h
 VMM_SRCS := $(wildcard tools/vmmig/vmm/*.c)
 VMM_OBJS := $(patsubst tools/vmmig/vmm/%.c,$(BUILD)/obj/vmm/%.o,$(VMM_SRCS)) \
 	    $(BUILD)/obj/vmm/guest_image.o
@@ -166,7 +166,7 @@ $(CHECKPATCH):
 style: $(CHECKPATCH)
 	$(Q)$(CHECKPATCH) --no-tree --strict \
 		--ignore FILE_PATH_CHANGES,LINUX_VERSION_CODE,CONSTANT_COMPARISON \
-		-f $(KMOD_SRCS) uapi/linux/vmmig.h
+		-f $(KMOD_SRCS) uapi/linux/vmmig.h include/vmmig/*.h
 	@# Out of tree, version checks are needed; they live in compat.h only.
 	$(Q)! grep -n LINUX_VERSION_CODE $(filter-out kmod/compat.h,$(KMOD_SRCS))
 	$(Q)shellcheck -x -S warning selftests/*.sh selftests/run_tests selftests/check \

@@ -41,32 +41,16 @@ extern u32 kvm_cpu_caps[];
 			 XFEATURE_MASK_BNDCSR | XFEATURE_MASK_AVX512 |	\
 			 XFEATURE_MASK_PKRU | XFEATURE_MASK_XTILE)
 
-#define NO_CAP	(-1)
-
 static const struct vmmig_word_desc {
 	u32 leaf;
 	u32 subleaf;
 	u8 reg;		/* enum vmmig_cpuid_reg */
-	s8 cap;		/* index in kvm_cpu_caps, or NO_CAP */
+	s8 cap;		/* index in kvm_cpu_caps, or -1 */
 	const char *name;
 } words[VMMIG_NR_WORDS] = {
-	[VMMIG_WORD_1_ECX] = { 1, 0, VMMIG_CPUID_ECX, CPUID_1_ECX, "1.ecx" },
-	[VMMIG_WORD_1_EDX] = { 1, 0, VMMIG_CPUID_EDX, CPUID_1_EDX, "1.edx" },
-	[VMMIG_WORD_7_0_EBX] = { 7, 0, VMMIG_CPUID_EBX, CPUID_7_0_EBX, "7.0.ebx" },
-	[VMMIG_WORD_7_0_ECX] = { 7, 0, VMMIG_CPUID_ECX, CPUID_7_ECX, "7.0.ecx" },
-	[VMMIG_WORD_7_0_EDX] = { 7, 0, VMMIG_CPUID_EDX, CPUID_7_EDX, "7.0.edx" },
-	[VMMIG_WORD_7_1_EAX] = { 7, 1, VMMIG_CPUID_EAX, CPUID_7_1_EAX, "7.1.eax" },
-	[VMMIG_WORD_D_0_EAX] = { 0xd, 0, VMMIG_CPUID_EAX, NO_CAP, "0xd.0.eax" },
-	[VMMIG_WORD_D_0_EDX] = { 0xd, 0, VMMIG_CPUID_EDX, NO_CAP, "0xd.0.edx" },
-	[VMMIG_WORD_D_1_EAX] = { 0xd, 1, VMMIG_CPUID_EAX, CPUID_D_1_EAX, "0xd.1.eax" },
-	[VMMIG_WORD_8000_0001_ECX] = { 0x80000001, 0, VMMIG_CPUID_ECX,
-				       CPUID_8000_0001_ECX, "0x80000001.ecx" },
-	[VMMIG_WORD_8000_0001_EDX] = { 0x80000001, 0, VMMIG_CPUID_EDX,
-				       CPUID_8000_0001_EDX, "0x80000001.edx" },
-	[VMMIG_WORD_8000_0008_EBX] = { 0x80000008, 0, VMMIG_CPUID_EBX,
-				       CPUID_8000_0008_EBX, "0x80000008.ebx" },
-	[VMMIG_WORD_8000_0021_EAX] = { 0x80000021, 0, VMMIG_CPUID_EAX,
-				       CPUID_8000_0021_EAX, "0x80000021.eax" },
+#define VMMIG_WORD(w, l, s, r, c, n)	\
+	[w] = { l, s, r, c, n },
+#include "vmmig/cpuid_table.h"
 };
 
 static const struct {
@@ -75,8 +59,7 @@ static const struct {
 	const char *name;
 } feature_names[] = {
 #define VMMIG_FEATURE(w, b, n) { w, b, n },
-#include "cpuid_names.h"
-#undef VMMIG_FEATURE
+#include "vmmig/cpuid_table.h"
 };
 
 /*
@@ -108,7 +91,7 @@ void vmmig_cpuid_host_words(u32 *w)
 	int i;
 
 	for (i = 0; i < VMMIG_NR_WORDS; i++)
-		w[i] = words[i].cap == NO_CAP ? 0 : READ_ONCE(kvm_cpu_caps[words[i].cap]);
+		w[i] = words[i].cap < 0 ? 0 : READ_ONCE(kvm_cpu_caps[words[i].cap]);
 	if (boot_cpu_has(X86_FEATURE_XSAVE)) {
 		xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK) & VMMIG_KVM_XCR0;
 		if (!(w[VMMIG_WORD_7_0_EBX] & BIT(X86_FEATURE_MPX & 31)))

@@ -25,11 +25,12 @@ case $action in
 install)
 	if [ $use_dkms = 1 ]; then
 		rm -rf "$src"
-		mkdir -p "$src/kmod" "$src/uapi/linux" "$src/scripts"
+		mkdir -p "$src/kmod" "$src/uapi/linux" "$src/include/vmmig" "$src/scripts"
 		cp "$repo/Kbuild" "$src/"
 		find "$repo/kmod" -maxdepth 1 \( -name '*.[ch]' ! -name '*.mod.c' -o \
 			-name Kbuild -o -name kvm-symbols \) -exec cp -t "$src/kmod/" {} +
 		cp "$repo/uapi/linux/vmmig.h" "$src/uapi/linux/"
+		cp "$repo/include/vmmig/cpuid_table.h" "$src/include/vmmig/"
 		cp "$repo/scripts/check-kvm-symbols.sh" "$src/scripts/"
 		sed "s/@VERSION@/$version/" "$repo/dkms.conf" >"$src/dkms.conf"
 		dkms add -m vmmig -v "$version" 2>/dev/null ||

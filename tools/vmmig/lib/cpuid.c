@@ -7,33 +7,21 @@
 #include "cpuid.h"
 
 static const struct {
-	const char *name;
 	uint32_t leaf, subleaf;
 	uint32_t reg;
+	const char *name;
 } words[VMMIG_NR_WORDS] = {
-	[VMMIG_WORD_1_ECX] = { "1.ecx", 1, 0, VMMIG_CPUID_ECX },
-	[VMMIG_WORD_1_EDX] = { "1.edx", 1, 0, VMMIG_CPUID_EDX },
-	[VMMIG_WORD_7_0_EBX] = { "7.0.ebx", 7, 0, VMMIG_CPUID_EBX },
-	[VMMIG_WORD_7_0_ECX] = { "7.0.ecx", 7, 0, VMMIG_CPUID_ECX },
-	[VMMIG_WORD_7_0_EDX] = { "7.0.edx", 7, 0, VMMIG_CPUID_EDX },
-	[VMMIG_WORD_7_1_EAX] = { "7.1.eax", 7, 1, VMMIG_CPUID_EAX },
-	[VMMIG_WORD_D_0_EAX] = { "0xd.0.eax", 0xd, 0, VMMIG_CPUID_EAX },
-	[VMMIG_WORD_D_0_EDX] = { "0xd.0.edx", 0xd, 0, VMMIG_CPUID_EDX },
-	[VMMIG_WORD_D_1_EAX] = { "0xd.1.eax", 0xd, 1, VMMIG_CPUID_EAX },
-	[VMMIG_WORD_8000_0001_ECX] = { "0x80000001.ecx", 0x80000001, 0, VMMIG_CPUID_ECX },
-	[VMMIG_WORD_8000_0001_EDX] = { "0x80000001.edx", 0x80000001, 0, VMMIG_CPUID_EDX },
-	[VMMIG_WORD_8000_0008_EBX] = { "0x80000008.ebx", 0x80000008, 0, VMMIG_CPUID_EBX },
-	[VMMIG_WORD_8000_0021_EAX] = { "0x80000021.eax", 0x80000021, 0, VMMIG_CPUID_EAX },
+#define VMMIG_WORD(w, l, s, r, kcap, n) [w] = { l, s, r, n },
+#include <vmmig/cpuid_table.h>
 };
 
-/* The same table vmmig.ko uses for its messages. */
+/* The same names vmmig.ko uses in its messages. */
 static const struct {
 	int word, bit;
 	const char *name;
 } features[] = {
 #define VMMIG_FEATURE(w, b, n) { w, b, n },
-#include "../../../kmod/cpuid_names.h"
-#undef VMMIG_FEATURE
+#include <vmmig/cpuid_table.h>
 };
 
 const char *vmmig_word_name(int word)

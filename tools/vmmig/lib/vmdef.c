@@ -19,7 +19,7 @@
 #include <linux/kvm.h>
 
 #include "vmdef.h"
-#include "../guest/guest.h"
+#include "guest.h"
 
 #define MAX_CPUID 256
 

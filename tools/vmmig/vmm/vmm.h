@@ -15,7 +15,7 @@
 
 #include "vmdef.h"
 #include "vmstate.h"
-#include "../guest/guest.h"
+#include "guest.h"
 #include "virtio.h"
 
 /* Guest RAM above 3 GiB moves to 4 GiB: the hole is for the APICs. */

@@ -1,12 +1,48 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Names of the CPU features in the feature words of uapi/linux/vmmig.h, as
- * /proc/cpuinfo spells them (for bits /proc/cpuinfo hides: the kernel's
- * X86_FEATURE_ name in lower case; XSAVE components: "xcr0_" and the
- * component; AMD's copies of leaf 1 EDX in 0x80000001 EDX: the leaf 1
- * names). Shared by vmmig.ko and the vmmig CLI: define
- * VMMIG_FEATURE(word, bit, name) and include this file.
+ * The CPUID feature words of enum vmmig_word (uapi/linux/vmmig.h) and the
+ * names of their bits, shared by vmmig.ko and the tools. Not a uAPI: the
+ * kernel sends each word's leaf, subleaf and register as attributes, and the
+ * names are only for people. This file is a table: define the macros for
+ * the rows you need and include it (it undefines them again).
+ *
+ * VMMIG_WORD(word, leaf, subleaf, reg, kcap, name): the register that holds
+ * the word, its name on the command line and in messages, and kcap, its
+ * index in KVM's kvm_cpu_caps (the kernel's enum cpuid_leafs), or -1 for
+ * words KVM keeps elsewhere. kcap names kernel constants: user space must
+ * not expand it.
+ *
+ * VMMIG_FEATURE(word, bit, name): a bit as /proc/cpuinfo spells it (for
+ * bits /proc/cpuinfo hides: the kernel's X86_FEATURE_ name in lower case;
+ * XSAVE components: "xcr0_" and the component; AMD's copies of leaf 1 EDX
+ * in 0x80000001 EDX: the leaf 1 names).
  */
+#ifndef VMMIG_WORD
+#define VMMIG_WORD(word, leaf, subleaf, reg, kcap, name)
+#endif
+#ifndef VMMIG_FEATURE
+#define VMMIG_FEATURE(word, bit, name)
+#endif
+
+VMMIG_WORD(VMMIG_WORD_1_ECX, 1, 0, VMMIG_CPUID_ECX, CPUID_1_ECX, "1.ecx")
+VMMIG_WORD(VMMIG_WORD_1_EDX, 1, 0, VMMIG_CPUID_EDX, CPUID_1_EDX, "1.edx")
+VMMIG_WORD(VMMIG_WORD_7_0_EBX, 7, 0, VMMIG_CPUID_EBX, CPUID_7_0_EBX, "7.0.ebx")
+VMMIG_WORD(VMMIG_WORD_7_0_ECX, 7, 0, VMMIG_CPUID_ECX, CPUID_7_ECX, "7.0.ecx")
+VMMIG_WORD(VMMIG_WORD_7_0_EDX, 7, 0, VMMIG_CPUID_EDX, CPUID_7_EDX, "7.0.edx")
+VMMIG_WORD(VMMIG_WORD_7_1_EAX, 7, 1, VMMIG_CPUID_EAX, CPUID_7_1_EAX, "7.1.eax")
+/* XCR0: what KVM lets a guest enable is not a word of kvm_cpu_caps. */
+VMMIG_WORD(VMMIG_WORD_D_0_EAX, 0xd, 0, VMMIG_CPUID_EAX, -1, "0xd.0.eax")
+VMMIG_WORD(VMMIG_WORD_D_0_EDX, 0xd, 0, VMMIG_CPUID_EDX, -1, "0xd.0.edx")
+VMMIG_WORD(VMMIG_WORD_D_1_EAX, 0xd, 1, VMMIG_CPUID_EAX, CPUID_D_1_EAX, "0xd.1.eax")
+VMMIG_WORD(VMMIG_WORD_8000_0001_ECX, 0x80000001, 0, VMMIG_CPUID_ECX, CPUID_8000_0001_ECX,
+	   "0x80000001.ecx")
+VMMIG_WORD(VMMIG_WORD_8000_0001_EDX, 0x80000001, 0, VMMIG_CPUID_EDX, CPUID_8000_0001_EDX,
+	   "0x80000001.edx")
+VMMIG_WORD(VMMIG_WORD_8000_0008_EBX, 0x80000008, 0, VMMIG_CPUID_EBX, CPUID_8000_0008_EBX,
+	   "0x80000008.ebx")
+VMMIG_WORD(VMMIG_WORD_8000_0021_EAX, 0x80000021, 0, VMMIG_CPUID_EAX, CPUID_8000_0021_EAX,
+	   "0x80000021.eax")
+
 VMMIG_FEATURE(VMMIG_WORD_1_ECX, 0, "pni")
 VMMIG_FEATURE(VMMIG_WORD_1_ECX, 1, "pclmulqdq")
 VMMIG_FEATURE(VMMIG_WORD_1_ECX, 2, "dtes64")
@@ -267,3 +303,6 @@ VMMIG_FEATURE(VMMIG_WORD_8000_0021_EAX, 28, "ibpb_brtype")
 VMMIG_FEATURE(VMMIG_WORD_8000_0021_EAX, 29, "srso_no")
 VMMIG_FEATURE(VMMIG_WORD_8000_0021_EAX, 30, "srso_user_kernel_no")
 VMMIG_FEATURE(VMMIG_WORD_8000_0021_EAX, 31, "srso_bp_spec_reduce")
+
+#undef VMMIG_WORD
+#undef VMMIG_FEATURE
