@@ -24,11 +24,12 @@ expect_rc 123 "a guest that stops making progress" -- \
 		echo -1 >/proc/sys/kernel/sched_rt_runtime_us &&
 		exec chrt -f 50 bash -c 'while :; do :; done'"
 took=$((SECONDS - t0))
-# Boot takes ~5 s, the capture ~3 s; a loaded host may double that.
-if ((took >= busy + limit && took <= busy + limit + 60)); then
+# Boot takes ~5 s, the capture ~3 s; a loaded host (2 cores, several test
+# VMs) has made both take 20 s and more.
+if ((took >= busy + limit && took <= busy + limit + 90)); then
 	pass "reported after $took s"
 else
-	fail "reported after $took s, want $((busy + limit))..$((busy + limit + 60)) s"
+	fail "reported after $took s, want $((busy + limit))..$((busy + limit + 90)) s"
 fi
 expect_contains "says where the capture is" "$err" \
 	"vm-run: test VM froze (no heartbeat for $limit s); vCPU capture in $run/freeze.txt"
