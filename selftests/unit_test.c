@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Host-side unit tests of the user-space library: the text/JSON print path
- * and the decoding of the kernel's extended ACK.
+ * Host-side unit tests of the user-space library: the text/JSON print path,
+ * the decoding of the kernel's extended ACK, and the VMM control protocol's
+ * messages.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "kselftest_harness.h"
+#include "ctl_proto.h"
 #include "host.h"
 #include "nl.h"
 #include "output.h"
@@ -197,6 +199,134 @@ TEST(enum_names)
 	EXPECT_STREQ("unknown", vmmig_kvm_name(99));
 	EXPECT_STREQ("going", vmmig_module_state_name(1));
 	EXPECT_STREQ("unknown", vmmig_module_state_name(7));
+}
+
+/* Parses @line as the VMM does; the result, and the reason in @why. */
+static int parse_request(const char *line, struct ctl_request *r, char *why)
+{
+	struct json_object *o = json_tokener_parse(line);
+	int err = ctl_request_from_json(o, r, why);
+
+	json_object_put(o);
+	return err;
+}
+
+TEST(ctl_request_round_trip)
+{
+	struct ctl_request a = { .cmd = CTL_REQ_SAVE, .live = true, .path = "/tmp/x.state" }, b;
+	struct json_object *o = ctl_request_to_json(&a);
+	char why[VMMIG_ERRLEN];
+	struct json_object *v;
+
+	ASSERT_TRUE(json_object_object_get_ex(o, CTL_KEY_VERSION, &v));
+	EXPECT_EQ(CTL_PROTO_VERSION, json_object_get_int(v));
+	ASSERT_EQ(0, ctl_request_from_json(o, &b, why));
+	EXPECT_EQ(CTL_REQ_SAVE, b.cmd);
+	EXPECT_STREQ("/tmp/x.state", b.path);
+	EXPECT_TRUE(b.live);
+	EXPECT_FALSE(b.hash);
+	json_object_put(o);
+}
+
+TEST(ctl_request_refused)
+{
+	static const struct {
+		const char *line, *why;
+		int err;
+	} bad[] = {
+		{ "{\"cmd\":\"status\",\"version\":2}", "control protocol version 2 is not one this VMM speaks (1-1): restart the VM with this vmmig", -EPROTONOSUPPORT },
+		{ "{\"cmd\":\"status\",\"version\":0}", "control protocol version 0 is not one this VMM speaks (1-1): restart the VM with this vmmig", -EPROTONOSUPPORT },
+		{ "{\"cmd\":\"status\"}", "the request has no control protocol version (this VMM speaks 1-1)", -EPROTONOSUPPORT },
+		{ "{\"cmd\":\"status\",\"version\":\"1\"}", "the request has no control protocol version (this VMM speaks 1-1)", -EPROTONOSUPPORT },
+		{ "{\"version\":1}", "the request has no \"cmd\"", -EINVAL },
+		{ "{\"cmd\":\"halt\",\"version\":1}", "unknown request 'halt'", -EINVAL },
+		{ "{\"cmd\":\"pause\",\"version\":1,\"force\":true}", "pause: unknown argument 'force'", -EINVAL },
+		{ "{\"cmd\":\"save\",\"version\":1,\"hash\":1}", "save: 'hash' must be true or false", -EINVAL },
+		{ "{\"cmd\":\"save\",\"version\":1,\"path\":7}", "save: 'path' must be a string", -EINVAL },
+		{ "[1]", "a request must be a JSON object on one line", -EINVAL },
+		{ "status", "a request must be a JSON object on one line", -EINVAL },
+	};
+	struct ctl_request r;
+	char why[VMMIG_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		EXPECT_EQ(bad[i].err, parse_request(bad[i].line, &r, why)) TH_LOG("%s", bad[i].line);
+		EXPECT_STREQ(bad[i].why, why);
+	}
+	EXPECT_EQ(0, parse_request("{\"cmd\":\"console\",\"version\":1,\"force\":true}", &r, why));
+	EXPECT_EQ(CTL_REQ_CONSOLE, r.cmd);
+	EXPECT_TRUE(r.force);
+}
+
+TEST(ctl_status_round_trip)
+{
+	static struct ctl_status a = {
+		.name = "w", .uuid = { 0x12, 0x34, [6] = 0x40, [8] = 0x80, [15] = 0xff },
+		.state = CTL_PAUSED, .pid = 42, .uptime_ns = 1ULL << 40, .registered = true,
+		.has_workload = true, .wl = { .counter = 7, .checksum = 0xfedcba9876543210ULL },
+		.has_memory_hash = true, .memory_hash = ~0ULL, .nvcpus = 2,
+	}, b;
+	struct json_object *o = ctl_reply_new(0, NULL), *v;
+	char why[VMMIG_ERRLEN];
+
+	a.regs[1][CTL_REG_EFER] = 0xd01;
+	ctl_status_to_json(o, &a);
+	ASSERT_TRUE(json_object_object_get_ex(o, CTL_RES_UUID, &v));
+	EXPECT_STREQ("12340000-0000-4000-8000-0000000000ff", json_object_get_string(v));
+	ASSERT_TRUE(json_object_object_get_ex(o, CTL_RES_STATE, &v));
+	EXPECT_STREQ("paused", json_object_get_string(v));
+	ASSERT_EQ(0, ctl_status_from_json(o, &b, why));
+	EXPECT_EQ(CTL_PROTO_VERSION, b.version);
+	EXPECT_STREQ("w", b.name);
+	EXPECT_EQ(0, memcmp(a.uuid, b.uuid, sizeof(a.uuid)));
+	EXPECT_EQ(CTL_PAUSED, b.state);
+	EXPECT_EQ(42, b.pid);
+	EXPECT_EQ(1ULL << 40, b.uptime_ns);
+	EXPECT_TRUE(b.registered);
+	EXPECT_FALSE(b.console_attached);
+	EXPECT_TRUE(b.has_workload);
+	EXPECT_EQ(0xfedcba9876543210ULL, b.wl.checksum);
+	EXPECT_TRUE(b.has_memory_hash);
+	EXPECT_EQ(~0ULL, b.memory_hash);
+	EXPECT_EQ(2, b.nvcpus);
+	EXPECT_EQ(0xd01, b.regs[1][CTL_REG_EFER]);
+	json_object_put(o);
+
+	/* Running: no memory hash, no registers. */
+	a.state = CTL_RUNNING;
+	a.has_memory_hash = false;
+	a.nvcpus = 0;
+	o = ctl_reply_new(0, NULL);
+	ctl_status_to_json(o, &a);
+	EXPECT_FALSE(json_object_object_get_ex(o, CTL_RES_MEMORY_HASH, NULL));
+	EXPECT_FALSE(json_object_object_get_ex(o, CTL_RES_REGISTERS, NULL));
+	ASSERT_EQ(0, ctl_status_from_json(o, &b, why));
+	EXPECT_FALSE(b.has_memory_hash);
+	EXPECT_EQ(0, b.nvcpus);
+	json_object_put(o);
+}
+
+TEST(ctl_save_result_live_only)
+{
+	struct ctl_save_result a = { .save_ns = 5, .rounds = 3 }, b;
+	struct json_object *o = json_object_new_object();
+	char why[VMMIG_ERRLEN];
+
+	ctl_save_to_json(o, &a);
+	EXPECT_FALSE(json_object_object_get_ex(o, CTL_RES_ROUNDS, NULL));
+	ASSERT_EQ(0, ctl_save_from_json(o, &b, why));
+	EXPECT_FALSE(b.live);
+	EXPECT_EQ(5, b.save_ns);
+	json_object_put(o);
+	a.live = true;
+	o = json_object_new_object();
+	ctl_save_to_json(o, &a);
+	ASSERT_EQ(0, ctl_save_from_json(o, &b, why));
+	EXPECT_TRUE(b.live);
+	EXPECT_EQ(3, b.rounds);
+	json_object_put(o);
 }
 
 TEST_HARNESS_MAIN

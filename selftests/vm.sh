@@ -98,10 +98,15 @@ wait_for 20 counter_above w "$saved_counter" && pass "counter continues after re
 	fail "counter stuck after restore"
 expect_rc 0 "verify after restore" -- "$V" vm show w --verify
 
-# Save while running, restore under another name next to the original.
+# Save while running. A restore under another name is the same VM (its
+# UUID), refused while the original is defined: vm_ctl.sh restores one
+# renamed. A second VM runs beside the first.
 expect_rc 0 "save running" -- "$V" vm save w "$tmp/w2.state"
 expect_rc 0 "start saved" -- "$V" vm start w
-expect_rc 0 "restore --name" -- "$V" vm restore "$tmp/w2.state" --name w2
+expect_rc 1 "restore --name next to the original" -- "$V" vm restore "$tmp/w2.state" --name w2
+one_line "the same VM" "^vmmig: vm restore: w2: the state is of VM w \(uuid [0-9a-f-]{36}\), which is still defined"
+expect_rc 0 "a second VM" -- "$V" vm create w2 --memory 4M --workload dirty=400,wss=1M
+expect_rc 0 "start it" -- "$V" vm start w2
 expect_eq "w2 running" "$(state w2)" running
 c=$(counter w2)
 wait_for 20 counter_above w2 "$c" && pass "w2 runs" || fail "w2 stuck"

@@ -10,12 +10,13 @@ command -v jq >/dev/null || skip "jq is not installed"
 export VMMIG_STATE_DIR=$tmp/state
 V=$VMMIG
 
-cleanup_hook() {
+stop_vms() {
 	local d
 	for d in "$VMMIG_STATE_DIR"/*/; do
 		[ -e "$d/vm.json" ] && "$V" vm stop "$(basename "$d")" --force
 	done
 }
+cleanup_hook() { stop_vms; }
 
 js() { "$V" -j vm show "$1" | jq -r "$2"; }
 counter() { js "$1" .workload.counter; }

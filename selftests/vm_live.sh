@@ -4,7 +4,8 @@
 # writes it, harvesting dirty pages through vmmig.ko, then pauses for the
 # rest. The restored VM has exactly the memory the source had when it
 # stopped (memory hash), its counter continues and its own checksum holds.
-# Failures leave the source running, with its memory, and no registration.
+# Failures leave the source running, with its memory. The VM is registered
+# with vmmig.ko under its UUID while it runs, before and after.
 # shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
 # shellcheck source=selftests/vm_common.sh
@@ -21,7 +22,7 @@ wait_for 30 counter_above lv 2000 && pass "guest writes" || fail "counter stuck 
 # The CPUID audit of a running vmmig VM: its CPUID is what KVM supports
 # here, so it fits the host's own (common) mask and exceeds x86-64-v2.
 expect_rc 0 "audit" -- "$V" vm audit lv
-expect_match "fits the common mask" "$out" "^pid [0-9]+ cpu-mode common vcpus 1 compliance ok"
+expect_match "fits the common mask, named as registered" "$out" "^lv: pid [0-9]+ cpu-mode common vcpus 1 compliance ok"
 expect_rc 0 "audit against minimum" -- "$V" -j vm audit lv --mode minimum
 expect_eq "exceeds the minimum mask" "$(jq -r .compliance <<<"$out")" exceeds
 [ "$(jq '.excess | length' <<<"$out")" -gt 0 ] && pass "names $(jq -c '[.excess[].feature]' <<<"$out")" ||
@@ -41,15 +42,21 @@ expect_eq "still paused" "$(state lv)" paused
 expect_rc 0 "resume" -- "$V" vm resume lv
 expect_rc 2 "unknown option" -- "$V" vm save lv "$tmp/x.state" --lve
 
-# A name vmmig.ko already has: refused, the VM keeps running.
-expect_rc 0 "another VM takes the name" -- "$V" vm create other --memory 4M --workload dirty=0
+# The VM runs registered with vmmig.ko, under its UUID.
+kvm_uuid() { "$V" -j kvm list | jq -r --arg n "$1" '.[] | select(.name == $n) | .uuid'; }
+lv_uuid=$(js lv .uuid)
+expect_eq "registered under its UUID" "$(kvm_uuid lv)" "$lv_uuid"
+
+# Its name in vmmig.ko taken by another VM: refused, the VM keeps running.
+expect_rc 0 "another VM" -- "$V" vm create other --memory 4M --workload dirty=0
 expect_rc 0 "start other" -- "$V" vm start other
 pid=$(cat "$VMMIG_STATE_DIR/other/vmm.pid")
-expect_rc 0 "register it as lv" -- "$V" kvm register "$pid" lv
+expect_rc 0 "register it as lv" -- \
+	bash -c "'$V' kvm unregister lv && '$V' kvm unregister other && '$V' kvm register $pid lv"
 expect_rc 0 "audit it by name" -- "$V" kvm audit lv
 expect_match "audited as registered" "$out" "^lv: pid $pid cpu-mode off vcpus [0-9]+ compliance ok"
 expect_rc 1 "live save with the name taken" -- "$V" vm save lv "$tmp/t.state" --live
-one_line "name taken" "^vmmig: vm save: lv: vmmig.ko refused to register the VM: .*"
+one_line "name taken" "^vmmig: vm save: lv: vmmig.ko refused to register the VM: .*already registered"
 expect_eq "running after the refusal" "$(state lv)" running
 c=$(counter lv)
 wait_for 20 counter_above lv "$c" && pass "guest still writes" || fail "counter stuck at $c"
@@ -67,9 +74,11 @@ rounds=$(jq -r .rounds <<<"$rep")
 [ "$rounds" -ge 1 ] && pass "pre-copy ran $rounds rounds" || fail "no pre-copy round: $rep"
 [ "$(jq -r .resent_pages <<<"$rep")" -gt 0 ] && pass "pages written during the copy were sent again" ||
 	fail "nothing resent: $rep"
-registered lv && fail "lv still registered with vmmig.ko" || pass "registration dropped"
+registered lv && fail "lv still registered with vmmig.ko" || pass "registration gone with the VMM"
 
 expect_rc 0 "restore paused" -- "$V" vm restore "$tmp/lv.state" --paused
+expect_eq "restored with its UUID" "$(js lv .uuid)" "$lv_uuid"
+expect_eq "registered again under it" "$(kvm_uuid lv)" "$lv_uuid"
 expect_eq "memory is what the source had when it stopped" \
 	"$(js lv .memory_hash)" "$(jq -r .memory_hash <<<"$rep")"
 saved=$(counter lv)

@@ -5,46 +5,20 @@
 
 #include <limits.h>
 #include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/types.h>
-#include <json-c/json.h>
 
-#include "vmdef.h"
+#include "vmctl.h"
 #include "vmmig.h"
-
-enum vm_state { VM_OFF, VM_RUNNING, VM_PAUSED, VM_SAVED, VM_MIGRATING, VM_CRASHED,
-		VM_STARTING };
-
-extern const char *const state_names[];
-
-struct vm_status {
-	enum vm_state state;
-	struct json_object *reply;	/* the VMM's status, when it runs */
-	char why[VMMIG_ERRLEN];		/* crashed: why */
-};
 
 /* Leaves room for a file name after a VM folder, within PATH_MAX. */
 #define DIR_MAX (PATH_MAX / 2)
 
-
-extern const char *state_dir;
+extern struct vmctl vmctl;	/* the state directory's VMs */
 extern char what[64];		/* "vm create", ... for error messages */
 
-int vm_dir(const char *name, char *buf, size_t len);
-bool exists(const char *dir, const char *file);
-int vmm_alive(const char *dir, pid_t *pid);
-enum vm_state state_of(const char *dir, char *why, size_t len);
-bool is_live(enum vm_state s);
-uint64_t reply_u64(struct json_object *o, const char *path1, const char *key);
-const char *reply_str(struct json_object *o, const char *path1, const char *key);
-void remove_vm_dir(const char *dir);
-int write_new_vm(const struct vmdef *d, char *dir, size_t len);
-int spawn_vmm(const char *dir, const char *restore, bool paused);
-int wait_gone(const char *dir, int ms);
-int find_vm(const char *name, char *dir, size_t len);
-void get_status(const char *dir, struct vm_status *st);
-const char *fmt_uptime(uint64_t ns, char *buf, size_t len);
+/* EXIT_OK, or EXIT_USAGE for a name no VM can have (said why). */
+int check_name(const char *name);
+/* Reports the last vmctl call's failure; EXIT_FAIL. */
+int vmctl_failed(void);
 
 /* vm_show.c */
 int vm_list(int argc, char **argv);

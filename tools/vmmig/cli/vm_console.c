@@ -20,7 +20,6 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
-#include "ctl.h"
 #include "vm.h"
 
 #define ESCAPE	0x1d	/* Ctrl-] */
@@ -163,21 +162,18 @@ static int relay(int sock, bool tty)
 	}
 }
 
-static int attach(const char *name, const char *dir, bool force)
+static int attach(const char *name, bool force)
 {
-	struct json_object *req = json_object_new_object(), *rep;
-	char why[VMMIG_ERRLEN];
 	bool tty = isatty(0);
 	int fd, err;
 
-	json_object_object_add(req, "cmd", json_object_new_string("console"));
-	json_object_object_add(req, "force", json_object_new_boolean(force));
-	fd = ctl_connect(dir, req, &rep, 10000, why);
-	if (fd < 0) {
-		error_msg(what, "%s: %s", name, why);
+	fd = vmctl_console(&vmctl, name, force);
+	if (fd == -ESRCH) {
+		error_msg(what, "%s (--log prints its console log)", vmctl.err);
 		return EXIT_FAIL;
 	}
-	json_object_put(rep);
+	if (fd < 0)
+		return vmctl_failed();
 	signal(SIGPIPE, SIG_IGN);
 	if (tty) {
 		fprintf(stderr, "Connected to %s (escape character is ^])\n", name);
@@ -200,13 +196,16 @@ static int attach(const char *name, const char *dir, bool force)
 	return EXIT_OK;
 }
 
-static int print_log(const char *name, const char *dir, bool follow)
+static int print_log(const char *name, bool follow)
 {
 	char path[PATH_MAX], buf[4096];
+	pid_t pid;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/console.log", dir);
+	if (vmctl_dir(&vmctl, name, path, DIR_MAX))
+		return vmctl_failed();
+	strcat(path, "/console.log");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		error_msg(what, "%s: no console output yet", name);
@@ -216,7 +215,7 @@ static int print_log(const char *name, const char *dir, bool follow)
 		while ((n = read(fd, buf, sizeof(buf))) > 0)
 			if (write_all(1, buf, n))
 				break;
-		if (!follow || !vmm_alive(dir, NULL))
+		if (!follow || vmctl_vmm_pid(&vmctl, name, &pid))
 			break;
 		usleep(100000);
 	}
@@ -227,8 +226,8 @@ static int print_log(const char *name, const char *dir, bool follow)
 int vm_console(int argc, char **argv)
 {
 	bool log = false, follow = false, force = false;
-	char dir[DIR_MAX];
-	int i, rc;
+	struct vmdef d;
+	int i;
 
 	if (argc < 2 || argv[1][0] == '-')
 		return object_help("vm", true);
@@ -248,15 +247,10 @@ int vm_console(int argc, char **argv)
 		error_msg(what, "--force is for attaching, not with --log or --follow");
 		return EXIT_USAGE;
 	}
-	rc = find_vm(argv[1], dir, sizeof(dir));
-	if (rc)
-		return rc;
-	if (log)
-		return print_log(argv[1], dir, follow);
-	if (!vmm_alive(dir, NULL)) {
-		error_msg(what, "%s is not running: nothing to attach to (--log prints its console log)",
-			  argv[1]);
-		return EXIT_FAIL;
-	}
-	return attach(argv[1], dir, force);
+	if (check_name(argv[1]))
+		return EXIT_USAGE;
+	if (vmctl_load(&vmctl, argv[1], &d))
+		return vmctl_failed();
+	vmdef_free(&d);
+	return log ? print_log(argv[1], follow) : attach(argv[1], force);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vmmig vm save, restore: the VMM writes the state (plain, or live with
- * pre-copy); restore checks the whole file, then starts a VMM from it.
+ * pre-copy); restore checks the whole file, then starts a VMM from it
+ * (lib/vmctl.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,29 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
 #include "output.h"
 #include "vm.h"
-#include "vmstate.h"
-
-static char *abs_path(const char *file)
-{
-	char *copy = strdup(file), *slash, *dir, *out = NULL;
-	const char *base;
-
-	if (!copy)
-		return NULL;
-	slash = strrchr(copy, '/');
-	base = slash ? slash + 1 : copy;
-	if (slash)
-		*slash = '\0';
-	dir = realpath(slash ? (*copy ? copy : "/") : ".", NULL);
-	if (dir && *base && asprintf(&out, "%s/%s", strcmp(dir, "/") ? dir : "", base) < 0)
-		out = NULL;
-	free(dir);
-	free(copy);
-	return out;
-}
 
 int vm_save(int argc, char **argv)
 {
@@ -41,10 +21,10 @@ int vm_save(int argc, char **argv)
 		{ "hash", no_argument, NULL, 'h' },
 		{}
 	};
-	struct json_object *req, *rep = NULL;
-	char dir[DIR_MAX], why[VMMIG_ERRLEN], *path;
+	struct ctl_save_result res;
 	bool live = false, hash = false;
-	int c, err;
+	char h[24];
+	int c;
 
 	opterr = 0;
 	optind = 0;
@@ -62,50 +42,26 @@ int vm_save(int argc, char **argv)
 	argc -= optind - 1;
 	if (argc != 3)
 		return object_help("vm", true);
-	if (vm_dir(argv[1], dir, sizeof(dir)))
+	if (check_name(argv[1]))
 		return EXIT_USAGE;
-	path = abs_path(argv[2]);
-	if (!path) {
-		error_msg(what, "%s: %s", argv[2], strerror(errno ? errno : EINVAL));
-		return EXIT_FAIL;
+	if (vmctl_save(&vmctl, argv[1], argv[2], live, hash, &res))
+		return vmctl_failed();
+	print_string(PRINT_ANY, "file", "saved to %s", argv[2]);
+	print_uint(PRINT_ANY, "save_us", " in %" PRIu64 " us", res.save_ns / 1000);
+	if (res.live) {
+		print_uint(PRINT_ANY, "rounds", " live: %" PRIu64 " rounds", res.rounds);
+		print_uint(PRINT_ANY, "resent_pages", " resent %" PRIu64 " pages", res.resent_pages);
+		print_uint(PRINT_ANY, "final_pages", " final %" PRIu64 " pages", res.final_pages);
+		print_uint(PRINT_ANY, "downtime_us", " downtime %" PRIu64 " us",
+			   res.downtime_ns / 1000);
 	}
-	if (!vmm_alive(dir, NULL)) {
-		error_msg(what, "%s is not running", argv[1]);
-		free(path);
-		return EXIT_FAIL;
+	if (res.has_memory_hash) {
+		snprintf(h, sizeof(h), "0x%" PRIx64, res.memory_hash);
+		print_string(PRINT_ANY, "memory_hash", " memory-hash %s", h);
 	}
-	req = json_object_new_object();
-	json_object_object_add(req, "cmd", json_object_new_string("save"));
-	json_object_object_add(req, "path", json_object_new_string(path));
-	json_object_object_add(req, "live", json_object_new_boolean(live));
-	json_object_object_add(req, "hash", json_object_new_boolean(hash));
-	err = ctl_request(dir, req, &rep, 3600 * 1000, why);
-	if (err) {
-		error_msg(what, "%s: %s", argv[1], why);
-	} else {
-		print_string(PRINT_ANY, "file", "saved to %s", path);
-		print_uint(PRINT_ANY, "save_us", " in %" PRIu64 " us",
-			   reply_u64(rep, NULL, "save_ns") / 1000);
-		if (live) {
-			print_uint(PRINT_ANY, "rounds", " live: %" PRIu64 " rounds",
-				   reply_u64(rep, NULL, "rounds"));
-			print_uint(PRINT_ANY, "resent_pages", " resent %" PRIu64 " pages",
-				   reply_u64(rep, NULL, "resent_pages"));
-			print_uint(PRINT_ANY, "final_pages", " final %" PRIu64 " pages",
-				   reply_u64(rep, NULL, "final_pages"));
-			print_uint(PRINT_ANY, "downtime_us", " downtime %" PRIu64 " us",
-				   reply_u64(rep, NULL, "downtime_ns") / 1000);
-		}
-		if (hash)
-			print_string(PRINT_ANY, "memory_hash", " memory-hash %s",
-				     reply_str(rep, NULL, "memory_hash"));
-		print_nl();
-		output_flush();
-		wait_gone(dir, 10000);
-	}
-	json_object_put(rep);
-	free(path);
-	return err ? EXIT_FAIL : EXIT_OK;
+	print_nl();
+	output_flush();
+	return EXIT_OK;
 }
 
 static int restore_parse(int argc, char **argv, const char **name, bool *paused)
@@ -136,67 +92,12 @@ static int restore_parse(int argc, char **argv, const char **name, bool *paused)
 	return 0;
 }
 
-/* The definition from the state file, under its new name if given. */
-static int restore_def(const char *file, const char *name, struct vmdef *d)
-{
-	struct json_object *o;
-	char why[VMMIG_ERRLEN], *text;
-	int err;
-
-	err = vmstate_check_file(file, &text, why);
-	if (err) {
-		error_msg(what, "%s: %s", file, why);
-		return err;
-	}
-	o = json_tokener_parse(text);
-	free(text);
-	err = o ? vmdef_from_json(d, o, why) : (snprintf(why, sizeof(why), "bad definition"), -EINVAL);
-	json_object_put(o);
-	if (!err && name && vmdef_check_name(name, why))
-		err = -EINVAL;
-	if (err) {
-		error_msg(what, "%s: %s", file, why);
-		return err;
-	}
-	if (name)
-		snprintf(d->name, sizeof(d->name), "%s", name);
-	return 0;
-}
-
 int vm_restore(int argc, char **argv)
 {
 	const char *name = NULL;
-	char dir[DIR_MAX], *path;
-	bool paused = false, created = false;
-	struct vmdef d = {};
-	int err;
+	bool paused = false;
 
 	if (restore_parse(argc, argv, &name, &paused))
 		return object_help("vm", true);
-	path = abs_path(argv[argc - 1]);
-	if (!path) {
-		error_msg(what, "%s: %s", argv[argc - 1], strerror(errno ? errno : EINVAL));
-		return EXIT_FAIL;
-	}
-	err = restore_def(path, name, &d);
-	if (!err)
-		err = vm_dir(d.name, dir, sizeof(dir));
-	if (!err && exists(dir, "vm.json")) {
-		enum vm_state state = state_of(dir, NULL, 0);
-
-		if (is_live(state)) {
-			error_msg(what, "%s is already %s", d.name, state_names[state]);
-			err = -EBUSY;
-		}
-	} else if (!err) {
-		err = write_new_vm(&d, dir, sizeof(dir));
-		created = !err;
-	}
-	if (!err)
-		err = spawn_vmm(dir, path, paused);
-	if (err && created)
-		remove_vm_dir(dir);
-	vmdef_free(&d);
-	free(path);
-	return err ? EXIT_FAIL : EXIT_OK;
+	return vmctl_restore(&vmctl, argv[argc - 1], name, paused, NULL) ? vmctl_failed() : EXIT_OK;
 }

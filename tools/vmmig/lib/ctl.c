@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -55,14 +56,17 @@ int ctl_read_line(int fd, char *buf, size_t max, int timeout_ms)
 	return -EMSGSIZE;
 }
 
-static int send_req(int fd, struct json_object *req)
+static int send_req(int fd, const struct ctl_request *r)
 {
+	struct json_object *req = ctl_request_to_json(r);
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	size_t len = strlen(s);
+	int err = 0;
 
 	if (write(fd, s, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
-		return -errno;
-	return 0;
+		err = errno ? -errno : -EIO;
+	json_object_put(req);
+	return err;
 }
 
 static int parse_reply(const char *line, struct json_object **reply, char *why)
@@ -73,9 +77,9 @@ static int parse_reply(const char *line, struct json_object **reply, char *why)
 		snprintf(why, VMMIG_ERRLEN, "the VMM sent a reply that is not JSON");
 		return -EPROTO;
 	}
-	if (!json_object_object_get_ex(o, "ok", &v) || !json_object_get_boolean(v)) {
+	if (!json_object_object_get_ex(o, CTL_KEY_OK, &v) || !json_object_get_boolean(v)) {
 		snprintf(why, VMMIG_ERRLEN, "%s",
-			 json_object_object_get_ex(o, "error", &v) ?
+			 json_object_object_get_ex(o, CTL_KEY_ERROR, &v) ?
 			 json_object_get_string(v) : "the VMM refused");
 		json_object_put(o);
 		return -EREMOTEIO;
@@ -84,17 +88,16 @@ static int parse_reply(const char *line, struct json_object **reply, char *why)
 	return 0;
 }
 
-int ctl_connect(const char *dir, struct json_object *req,
+int ctl_connect(const char *dir, const struct ctl_request *req,
 		struct json_object **reply, int timeout_ms, char *why)
 {
-	static char line[1 << 16];
 	struct sockaddr_un sun;
 	unsigned int len;
-	int fd, err;
+	char *line = NULL;
+	int fd = -1, err;
 
 	err = ctl_sockaddr(dir, &sun, &len);
 	if (err) {
-		json_object_put(req);
 		snprintf(why, VMMIG_ERRLEN, "%s/%s: path too long", dir, CTL_SOCKET);
 		return err;
 	}
@@ -104,9 +107,10 @@ int ctl_connect(const char *dir, struct json_object *req,
 		snprintf(why, VMMIG_ERRLEN, "%s: %s", sun.sun_path, strerror(errno));
 		goto out;
 	}
-	err = send_req(fd, req);
+	line = malloc(CTL_LINE_MAX);
+	err = line ? send_req(fd, req) : -ENOMEM;
 	if (!err)
-		err = ctl_read_line(fd, line, sizeof(line), timeout_ms);
+		err = ctl_read_line(fd, line, CTL_LINE_MAX, timeout_ms);
 	if (err) {
 		snprintf(why, VMMIG_ERRLEN, "no reply from the VMM: %s",
 			 err == -EPIPE ? "it closed the connection" : strerror(-err));
@@ -114,7 +118,7 @@ int ctl_connect(const char *dir, struct json_object *req,
 	}
 	err = parse_reply(line, reply, why);
 out:
-	json_object_put(req);
+	free(line);
 	if (!err)
 		return fd;
 	if (fd >= 0)
@@ -122,8 +126,8 @@ out:
 	return err;
 }
 
-int ctl_request(const char *dir, struct json_object *req,
-		struct json_object **reply, int timeout_ms, char *why)
+int ctl_call(const char *dir, const struct ctl_request *req,
+	     struct json_object **reply, int timeout_ms, char *why)
 {
 	int fd = ctl_connect(dir, req, reply, timeout_ms, why);
 
@@ -133,11 +137,18 @@ int ctl_request(const char *dir, struct json_object *req,
 	return 0;
 }
 
-int ctl_simple(const char *dir, const char *cmd, struct json_object **reply,
+int ctl_simple(const char *dir, enum ctl_req cmd, struct json_object **reply,
 	       int timeout_ms, char *why)
 {
-	struct json_object *req = json_object_new_object();
+	struct ctl_request *r = calloc(1, sizeof(*r));
+	int err;
 
-	json_object_object_add(req, "cmd", json_object_new_string(cmd));
-	return ctl_request(dir, req, reply, timeout_ms, why);
+	if (!r) {
+		snprintf(why, VMMIG_ERRLEN, "out of memory");
+		return -ENOMEM;
+	}
+	r->cmd = cmd;
+	err = ctl_call(dir, r, reply, timeout_ms, why);
+	free(r);
+	return err;
 }

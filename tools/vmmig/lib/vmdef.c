@@ -15,8 +15,10 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <linux/kvm.h>
+#include <uuid/uuid.h>
 
 #include "vmdef.h"
 #include "guest.h"
@@ -407,12 +409,31 @@ static void add_str(struct json_object *o, const char *k, const char *v)
 		json_object_object_add(o, k, json_object_new_string(v));
 }
 
+void vmdef_new_uuid(struct vmdef *d)
+{
+	uuid_generate_random(d->uuid);
+}
+
+bool vmdef_has_uuid(const struct vmdef *d)
+{
+	return !uuid_is_null(d->uuid);
+}
+
+const char *vmdef_uuid_str(const uint8_t uuid[VMDEF_UUID_LEN], char *buf)
+{
+	uuid_unparse_lower(uuid, buf);
+	return buf;
+}
+
 struct json_object *vmdef_to_json(const struct vmdef *d)
 {
 	struct json_object *o = json_object_new_object(), *a, *e;
+	char uuid[VMDEF_UUID_STRLEN];
 	int i;
 
 	add_str(o, "name", d->name);
+	if (vmdef_has_uuid(d))
+		add_str(o, "uuid", vmdef_uuid_str(d->uuid, uuid));
 	json_object_object_add(o, "memory", json_object_new_uint64(d->memory));
 	json_object_object_add(o, "vcpus", json_object_new_int(d->vcpus));
 	json_object_object_add(o, "hugepages", json_object_new_boolean(d->hugepages));
@@ -540,6 +561,10 @@ int vmdef_from_json(struct vmdef *d, struct json_object *o, char *why)
 	if (!name || strlen(name) > VMDEF_NAME_MAX)
 		return fail(why, -EINVAL, "definition has no valid name");
 	strcpy(d->name, name);
+	if (json_object_object_get_ex(o, "uuid", &v) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	     uuid_parse(json_object_get_string(v), d->uuid) || !vmdef_has_uuid(d)))
+		return fail(why, -EINVAL, "definition of %s: bad uuid", name);
 	if (get_u64(o, "memory", &d->memory) || get_u64(o, "vcpus", &n) ||
 	    !n || n > VMDEF_MAX_VCPUS)
 		return fail(why, -EINVAL, "definition of %s: bad memory or vcpus", name);
@@ -599,12 +624,13 @@ int read_file(const char *path, char **out)
 	return 0;
 }
 
-int vmdef_load(struct vmdef *d, const char *dir, char *why)
+static int load(struct vmdef *d, const char *dir, char *why)
 {
 	struct json_object *o;
 	char path[4096], *text;
 	int err;
 
+	memset(d, 0, sizeof(*d));
 	snprintf(path, sizeof(path), "%s/vm.json", dir);
 	err = read_file(path, &text);
 	if (err)
@@ -615,6 +641,40 @@ int vmdef_load(struct vmdef *d, const char *dir, char *why)
 		return fail(why, -EINVAL, "%s: not valid JSON", path);
 	err = vmdef_from_json(d, o, why);
 	json_object_put(o);
+	if (err)
+		vmdef_free(d);
+	return err;
+}
+
+/* Under the folder's lock, so that two readers cannot give it two UUIDs. */
+static int adopt_uuid(struct vmdef *d, const char *dir, char *why)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err;
+
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		err = fail(why, -errno, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	vmdef_free(d);
+	err = load(d, dir, why);
+	if (!err && !vmdef_has_uuid(d)) {
+		vmdef_new_uuid(d);
+		err = vmdef_save(d, dir, why);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		vmdef_free(d);
+	return err;
+}
+
+int vmdef_load(struct vmdef *d, const char *dir, char *why)
+{
+	int err = load(d, dir, why);
+
+	if (!err && !vmdef_has_uuid(d))
+		err = adopt_uuid(d, dir, why);
 	return err;
 }
 

@@ -13,6 +13,8 @@
 #include <json-c/json.h>
 
 #define VMDEF_NAME_MAX	63
+#define VMDEF_UUID_LEN	16
+#define VMDEF_UUID_STRLEN 37	/* 36 characters and the NUL */
 #define VMDEF_MAX_VCPUS	64
 #define VMDEF_MAX_DEVS	8
 #define VMMIG_ERRLEN	256
@@ -40,6 +42,11 @@ struct vmdef_nic {
 
 struct vmdef {
 	char name[VMDEF_NAME_MAX + 1];
+	/*
+	 * The VM's identity: set at create, kept by save, restore (under any
+	 * name) and moves, registered with vmmig.ko. All zero: none yet.
+	 */
+	uint8_t uuid[VMDEF_UUID_LEN];
 	uint64_t memory;	/* bytes */
 	unsigned int vcpus;
 	bool hugepages;
@@ -67,8 +74,18 @@ int vmdef_validate(const struct vmdef *d, char *why);
 /* Fills d->cpuid with KVM_GET_SUPPORTED_CPUID. */
 int vmdef_cpuid_from_kvm(struct vmdef *d, char *why);
 
+/* A new random UUID for a definition that has none. */
+void vmdef_new_uuid(struct vmdef *d);
+bool vmdef_has_uuid(const struct vmdef *d);
+/* The UUID's usual text form, lower case, into @buf (VMDEF_UUID_STRLEN). */
+const char *vmdef_uuid_str(const uint8_t uuid[VMDEF_UUID_LEN], char *buf);
+
 struct json_object *vmdef_to_json(const struct vmdef *d);
 int vmdef_from_json(struct vmdef *d, struct json_object *o, char *why);
+/*
+ * Reads dir/vm.json. A definition written before VMs had a UUID gets one
+ * now, written back, so that it keeps it.
+ */
 int vmdef_load(struct vmdef *d, const char *dir, char *why);
 /* Writes dir/vm.json atomically (write to a temporary file, rename). */
 int vmdef_save(const struct vmdef *d, const char *dir, char *why);

@@ -34,7 +34,7 @@ static const struct {
 	uint16_t version;
 } types[VMSTATE_NTYPES] = {
 	[VMSTATE_END] = { "end", 1 },
-	[VMSTATE_DEFINITION] = { "definition", 1 },
+	[VMSTATE_DEFINITION] = { "definition", 2 },
 	[VMSTATE_VM_INFO] = { "vm-info", 1 },
 	[VMSTATE_MEMORY] = { "memory", 1 },
 	[VMSTATE_VCPU_REGS] = { "vcpu-regs", 1 },

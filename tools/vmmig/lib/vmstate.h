@@ -19,7 +19,7 @@
 
 enum vmstate_type {
 	VMSTATE_END = 0,
-	VMSTATE_DEFINITION = 1,	/* the VM's vm.json, text */
+	VMSTATE_DEFINITION = 1,	/* the VM's vm.json, text; version 2 has its uuid */
 	VMSTATE_VM_INFO = 2,	/* struct vmstate_vm_info */
 	VMSTATE_MEMORY = 3,	/* struct vmstate_mem_chunk + pages */
 	VMSTATE_VCPU_REGS = 16,	/* struct kvm_regs; instance = vCPU */

@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The control socket: one client at a time, one JSON request per line, one
- * reply. Requests: status, pause, resume, stop (ask the guest to power off),
- * quit (end now), save {"path", "live", "hash"}, verify (workload: recheck the
- * checksum), console {"force"} (the connection then carries the console).
+ * The control socket: one client at a time, one request per connection, one
+ * reply; the protocol is lib/ctl_proto.h's.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,107 +42,93 @@ int control_listen(struct vm *vm, char *why)
 	return fd;
 }
 
-static void add_hex(struct json_object *o, const char *k, uint64_t v)
+static void vcpu_regs(struct vcpu *vc, uint64_t *v)
 {
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-	json_object_object_add(o, k, json_object_new_string(buf));
-}
-
-static void add_u64(struct json_object *o, const char *k, uint64_t v)
-{
-	json_object_object_add(o, k, json_object_new_uint64(v));
-}
-
-static struct json_object *vcpu_regs(struct vcpu *vc)
-{
-	struct json_object *o = json_object_new_object();
 	struct kvm_regs r;
 	struct kvm_sregs s;
 
 	if (ioctl(vc->fd, KVM_GET_REGS, &r) || ioctl(vc->fd, KVM_GET_SREGS, &s))
-		return o;
-	add_hex(o, "rip", r.rip);
-	add_hex(o, "rsp", r.rsp);
-	add_hex(o, "rflags", r.rflags);
-	add_hex(o, "rax", r.rax);
-	add_hex(o, "rbx", r.rbx);
-	add_hex(o, "rcx", r.rcx);
-	add_hex(o, "rdx", r.rdx);
-	add_hex(o, "rsi", r.rsi);
-	add_hex(o, "rdi", r.rdi);
-	add_hex(o, "rbp", r.rbp);
-	add_hex(o, "r8", r.r8);
-	add_hex(o, "r9", r.r9);
-	add_hex(o, "r10", r.r10);
-	add_hex(o, "r11", r.r11);
-	add_hex(o, "r12", r.r12);
-	add_hex(o, "r13", r.r13);
-	add_hex(o, "r14", r.r14);
-	add_hex(o, "r15", r.r15);
-	add_hex(o, "cr0", s.cr0);
-	add_hex(o, "cr3", s.cr3);
-	add_hex(o, "cr4", s.cr4);
-	add_hex(o, "efer", s.efer);
-	return o;
+		return;
+	v[CTL_REG_RIP] = r.rip;
+	v[CTL_REG_RSP] = r.rsp;
+	v[CTL_REG_RFLAGS] = r.rflags;
+	v[CTL_REG_RAX] = r.rax;
+	v[CTL_REG_RBX] = r.rbx;
+	v[CTL_REG_RCX] = r.rcx;
+	v[CTL_REG_RDX] = r.rdx;
+	v[CTL_REG_RSI] = r.rsi;
+	v[CTL_REG_RDI] = r.rdi;
+	v[CTL_REG_RBP] = r.rbp;
+	v[CTL_REG_R8] = r.r8;
+	v[CTL_REG_R9] = r.r9;
+	v[CTL_REG_R10] = r.r10;
+	v[CTL_REG_R11] = r.r11;
+	v[CTL_REG_R12] = r.r12;
+	v[CTL_REG_R13] = r.r13;
+	v[CTL_REG_R14] = r.r14;
+	v[CTL_REG_R15] = r.r15;
+	v[CTL_REG_CR0] = s.cr0;
+	v[CTL_REG_CR3] = s.cr3;
+	v[CTL_REG_CR4] = s.cr4;
+	v[CTL_REG_EFER] = s.efer;
 }
 
-static void status(struct vm *vm, struct json_object *rep)
+static int status(struct vm *vm, struct json_object *rep)
 {
 	struct vmmig_guest_page *gp = vm_guest_page(vm);
-	bool paused = vm_is_paused(vm);
-	struct json_object *o, *a;
+	struct ctl_status *st = calloc(1, sizeof(*st));
 	int i;
 
-	json_object_object_add(rep, "state", json_object_new_string(paused ? "paused" : "running"));
-	json_object_object_add(rep, "pid", json_object_new_int(getpid()));
-	add_u64(rep, "uptime_ns", vm_uptime_ns(vm));
-	add_u64(rep, "start_ns", vm->ready_ns - vm->t0_ns);
-	/* Zero after a restore: the guest did not start from its first instruction. */
-	add_u64(rep, "first_insn_ns", vm->first_insn_ns ? vm->first_insn_ns - vm->t0_ns : 0);
-	add_u64(rep, "console_attached", vm->uart.client_fd >= 0);
+	if (!st)
+		return -ENOMEM;
+	snprintf(st->name, sizeof(st->name), "%s", vm->def.name);
+	memcpy(st->uuid, vm->def.uuid, sizeof(st->uuid));
+	st->state = vm_is_paused(vm) ? CTL_PAUSED : CTL_RUNNING;
+	st->pid = getpid();
+	st->uptime_ns = vm_uptime_ns(vm);
+	st->start_ns = vm->ready_ns - vm->t0_ns;
+	st->first_insn_ns = vm->first_insn_ns ? vm->first_insn_ns - vm->t0_ns : 0;
+	st->console_attached = vm->uart.client_fd >= 0;
+	st->registered = vm->registered;
 	if (gp) {
-		o = json_object_new_object();
-		add_u64(o, "counter", gp->counter);
-		add_hex(o, "checksum", gp->checksum);
-		add_u64(o, "ticks", gp->ticks);
-		add_u64(o, "rate", gp->rate);
-		add_u64(o, "wss_pages", gp->wss_pages);
-		json_object_object_add(rep, "workload", o);
+		st->has_workload = true;
+		st->wl = (struct ctl_workload){
+			.counter = gp->counter, .checksum = gp->checksum, .ticks = gp->ticks,
+			.rate = gp->rate, .wss_pages = gp->wss_pages,
+		};
 	}
-	if (!paused)
-		return;
 	/* Only a paused VM holds still long enough for these to mean anything. */
-	add_hex(rep, "memory_hash", vm_memory_hash(vm));
-	a = json_object_new_array();
-	for (i = 0; i < vm->nvcpus; i++)
-		json_object_array_add(a, vcpu_regs(&vm->vcpus[i]));
-	json_object_object_add(rep, "registers", a);
+	if (st->state == CTL_PAUSED) {
+		st->has_memory_hash = true;
+		st->memory_hash = vm_memory_hash(vm);
+		st->nvcpus = vm->nvcpus;
+		for (i = 0; i < vm->nvcpus; i++)
+			vcpu_regs(&vm->vcpus[i], st->regs[i]);
+	}
+	ctl_status_to_json(rep, st);
+	free(st);
+	return 0;
 }
 
-static int save(struct vm *vm, struct json_object *req, struct json_object *rep, char *why)
+static int save(struct vm *vm, const struct ctl_request *req, struct json_object *rep, char *why)
 {
-	struct json_object *v;
-	bool was_paused = vm_is_paused(vm), live = false;
+	bool was_paused = vm_is_paused(vm);
+	struct ctl_save_result res = { .live = req->live };
 	struct precopy_stats pc;
 	char tmp[4200], saved[4200];
-	const char *path;
+	const char *path = req->path;
 	uint64_t t = now_ns();
 	int fd, err;
 
-	if (!json_object_object_get_ex(req, "path", &v) || !(path = json_object_get_string(v)) ||
-	    path[0] != '/')
+	if (path[0] != '/')
 		return vmm_fail(why, -EINVAL, "save needs an absolute path");
-	if (json_object_object_get_ex(req, "live", &v))
-		live = json_object_get_boolean(v);
-	if (live && was_paused)
+	if (req->live && was_paused)
 		return vmm_fail(why, -EINVAL, "a live save needs a running VM (resume it, or save without --live)");
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return vmm_fail(why, -errno, "%s: %s", tmp, strerror(errno));
-	if (live) {
+	if (req->live) {
 		err = vm_save_live(vm, fd, &pc, why);
 	} else {
 		vm_pause(vm);
@@ -165,16 +148,19 @@ static int save(struct vm *vm, struct json_object *req, struct json_object *rep,
 	snprintf(saved, sizeof(saved), "%s/saved", vm->dir);
 	if (write_file_atomic(saved, path))
 		fprintf(stderr, "vmmig-vmm: %s: %s\n", saved, strerror(errno));
-	add_u64(rep, "save_ns", now_ns() - t);
-	if (live) {
-		add_u64(rep, "rounds", pc.rounds);
-		add_u64(rep, "resent_pages", pc.resent_pages);
-		add_u64(rep, "final_pages", pc.final_pages);
-		add_u64(rep, "downtime_ns", pc.downtime_ns);
+	res.save_ns = now_ns() - t;
+	if (req->live) {
+		res.rounds = pc.rounds;
+		res.resent_pages = pc.resent_pages;
+		res.final_pages = pc.final_pages;
+		res.downtime_ns = pc.downtime_ns;
 	}
 	/* What restore must reproduce: one more pass over memory, on request. */
-	if (json_object_object_get_ex(req, "hash", &v) && json_object_get_boolean(v))
-		add_hex(rep, "memory_hash", vm_memory_hash(vm));
+	if (req->hash) {
+		res.has_memory_hash = true;
+		res.memory_hash = vm_memory_hash(vm);
+	}
+	ctl_save_to_json(rep, &res);
 	return 0;
 }
 
@@ -182,6 +168,7 @@ static int verify(struct vm *vm, struct json_object *rep, char *why)
 {
 	struct vmmig_guest_page *gp = vm_guest_page(vm);
 	uint64_t req, deadline = now_ns() + 60000000000ULL;
+	struct ctl_verify_result res;
 
 	if (!gp)
 		return vmm_fail(why, -EOPNOTSUPP, "not a workload guest");
@@ -193,8 +180,9 @@ static int verify(struct vm *vm, struct json_object *rep, char *why)
 			return vmm_fail(why, -ETIMEDOUT, "the guest did not answer");
 		usleep(5000);
 	}
-	json_object_object_add(rep, "verified", json_object_new_boolean(gp->verify_ok));
-	add_hex(rep, "checksum", gp->checksum);
+	res.verified = gp->verify_ok;
+	res.checksum = gp->checksum;
+	ctl_verify_to_json(rep, &res);
 	return 0;
 }
 
@@ -219,76 +207,80 @@ static int stop(struct vm *vm, char *why)
  * one way, input for its UART the other. One client at a time; "force"
  * disconnects the one before.
  */
-static int console(struct vm *vm, struct json_object *req, char *why, int *next)
+static int console(struct vm *vm, const struct ctl_request *req, char *why, int *next)
 {
-	struct json_object *v;
-	bool force = json_object_object_get_ex(req, "force", &v) && json_object_get_boolean(v);
 	struct pollfd p = { vm->uart.client_fd, 0, 0 };
 
 	/* A client that hung up but is still attached (see control_loop) is gone. */
-	if (p.fd >= 0 && !force && !(poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR))))
+	if (p.fd >= 0 && !req->force && !(poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR))))
 		return vmm_fail(why, -EBUSY, "another client is attached to the console (--force takes it over)");
 	*next = ATTACH_CONSOLE;
 	return 0;
 }
 
-static int serve(struct vm *vm, const char *cmd, struct json_object *req,
-		 struct json_object *rep, char *why, int *next)
+static int serve(struct vm *vm, const struct ctl_request *req, struct json_object *rep,
+		 char *why, int *next)
 {
-	if (!strcmp(cmd, "console"))
+	int err = 0;
+
+	switch (req->cmd) {
+	case CTL_REQ_CONSOLE:
 		return console(vm, req, why, next);
-	if (!strcmp(cmd, "status")) {
-		status(vm, rep);
-		return 0;
-	}
-	if (!strcmp(cmd, "pause")) {
+	case CTL_REQ_STATUS:
+		err = status(vm, rep);
+		return err ? vmm_fail(why, err, "out of memory") : 0;
+	case CTL_REQ_PAUSE:
 		vm_pause(vm);
 		return 0;
-	}
-	if (!strcmp(cmd, "resume")) {
+	case CTL_REQ_RESUME:
 		vm_resume(vm);
 		return 0;
-	}
-	if (!strcmp(cmd, "stop"))
+	case CTL_REQ_STOP:
 		return stop(vm, why);
-	if (!strcmp(cmd, "verify"))
+	case CTL_REQ_VERIFY:
 		return verify(vm, rep, why);
-	if (!strcmp(cmd, "quit") || !strcmp(cmd, "save")) {
-		int err = strcmp(cmd, "save") ? 0 : save(vm, req, rep, why);
-
+	case CTL_REQ_SAVE:
+		err = save(vm, req, rep, why);
+		/* fall through */
+	case CTL_REQ_QUIT:
 		if (!err)
 			*next = END_VMM;
 		return err;
+	case CTL_NREQS:
+		break;
 	}
-	return vmm_fail(why, -EINVAL, "unknown request '%s'", cmd);
+	return vmm_fail(why, -EINVAL, "unknown request");
 }
 
 static int handle_client(struct vm *vm, int fd)
 {
-	static char line[1 << 16];
-	struct json_object *req, *rep = json_object_new_object(), *v;
-	char why[VMMIG_ERRLEN] = "";
+	struct json_object *req = NULL, *rep, *res = json_object_new_object();
+	struct ctl_request *r = malloc(sizeof(*r));
+	char why[VMMIG_ERRLEN] = "", *line = malloc(CTL_LINE_MAX);
 	int next = KEEP_GOING, err;
 	const char *s;
 
-	err = ctl_read_line(fd, line, sizeof(line), 5000);
-	if (err) {
-		json_object_put(rep);
-		return KEEP_GOING;
-	}
-	req = json_tokener_parse(line);
-	if (!req || !json_object_object_get_ex(req, "cmd", &v))
-		err = vmm_fail(why, -EINVAL, "bad request");
-	else
-		err = serve(vm, json_object_get_string(v), req, rep, why, &next);
-	json_object_object_add(rep, "ok", json_object_new_boolean(!err));
+	err = r && line ? ctl_read_line(fd, line, CTL_LINE_MAX, 5000) : -ENOMEM;
 	if (err)
-		json_object_object_add(rep, "error", json_object_new_string(why));
+		goto out;
+	req = json_tokener_parse(line);
+	err = ctl_request_from_json(req, r, why);
+	if (!err)
+		err = serve(vm, r, res, why, &next);
+	rep = ctl_reply_new(err, why);
+	if (!err) {
+		json_object_object_foreach(res, k, v)
+			json_object_object_add(rep, k, json_object_get(v));
+	}
 	s = json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN);
 	if (write(fd, s, strlen(s)) < 0 || write(fd, "\n", 1) < 0)
 		perror("vmmig-vmm: reply");
 	json_object_put(rep);
+out:
+	json_object_put(res);
 	json_object_put(req);
+	free(line);
+	free(r);
 	return next;
 }
 

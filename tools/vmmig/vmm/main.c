@@ -136,7 +136,7 @@ static void leave(struct vm *vm)
 	}
 	if (vm->exit_kind != VM_EXIT_NONE)
 		fprintf(stderr, "vmmig-vmm: %s: %s\n", vm->def.name, vm->exit_reason);
-	dir_path(vm, CTL_SOCKET_NAME, path, sizeof(path));
+	dir_path(vm, CTL_SOCKET, path, sizeof(path));
 	unlink(path);
 	dir_path(vm, "vmm.pid", path, sizeof(path));
 	unlink(path);
@@ -145,6 +145,7 @@ static void leave(struct vm *vm)
 /* Before the VMM says why it failed: `vmmig vm start` kills it once told. */
 static void teardown(struct vm *vm)
 {
+	vm_unregister(vm);
 	vm_destroy(vm);
 	leave(vm);
 }
@@ -170,6 +171,7 @@ static void restart(struct vm *vm, int pid_fd, int lfd)
 			 "--listen-fd", lfds, con >= 0 ? "--console-fd" : NULL, cfd, NULL };
 
 	fprintf(stderr, "vmmig-vmm: %s: %s\n", vm->def.name, vm->exit_reason);
+	vm_unregister(vm);
 	vm_destroy(vm);
 	snprintf(pfd, sizeof(pfd), "%d", pid_fd);
 	snprintf(lfds, sizeof(lfds), "%d", lfd);
@@ -254,7 +256,7 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	pid_fd = lock_pid(&vm, o.pid_fd, why);
-	if (pid_fd < 0 || boot(&vm, &o, why) ||
+	if (pid_fd < 0 || boot(&vm, &o, why) || vm_register_at_start(&vm, why) ||
 	    (lfd = listen_fd(&vm, &o, why)) < 0 || vm_start_vcpus(&vm, o.paused, why)) {
 		/* After a reset nobody waits for the answer: the VM is marked crashed. */
 		if (o.pid_fd >= 0) {

@@ -5,7 +5,7 @@
  * pages are left to copy with the VM paused, with the vCPU and device
  * state. The dirty pages come from vmmig.ko (VMMIG_CMD_DIRTY_HARVEST: KVM's
  * own dirty log, read and re-armed in one request), so this needs the
- * module; the VMM registers its VM for the length of the save.
+ * module, and the VM registered with it (register.c).
  *
  * The stream is the one vm_save() writes, with more memory sections: a page
  * may come several times, and the last copy is the one that counts. Live
@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "nl.h"
 #include "registry.h"
@@ -36,7 +35,6 @@
 struct live {
 	struct vm *vm;
 	struct vmstate_writer w;
-	struct vmmig_nl nl;
 	struct vmmig_dirty_stats *st;
 	struct vmmig_dirty_range *ranges;
 	uint32_t max_ranges;
@@ -102,10 +100,10 @@ static int64_t round_trip(struct live *l)
 	if (err)
 		return vmm_fail(l->why, err, "copying a page the VMM wrote: %s", strerror(-err));
 
-	err = vmmig_dirty_harvest(&l->nl, VMMIG_BY_FD(l->vm->vm_fd), l->ranges,
+	err = vmmig_dirty_harvest(&l->vm->nl, VMMIG_BY_FD(l->vm->vm_fd), l->ranges,
 				  l->max_ranges * sizeof(*l->ranges), l->st);
 	if (err)
-		return vmm_fail(l->why, err, "dirty harvest: %s", vmmig_nl_strerror(&l->nl, err));
+		return vmm_fail(l->why, err, "dirty harvest: %s", vmmig_nl_strerror(&l->vm->nl, err));
 	for (i = 0; i < l->st->nr_ranges; i++)
 		for (j = 0; j < l->ranges[i].npages; j++) {
 			err = chunk_add(l, (l->ranges[i].gfn + j) * PAGE);
@@ -123,7 +121,6 @@ static int64_t round_trip(struct live *l)
 
 static int live_open(struct live *l)
 {
-	uint8_t uuid[VMMIG_UUID_LEN];
 	uint64_t mem_pages = l->vm->mem_size / PAGE;
 	int err;
 
@@ -134,36 +131,22 @@ static int live_open(struct live *l)
 	l->buf = malloc(CHUNK);
 	if (!l->ranges || !l->st || !l->buf)
 		return vmm_fail(l->why, -ENOMEM, "out of memory");
-	err = vmmig_nl_open(&l->nl);
+	err = vm_register(l->vm, l->why);
 	if (err == -ENOENT)
 		return vmm_fail(l->why, err, "live save needs vmmig.ko (modprobe vmmig)");
 	if (err)
-		return vmm_fail(l->why, err, "vmmig.ko: %s", strerror(-err));
-	if (getrandom(uuid, sizeof(uuid), 0) != sizeof(uuid))
-		return vmm_fail(l->why, -errno, "getrandom: %s", strerror(errno));
-	uuid[6] = (uuid[6] & 0x0f) | 0x40;	/* version 4 */
-	uuid[8] = (uuid[8] & 0x3f) | 0x80;
-	err = vmmig_vm_register(&l->nl, l->vm->vm_fd, l->vm->def.name, uuid);
+		return err;
+	err = vmmig_dirty_start(&l->vm->nl, VMMIG_BY_FD(l->vm->vm_fd));
 	if (err)
-		return vmm_fail(l->why, err, "vmmig.ko refused to register the VM: %s",
-				vmmig_nl_strerror(&l->nl, err));
-	err = vmmig_dirty_start(&l->nl, VMMIG_BY_FD(l->vm->vm_fd));
-	if (err) {
 		vmm_fail(l->why, err, "vmmig.ko cannot log dirty pages: %s",
-			 vmmig_nl_strerror(&l->nl, err));
-		vmmig_vm_unregister(&l->nl, VMMIG_BY_FD(l->vm->vm_fd));
-	}
+			 vmmig_nl_strerror(&l->vm->nl, err));
 	return err;
 }
 
-static void live_close(struct live *l, bool registered)
+static void live_close(struct live *l, bool logging)
 {
-	if (registered) {
-		vmmig_dirty_stop(&l->nl, VMMIG_BY_FD(l->vm->vm_fd));
-		vmmig_vm_unregister(&l->nl, VMMIG_BY_FD(l->vm->vm_fd));
-	}
-	if (l->nl.sk)
-		vmmig_nl_close(&l->nl);
+	if (logging)
+		vmmig_dirty_stop(&l->vm->nl, VMMIG_BY_FD(l->vm->vm_fd));
 	free(l->ranges);
 	free(l->st);
 	free(l->buf);

@@ -477,11 +477,34 @@ static int restore_vm_item(struct vm *vm, const struct vmstate_section *s, char 
 	return 0;
 }
 
+/*
+ * vm.json was made from this definition, or is the VM's own; a state of
+ * another VM (another UUID) is refused. Version 1 had no UUID.
+ */
+static int restore_definition(struct vm *vm, const struct vmstate_section *s, char *why)
+{
+	char *text = strndup(s->data, s->len), a[VMDEF_UUID_STRLEN], b[VMDEF_UUID_STRLEN];
+	struct json_object *o = text ? json_tokener_parse(text) : NULL;
+	struct vmdef d;
+	int err;
+
+	free(text);
+	if (!o)
+		return vmm_fail(why, -EBADMSG, "the definition is not JSON");
+	err = vmdef_from_json(&d, o, why);
+	json_object_put(o);
+	if (!err && vmdef_has_uuid(&d) && memcmp(d.uuid, vm->def.uuid, sizeof(d.uuid)))
+		err = vmm_fail(why, -EINVAL, "the state is of VM %s, uuid %s, not of this VM (uuid %s)",
+			       d.name, vmdef_uuid_str(d.uuid, a), vmdef_uuid_str(vm->def.uuid, b));
+	vmdef_free(&d);
+	return err;
+}
+
 static int restore_section(struct vm *vm, const struct vmstate_section *s, char *why)
 {
 	switch (s->type) {
 	case VMSTATE_DEFINITION:
-		return 0;	/* the CLI made vm.json from it */
+		return restore_definition(vm, s, why);
 	case VMSTATE_VM_INFO:
 		return restore_info(vm, s, why);
 	case VMSTATE_MEMORY:

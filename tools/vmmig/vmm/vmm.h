@@ -13,6 +13,7 @@
 #include <string.h>
 #include <linux/kvm.h>
 
+#include "nl.h"
 #include "vmdef.h"
 #include "vmstate.h"
 #include "guest.h"
@@ -91,6 +92,10 @@ struct vm {
 	uint8_t cmos_index;
 	struct virtio_dev *virtio[VIRTIO_MAX_DEVS];
 	int nvirtio;
+
+	/* vmmig.ko, and the VM in its registry (register.c). */
+	struct vmmig_nl nl;
+	bool registered;
 
 	/* Pages the VMM wrote, while a live save wants them (vm_mark_dirty). */
 	uint64_t *vmm_dirty;
@@ -180,6 +185,17 @@ struct precopy_stats {
 	uint64_t downtime_ns;		/* pause to the end of the stream */
 };
 int vm_save_live(struct vm *vm, int fd, struct precopy_stats *st, char *why);
+
+/* register.c */
+/*
+ * Registers the VM with vmmig.ko under its name and UUID, or checks that it
+ * still is; 0, -ENOENT without vmmig.ko, -EACCES without the right to, or
+ * the kernel's refusal, with @why set.
+ */
+int vm_register(struct vm *vm, char *why);
+/* As vm_register(), but a VM without vmmig.ko runs, and says so in vmm.log. */
+int vm_register_at_start(struct vm *vm, char *why);
+void vm_unregister(struct vm *vm);
 
 /* control.c */
 int control_listen(struct vm *vm, char *why);

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The control protocol of a VMM, spoken over STATE_DIR/NAME/control.sock:
+ * one JSON object per line, one request and one reply per connection.
+ *
+ *   request  {"cmd": REQUEST, "version": CTL_PROTO_VERSION, ARGUMENTS...}
+ *   reply    {"ok": true, "version": V, RESULTS...}
+ *            {"ok": false, "version": V, "error": "why"}
+ *
+ * Every name of the protocol is defined here, and every message is built
+ * and read by ctl_proto.c from the tables there: the client (ctl.c, the
+ * lifecycle library) and the server (vmm/control.c) use nothing else.
+ * Documentation/design/control-protocol.rst describes it for people.
+ */
+#ifndef VMMIG_CTL_PROTO_H
+#define VMMIG_CTL_PROTO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "vmdef.h"
+
+/*
+ * The version a client sends and a VMM speaks. A VMM serves requests of
+ * versions CTL_PROTO_MIN_VERSION..CTL_PROTO_VERSION and refuses others
+ * with the range it speaks. New optional results need no new version (a
+ * client ignores results it does not know); a new argument, request or a
+ * changed meaning does.
+ */
+#define CTL_PROTO_VERSION	1
+#define CTL_PROTO_MIN_VERSION	1
+
+#define CTL_SOCKET		"control.sock"
+/* No message is longer, its newline included. */
+#define CTL_LINE_MAX		(64 << 10)
+
+enum ctl_req {
+	CTL_REQ_STATUS,		/* -> struct ctl_status */
+	CTL_REQ_PAUSE,
+	CTL_REQ_RESUME,
+	CTL_REQ_STOP,		/* ask the guest to power off */
+	CTL_REQ_QUIT,		/* end the VMM now */
+	CTL_REQ_SAVE,		/* path, live, hash -> struct ctl_save_result; the VMM ends */
+	CTL_REQ_VERIFY,		/* workload guest -> struct ctl_verify_result */
+	CTL_REQ_CONSOLE,	/* force; the connection then carries the console */
+	CTL_NREQS
+};
+
+/* Keys of every message. */
+#define CTL_KEY_CMD		"cmd"
+#define CTL_KEY_VERSION		"version"
+#define CTL_KEY_OK		"ok"
+#define CTL_KEY_ERROR		"error"
+
+/* Arguments of a request; each request takes only its own. */
+#define CTL_ARG_PATH		"path"		/* save: absolute path of the file */
+#define CTL_ARG_LIVE		"live"		/* save: pre-copy while running */
+#define CTL_ARG_HASH		"hash"		/* save: report the memory hash */
+#define CTL_ARG_FORCE		"force"		/* console: take over from another client */
+
+struct ctl_request {
+	enum ctl_req cmd;
+	unsigned int version;
+	char path[4096];
+	bool live, hash, force;
+};
+
+/* Results of status. */
+#define CTL_RES_NAME		"name"
+#define CTL_RES_UUID		"uuid"
+#define CTL_RES_STATE		"state"		/* CTL_STATE_NAMES */
+#define CTL_RES_PID		"pid"
+#define CTL_RES_UPTIME_NS	"uptime_ns"
+#define CTL_RES_START_NS	"start_ns"
+#define CTL_RES_FIRST_INSN_NS	"first_insn_ns"
+#define CTL_RES_CONSOLE		"console_attached"
+#define CTL_RES_REGISTERED	"registered"	/* with vmmig.ko */
+#define CTL_RES_WORKLOAD	"workload"	/* object, workload guests only */
+#define CTL_RES_COUNTER		"counter"
+#define CTL_RES_CHECKSUM	"checksum"
+#define CTL_RES_TICKS		"ticks"
+#define CTL_RES_RATE		"rate"
+#define CTL_RES_WSS_PAGES	"wss_pages"
+#define CTL_RES_MEMORY_HASH	"memory_hash"	/* paused VMs (status), save with hash */
+#define CTL_RES_REGISTERS	"registers"	/* paused VMs: one object per vCPU */
+/* Results of save and verify. */
+#define CTL_RES_SAVE_NS		"save_ns"
+#define CTL_RES_ROUNDS		"rounds"
+#define CTL_RES_RESENT_PAGES	"resent_pages"
+#define CTL_RES_FINAL_PAGES	"final_pages"
+#define CTL_RES_DOWNTIME_NS	"downtime_ns"
+#define CTL_RES_VERIFIED	"verified"
+
+enum ctl_run_state { CTL_RUNNING, CTL_PAUSED, CTL_NSTATES };
+extern const char *const ctl_state_names[CTL_NSTATES];	/* "running", "paused" */
+
+/* The vCPU registers of a paused VM's status: "rip", "rsp", ... "efer". */
+enum {
+	CTL_REG_RIP, CTL_REG_RSP, CTL_REG_RFLAGS, CTL_REG_RAX, CTL_REG_RBX,
+	CTL_REG_RCX, CTL_REG_RDX, CTL_REG_RSI, CTL_REG_RDI, CTL_REG_RBP,
+	CTL_REG_R8, CTL_REG_R9, CTL_REG_R10, CTL_REG_R11, CTL_REG_R12,
+	CTL_REG_R13, CTL_REG_R14, CTL_REG_R15, CTL_REG_CR0, CTL_REG_CR3,
+	CTL_REG_CR4, CTL_REG_EFER, CTL_NREGS
+};
+extern const char *const ctl_reg_names[CTL_NREGS];
+
+struct ctl_workload {
+	uint64_t counter, checksum, ticks, rate, wss_pages;
+};
+
+struct ctl_status {
+	unsigned int version;		/* the VMM's protocol version */
+	char name[VMDEF_NAME_MAX + 1];
+	uint8_t uuid[VMDEF_UUID_LEN];
+	enum ctl_run_state state;
+	uint32_t pid;
+	uint64_t uptime_ns, start_ns, first_insn_ns;
+	bool console_attached, registered;
+	bool has_workload;
+	struct ctl_workload wl;
+	/* Only for a paused VM: it holds still long enough for these. */
+	bool has_memory_hash;
+	uint64_t memory_hash;
+	unsigned int nvcpus;		/* registers of vCPUs 0..nvcpus-1 */
+	uint64_t regs[VMDEF_MAX_VCPUS][CTL_NREGS];
+};
+
+struct ctl_save_result {
+	uint64_t save_ns;
+	bool live;
+	uint64_t rounds, resent_pages, final_pages, downtime_ns;
+	bool has_memory_hash;
+	uint64_t memory_hash;
+};
+
+struct ctl_verify_result {
+	bool verified;
+	uint64_t checksum;
+};
+
+const char *ctl_req_name(enum ctl_req cmd);
+
+/* Client: the request as JSON, with its command and version. */
+struct json_object *ctl_request_to_json(const struct ctl_request *r);
+/*
+ * Server: reads and checks a request: a version it serves, a known
+ * command, only that command's arguments, each of its type. 0, or -EINVAL,
+ * -EPROTONOSUPPORT (version) with @why set.
+ */
+int ctl_request_from_json(struct json_object *o, struct ctl_request *r, char *why);
+
+/* Server: a reply with "ok", "version" and, on failure, "error". */
+struct json_object *ctl_reply_new(int err, const char *why);
+
+/* Results: the server encodes them into a reply, the client decodes them. */
+void ctl_status_to_json(struct json_object *rep, const struct ctl_status *s);
+int ctl_status_from_json(struct json_object *rep, struct ctl_status *s, char *why);
+void ctl_save_to_json(struct json_object *rep, const struct ctl_save_result *s);
+int ctl_save_from_json(struct json_object *rep, struct ctl_save_result *s, char *why);
+void ctl_verify_to_json(struct json_object *rep, const struct ctl_verify_result *s);
+int ctl_verify_from_json(struct json_object *rep, struct ctl_verify_result *s, char *why);
+
+#endif

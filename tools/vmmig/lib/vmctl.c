@@ -1,0 +1,722 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VM lifecycle (vmctl.h). A VM's state is read from its folder: a VMM
+ * that holds vmm.pid locked runs it (and answers on control.sock); a
+ * vmm.pid nobody holds, or a "crashed" file, means it died; a "saved" file
+ * names the state a save left.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "ctl.h"
+#include "vmctl.h"
+#include "vmstate.h"
+
+const char *const vm_state_names[VM_NSTATES] = {
+	"off", "running", "paused", "saved", "crashed", "starting",
+};
+
+/* Leaves room for a file name after a VM folder, within PATH_MAX. */
+#define DIR_MAX		(PATH_MAX / 2)
+
+/* How long the VMM may take: to start, to answer, to power off, to end. */
+#define START_MS	120000
+#define STATUS_MS	10000
+#define REQUEST_MS	120000
+#define SAVE_MS		(3600 * 1000)
+#define STOP_MS		60000
+#define QUIT_MS		5000
+
+static int fail(struct vmctl *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct vmctl *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+bool vm_state_live(enum vm_state s)
+{
+	return s == VM_RUNNING || s == VM_PAUSED || s == VM_STARTING;
+}
+
+void vmctl_init(struct vmctl *c, const char *state_dir)
+{
+	memset(c, 0, sizeof(*c));
+	c->state_dir = vmmig_state_dir(state_dir);
+	c->t0_ns = mono_ns();
+}
+
+int vmctl_dir(struct vmctl *c, const char *name, char *buf, size_t len)
+{
+	if (vmdef_check_name(name, c->err))
+		return -EINVAL;
+	snprintf(buf, len, "%s/%s", c->state_dir, name);
+	return 0;
+}
+
+static bool exists(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return !access(path, F_OK);
+}
+
+/* The folder of a VM that has a definition. */
+static int find(struct vmctl *c, const char *name, char *dir)
+{
+	int err = vmctl_dir(c, name, dir, DIR_MAX);
+
+	if (err)
+		return err;
+	if (!exists(dir, "vm.json"))
+		return fail(c, -ENOENT, "%s: no such VM", name);
+	return 0;
+}
+
+int vmctl_load(struct vmctl *c, const char *name, struct vmdef *d)
+{
+	char dir[DIR_MAX];
+	int err = find(c, name, dir);
+
+	return err ? err : vmdef_load(d, dir, c->err);
+}
+
+/* true: a VMM holds DIR/vmm.pid, and @pid (if given) is its pid. */
+static bool vmm_alive(const char *dir, pid_t *pid)
+{
+	char path[PATH_MAX], buf[32] = "";
+	bool alive = false;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/vmm.pid", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK)
+		alive = true;
+	if (pid && pread(fd, buf, sizeof(buf) - 1, 0) > 0)
+		*pid = atoi(buf);
+	close(fd);
+	return alive;
+}
+
+static void read_marker(const char *dir, const char *file, char *out, size_t len)
+{
+	char path[PATH_MAX], *s;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (read_file(path, &s)) {
+		*out = '\0';
+		return;
+	}
+	s[strcspn(s, "\n")] = '\0';
+	snprintf(out, len, "%s", s);
+	free(s);
+}
+
+static void get_status(const char *dir, struct vm_status *st)
+{
+	struct json_object *rep = NULL;
+
+	memset(st, 0, sizeof(*st));
+	if (vmm_alive(dir, NULL)) {
+		st->state = VM_STARTING;
+		if (ctl_simple(dir, CTL_REQ_STATUS, &rep, STATUS_MS, st->why))
+			return;
+		st->has_vmm = !ctl_status_from_json(rep, &st->vmm, st->why);
+		json_object_put(rep);
+		if (st->has_vmm)
+			st->state = st->vmm.state == CTL_PAUSED ? VM_PAUSED : VM_RUNNING;
+	} else if (exists(dir, "vmm.pid")) {
+		st->state = VM_CRASHED;
+		snprintf(st->why, sizeof(st->why), "the VMM died (see vmm.log)");
+	} else if (exists(dir, "crashed")) {
+		st->state = VM_CRASHED;
+		read_marker(dir, "crashed", st->why, sizeof(st->why));
+	} else if (exists(dir, "saved")) {
+		st->state = VM_SAVED;
+		read_marker(dir, "saved", st->why, sizeof(st->why));
+	}
+}
+
+/* The state alone; @why (if given, VMMIG_ERRLEN) gets the saved path or crash reason. */
+static enum vm_state state_of(const char *dir, char *why)
+{
+	struct vm_status *st = malloc(sizeof(*st));
+	enum vm_state s;
+
+	/* Not knowing, take it as live: nothing then removes or restarts it. */
+	if (!st)
+		return VM_STARTING;
+	get_status(dir, st);
+	s = st->state;
+	if (why)
+		snprintf(why, VMMIG_ERRLEN, "%s", st->why);
+	free(st);
+	return s;
+}
+
+int vmctl_status(struct vmctl *c, const char *name, struct vm_status *st)
+{
+	char dir[DIR_MAX];
+	int err = find(c, name, dir);
+
+	if (!err)
+		get_status(dir, st);
+	return err;
+}
+
+int vmctl_list(struct vmctl *c, int (*fn)(struct vmctl *c, const char *name, void *arg),
+	       void *arg)
+{
+	struct dirent **ents;
+	char dir[DIR_MAX];
+	int i, n, ret = 0;
+
+	n = scandir(c->state_dir, &ents, NULL, alphasort);
+	if (n < 0)
+		return errno == ENOENT ? 0 : fail(c, -errno, "%s: %s", c->state_dir, strerror(errno));
+	for (i = 0; i < n; i++) {
+		snprintf(dir, sizeof(dir), "%s/%s", c->state_dir, ents[i]->d_name);
+		if (!ret && ents[i]->d_name[0] != '.' && exists(dir, "vm.json"))
+			ret = fn(c, ents[i]->d_name, arg);
+		free(ents[i]);
+	}
+	free(ents);
+	return ret;
+}
+
+/* ---- create, delete ---- */
+
+static void remove_vm_dir(const char *dir)
+{
+	static const char *const files[] = {
+		"vm.json", "vm.json.tmp", "console.log", "vmm.log", "vmm.pid", "saved",
+		"saved.tmp", "crashed", "crashed.tmp", CTL_SOCKET,
+	};
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/* Makes STATE_DIR/NAME with vm.json; nothing is left behind on failure. */
+static int write_new_vm(struct vmctl *c, const struct vmdef *d, char *dir)
+{
+	int err = vmctl_dir(c, d->name, dir, DIR_MAX);
+
+	if (err)
+		return err;
+	if (mkdir(c->state_dir, 0755) && errno != EEXIST)
+		return fail(c, -errno, "%s: %s", c->state_dir, strerror(errno));
+	if (mkdir(dir, 0755)) {
+		if (errno == EEXIST)
+			return fail(c, -EEXIST, "%s: a VM of that name already exists", d->name);
+		return fail(c, -errno, "%s: %s", dir, strerror(errno));
+	}
+	err = vmdef_save(d, dir, c->err);
+	if (err)
+		remove_vm_dir(dir);
+	return err;
+}
+
+int vmctl_create(struct vmctl *c, struct vmdef *d)
+{
+	char dir[DIR_MAX];
+
+	if (!vmdef_has_uuid(d))
+		vmdef_new_uuid(d);
+	return write_new_vm(c, d, dir);
+}
+
+int vmctl_delete(struct vmctl *c, const char *name)
+{
+	char dir[DIR_MAX];
+	enum vm_state s;
+	int err = find(c, name, dir);
+
+	if (err)
+		return err;
+	s = state_of(dir, NULL);
+	if (vm_state_live(s))
+		return fail(c, -EBUSY, "%s is %s: stop it first", name, vm_state_names[s]);
+	remove_vm_dir(dir);
+	if (!access(dir, F_OK))
+		return fail(c, -ENOTEMPTY, "%s: could not remove everything in %s", name, dir);
+	return 0;
+}
+
+/* ---- start, restore: spawning the VMM ---- */
+
+static int vmm_path(char *buf, size_t len)
+{
+	const char *env = getenv("VMMIG_VMM");
+	ssize_t n;
+	char *slash;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", buf, len - 16);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	strcpy(slash ? slash + 1 : buf, "vmmig-vmm");
+	return 0;
+}
+
+static void vmm_child(const char *dir, const char *vmm, char **args, int ready)
+{
+	char log[PATH_MAX];
+	int fd;
+
+	setsid();
+	snprintf(log, sizeof(log), "%s/vmm.log", dir);
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0)
+		dup2(fd, 0);
+	dup2(ready, 3);
+	execv(vmm, args);
+	dprintf(3, "error: %s: %s\n", vmm, strerror(errno));
+	_exit(127);
+}
+
+/*
+ * Starts the VMM for DIR and waits until it runs the guest or gives up.
+ * The VMM is a session of its own and outlives the caller, but is its
+ * child: a caller that lives on reaps it.
+ */
+static int spawn_vmm(struct vmctl *c, const char *dir, const char *restore, bool paused)
+{
+	char vmm[PATH_MAX], t0[32], line[VMMIG_ERRLEN + 16];
+	char *args[12] = { vmm, "--dir", (char *)dir, "--ready-fd", "3", "--t0", t0 };
+	int n = 7, p[2], err, status;
+	pid_t pid;
+
+	if (vmm_path(vmm, sizeof(vmm)) || access(vmm, X_OK))
+		return fail(c, -ENOENT, "%s: %s", vmm, strerror(errno));
+	snprintf(t0, sizeof(t0), "%" PRIu64, c->t0_ns);
+	if (restore) {
+		args[n++] = "--restore";
+		args[n++] = (char *)restore;
+	}
+	if (paused)
+		args[n++] = "--paused";
+	if (pipe2(p, O_CLOEXEC))
+		return fail(c, -errno, "pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		err = fail(c, -errno, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
+	if (!pid)
+		vmm_child(dir, vmm, args, p[1]);
+	close(p[1]);
+	err = ctl_read_line(p[0], line, sizeof(line), START_MS);
+	close(p[0]);
+	if (!err && !strcmp(line, "ok"))
+		return 0;
+	if (!err && !strncmp(line, "error: ", 7))
+		fail(c, -EIO, "%s", line + 7);
+	else
+		fail(c, -EIO, "the VMM exited while starting (see %s/vmm.log)", dir);
+	if (waitpid(pid, &status, WNOHANG) == 0)
+		kill(pid, SIGKILL), waitpid(pid, &status, 0);
+	return -EIO;
+}
+
+int vmctl_start(struct vmctl *c, const char *name, bool paused)
+{
+	char dir[DIR_MAX], saved[VMMIG_ERRLEN];
+	enum vm_state s;
+	int err = find(c, name, dir);
+	struct vmdef d;
+
+	if (err)
+		return err;
+	/* An old definition gets its UUID before the VMM registers it. */
+	err = vmdef_load(&d, dir, c->err);
+	if (err)
+		return err;
+	vmdef_free(&d);
+	s = state_of(dir, saved);
+	if (vm_state_live(s))
+		return fail(c, -EBUSY, "%s is already %s", name, vm_state_names[s]);
+	/* A saved VM starts from its saved state, as it was. */
+	if (s == VM_SAVED && access(saved, R_OK))
+		return fail(c, -errno, "%s: saved state %s: %s", name, saved, strerror(errno));
+	return spawn_vmm(c, dir, s == VM_SAVED ? saved : NULL, paused);
+}
+
+/* An absolute path for @file, which need not exist yet; NULL and errno. */
+static char *abs_path(const char *file)
+{
+	char *copy = strdup(file), *slash, *dir, *out = NULL;
+	const char *base;
+
+	if (!copy)
+		return NULL;
+	slash = strrchr(copy, '/');
+	base = slash ? slash + 1 : copy;
+	if (slash)
+		*slash = '\0';
+	dir = realpath(slash ? (*copy ? copy : "/") : ".", NULL);
+	if (dir && !*base)
+		errno = EISDIR;
+	if (dir && *base && asprintf(&out, "%s/%s", strcmp(dir, "/") ? dir : "", base) < 0)
+		out = NULL;
+	free(dir);
+	free(copy);
+	return out;
+}
+
+/* The definition a state file holds. */
+static int state_def(struct vmctl *c, const char *file, struct vmdef *d)
+{
+	struct json_object *o;
+	char why[VMMIG_ERRLEN], *text;
+	int err;
+
+	err = vmstate_check_file(file, &text, why);
+	if (err)
+		return fail(c, err, "%s: %s", file, why);
+	o = json_tokener_parse(text);
+	free(text);
+	err = o ? vmdef_from_json(d, o, why) : (snprintf(why, sizeof(why), "bad definition"), -EINVAL);
+	json_object_put(o);
+	if (err) {
+		vmdef_free(d);
+		return fail(c, err, "%s: %s", file, why);
+	}
+	return 0;
+}
+
+struct uuid_owner {
+	const uint8_t *uuid;
+	char name[VMDEF_NAME_MAX + 1];
+};
+
+static int has_uuid(struct vmctl *c, const char *name, void *arg)
+{
+	struct uuid_owner *o = arg;
+	char why[VMMIG_ERRLEN], dir[DIR_MAX];
+	struct vmdef d;
+
+	snprintf(dir, sizeof(dir), "%s/%s", c->state_dir, name);
+	if (vmdef_load(&d, dir, why))
+		return 0;
+	if (!memcmp(d.uuid, o->uuid, VMDEF_UUID_LEN))
+		snprintf(o->name, sizeof(o->name), "%s", name);
+	vmdef_free(&d);
+	return !!o->name[0];
+}
+
+/*
+ * The folder to restore @d into: its own if the state directory has it
+ * (made by the same VM), else a new one.
+ */
+static int restore_target(struct vmctl *c, struct vmdef *d, char *dir, bool *created)
+{
+	struct uuid_owner owner = { .uuid = d->uuid };
+	char a[VMDEF_UUID_STRLEN], b[VMDEF_UUID_STRLEN];
+	struct vmdef cur;
+	enum vm_state s;
+	int err;
+
+	err = vmctl_dir(c, d->name, dir, DIR_MAX);
+	if (err)
+		return err;
+	if (exists(dir, "vm.json")) {
+		err = vmdef_load(&cur, dir, c->err);
+		if (err)
+			return err;
+		if (vmdef_has_uuid(d) && memcmp(d->uuid, cur.uuid, VMDEF_UUID_LEN))
+			err = fail(c, -EEXIST, "%s: a VM of that name already exists, with uuid %s: the state is of uuid %s",
+				   d->name, vmdef_uuid_str(cur.uuid, a), vmdef_uuid_str(d->uuid, b));
+		vmdef_free(&cur);
+		if (err)
+			return err;
+		s = state_of(dir, NULL);
+		if (vm_state_live(s))
+			return fail(c, -EBUSY, "%s is already %s", d->name, vm_state_names[s]);
+		return 0;
+	}
+	/* A state file from before VMs had UUIDs: a new VM. */
+	if (!vmdef_has_uuid(d))
+		vmdef_new_uuid(d);
+	err = vmctl_list(c, has_uuid, &owner);
+	if (err < 0)
+		return err;
+	if (owner.name[0])
+		return fail(c, -EEXIST, "%s: the state is of VM %s (uuid %s), which is still defined: a VM keeps its uuid under a new name, delete %s first",
+			    d->name, owner.name, vmdef_uuid_str(d->uuid, a), owner.name);
+	err = write_new_vm(c, d, dir);
+	*created = !err;
+	return err;
+}
+
+int vmctl_restore(struct vmctl *c, const char *path, const char *name, bool paused,
+		  char *restored)
+{
+	char dir[DIR_MAX], *file = abs_path(path);
+	bool created = false;
+	struct vmdef d;
+	int err;
+
+	if (!file)
+		return fail(c, -(errno ? errno : EINVAL), "%s: %s", path,
+			    strerror(errno ? errno : EINVAL));
+	err = state_def(c, file, &d);
+	if (err)
+		goto out;
+	if (name) {
+		err = vmdef_check_name(name, c->err);
+		if (err)
+			goto out_def;
+		snprintf(d.name, sizeof(d.name), "%s", name);
+	}
+	err = restore_target(c, &d, dir, &created);
+	if (!err)
+		err = spawn_vmm(c, dir, file, paused);
+	if (err && created)
+		remove_vm_dir(dir);
+	if (!err && restored)
+		snprintf(restored, VMDEF_NAME_MAX + 1, "%s", d.name);
+out_def:
+	vmdef_free(&d);
+out:
+	free(file);
+	return err;
+}
+
+/* ---- requests to a running VM ---- */
+
+/* The folder of a VM that has a running VMM, and the VMM's pid. */
+static int running(struct vmctl *c, const char *name, char *dir, pid_t *pid)
+{
+	int err = find(c, name, dir);
+
+	if (err)
+		return err;
+	if (!vmm_alive(dir, pid))
+		return fail(c, -ESRCH, "%s is not running", name);
+	return 0;
+}
+
+static int request(struct vmctl *c, const char *name, enum ctl_req cmd,
+		   struct json_object **rep, int ms)
+{
+	char dir[DIR_MAX], why[VMMIG_ERRLEN];
+	int err = running(c, name, dir, NULL);
+
+	if (!err && ctl_simple(dir, cmd, rep, ms, why))
+		return fail(c, -EIO, "%s: %s", name, why);
+	return err;
+}
+
+static int simple(struct vmctl *c, const char *name, enum ctl_req cmd)
+{
+	struct json_object *rep = NULL;
+	int err = request(c, name, cmd, &rep, REQUEST_MS);
+
+	json_object_put(rep);
+	return err;
+}
+
+int vmctl_pause(struct vmctl *c, const char *name)
+{
+	return simple(c, name, CTL_REQ_PAUSE);
+}
+
+int vmctl_resume(struct vmctl *c, const char *name)
+{
+	return simple(c, name, CTL_REQ_RESUME);
+}
+
+int vmctl_verify(struct vmctl *c, const char *name, struct ctl_verify_result *res)
+{
+	struct json_object *rep = NULL;
+	int err = request(c, name, CTL_REQ_VERIFY, &rep, REQUEST_MS);
+
+	if (!err && ctl_verify_from_json(rep, res, c->err))
+		err = -EPROTO;
+	json_object_put(rep);
+	return err;
+}
+
+int vmctl_vmm_pid(struct vmctl *c, const char *name, pid_t *pid)
+{
+	char dir[DIR_MAX];
+
+	return running(c, name, dir, pid);
+}
+
+int vmctl_console(struct vmctl *c, const char *name, bool force)
+{
+	struct ctl_request r = { .cmd = CTL_REQ_CONSOLE, .force = force };
+	struct json_object *rep = NULL;
+	char dir[DIR_MAX], why[VMMIG_ERRLEN];
+	int fd = find(c, name, dir);
+
+	if (fd)
+		return fd;
+	if (!vmm_alive(dir, NULL))
+		return fail(c, -ESRCH, "%s is not running: nothing to attach to", name);
+	fd = ctl_connect(dir, &r, &rep, STATUS_MS, why);
+	json_object_put(rep);
+	if (fd < 0)
+		return fail(c, fd, "%s: %s", name, why);
+	return fd;
+}
+
+static int wait_gone(const char *dir, int ms)
+{
+	for (; ms > 0; ms -= 20) {
+		if (!vmm_alive(dir, NULL))
+			return 0;
+		usleep(20000);
+	}
+	return -ETIMEDOUT;
+}
+
+int vmctl_wait(struct vmctl *c, const char *name, int timeout_ms)
+{
+	char dir[DIR_MAX];
+	int err = find(c, name, dir);
+
+	if (!err && wait_gone(dir, timeout_ms))
+		err = fail(c, -ETIMEDOUT, "%s did not stop within %d s", name, timeout_ms / 1000);
+	return err;
+}
+
+int vmctl_save(struct vmctl *c, const char *name, const char *path, bool live, bool hash,
+	       struct ctl_save_result *res)
+{
+	struct ctl_request *r = calloc(1, sizeof(*r));
+	struct json_object *rep = NULL;
+	char dir[DIR_MAX], why[VMMIG_ERRLEN], *file = NULL;
+	int err = r ? running(c, name, dir, NULL) : fail(c, -ENOMEM, "out of memory");
+
+	if (!err) {
+		file = abs_path(path);
+		if (!file)
+			err = fail(c, -(errno ? errno : EINVAL), "%s: %s", path,
+				   strerror(errno ? errno : EINVAL));
+	}
+	if (!err && strlen(file) >= sizeof(r->path))
+		err = fail(c, -ENAMETOOLONG, "%s: %s", path, strerror(ENAMETOOLONG));
+	if (!err) {
+		*r = (struct ctl_request){ .cmd = CTL_REQ_SAVE, .live = live, .hash = hash };
+		strcpy(r->path, file);
+		if (ctl_call(dir, r, &rep, SAVE_MS, why))
+			err = fail(c, -EIO, "%s: %s", name, why);
+	}
+	if (!err && ctl_save_from_json(rep, res, c->err))
+		err = -EPROTO;
+	/* The VMM ends once the state is safe. */
+	if (!err)
+		wait_gone(dir, 10000);
+	json_object_put(rep);
+	free(file);
+	free(r);
+	return err;
+}
+
+/* ---- stop ---- */
+
+static void clear_markers(const char *dir)
+{
+	static const char *const files[] = { "crashed", "vmm.pid", "saved" };
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+}
+
+static int force_stop(const char *dir)
+{
+	struct json_object *rep = NULL;
+	char why[VMMIG_ERRLEN];
+	pid_t pid = 0;
+
+	if (!ctl_simple(dir, CTL_REQ_QUIT, &rep, QUIT_MS, why))
+		json_object_put(rep);
+	if (!wait_gone(dir, QUIT_MS))
+		return 0;
+	if (vmm_alive(dir, &pid) && pid > 0)
+		kill(pid, SIGKILL);
+	return wait_gone(dir, QUIT_MS);
+}
+
+int vmctl_stop(struct vmctl *c, const char *name, bool force)
+{
+	struct json_object *rep = NULL;
+	char dir[DIR_MAX], why[VMMIG_ERRLEN];
+	int err = find(c, name, dir);
+
+	if (err)
+		return err;
+	/* A crashed or saved VM becomes off; its definition stays. */
+	if (!vm_state_live(state_of(dir, NULL))) {
+		clear_markers(dir);
+		return 0;
+	}
+	if (force) {
+		err = force_stop(dir);
+	} else {
+		err = ctl_simple(dir, CTL_REQ_STOP, &rep, STATUS_MS, why);
+		json_object_put(rep);
+		if (err)
+			return fail(c, err, "%s: %s", name, why);
+		err = wait_gone(dir, STOP_MS);
+	}
+	if (err)
+		return fail(c, err, "%s did not stop within %d s%s", name,
+			    force ? 2 * QUIT_MS / 1000 : STOP_MS / 1000, force ? "" : " (try --force)");
+	clear_markers(dir);
+	return 0;
+}
