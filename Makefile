@@ -170,7 +170,7 @@ style: $(CHECKPATCH)
 	@# Out of tree, version checks are needed; they live in compat.h only.
 	$(Q)! grep -n LINUX_VERSION_CODE $(filter-out kmod/compat.h,$(KMOD_SRCS))
 	$(Q)shellcheck -x -S warning selftests/*.sh selftests/run_tests selftests/check \
-		selftests/vm-run selftests/lib/* scripts/*.sh .ci/run
+		selftests/vm-run $(filter-out %.c %.h %.S,$(wildcard selftests/lib/*)) scripts/*.sh .ci/run
 
 sparse:
 	$(Q)$(MAKE) -C $(call kdir,$(firstword $(KVERS))) M=$(BUILD)/kmod/$(firstword $(KVERS)) \

@@ -30,9 +30,8 @@ static int guest_pass(struct kvm_test_vm *vm)
 	uint32_t *ctl = kvm_vm_gpa(vm, 0x2000);
 
 	ctl[0]++;
-	if (ioctl(vm->vcpu_fd, KVM_RUN, 0))
-		return -errno;
-	return vm->run->exit_reason == KVM_EXIT_HLT ? 0 : -EIO;
+	vcpu_ioctl(&vm->vcpus[0], KVM_RUN, 0);
+	return vm->vcpus[0].run->exit_reason == KVM_EXIT_HLT ? 0 : -EIO;
 }
 
 /* The userspace loop a VMM would run without vmmig.ko. */
@@ -46,8 +45,7 @@ static uint64_t user_harvest(struct kvm_test_vm *vm, unsigned long *bitmap,
 		.dirty_bitmap = bitmap,
 	};
 
-	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log))
-		return 0;
+	vm_ioctl(vm, KVM_GET_DIRTY_LOG, &log);
 	while (p < npages) {
 		uint64_t start;
 
@@ -61,8 +59,7 @@ static uint64_t user_harvest(struct kvm_test_vm *vm, unsigned long *bitmap,
 		ranges[n].gfn = start;
 		ranges[n++].npages = p - start;
 	}
-	if (ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &clear))
-		return 0;
+	vm_ioctl(vm, KVM_CLEAR_DIRTY_LOG, &clear);
 	*nr = n;
 	return now_ns() - t0;
 }
@@ -81,12 +78,8 @@ static int bench_size(struct vmmig_nl *nl, uint64_t size, unsigned int stride)
 	uint32_t *ctl;
 	int i, err;
 
-	err = kvm_vm_create(&vm, &size, 1);
-	if (!err)
-		err = kvm_vm_load(&vm, stride_guest_start,
-				  stride_guest_end - stride_guest_start);
-	if (err)
-		return err;
+	kvm_vm_create(&vm, &size, 1, 1);
+	kvm_vm_load(&vm, stride_guest_start, stride_guest_end - stride_guest_start);
 	ctl = kvm_vm_gpa(&vm, 0x2000);
 	ctl[3] = (npages - 256) / stride;	/* pages written per pass */
 	ctl[4] = 1 * MIB;			/* from 1 MiB */
@@ -159,21 +152,17 @@ static int bench_sampling(struct vmmig_nl *nl)
 	uint64_t t0, quiet, busy;
 	int err;
 
-	err = kvm_vm_create(&vm, &size, 1);
-	if (err)
-		return err;
+	kvm_vm_create(&vm, &size, 1, 1);
 	/* Touch every page once, so that first-touch faults do not count. */
 	ctl = kvm_vm_gpa(&vm, 0x2000);
 	ctl[3] = (size - MIB) / PAGE;
 	ctl[4] = MIB;
 	ctl[5] = PAGE;
-	err = kvm_vm_load(&vm, stride_guest_start, stride_guest_end - stride_guest_start);
-	if (!err)
-		err = guest_pass(&vm);
-	if (!err)
-		err = kvm_vm_load(&vm, dirty_guest_start, dirty_guest_end - dirty_guest_start);
+	kvm_vm_load(&vm, stride_guest_start, stride_guest_end - stride_guest_start);
+	err = guest_pass(&vm);
 	if (err)
 		return err;
+	kvm_vm_load(&vm, dirty_guest_start, dirty_guest_end - dirty_guest_start);
 	ctl[0] = 1;
 	ctl[1] = 99;
 	kvm_vm_start(&vm);
@@ -188,7 +177,7 @@ static int bench_sampling(struct vmmig_nl *nl)
 
 	w0 = ctl[2];
 	t0 = now_ns();
-	err = vmmig_dirty_sample(nl, vm.vm_fd, NULL, 3, 8192, &r);
+	err = vmmig_dirty_sample(nl, VMMIG_BY_FD(vm.vm_fd), 3, 8192, &r);
 	busy = (uint64_t)(ctl[2] - w0) * 1000000000ULL / (now_ns() - t0);
 	if (err)
 		return err;

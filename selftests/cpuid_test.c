@@ -12,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <linux/kvm.h>
 #include <linux/vmmig.h>
@@ -21,6 +20,7 @@
 #include "kselftest_harness.h"
 #include "cpuid.h"
 #include "host.h"
+#include "kvm_vm.h"
 #include "registry.h"
 #include "vmmig_test.h"
 
@@ -61,57 +61,20 @@ static uint32_t *reg(struct kvm_cpuid_entry2 *e, int word)
 	       r[1] == 'c' ? &e->ecx : &e->edx;
 }
 
-/* A VM with @n vCPUs, all given @cpuid; 4 KiB of memory holding a hlt. */
-struct vm {
-	int kvm, fd, vcpu[2];
-	void *mem;
-};
-
-static int vm_create(struct vm *vm, int n, struct kvm_cpuid2 *cpuid)
+/* A VM with @n vCPUs, all given @cpuid, that halts. */
+static int vm_create(struct kvm_test_vm *vm, int n, struct kvm_cpuid2 *cpuid)
 {
-	struct kvm_userspace_memory_region r = { .memory_size = 4096 };
-	struct kvm_sregs sregs;
-	struct kvm_regs regs = { .rflags = 2 };
-	int i;
+	static const uint8_t hlt = 0xf4;
+	static const uint64_t size = 0x2000;
+	int i, err = __kvm_vm_create(vm, &size, 1, n);
 
-	memset(vm, -1, sizeof(*vm));
-	vm->kvm = open("/dev/kvm", O_RDWR);
-	vm->fd = ioctl(vm->kvm, KVM_CREATE_VM, 0);
-	if (vm->fd < 0)
-		return -errno;
-	vm->mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	((unsigned char *)vm->mem)[0] = 0xf4;	/* hlt */
-	r.userspace_addr = (unsigned long)vm->mem;
-	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r))
-		return -errno;
-	for (i = 0; i < n; i++) {
-		vm->vcpu[i] = ioctl(vm->fd, KVM_CREATE_VCPU, i);
-		if (vm->vcpu[i] < 0 || ioctl(vm->vcpu[i], KVM_SET_CPUID2, cpuid) ||
-		    ioctl(vm->vcpu[i], KVM_GET_SREGS, &sregs))
-			return -errno;
-		sregs.cs.base = 0;
-		sregs.cs.selector = 0;
-		if (ioctl(vm->vcpu[i], KVM_SET_SREGS, &sregs) ||
-		    ioctl(vm->vcpu[i], KVM_SET_REGS, &regs))
-			return -errno;
-	}
-	return 0;
-}
-
-static void vm_destroy(struct vm *vm)
-{
-	int i;
-
-	for (i = 0; i < 2; i++)
-		if (vm->vcpu[i] >= 0)
-			close(vm->vcpu[i]);
-	if (vm->fd >= 0)
-		close(vm->fd);
-	if (vm->kvm >= 0)
-		close(vm->kvm);
-	if (vm->mem && vm->mem != MAP_FAILED)
-		munmap(vm->mem, 4096);
+	for (i = 0; i < n && !err; i++)
+		err = __vcpu_ioctl(&vm->vcpus[i], KVM_SET_CPUID2, cpuid);
+	if (!err)
+		err = __kvm_vm_load(vm, &hlt, 1);
+	if (err)
+		kvm_vm_destroy(vm);
+	return err;
 }
 
 /* The lowest feature of 7.0 EBX that this host has. */
@@ -434,7 +397,7 @@ TEST_F(cpuid, audit_names_extra_feature)
 {
 	struct vmmig_audit a;
 	struct listener l;
-	struct vm vm;
+	struct kvm_test_vm vm;
 	int word, bit, w;
 
 	bit = narrow_common(&self->nl, self->host, &word);
@@ -442,7 +405,7 @@ TEST_F(cpuid, audit_names_extra_feature)
 	ASSERT_EQ(0, listener_open(&l, false));
 	ASSERT_EQ(0, vm_create(&vm, 2, self->supported));
 
-	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.fd), VMMIG_CPU_MODE_COMMON, &a));
+	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.vm_fd), VMMIG_CPU_MODE_COMMON, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_EXCEEDS, a.compliance);
 	EXPECT_EQ(2, a.vcpus);
 	EXPECT_EQ(getpid(), a.pid);
@@ -458,14 +421,14 @@ TEST_F(cpuid, audit_names_extra_feature)
 	/* The same VM fits the host's own features, and minimum is exceeded. */
 	ASSERT_EQ(0, vmmig_policy_set(&self->nl, &(struct vmmig_policy_change){
 		.reset_common = true }));
-	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.fd), VMMIG_CPU_MODE_COMMON, &a));
+	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.vm_fd), VMMIG_CPU_MODE_COMMON, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_OK, a.compliance);
-	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.fd), VMMIG_CPU_MODE_MINIMUM, &a));
+	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.vm_fd), VMMIG_CPU_MODE_MINIMUM, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_EXCEEDS, a.compliance);
 	EXPECT_TRUE(a.excess[VMMIG_WORD_7_0_EBX]);
-	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.fd), VMMIG_CPU_MODE_OFF, &a));
+	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.vm_fd), VMMIG_CPU_MODE_OFF, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_OK, a.compliance);
-	vm_destroy(&vm);
+	kvm_vm_destroy(&vm);
 	listener_close(&l);
 }
 
@@ -475,7 +438,7 @@ TEST_F(cpuid, audit_ignores_runtime_bits)
 	struct kvm_cpuid2 *c = supported_cpuid(self->kvm);
 	struct vmmig_policy_change pc = {};
 	struct vmmig_audit a;
-	struct vm vm;
+	struct kvm_test_vm vm;
 
 	ASSERT_NE(NULL, c);
 	find(c, 1, 0)->ecx |= 1u << 31 | 1u << 24;	/* hypervisor, tsc-deadline */
@@ -484,9 +447,9 @@ TEST_F(cpuid, audit_ignores_runtime_bits)
 	pc.common[VMMIG_WORD_1_EDX] = self->host[VMMIG_WORD_1_EDX] & ~(1u << 9);
 	ASSERT_EQ(0, vmmig_policy_set(&self->nl, &pc));
 	ASSERT_EQ(0, vm_create(&vm, 1, c));
-	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.fd), VMMIG_CPU_MODE_COMMON, &a));
+	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_FD(vm.vm_fd), VMMIG_CPU_MODE_COMMON, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_OK, a.compliance);
-	vm_destroy(&vm);
+	kvm_vm_destroy(&vm);
 	free(c);
 }
 
@@ -497,11 +460,11 @@ static int run_in_new_netns(struct kvm_cpuid2 *cpuid)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		struct vm vm;
+		struct kvm_test_vm vm;
 
 		if (unshare(CLONE_NEWNET) || vm_create(&vm, 1, cpuid))
 			_exit(2);
-		_exit(ioctl(vm.vcpu[0], KVM_RUN, 0) ? 1 : 0);
+		_exit(__vcpu_ioctl(&vm.vcpus[0], KVM_RUN, 0) ? 1 : 0);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
@@ -523,7 +486,7 @@ TEST_F(cpuid, strict_mode)
 	struct vmmig_host h;
 	struct vmmig_audit a;
 	struct listener l;
-	struct vm vm;
+	struct kvm_test_vm vm;
 	int word, bit, err;
 
 	ASSERT_EQ(0, vmmig_host_get(&self->nl, &h));
@@ -544,24 +507,21 @@ TEST_F(cpuid, strict_mode)
 	*reg(find(fits, vmmig_word_leaf(word), vmmig_word_subleaf(word)), word) &=
 		~(1u << bit);
 	ASSERT_EQ(0, vm_create(&vm, 1, fits));
-	EXPECT_EQ(0, ioctl(vm.vcpu[0], KVM_RUN, 0));
-	vm_destroy(&vm);
+	EXPECT_EQ(0, __vcpu_ioctl(&vm.vcpus[0], KVM_RUN, 0));
+	kvm_vm_destroy(&vm);
 	free(fits);
 
 	ASSERT_EQ(0, vm_create(&vm, 2, self->supported));
-	EXPECT_EQ(-1, ioctl(vm.vcpu[0], KVM_RUN, 0));
-	EXPECT_EQ(EIO, errno);
-	EXPECT_EQ(-1, ioctl(vm.vcpu[1], KVM_GET_REGS, &regs));
-	EXPECT_EQ(EIO, errno);
-	EXPECT_EQ(-1, ioctl(vm.fd, KVM_CREATE_VCPU, 2));
-	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-EIO, __vcpu_ioctl(&vm.vcpus[0], KVM_RUN, 0));
+	EXPECT_EQ(-EIO, __vcpu_ioctl(&vm.vcpus[1], KVM_GET_REGS, &regs));
+	EXPECT_EQ(-EIO, __vm_ioctl(&vm, KVM_CREATE_VCPU, 2));
 
 	ASSERT_EQ(0, audit_event(&l, &a));
 	EXPECT_EQ(getpid(), a.pid);
 	EXPECT_EQ(VMMIG_CPU_MODE_COMMON, a.mode);
 	EXPECT_EQ(VMMIG_COMPLIANCE_EXCEEDS, a.compliance);
 	EXPECT_EQ(1u << bit, a.excess[word]);
-	vm_destroy(&vm);
+	kvm_vm_destroy(&vm);
 	listener_close(&l);
 
 	/* Another namespace has its own policy, strict mode off. */
@@ -571,8 +531,8 @@ TEST_F(cpuid, strict_mode)
 	c.strict = VMMIG_CPU_MODE_OFF;
 	ASSERT_EQ(0, vmmig_policy_set(&self->nl, &c));
 	ASSERT_EQ(0, vm_create(&vm, 1, self->supported));
-	EXPECT_EQ(0, ioctl(vm.vcpu[0], KVM_RUN, 0));
-	vm_destroy(&vm);
+	EXPECT_EQ(0, __vcpu_ioctl(&vm.vcpus[0], KVM_RUN, 0));
+	kvm_vm_destroy(&vm);
 }
 
 /*
@@ -587,7 +547,7 @@ TEST_F(cpuid, registered_vm)
 	struct vmmig_vm_info info;
 	struct vmmig_audit a;
 	struct nl_msg *msg;
-	struct vm vm;
+	struct kvm_test_vm vm;
 	int word, bit;
 
 	bit = narrow_common(&self->nl, self->host, &word);
@@ -595,7 +555,7 @@ TEST_F(cpuid, registered_vm)
 	ASSERT_EQ(0, vm_create(&vm, 1, self->supported));
 
 	msg = vmmig_nl_msg(&self->nl, VMMIG_CMD_VM_REGISTER, 0);
-	vmmig_handle_put(msg, VMMIG_VM_A_HANDLE, VMMIG_BY_FD(vm.fd));
+	vmmig_handle_put(msg, VMMIG_VM_A_HANDLE, VMMIG_BY_FD(vm.vm_fd));
 	nla_put_string(msg, VMMIG_VM_A_NAME, "cpuid-test");
 	nla_put(msg, VMMIG_VM_A_UUID, sizeof(uuid), uuid);
 	nla_put_u32(msg, VMMIG_VM_A_CPU_MODE, VMMIG_CPU_MODE_COMMON);
@@ -606,7 +566,7 @@ TEST_F(cpuid, registered_vm)
 	EXPECT_EQ(-ENOENT, vmmig_vm_get(&self->nl, VMMIG_BY_NAME("cpuid-test"), &info));
 
 	/* Mode off (the default) registers; common then reports it. */
-	ASSERT_EQ(0, vmmig_vm_register(&self->nl, vm.fd, "cpuid-test", uuid));
+	ASSERT_EQ(0, vmmig_vm_register(&self->nl, vm.vm_fd, "cpuid-test", uuid));
 	ASSERT_EQ(0, vmmig_vm_audit(&self->nl, VMMIG_BY_NAME("cpuid-test"), -1, &a));
 	EXPECT_EQ(VMMIG_COMPLIANCE_OK, a.compliance);
 	EXPECT_STREQ("cpuid-test", a.name);
@@ -625,7 +585,7 @@ TEST_F(cpuid, registered_vm)
 	EXPECT_EQ(-ENOENT, vmmig_vm_audit(&self->nl, VMMIG_BY_NAME("no-such-vm"), -1, &a));
 	EXPECT_NE(0, self->nl.err.msg[0]);
 	EXPECT_EQ(0, vmmig_vm_unregister(&self->nl, VMMIG_BY_NAME("cpuid-test")));
-	vm_destroy(&vm);
+	kvm_vm_destroy(&vm);
 }
 
 TEST_HARNESS_MAIN

@@ -48,12 +48,12 @@ FIXTURE_SETUP(vm)
 	if (err == -ENOENT)
 		SKIP(return, "vmmig.ko is not loaded");
 	ASSERT_EQ(0, err);
-	err = kvm_vm_create(&self->vm, slot_sizes, 2);
+	err = __kvm_vm_create(&self->vm, slot_sizes, 2, 1);
 	if (err == -ENODEV)
 		SKIP(return, "/dev/kvm is missing (modprobe kvm_amd)");
 	ASSERT_EQ(0, err);
-	ASSERT_EQ(0, kvm_vm_load(&self->vm, dirty_guest_start,
-				 dirty_guest_end - dirty_guest_start));
+	ASSERT_EQ(0, __kvm_vm_load(&self->vm, dirty_guest_start,
+				   dirty_guest_end - dirty_guest_start));
 	self->npages = (16 * MIB - TEST_BASE) / PAGE;
 	*ctl(&self->vm, 0) = 1;			/* round */
 	*ctl(&self->vm, 1) = 12345;		/* seed */
@@ -115,7 +115,7 @@ TEST_F(vm, register_rejects)
 	EXPECT_EQ(-EINVAL, vmmig_vm_register(&self->nl, self->vm.vm_fd, "a b", uuid2));
 	EXPECT_STREQ("VM name must be printable, without spaces or '/'", self->nl.err.msg);
 
-	ASSERT_EQ(0, kvm_vm_create(&other, slot_sizes, 1));
+	ASSERT_EQ(0, __kvm_vm_create(&other, slot_sizes, 1, 1));
 	EXPECT_EQ(-EEXIST, vmmig_vm_register(&self->nl, other.vm_fd, "t1", uuid2));
 	EXPECT_STREQ("vmmig: a VM with this name or uuid is already registered",
 		     self->nl.err.msg);
@@ -222,7 +222,7 @@ TEST_F(vm, handle_rejects)
 	size_t i;
 
 	ASSERT_LE(0, null_fd);
-	ASSERT_EQ(0, kvm_vm_create(&other, slot_sizes, 1));
+	ASSERT_EQ(0, __kvm_vm_create(&other, slot_sizes, 1, 1));
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		const bool any = cmds[i].cmd == VMMIG_CMD_DIRTY_RATE ||
@@ -393,7 +393,7 @@ static void harvest_rounds(struct __test_metadata *_metadata,
 	t.reported = calloc(t.npages, 1);
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
 	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("t1")));
-	ASSERT_EQ(0, kvm_vm_start(&self->vm));
+	ASSERT_EQ(0, __kvm_vm_start(&self->vm));
 
 	for (round = 1; round <= ROUNDS; round++) {
 		*ctl(&self->vm, 0) = round;
@@ -473,7 +473,7 @@ TEST_F(vm, harvest_small_buffer)
 
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
 	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("t1")));
-	ASSERT_EQ(0, kvm_vm_start(&self->vm));
+	ASSERT_EQ(0, __kvm_vm_start(&self->vm));
 	for (i = 0; i < 1000 && *ctl(&self->vm, 2) < 16; i++)
 		usleep(5 * 1000);
 	kvm_vm_pause(&self->vm);
@@ -509,7 +509,7 @@ TEST_F(vm, vm_closed_during_harvest)
 
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
 	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("t1")));
-	ASSERT_EQ(0, kvm_vm_start(&self->vm));
+	ASSERT_EQ(0, __kvm_vm_start(&self->vm));
 	for (i = 0; i < 20; i++) {
 		if (i == 5) {
 			close(self->vm.vm_fd);
@@ -548,7 +548,7 @@ TEST_F(vm, unload_with_registered_vm)
 		SKIP(return, "VMMIG_KO (path of the built vmmig.ko) is not set");
 	ASSERT_EQ(0, vmmig_vm_register(&self->nl, self->vm.vm_fd, "t1", uuid1));
 	ASSERT_EQ(0, vmmig_dirty_start(&self->nl, VMMIG_BY_NAME("t1")));
-	ASSERT_EQ(0, kvm_vm_start(&self->vm));
+	ASSERT_EQ(0, __kvm_vm_start(&self->vm));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
@@ -586,12 +586,12 @@ TEST_F(vm, dirty_rate_sampling)
 	uint64_t t0, t1;
 	double truth, err;
 
-	ASSERT_EQ(0, kvm_vm_load(&self->vm, rate_guest_start,
-				 rate_guest_end - rate_guest_start));
+	ASSERT_EQ(0, __kvm_vm_load(&self->vm, rate_guest_start,
+				   rate_guest_end - rate_guest_start));
 	*ctl(&self->vm, 3) = 12 * MIB / PAGE;	/* area: 1 MiB .. 13 MiB */
 	*ctl(&self->vm, 5) = 12 * MIB / PAGE;	/* first step touches it all */
 	self->vm.hlt_sleep_us = 10000;
-	ASSERT_EQ(0, kvm_vm_start(&self->vm));
+	ASSERT_EQ(0, __kvm_vm_start(&self->vm));
 	/* Every first touch is a nested exit: give a loaded host time. */
 	for (int i = 0; i < 3000 && *ctl(&self->vm, 7) < 12 * MIB / PAGE; i++)
 		usleep(10 * 1000);
