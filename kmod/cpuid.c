@@ -11,13 +11,13 @@
 #include <asm/cpufeature.h>
 #include <asm/fpu/types.h>
 #include <asm/fpu/xcr.h>
-#include <net/genetlink.h>
+#include <net/netlink.h>
 
 #include "cpuid.h"
 #include "host.h"
 #include "netlink.h"
-#include "vm.h"
-#include "vmmig.h"
+#include "policy.h"
+#include "registry.h"
 
 /*
  * kvm.ko exports kvm_cpu_caps but declares it in arch/x86/kvm/cpuid.h,
@@ -83,7 +83,7 @@ const u32 vmmig_cpuid_ignored[VMMIG_NR_WORDS] = {
  * vmmig_cpuid_host_words() - the feature words KVM supports on this host
  * @w: VMMIG_NR_WORDS words
  *
- * Safe in any context; callers that report to users check kvm_live().
+ * Safe in any context; callers that report to users check vmmig_cpuid_kvm_live().
  */
 void vmmig_cpuid_host_words(u32 *w)
 {
@@ -120,8 +120,29 @@ int vmmig_cpuid_word(u32 leaf, u32 subleaf, u32 reg)
 	return -1;
 }
 
-/* kvm_cpu_caps is only meaningful while a vendor module is loaded. */
-static int kvm_live(struct netlink_ext_ack *extack)
+/**
+ * vmmig_cpuid_word_id() - where a feature word is in CPUID
+ * @w: the word, enum vmmig_word
+ * @leaf: its leaf
+ * @subleaf: its subleaf
+ * @reg: its register, enum vmmig_cpuid_reg
+ */
+void vmmig_cpuid_word_id(int w, u32 *leaf, u32 *subleaf, u32 *reg)
+{
+	*leaf = words[w].leaf;
+	*subleaf = words[w].subleaf;
+	*reg = words[w].reg;
+}
+
+/**
+ * vmmig_cpuid_kvm_live() - whether KVM's supported features can be read
+ * @extack: says why not
+ *
+ * kvm_cpu_caps is only meaningful while a vendor module is loaded.
+ *
+ * Return: 0, or -ENODEV.
+ */
+int vmmig_cpuid_kvm_live(struct netlink_ext_ack *extack)
 {
 	if (vmmig_host_kvm() == VMMIG_KVM_NONE || !READ_ONCE(kvm_cpu_caps[CPUID_1_EDX])) {
 		NL_SET_ERR_MSG_MOD(extack, "KVM vendor module not loaded (kvm_amd or kvm_intel)");
@@ -130,7 +151,14 @@ static int kvm_live(struct netlink_ext_ack *extack)
 	return 0;
 }
 
-static const char *feature_name(int word, int bit)
+/**
+ * vmmig_cpuid_feature_name() - /proc/cpuinfo's name of a feature bit
+ * @word: its word, enum vmmig_word
+ * @bit: its bit
+ *
+ * Return: the name, or NULL.
+ */
+const char *vmmig_cpuid_feature_name(int word, int bit)
 {
 	size_t i;
 
@@ -300,7 +328,7 @@ void vmmig_cpuid_excess_str(char *buf, size_t size,
 
 			if (!(r->excess[w] & BIT(b)))
 				continue;
-			name = feature_name(w, b);
+			name = vmmig_cpuid_feature_name(w, b);
 			if (name)
 				n += scnprintf(buf + n, size - n, " %s", name);
 			else
@@ -335,194 +363,6 @@ void vmmig_cpuid_excess_msg(const struct vmmig_cpuid_report *r,
 	extack->_msg = buf;
 }
 
-static int put_word(struct sk_buff *skb, int attr, int w, u32 value)
-{
-	struct nlattr *nest = nla_nest_start(skb, attr);
-
-	if (!nest ||
-	    nla_put_u32(skb, VMMIG_WORD_A_LEAF, words[w].leaf) ||
-	    nla_put_u32(skb, VMMIG_WORD_A_SUBLEAF, words[w].subleaf) ||
-	    nla_put_u32(skb, VMMIG_WORD_A_REG, words[w].reg) ||
-	    nla_put_u32(skb, VMMIG_WORD_A_VALUE, value))
-		return -EMSGSIZE;
-	nla_nest_end(skb, nest);
-	return 0;
-}
-
-/**
- * vmmig_cpuid_put_words() - a nest of VMMIG_NR_WORDS feature words
- * @skb: the message
- * @attr: the nest's attribute
- * @w: the words
- *
- * Return: 0 or -EMSGSIZE.
- */
-int vmmig_cpuid_put_words(struct sk_buff *skb, int attr, const u32 *w)
-{
-	struct nlattr *nest = nla_nest_start(skb, attr);
-	int i;
-
-	if (!nest)
-		return -EMSGSIZE;
-	for (i = 0; i < VMMIG_NR_WORDS; i++)
-		if (put_word(skb, VMMIG_CPUID_A_WORD, i, w[i]))
-			return -EMSGSIZE;
-	nla_nest_end(skb, nest);
-	return 0;
-}
-
-static int put_excess(struct sk_buff *skb, const u32 *excess)
-{
-	struct nlattr *nest = nla_nest_start(skb, VMMIG_CPUID_A_EXCESS), *f;
-	const char *name;
-	int w, b;
-
-	if (!nest)
-		return -EMSGSIZE;
-	for (w = 0; w < VMMIG_NR_WORDS; w++) {
-		for (b = 0; b < 32; b++) {
-			if (!(excess[w] & BIT(b)))
-				continue;
-			name = feature_name(w, b);
-			f = nla_nest_start(skb, VMMIG_CPUID_A_FEATURE);
-			if (!f ||
-			    nla_put_u32(skb, VMMIG_WORD_A_LEAF, words[w].leaf) ||
-			    nla_put_u32(skb, VMMIG_WORD_A_SUBLEAF, words[w].subleaf) ||
-			    nla_put_u32(skb, VMMIG_WORD_A_REG, words[w].reg) ||
-			    nla_put_u32(skb, VMMIG_WORD_A_BIT, b) ||
-			    (name && nla_put_string(skb, VMMIG_WORD_A_NAME, name)))
-				return -EMSGSIZE;
-			nla_nest_end(skb, f);
-		}
-	}
-	nla_nest_end(skb, nest);
-	return 0;
-}
-
-/* The VM_AUDIT reply and the AUDIT_NTF event. */
-static struct sk_buff *audit_msg(u32 portid, u32 seq, u8 cmd,
-				 const struct vmmig_vm *vm, pid_t pid,
-				 enum vmmig_cpu_mode mode,
-				 const struct vmmig_cpuid_report *r)
-{
-	struct sk_buff *skb;
-	void *hdr;
-
-	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!skb)
-		return ERR_PTR(-ENOMEM);
-	hdr = genlmsg_put(skb, portid, seq, &vmmig_genl_family, 0, cmd);
-	if (!hdr ||
-	    (vm && vmmig_handle_fill(skb, VMMIG_CPUID_A_HANDLE, vm)) ||
-	    nla_put_u32(skb, VMMIG_CPUID_A_PID, pid) ||
-	    nla_put_u32(skb, VMMIG_CPUID_A_VM_MODE, mode) ||
-	    nla_put_u32(skb, VMMIG_CPUID_A_COMPLIANCE, r->compliance) ||
-	    nla_put_u32(skb, VMMIG_CPUID_A_VCPUS, r->vcpus) ||
-	    put_excess(skb, r->excess)) {
-		nlmsg_free(skb);
-		return ERR_PTR(-EMSGSIZE);
-	}
-	genlmsg_end(skb, hdr);
-	return skb;
-}
-
-/**
- * vmmig_cpuid_features_doit() - VMMIG_CMD_HOST_FEATURES: the feature words KVM supports here
- * @skb: the request
- * @info: its attributes and sender
- *
- * Return: 0 or a negative errno, with an extack message.
- */
-int vmmig_cpuid_features_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	u32 w[VMMIG_NR_WORDS];
-	struct sk_buff *msg;
-	void *hdr;
-	int ret;
-
-	ret = kvm_live(info->extack);
-	if (ret)
-		return ret;
-	vmmig_cpuid_host_words(w);
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &vmmig_genl_family, 0,
-				VMMIG_CMD_HOST_FEATURES);
-	if (!hdr || vmmig_cpuid_put_words(msg, VMMIG_CPUID_A_WORDS, w)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
-}
-
-const struct nla_policy vmmig_vm_audit_policy[VMMIG_CPUID_A_MAX + 1] = {
-	[VMMIG_CPUID_A_HANDLE] = NLA_POLICY_NESTED(vmmig_handle_policy),
-	[VMMIG_CPUID_A_VM_MODE] = NLA_POLICY_MAX(NLA_U32, VMMIG_CPU_MODE_MAX),
-};
-
-/**
- * vmmig_cpuid_notify() - send VMMIG_CMD_AUDIT_NTF for a VM that exceeds its mask
- * @net: the namespace whose listeners get it
- * @vm: the registered VM (or the one being registered), or NULL
- * @pid: the process that created the VM
- * @mode: the mode whose mask it exceeds
- * @r: the audit
- *
- * May sleep.
- */
-void vmmig_cpuid_notify(struct net *net, const struct vmmig_vm *vm, pid_t pid,
-			enum vmmig_cpu_mode mode,
-			const struct vmmig_cpuid_report *r)
-{
-	struct sk_buff *msg;
-
-	msg = audit_msg(0, 0, VMMIG_CMD_AUDIT_NTF, vm, pid, mode, r);
-	if (!IS_ERR(msg))
-		vmmig_genl_notify(net, msg);
-}
-
-/**
- * vmmig_vm_audit_doit() - VMMIG_CMD_VM_AUDIT: audit a VM's CPUID against a mask
- * @skb: the request
- * @info: its attributes and sender
- *
- * Return: 0 or a negative errno, with an extack message.
- */
-int vmmig_vm_audit_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct nlattr *mode_attr = info->attrs[VMMIG_CPUID_A_VM_MODE];
-	struct net *net = genl_info_net(info);
-	struct vmmig_cpuid_report r;
-	enum vmmig_cpu_mode mode;
-	struct vmmig_handle h;
-	struct sk_buff *msg;
-	pid_t pid;
-	int ret;
-
-	ret = vmmig_handle_get(info, VMMIG_CPUID_A_HANDLE, true, &h);
-	if (ret)
-		return ret;
-	if (mode_attr)
-		mode = nla_get_u32(mode_attr);
-	else
-		mode = h.vm ? READ_ONCE(h.vm->cpu_mode) : VMMIG_CPU_MODE_COMMON;
-	/* The handle's reference keeps the VM and its vCPUs alive. */
-	vmmig_cpuid_audit(net, h.kvm, mode, &r);
-	if (h.vm && mode == READ_ONCE(h.vm->cpu_mode))
-		WRITE_ONCE(h.vm->compliance, r.compliance);
-	pid = h.kvm->userspace_pid;
-	if (r.compliance == VMMIG_COMPLIANCE_EXCEEDS)
-		vmmig_cpuid_notify(net, h.vm, pid, mode, &r);
-	msg = audit_msg(info->snd_portid, info->snd_seq, VMMIG_CMD_VM_AUDIT,
-			h.vm, pid, mode, &r);
-	vmmig_handle_put(&h);
-	if (IS_ERR(msg))
-		return PTR_ERR(msg);
-	return genlmsg_reply(msg, info);
-}
-
 /**
  * vmmig_cpuid_check_register() - audit a VM that is being registered
  * @net: namespace of the registry
@@ -544,7 +384,7 @@ int vmmig_cpuid_check_register(struct net *net, struct vmmig_vm *vm,
 	if (r.compliance != VMMIG_COMPLIANCE_EXCEEDS)
 		return 0;
 	vmmig_cpuid_excess_msg(&r, vm->cpu_mode, extack);
-	vmmig_cpuid_notify(net, vm, vm->kvm->userspace_pid, vm->cpu_mode, &r);
+	vmmig_nl_audit_event(net, vm, vm->kvm->userspace_pid, vm->cpu_mode, &r);
 	return -EPERM;
 }
 

@@ -20,12 +20,8 @@
 #include <linux/uaccess.h>
 
 #include "compat.h"
-#include "netlink.h"
-#include "vm.h"
-#include "vmmig.h"
-
-/* Without a buffer, ranges travel in the reply: at most this many. */
-#define VMMIG_REPLY_RANGES	4096
+#include "dirty.h"
+#include "registry.h"
 
 /* Layout of the scratch mapping. */
 #define SCRATCH_LOG		0
@@ -33,14 +29,6 @@
 #define SCRATCH_CAP		128
 #define SCRATCH_REGION		256
 #define SCRATCH_BITMAPS		512
-
-const struct nla_policy vmmig_dirty_policy[VMMIG_DIRTY_A_MAX + 1] = {
-	[VMMIG_DIRTY_A_HANDLE] = NLA_POLICY_NESTED(vmmig_handle_policy),
-	[VMMIG_DIRTY_A_BUF_ADDR] = { .type = NLA_U64 },
-	[VMMIG_DIRTY_A_BUF_SIZE] = { .type = NLA_U32 },
-	[VMMIG_DIRTY_A_SECONDS] = NLA_POLICY_RANGE(NLA_U32, 1, 60),
-	[VMMIG_DIRTY_A_SAMPLE_PAGES] = NLA_POLICY_RANGE(NLA_U32, 1, 32767),
-};
 
 static long vm_ioctl(struct vmmig_vm *vm, unsigned int cmd, unsigned long uarg)
 {
@@ -81,7 +69,15 @@ static int set_manual_protect(struct vmmig_vm *vm, bool on)
 	return scratch_ioctl(vm, KVM_ENABLE_CAP, SCRATCH_CAP, &cap, sizeof(cap));
 }
 
-static bool is_owner(struct vmmig_vm *vm, struct netlink_ext_ack *extack)
+/**
+ * vmmig_dirty_owner() - whether the sender is the VM's owner, the only
+ * process whose VM ioctls KVM accepts
+ * @vm: the VM
+ * @extack: says so when it is not
+ *
+ * Return: true for the owner.
+ */
+bool vmmig_dirty_owner(struct vmmig_vm *vm, struct netlink_ext_ack *extack)
 {
 	if (current->mm == vm->kvm->mm)
 		return true;
@@ -186,7 +182,7 @@ static void dirty_undo(struct vmmig_vm *vm, int nlogging)
 	free_slots(d);
 }
 
-static int dirty_start(struct vmmig_vm *vm, struct netlink_ext_ack *extack)
+static int dirty_start_locked(struct vmmig_vm *vm, struct netlink_ext_ack *extack)
 {
 	struct vmmig_dirty *d = &vm->dirty;
 	unsigned long addr;
@@ -251,32 +247,51 @@ err:
 }
 
 /**
- * vmmig_dirty_stop() - stop dirty logging of a VM, if it is on
+ * vmmig_dirty_start() - turn on KVM's dirty logging of a VM, for vmmig
+ * @vm: the VM; the caller is its owner (vmmig_dirty_owner())
+ * @extack: why it cannot
+ *
+ * Return: 0 or a negative errno.
+ */
+int vmmig_dirty_start(struct vmmig_vm *vm, struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	mutex_lock(&vm->dirty_lock);
+	ret = dirty_start_locked(vm, extack);
+	mutex_unlock(&vm->dirty_lock);
+	return ret;
+}
+
+/**
+ * vmmig_dirty_stop() - stop dirty logging of a VM
  * @vm: the VM
- * @extack: NULL, or where to say why KVM's logging could not be turned off
+ * @extack: NULL, or where to say that it was not started
  *
  * In the owner's context, KVM's dirty logging is turned off again. Anywhere
  * else (unregistration by another process, namespace exit, module unload)
  * only vmmig's side is dropped: the logging itself dies with the VM, or
  * the owner's next start finds it on and refuses.
+ *
+ * Return: 0, or -ENOTCONN when it was not started.
  */
-void vmmig_dirty_stop(struct vmmig_vm *vm, struct netlink_ext_ack *extack)
+int vmmig_dirty_stop(struct vmmig_vm *vm, struct netlink_ext_ack *extack)
 {
+	int ret = 0;
+
 	mutex_lock(&vm->dirty_lock);
 	if (vm->dirty.active) {
 		WRITE_ONCE(vm->dirty.active, false);
 		dirty_undo(vm, vm->dirty.nslots);
+	} else {
+		NL_SET_ERR_MSG_MOD(extack, "dirty logging is not started");
+		ret = -ENOTCONN;
 	}
 	mutex_unlock(&vm->dirty_lock);
+	return ret;
 }
 
-struct ranges {
-	struct vmmig_dirty_range *kbuf;		/* reply mode */
-	struct vmmig_dirty_range __user *ubuf;	/* buffer mode */
-	u64 n, max;
-};
-
-static int ranges_add(struct ranges *r, u64 gfn, u64 npages)
+static int ranges_add(struct vmmig_dirty_ranges *r, u64 gfn, u64 npages)
 {
 	struct vmmig_dirty_range range = { .gfn = gfn, .npages = npages };
 
@@ -294,7 +309,7 @@ static int ranges_add(struct ranges *r, u64 gfn, u64 npages)
 
 /* Reads one memslot's log into s->bitmap and appends its ranges. */
 static int harvest_slot(struct vmmig_vm *vm, struct vmmig_dirty_slot *s,
-			struct ranges *r)
+			struct vmmig_dirty_ranges *r)
 {
 	struct kvm_dirty_log log = {
 		.slot = s->id,
@@ -340,8 +355,19 @@ static int clear_slot(struct vmmig_vm *vm, struct vmmig_dirty_slot *s)
 			     sizeof(clear));
 }
 
-static int dirty_harvest(struct vmmig_vm *vm, struct ranges *r,
-			 struct netlink_ext_ack *extack)
+/**
+ * vmmig_dirty_harvest() - one round: get, report and clear the dirty pages
+ * of every memslot
+ * @vm: the VM; the caller is its owner and holds vm->dirty_lock
+ * @r: where the ranges go
+ * @extack: why it failed
+ *
+ * Nothing is cleared unless every range fits in @r.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vmmig_dirty_harvest(struct vmmig_vm *vm, struct vmmig_dirty_ranges *r,
+			struct netlink_ext_ack *extack)
 {
 	struct vmmig_dirty *d = &vm->dirty;
 	u64 t0 = ktime_get_ns(), pages = 0, interval;
@@ -395,174 +421,4 @@ static int dirty_harvest(struct vmmig_vm *vm, struct ranges *r,
 	d->last_ns = t0;
 	d->time_ns = ktime_get_ns() - t0;
 	return 0;
-}
-
-static int put_stats(struct sk_buff *skb, struct vmmig_vm *vm, bool total)
-{
-	struct vmmig_dirty *d = &vm->dirty;
-	struct nlattr *slots, *one;
-	int i;
-
-	if (vmmig_handle_fill(skb, VMMIG_DIRTY_A_HANDLE, vm) ||
-	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_ROUND, d->round, VMMIG_DIRTY_A_PAD) ||
-	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_PAGES, d->pages, VMMIG_DIRTY_A_PAD) ||
-	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_BYTES, d->pages << PAGE_SHIFT,
-			      VMMIG_DIRTY_A_PAD) ||
-	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_TIME_NS, d->time_ns, VMMIG_DIRTY_A_PAD) ||
-	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_INTERVAL_NS, d->interval_ns,
-			      VMMIG_DIRTY_A_PAD) ||
-	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_RATE, d->rate, VMMIG_DIRTY_A_PAD) ||
-	    nla_put_u32(skb, VMMIG_DIRTY_A_NR_RANGES, d->nr_ranges) ||
-	    (total && nla_put_u64_64bit(skb, VMMIG_DIRTY_A_TOTAL_PAGES,
-					d->total_pages, VMMIG_DIRTY_A_PAD)))
-		return -EMSGSIZE;
-	slots = nla_nest_start(skb, VMMIG_DIRTY_A_SLOTS);
-	if (!slots)
-		return -EMSGSIZE;
-	for (i = 0; i < d->nslots; i++) {
-		one = nla_nest_start(skb, VMMIG_DIRTY_A_SLOT);
-		if (!one ||
-		    nla_put_u32(skb, VMMIG_MEMSLOT_A_ID, d->slots[i].id) ||
-		    nla_put_u64_64bit(skb, VMMIG_MEMSLOT_A_NPAGES, d->slots[i].npages,
-				      VMMIG_MEMSLOT_A_PAD) ||
-		    nla_put_u64_64bit(skb, VMMIG_MEMSLOT_A_DIRTY_PAGES,
-				      d->slots[i].pages, VMMIG_MEMSLOT_A_PAD) ||
-		    nla_put_u64_64bit(skb, VMMIG_MEMSLOT_A_RATE, d->slots[i].rate,
-				      VMMIG_MEMSLOT_A_PAD))
-			return -EMSGSIZE;
-		nla_nest_end(skb, one);
-	}
-	nla_nest_end(skb, slots);
-	return 0;
-}
-
-static struct sk_buff *stats_msg(struct vmmig_vm *vm, u32 portid, u32 seq,
-				 u8 cmd, const struct ranges *r)
-{
-	size_t len = NLMSG_GOODSIZE;
-	struct sk_buff *skb;
-	void *hdr;
-
-	if (r && r->kbuf)
-		len += nla_total_size(r->n * sizeof(*r->kbuf));
-	skb = genlmsg_new(len, GFP_KERNEL);
-	if (!skb)
-		return ERR_PTR(-ENOMEM);
-	hdr = genlmsg_put(skb, portid, seq, &vmmig_genl_family, 0, cmd);
-	if (!hdr || put_stats(skb, vm, cmd == VMMIG_CMD_DIRTY_STATS) ||
-	    (r && r->kbuf && nla_put(skb, VMMIG_DIRTY_A_RANGES,
-				     r->n * sizeof(*r->kbuf), r->kbuf))) {
-		nlmsg_free(skb);
-		return ERR_PTR(-EMSGSIZE);
-	}
-	genlmsg_end(skb, hdr);
-	return skb;
-}
-
-static struct vmmig_vm *dirty_vm(struct genl_info *info)
-{
-	return vmmig_vm_lookup(info, VMMIG_DIRTY_A_HANDLE);
-}
-
-int vmmig_dirty_start_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct vmmig_vm *vm = dirty_vm(info);
-	int ret;
-
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
-	ret = -EACCES;
-	if (is_owner(vm, info->extack)) {
-		mutex_lock(&vm->dirty_lock);
-		ret = dirty_start(vm, info->extack);
-		mutex_unlock(&vm->dirty_lock);
-	}
-	vmmig_vm_put(vm);
-	return ret;
-}
-
-int vmmig_dirty_stop_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct vmmig_vm *vm = dirty_vm(info);
-	int ret = 0;
-
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
-	if (!is_owner(vm, info->extack)) {
-		ret = -EACCES;
-	} else if (!READ_ONCE(vm->dirty.active)) {
-		NL_SET_ERR_MSG_MOD(info->extack, "dirty logging is not started");
-		ret = -ENOTCONN;
-	} else {
-		vmmig_dirty_stop(vm, info->extack);
-	}
-	vmmig_vm_put(vm);
-	return ret;
-}
-
-int vmmig_dirty_harvest_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct nlattr **attrs = info->attrs;
-	struct sk_buff *reply = NULL, *ntf;
-	struct ranges r = {};
-	struct vmmig_vm *vm;
-	int ret;
-
-	if (!attrs[VMMIG_DIRTY_A_BUF_ADDR] != !attrs[VMMIG_DIRTY_A_BUF_SIZE]) {
-		NL_SET_ERR_MSG_MOD(info->extack, "BUF_ADDR and BUF_SIZE go together");
-		return -EINVAL;
-	}
-	vm = dirty_vm(info);
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
-	ret = -EACCES;
-	if (!is_owner(vm, info->extack))
-		goto out;
-
-	if (attrs[VMMIG_DIRTY_A_BUF_ADDR]) {
-		r.ubuf = u64_to_user_ptr(nla_get_u64(attrs[VMMIG_DIRTY_A_BUF_ADDR]));
-		r.max = nla_get_u32(attrs[VMMIG_DIRTY_A_BUF_SIZE]) / sizeof(*r.ubuf);
-	} else {
-		r.max = VMMIG_REPLY_RANGES;
-		r.kbuf = kvmalloc_array(r.max, sizeof(*r.kbuf), GFP_KERNEL);
-		ret = -ENOMEM;
-		if (!r.kbuf)
-			goto out;
-	}
-
-	mutex_lock(&vm->dirty_lock);
-	ret = dirty_harvest(vm, &r, info->extack);
-	if (!ret) {
-		reply = stats_msg(vm, info->snd_portid, info->snd_seq,
-				  VMMIG_CMD_DIRTY_HARVEST, &r);
-		ntf = stats_msg(vm, 0, 0, VMMIG_CMD_DIRTY_NTF, NULL);
-		if (!IS_ERR(ntf))
-			vmmig_genl_notify(genl_info_net(info), ntf);
-	}
-	mutex_unlock(&vm->dirty_lock);
-	if (!ret && IS_ERR(reply))
-		ret = PTR_ERR(reply);
-	else if (!ret)
-		ret = genlmsg_reply(reply, info);
-out:
-	kvfree(r.kbuf);
-	vmmig_vm_put(vm);
-	return ret;
-}
-
-int vmmig_dirty_stats_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct vmmig_vm *vm = dirty_vm(info);
-	struct sk_buff *reply;
-
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
-	mutex_lock(&vm->dirty_lock);
-	reply = stats_msg(vm, info->snd_portid, info->snd_seq,
-			  VMMIG_CMD_DIRTY_STATS, NULL);
-	mutex_unlock(&vm->dirty_lock);
-	vmmig_vm_put(vm);
-	if (IS_ERR(reply))
-		return PTR_ERR(reply);
-	return genlmsg_reply(reply, info);
 }

@@ -3,7 +3,7 @@
 #define _VMMIG_DIRTY_H
 
 #include <linux/types.h>
-#include <net/genetlink.h>
+#include <net/netlink.h>
 #include "uapi/linux/vmmig.h"
 
 struct vmmig_vm;
@@ -35,12 +35,17 @@ struct vmmig_dirty {
 	u64 last_ns;		/* when the last round (or start) began */
 };
 
-int vmmig_dirty_start_doit(struct sk_buff *skb, struct genl_info *info);
-int vmmig_dirty_stop_doit(struct sk_buff *skb, struct genl_info *info);
-int vmmig_dirty_harvest_doit(struct sk_buff *skb, struct genl_info *info);
-int vmmig_dirty_stats_doit(struct sk_buff *skb, struct genl_info *info);
-void vmmig_dirty_stop(struct vmmig_vm *vm, struct netlink_ext_ack *extack);
+/* Where a harvest puts its ranges: a kernel array, or the owner's memory. */
+struct vmmig_dirty_ranges {
+	struct vmmig_dirty_range *kbuf;
+	struct vmmig_dirty_range __user *ubuf;
+	u64 n, max;
+};
 
-extern const struct nla_policy vmmig_dirty_policy[VMMIG_DIRTY_A_MAX + 1];
+bool vmmig_dirty_owner(struct vmmig_vm *vm, struct netlink_ext_ack *extack);
+int vmmig_dirty_start(struct vmmig_vm *vm, struct netlink_ext_ack *extack);
+int vmmig_dirty_stop(struct vmmig_vm *vm, struct netlink_ext_ack *extack);
+int vmmig_dirty_harvest(struct vmmig_vm *vm, struct vmmig_dirty_ranges *r,
+			struct netlink_ext_ack *extack);
 
 #endif /* _VMMIG_DIRTY_H */

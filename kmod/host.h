@@ -2,10 +2,8 @@
 #ifndef _VMMIG_HOST_H
 #define _VMMIG_HOST_H
 
-#include <linux/skbuff.h>
-#include <uapi/linux/vmmig.h>
+#include "uapi/linux/vmmig.h"
 
-int vmmig_host_fill(struct sk_buff *skb, const struct net *net);
 enum vmmig_kvm vmmig_host_kvm(void);
 int vmmig_host_init(void);
 void vmmig_host_uninit(void);

@@ -4,12 +4,14 @@
  */
 
 #include <linux/module.h>
+#include <net/genetlink.h>
 
-#include "cpuid.h"
 #include "host.h"
 #include "netlink.h"
+#include "policy.h"
+#include "registry.h"
+#include "strict.h"
 #include "version.h"
-#include "vm.h"
 #include "vmmig.h"
 
 unsigned int vmmig_net_id __read_mostly;
@@ -24,13 +26,16 @@ static int __net_init vmmig_net_init(struct net *net)
 	vn->max_migrations = 2;
 	vn->vm_count = 0;
 	vn->net = net;
-	vmmig_vm_net_init(vn);
-	return 0;
+	vmmig_registry_net_init(vn);
+	return vmmig_policy_net_init(vn);
 }
 
 static void __net_exit vmmig_net_exit(struct net *net)
 {
-	vmmig_vm_net_exit(vmmig_net(net));
+	struct vmmig_net *vn = vmmig_net(net);
+
+	vmmig_registry_net_exit(vn);
+	vmmig_policy_net_exit(vn);
 }
 
 static struct pernet_operations vmmig_net_ops = {
@@ -44,13 +49,14 @@ static int __init vmmig_init(void)
 {
 	int ret;
 
+	/* Before the namespaces: a namespace's policy may hold the probe. */
+	ret = vmmig_strict_init();
+	if (ret)
+		goto err_strict;
+
 	ret = register_pernet_subsys(&vmmig_net_ops);
 	if (ret)
 		goto err_pernet;
-
-	ret = vmmig_cpuid_init();
-	if (ret)
-		goto err_cpuid;
 
 	ret = vmmig_genl_init();
 	if (ret)
@@ -66,10 +72,10 @@ static int __init vmmig_init(void)
 err_host:
 	vmmig_genl_uninit();
 err_netlink:
-	vmmig_cpuid_uninit();
-err_cpuid:
 	unregister_pernet_subsys(&vmmig_net_ops);
 err_pernet:
+	vmmig_strict_uninit();
+err_strict:
 	return ret;
 }
 
@@ -77,8 +83,10 @@ static void __exit vmmig_exit(void)
 {
 	vmmig_host_uninit();
 	vmmig_genl_uninit();
-	vmmig_cpuid_uninit();
 	unregister_pernet_subsys(&vmmig_net_ops);
+	vmmig_strict_uninit();
+	/* Policies replaced just before are freed after a grace period. */
+	rcu_barrier();
 }
 
 module_init(vmmig_init);

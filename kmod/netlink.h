@@ -2,27 +2,20 @@
 #ifndef _VMMIG_NETLINK_H
 #define _VMMIG_NETLINK_H
 
-#include <net/genetlink.h>
+#include <linux/types.h>
 #include "uapi/linux/vmmig.h"
 
-extern struct genl_family vmmig_genl_family;
-
-/*
- * GENL_REQ_ATTR_CHECK() marks the missing attribute for the client but
- * leaves no text: say it in words too.
- */
-#define VMMIG_REQUIRE(info, attr, what) ({				\
-	struct genl_info *__req = (info);				\
-	bool __missing = GENL_REQ_ATTR_CHECK(__req, attr);		\
-									\
-	if (__missing)							\
-		NL_SET_ERR_MSG_MOD(__req->extack, "missing " what);	\
-	__missing;							\
-})
+struct net;
+struct vmmig_cpuid_report;
+struct vmmig_vm;
 
 int vmmig_genl_init(void);
 void vmmig_genl_uninit(void);
-void vmmig_genl_notify_module(const char *name, enum vmmig_module_state state);
-void vmmig_genl_notify(struct net *net, struct sk_buff *skb);
+
+void vmmig_nl_module_event(const char *name, enum vmmig_module_state state);
+void vmmig_nl_vm_event(struct vmmig_vm *vm, enum vmmig_vm_event event);
+void vmmig_nl_audit_event(struct net *net, const struct vmmig_vm *vm, pid_t pid,
+			  enum vmmig_cpu_mode mode,
+			  const struct vmmig_cpuid_report *r);
 
 #endif /* _VMMIG_NETLINK_H */

@@ -1,22 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The CPUID policy of a network namespace: the common-cluster and minimum
- * masks, strict mode, and each registered VM's mode (VMMIG_CMD_POLICY_GET
- * and VMMIG_CMD_POLICY_SET).
+ * masks, strict mode, and each registered VM's mode. The commands that read
+ * and change it (VMMIG_CMD_POLICY_GET and _SET) are in netlink.c.
  */
 
 #include <linux/kvm_host.h>
-#include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <asm/fpu/types.h>
-#include <net/genetlink.h>
-#include <net/netns/generic.h>
 
 #include "cpuid.h"
 #include "netlink.h"
-#include "vm.h"
+#include "policy.h"
+#include "registry.h"
+#include "strict.h"
 #include "vmmig.h"
 
 /*
@@ -52,18 +51,6 @@ struct vmmig_cpuid_policy {
 	struct rcu_head rcu;
 };
 
-struct vmmig_cpuid_net {
-	struct mutex lock;	/* serialises policy changes */
-	struct vmmig_cpuid_policy __rcu *policy;
-};
-
-static unsigned int vmmig_cpuid_net_id __read_mostly;
-
-static struct vmmig_cpuid_net *cpuid_net(const struct net *net)
-{
-	return net_generic(net, vmmig_cpuid_net_id);
-}
-
 static void policy_mask(const struct vmmig_cpuid_policy *p,
 			enum vmmig_cpu_mode mode, u32 *mask)
 {
@@ -86,7 +73,7 @@ static void policy_mask(const struct vmmig_cpuid_policy *p,
 void vmmig_policy_mask(struct net *net, enum vmmig_cpu_mode mode, u32 *mask)
 {
 	rcu_read_lock();
-	policy_mask(rcu_dereference(cpuid_net(net)->policy), mode, mask);
+	policy_mask(rcu_dereference(vmmig_net(net)->policy), mode, mask);
 	rcu_read_unlock();
 }
 
@@ -105,7 +92,7 @@ enum vmmig_cpu_mode vmmig_policy_strict(struct net *net, u32 *mask)
 	enum vmmig_cpu_mode mode;
 
 	rcu_read_lock();
-	p = rcu_dereference(cpuid_net(net)->policy);
+	p = rcu_dereference(vmmig_net(net)->policy);
 	mode = p->strict;
 	if (mode != VMMIG_CPU_MODE_OFF)
 		policy_mask(p, mode, mask);
@@ -113,123 +100,100 @@ enum vmmig_cpu_mode vmmig_policy_strict(struct net *net, u32 *mask)
 	return mode;
 }
 
-const struct nla_policy vmmig_policy_get_policy[VMMIG_CPUID_A_MAX + 1] = {
-	[VMMIG_CPUID_A_HANDLE] = NLA_POLICY_NESTED(vmmig_handle_policy),
-};
-
-static int policy_get_vm(struct genl_info *info)
+/**
+ * vmmig_policy_read() - the namespace's whole policy
+ * @net: the namespace
+ * @v: the policy, as it is now
+ *
+ * Any context.
+ */
+void vmmig_policy_read(struct net *net, struct vmmig_policy_view *v)
 {
-	struct sk_buff *msg;
-	struct vmmig_vm *vm;
-	void *hdr;
-	int ret = -EMSGSIZE;
+	const struct vmmig_cpuid_policy *p;
 
-	vm = vmmig_vm_lookup(info, VMMIG_CPUID_A_HANDLE);
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg) {
-		vmmig_vm_put(vm);
-		return -ENOMEM;
-	}
-	hdr = genlmsg_put_reply(msg, info, &vmmig_genl_family, 0, VMMIG_CMD_POLICY_GET);
-	if (hdr &&
-	    !vmmig_handle_fill(msg, VMMIG_CPUID_A_HANDLE, vm) &&
-	    !nla_put_u32(msg, VMMIG_CPUID_A_VM_MODE, READ_ONCE(vm->cpu_mode)) &&
-	    !nla_put_u32(msg, VMMIG_CPUID_A_COMPLIANCE, READ_ONCE(vm->compliance))) {
-		genlmsg_end(msg, hdr);
-		ret = genlmsg_reply(msg, info);
-		msg = NULL;
-	}
-	nlmsg_free(msg);
-	vmmig_vm_put(vm);
-	return ret;
+	rcu_read_lock();
+	p = rcu_dereference(vmmig_net(net)->policy);
+	policy_mask(p, VMMIG_CPU_MODE_COMMON, v->common);
+	policy_mask(p, VMMIG_CPU_MODE_MINIMUM, v->minimum);
+	v->common_set = p->common_set;
+	v->strict = p->strict;
+	rcu_read_unlock();
+}
+
+static void apply_words(u32 *mask, const u32 *words, u32 given)
+{
+	int i;
+
+	for (i = 0; i < VMMIG_NR_WORDS; i++)
+		if (given & BIT(i))
+			mask[i] = words[i];
 }
 
 /**
- * vmmig_policy_get_doit() - VMMIG_CMD_POLICY_GET: the namespace's CPUID policy
- * @skb: the request
- * @info: its attributes and sender
+ * vmmig_policy_update() - change the namespace's policy, all or nothing
+ * @net: the namespace
+ * @u: the change
+ * @extack: why it failed
  *
- * Return: 0 or a negative errno, with an extack message.
+ * Return: 0 or a negative errno.
  */
-int vmmig_policy_get_doit(struct sk_buff *skb, struct genl_info *info)
+int vmmig_policy_update(struct net *net, const struct vmmig_policy_update *u,
+			struct netlink_ext_ack *extack)
 {
-	struct vmmig_cpuid_net *cn = cpuid_net(genl_info_net(info));
-	struct vmmig_cpuid_policy *p;
-	u32 common[VMMIG_NR_WORDS], minimum[VMMIG_NR_WORDS];
-	enum vmmig_cpu_mode strict;
-	struct sk_buff *msg;
-	bool common_set;
-	void *hdr;
+	struct vmmig_net *vn = vmmig_net(net);
+	struct vmmig_cpuid_policy *old, *p;
+	int ret;
 
-	if (info->attrs[VMMIG_CPUID_A_HANDLE])
-		return policy_get_vm(info);
-
-	rcu_read_lock();
-	p = rcu_dereference(cn->policy);
-	policy_mask(p, VMMIG_CPU_MODE_COMMON, common);
-	policy_mask(p, VMMIG_CPU_MODE_MINIMUM, minimum);
-	common_set = p->common_set;
-	strict = p->strict;
-	rcu_read_unlock();
-
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
+	p = kmalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &vmmig_genl_family, 0, VMMIG_CMD_POLICY_GET);
-	if (!hdr ||
-	    vmmig_cpuid_put_words(msg, VMMIG_CPUID_A_COMMON, common) ||
-	    nla_put_u8(msg, VMMIG_CPUID_A_COMMON_SET, common_set) ||
-	    vmmig_cpuid_put_words(msg, VMMIG_CPUID_A_MINIMUM, minimum) ||
-	    vmmig_cpuid_put_words(msg, VMMIG_CPUID_A_IGNORED, vmmig_cpuid_ignored) ||
-	    nla_put_u32(msg, VMMIG_CPUID_A_STRICT, strict)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
+	mutex_lock(&vn->policy_lock);
+	old = rcu_dereference_protected(vn->policy, lockdep_is_held(&vn->policy_lock));
+	memcpy(p, old, sizeof(*p));
+	if (u->reset == VMMIG_CPU_MODE_COMMON)
+		p->common_set = false;
+	else if (u->reset == VMMIG_CPU_MODE_MINIMUM)
+		memcpy(p->minimum, minimum_default, sizeof(p->minimum));
+	if (u->has_common) {
+		if (!p->common_set)
+			vmmig_cpuid_host_words(p->common);
+		apply_words(p->common, u->common, u->common_given);
+		p->common_set = true;
 	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+	if (u->has_minimum)
+		apply_words(p->minimum, u->minimum, u->minimum_given);
+	if (u->has_strict)
+		p->strict = u->strict;
+	/* The probe is on before a namespace asks for strict mode. */
+	if (p->strict != VMMIG_CPU_MODE_OFF && old->strict == VMMIG_CPU_MODE_OFF) {
+		ret = vmmig_strict_get();
+		if (ret) {
+			NL_SET_ERR_MSG_MOD(extack, "cannot enable the strict mode probe");
+			mutex_unlock(&vn->policy_lock);
+			kfree(p);
+			return ret;
+		}
+	}
+	rcu_assign_pointer(vn->policy, p);
+	if (p->strict == VMMIG_CPU_MODE_OFF && old->strict != VMMIG_CPU_MODE_OFF)
+		vmmig_strict_put();
+	mutex_unlock(&vn->policy_lock);
+	kfree_rcu(old, rcu);
+	return 0;
 }
 
-static const struct nla_policy word_policy[VMMIG_WORD_A_MAX + 1] = {
-	[VMMIG_WORD_A_LEAF] = { .type = NLA_U32 },
-	[VMMIG_WORD_A_SUBLEAF] = { .type = NLA_U32 },
-	[VMMIG_WORD_A_REG] = NLA_POLICY_MAX(NLA_U32, VMMIG_CPUID_EDX),
-	[VMMIG_WORD_A_VALUE] = { .type = NLA_U32 },
-	[VMMIG_WORD_A_BIT] = { .type = NLA_REJECT },
-	[VMMIG_WORD_A_NAME] = { .type = NLA_REJECT },
-};
-
-static const struct nla_policy words_policy[VMMIG_CPUID_A_WORD + 1] = {
-	[VMMIG_CPUID_A_WORD] = NLA_POLICY_NESTED(word_policy),
-};
-
-const struct nla_policy vmmig_policy_set_policy[VMMIG_CPUID_A_MAX + 1] = {
-	[VMMIG_CPUID_A_WORDS] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_WORD] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_COMMON] = NLA_POLICY_NESTED(words_policy),
-	[VMMIG_CPUID_A_COMMON_SET] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_MINIMUM] = NLA_POLICY_NESTED(words_policy),
-	[VMMIG_CPUID_A_IGNORED] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_RESET] = NLA_POLICY_RANGE(NLA_U32, VMMIG_CPU_MODE_COMMON,
-						 VMMIG_CPU_MODE_MINIMUM),
-	[VMMIG_CPUID_A_STRICT] = NLA_POLICY_MAX(NLA_U32, VMMIG_CPU_MODE_MAX),
-	[VMMIG_CPUID_A_HANDLE] = NLA_POLICY_NESTED(vmmig_handle_policy),
-	[VMMIG_CPUID_A_VM_MODE] = NLA_POLICY_MAX(NLA_U32, VMMIG_CPU_MODE_MAX),
-	[VMMIG_CPUID_A_COMPLIANCE] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_PID] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_VCPUS] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_EXCESS] = { .type = NLA_REJECT },
-	[VMMIG_CPUID_A_FEATURE] = { .type = NLA_REJECT },
-};
-
-/*
- * A registered VM's mode: the VM is audited against its new mask at once,
- * and its compliance updated; a VM that exceeds the new mask keeps it, and
- * is reported (the audit's answer tells what to fix).
+/**
+ * vmmig_policy_set_vm_mode() - change a registered VM's mode
+ * @net: the VM's namespace
+ * @vm: the VM
+ * @mode: its new mode
+ *
+ * The VM is audited against its new mask at once and its compliance
+ * updated; a VM that exceeds the new mask keeps it, and is reported (the
+ * audit's answer tells what to fix).
  */
-static void set_vm_mode(struct net *net, struct vmmig_vm *vm,
-			enum vmmig_cpu_mode mode)
+void vmmig_policy_set_vm_mode(struct net *net, struct vmmig_vm *vm,
+			      enum vmmig_cpu_mode mode)
 {
 	struct vmmig_cpuid_report r;
 
@@ -237,144 +201,17 @@ static void set_vm_mode(struct net *net, struct vmmig_vm *vm,
 	WRITE_ONCE(vm->cpu_mode, mode);
 	WRITE_ONCE(vm->compliance, r.compliance);
 	if (r.compliance == VMMIG_COMPLIANCE_EXCEEDS)
-		vmmig_cpuid_notify(net, vm, vm->kvm->userspace_pid, mode, &r);
-}
-
-/* Applies a nest of words to @mask; all or nothing. */
-static int apply_words(const struct nlattr *nest, u32 *mask,
-		       struct netlink_ext_ack *extack)
-{
-	struct nlattr *tb[VMMIG_WORD_A_MAX + 1];
-	u32 new[VMMIG_NR_WORDS], seen = 0;
-	const struct nlattr *a;
-	int rem, i, ret;
-
-	memcpy(new, mask, sizeof(new));
-	nla_for_each_nested(a, nest, rem) {
-		ret = nla_parse_nested(tb, VMMIG_WORD_A_MAX, a, word_policy, extack);
-		if (ret)
-			return ret;
-		if (!tb[VMMIG_WORD_A_LEAF] || !tb[VMMIG_WORD_A_SUBLEAF] ||
-		    !tb[VMMIG_WORD_A_REG] || !tb[VMMIG_WORD_A_VALUE]) {
-			NL_SET_ERR_MSG_ATTR(extack, a,
-					    "a feature word needs leaf, subleaf, register and value");
-			return -EINVAL;
-		}
-		i = vmmig_cpuid_word(nla_get_u32(tb[VMMIG_WORD_A_LEAF]),
-				     nla_get_u32(tb[VMMIG_WORD_A_SUBLEAF]),
-				     nla_get_u32(tb[VMMIG_WORD_A_REG]));
-		if (i < 0) {
-			NL_SET_ERR_MSG_ATTR(extack, a,
-					    "not a feature word of the policy (see VMMIG_CMD_HOST_FEATURES)");
-			return -EINVAL;
-		}
-		if (seen & BIT(i)) {
-			NL_SET_ERR_MSG_ATTR(extack, a, "feature word given twice");
-			return -EINVAL;
-		}
-		seen |= BIT(i);
-		new[i] = nla_get_u32(tb[VMMIG_WORD_A_VALUE]);
-	}
-	memcpy(mask, new, sizeof(new));
-	return 0;
+		vmmig_nl_audit_event(net, vm, vm->kvm->userspace_pid, mode, &r);
 }
 
 /**
- * vmmig_policy_set_doit() - VMMIG_CMD_POLICY_SET: change the namespace's CPUID policy
- * @skb: the request
- * @info: its attributes and sender
+ * vmmig_policy_net_init() - a new namespace's default policy
+ * @vn: the namespace's state
  *
- * Return: 0 or a negative errno, with an extack message.
+ * Return: 0 or -ENOMEM.
  */
-int vmmig_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
+int vmmig_policy_net_init(struct vmmig_net *vn)
 {
-	struct vmmig_cpuid_net *cn = cpuid_net(genl_info_net(info));
-	struct vmmig_cpuid_policy *old, *p;
-	struct nlattr **attrs = info->attrs;
-	struct vmmig_vm *vm = NULL;
-	int ret = 0;
-
-	if (!attrs[VMMIG_CPUID_A_RESET] && !attrs[VMMIG_CPUID_A_COMMON] &&
-	    !attrs[VMMIG_CPUID_A_MINIMUM] && !attrs[VMMIG_CPUID_A_STRICT] &&
-	    !attrs[VMMIG_CPUID_A_HANDLE]) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "nothing to set (reset, common, minimum, strict, VM mode)");
-		return -EINVAL;
-	}
-	if (!!attrs[VMMIG_CPUID_A_HANDLE] != !!attrs[VMMIG_CPUID_A_VM_MODE]) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "a VM's mode needs both the VM handle and the mode");
-		return -EINVAL;
-	}
-	if (attrs[VMMIG_CPUID_A_STRICT] &&
-	    nla_get_u32(attrs[VMMIG_CPUID_A_STRICT]) != VMMIG_CPU_MODE_OFF &&
-	    !vmmig_strict_supported()) {
-		NL_SET_ERR_MSG_ATTR(info->extack, attrs[VMMIG_CPUID_A_STRICT],
-				    "strict mode is not supported by this kernel");
-		return -EOPNOTSUPP;
-	}
-	/* An unknown VM changes nothing, the masks included. */
-	if (attrs[VMMIG_CPUID_A_HANDLE]) {
-		vm = vmmig_vm_lookup(info, VMMIG_CPUID_A_HANDLE);
-		if (IS_ERR(vm))
-			return PTR_ERR(vm);
-	}
-
-	p = kmalloc(sizeof(*p), GFP_KERNEL);
-	ret = -ENOMEM;
-	if (!p)
-		goto out;
-	ret = 0;
-	mutex_lock(&cn->lock);
-	old = rcu_dereference_protected(cn->policy, lockdep_is_held(&cn->lock));
-	memcpy(p, old, sizeof(*p));
-	if (attrs[VMMIG_CPUID_A_RESET]) {
-		if (nla_get_u32(attrs[VMMIG_CPUID_A_RESET]) == VMMIG_CPU_MODE_COMMON)
-			p->common_set = false;
-		else
-			memcpy(p->minimum, minimum_default, sizeof(p->minimum));
-	}
-	if (attrs[VMMIG_CPUID_A_COMMON]) {
-		if (!p->common_set)
-			vmmig_cpuid_host_words(p->common);
-		ret = apply_words(attrs[VMMIG_CPUID_A_COMMON], p->common,
-				  info->extack);
-		p->common_set = true;
-	}
-	if (!ret && attrs[VMMIG_CPUID_A_MINIMUM])
-		ret = apply_words(attrs[VMMIG_CPUID_A_MINIMUM], p->minimum,
-				  info->extack);
-	if (!ret && attrs[VMMIG_CPUID_A_STRICT])
-		p->strict = nla_get_u32(attrs[VMMIG_CPUID_A_STRICT]);
-	/* The probe is on before a namespace asks for strict mode. */
-	if (!ret && p->strict != VMMIG_CPU_MODE_OFF &&
-	    old->strict == VMMIG_CPU_MODE_OFF) {
-		ret = vmmig_strict_get();
-		if (ret)
-			NL_SET_ERR_MSG_MOD(info->extack, "cannot enable the strict mode probe");
-	}
-	if (ret) {
-		mutex_unlock(&cn->lock);
-		kfree(p);
-		goto out;
-	}
-	rcu_assign_pointer(cn->policy, p);
-	if (p->strict == VMMIG_CPU_MODE_OFF && old->strict != VMMIG_CPU_MODE_OFF)
-		vmmig_strict_put();
-	mutex_unlock(&cn->lock);
-	kfree_rcu(old, rcu);
-	if (vm)
-		set_vm_mode(genl_info_net(info), vm,
-			    nla_get_u32(attrs[VMMIG_CPUID_A_VM_MODE]));
-out:
-	if (vm)
-		vmmig_vm_put(vm);
-	return ret;
-}
-
-static int __net_init cpuid_net_init(struct net *net)
-{
-	struct vmmig_cpuid_net *cn = cpuid_net(net);
 	struct vmmig_cpuid_policy *p;
 
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
@@ -382,52 +219,21 @@ static int __net_init cpuid_net_init(struct net *net)
 		return -ENOMEM;
 	memcpy(p->minimum, minimum_default, sizeof(p->minimum));
 	p->strict = VMMIG_CPU_MODE_OFF;
-	mutex_init(&cn->lock);
-	RCU_INIT_POINTER(cn->policy, p);
+	mutex_init(&vn->policy_lock);
+	RCU_INIT_POINTER(vn->policy, p);
 	return 0;
 }
 
-static void __net_exit cpuid_net_exit(struct net *net)
+/**
+ * vmmig_policy_net_exit() - free a namespace's policy
+ * @vn: the namespace's state
+ */
+void vmmig_policy_net_exit(struct vmmig_net *vn)
 {
 	/* No reader is left: the namespace's sockets and tasks are gone. */
-	struct vmmig_cpuid_policy *p = rcu_dereference_protected(cpuid_net(net)->policy, true);
+	struct vmmig_cpuid_policy *p = rcu_dereference_protected(vn->policy, true);
 
 	if (p->strict != VMMIG_CPU_MODE_OFF)
 		vmmig_strict_put();
 	kfree(p);
-}
-
-static struct pernet_operations cpuid_net_ops = {
-	.init = cpuid_net_init,
-	.exit = cpuid_net_exit,
-	.id = &vmmig_cpuid_net_id,
-	.size = sizeof(struct vmmig_cpuid_net),
-};
-
-/**
- * vmmig_cpuid_init() - set up the CPUID policy of every namespace
- *
- * Return: 0 or a negative errno.
- */
-int vmmig_cpuid_init(void)
-{
-	int ret = vmmig_strict_init();
-
-	if (ret)
-		return ret;
-	ret = register_pernet_subsys(&cpuid_net_ops);
-	if (ret)
-		vmmig_strict_uninit();
-	return ret;
-}
-
-/**
- * vmmig_cpuid_uninit() - undo vmmig_cpuid_init()
- */
-void vmmig_cpuid_uninit(void)
-{
-	unregister_pernet_subsys(&cpuid_net_ops);
-	vmmig_strict_uninit();
-	/* Policies replaced just before are freed after a grace period. */
-	rcu_barrier();
 }

@@ -19,12 +19,8 @@
 #include <linux/xxhash.h>
 
 #include "compat.h"
-#include "netlink.h"
 #include "sample.h"
-#include "vm.h"
-#include "vmmig.h"
 
-#define SAMPLE_DEFAULT_PAGES	4096
 #define SAMPLE_MAX_SLOTS	32
 
 struct sample_slot {
@@ -147,58 +143,40 @@ out:
 	return ret;
 }
 
-int vmmig_dirty_rate_doit(struct sk_buff *skb, struct genl_info *info)
+/**
+ * vmmig_sample_rate() - estimate how fast a VM dirties its memory
+ * @kvm: the VM; the caller holds a reference
+ * @seconds: the interval between the two samples
+ * @pages: how many random guest pages to sample (fewer if the guest is
+ *	smaller)
+ * @res: the estimate
+ * @extack: why it failed
+ *
+ * Sleeps for @seconds; a signal ends it with -EINTR.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vmmig_sample_rate(struct kvm *kvm, u32 seconds, u32 pages,
+		      struct vmmig_sample_result *res,
+		      struct netlink_ext_ack *extack)
 {
-	struct nlattr **attrs = info->attrs;
-	struct vmmig_handle h;
-	struct sk_buff *reply;
 	struct sample *s;
-	u64 changed, elapsed, rate;
-	u32 seconds = 1;
-	void *hdr;
+	u64 changed, elapsed;
 	int ret;
 
-	if (attrs[VMMIG_DIRTY_A_SECONDS])
-		seconds = nla_get_u32(attrs[VMMIG_DIRTY_A_SECONDS]);
-	ret = vmmig_handle_get(info, VMMIG_DIRTY_A_HANDLE, true, &h);
-	if (ret)
-		return ret;
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
-	ret = -ENOMEM;
 	if (!s)
-		goto out;
-	s->n = attrs[VMMIG_DIRTY_A_SAMPLE_PAGES] ?
-	       nla_get_u32(attrs[VMMIG_DIRTY_A_SAMPLE_PAGES]) : SAMPLE_DEFAULT_PAGES;
-
-	ret = sample_vm(h.kvm, seconds, s, &changed, &elapsed, info->extack);
-	if (ret)
-		goto out;
-	rate = div64_u64(div64_u64(changed * s->total, s->n) * NSEC_PER_SEC,
-			 max_t(u64, elapsed, 1));
-
-	ret = -ENOMEM;
-	reply = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!reply)
-		goto out;
-	hdr = genlmsg_put_reply(reply, info, &vmmig_genl_family, 0,
-				VMMIG_CMD_DIRTY_RATE);
-	if (!hdr ||
-	    nla_put_u32(reply, VMMIG_DIRTY_A_SAMPLE_PAGES, s->n) ||
-	    nla_put_u64_64bit(reply, VMMIG_DIRTY_A_CHANGED_PAGES, changed,
-			      VMMIG_DIRTY_A_PAD) ||
-	    nla_put_u64_64bit(reply, VMMIG_DIRTY_A_TOTAL_PAGES, s->total,
-			      VMMIG_DIRTY_A_PAD) ||
-	    nla_put_u64_64bit(reply, VMMIG_DIRTY_A_INTERVAL_NS, elapsed,
-			      VMMIG_DIRTY_A_PAD) ||
-	    nla_put_u64_64bit(reply, VMMIG_DIRTY_A_RATE, rate, VMMIG_DIRTY_A_PAD)) {
-		nlmsg_free(reply);
-		ret = -EMSGSIZE;
-		goto out;
+		return -ENOMEM;
+	s->n = pages;
+	ret = sample_vm(kvm, seconds, s, &changed, &elapsed, extack);
+	if (!ret) {
+		res->pages = s->n;
+		res->changed = changed;
+		res->total = s->total;
+		res->interval_ns = elapsed;
+		res->rate = div64_u64(div64_u64(changed * s->total, s->n) * NSEC_PER_SEC,
+				      max_t(u64, elapsed, 1));
 	}
-	genlmsg_end(reply, hdr);
-	ret = genlmsg_reply(reply, info);
-out:
-	vmmig_handle_put(&h);
 	kfree(s);
 	return ret;
 }

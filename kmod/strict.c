@@ -25,6 +25,9 @@
 #include <net/net_namespace.h>
 
 #include "cpuid.h"
+#include "netlink.h"
+#include "policy.h"
+#include "strict.h"
 
 /* What the handler cannot do itself: kick the other vCPUs and report. */
 struct strict_refusal {
@@ -52,7 +55,7 @@ static void strict_refused(struct work_struct *work)
 	vmmig_cpuid_excess_str(buf, sizeof(buf), &r, s->mode);
 	pr_notice_ratelimited("strict mode stopped the VM of pid %d before its first run: %s\n",
 			      s->kvm->userspace_pid, buf);
-	vmmig_cpuid_notify(s->net, NULL, s->kvm->userspace_pid, s->mode, &r);
+	vmmig_nl_audit_event(s->net, NULL, s->kvm->userspace_pid, s->mode, &r);
 	put_net(s->net);
 	kvm_put_kvm(s->kvm);
 	kfree(s);

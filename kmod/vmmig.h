@@ -4,12 +4,18 @@
 
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
-/* Per network namespace: each namespace is one migration host. */
+struct vmmig_cpuid_policy;
+
+/*
+ * Per network namespace, the module's only such state: each namespace is
+ * one migration host.
+ */
 struct vmmig_net {
 	struct mutex lock;	/* serialises changes to the fields below */
 	bool migration_enabled;
@@ -19,6 +25,9 @@ struct vmmig_net {
 	u32 vm_gen;		/* bumped on every registry change, for dumps */
 	struct delayed_work reaper;	/* drops VMs their owner closed */
 	struct net *net;
+
+	struct mutex policy_lock;	/* serialises policy changes */
+	struct vmmig_cpuid_policy __rcu *policy;	/* policy.c */
 };
 
 extern unsigned int vmmig_net_id;
