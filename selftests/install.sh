@@ -18,11 +18,13 @@ rm -f "/lib/modules/$kver/.vmmig-write-test"
 
 rmmod vmmig
 expect_rc 0 "make install" -- make -s -C "$REPO" install DKMS=0 KVER="$kver" PREFIX="$tmp/prefix"
-expect_rc 0 "modprobe vmmig" -- modprobe vmmig
-expect_eq "installed module is loaded" "$(cat /sys/module/vmmig/version 2>/dev/null)" \
+# No modprobe: resolving the "vmmig" family loads the module by its alias.
+expect_rc 0 "installed CLI works, loading the module" -- "$tmp/prefix/bin/vmmig" host show
+expect_eq "first use of the family loaded it" "$(cat /sys/module/vmmig/version 2>/dev/null)" \
 	"$(modinfo -F version "$VMMIG_KO")"
+expect_eq "by its alias" "$(modinfo -F alias "$VMMIG_KO")" "net-pf-16-proto-16-family-vmmig"
+expect_rc 0 "modprobe vmmig" -- modprobe vmmig
 expect_eq "modprobe found it in updates/" "$(modinfo -n vmmig)" "/lib/modules/$kver/updates/vmmig.ko"
-expect_rc 0 "installed CLI works" -- "$tmp/prefix/bin/vmmig" host show
 expect_rc 0 "modprobe -r vmmig" -- modprobe -r vmmig
 expect_rc 0 "make uninstall" -- make -s -C "$REPO" uninstall DKMS=0 KVER="$kver" PREFIX="$tmp/prefix"
 expect_rc 1 "modprobe after uninstall" -- modprobe vmmig
