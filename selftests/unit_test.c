@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Host-side unit tests of the user-space library: the text/JSON print path,
- * the decoding of the kernel's extended ACK, and the VMM control protocol's
- * messages.
+ * the decoding of the kernel's extended ACK, the VMM control protocol's
+ * messages, and the number reader.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +16,8 @@
 #include "host.h"
 #include "nl.h"
 #include "output.h"
+#include "parse.h"
+#include "vmdef.h"
 
 /* Runs @fn with stdout redirected into @buf. */
 static void capture(void (*fn)(void), char *buf, size_t size)
@@ -327,6 +329,83 @@ TEST(ctl_save_result_live_only)
 	EXPECT_TRUE(b.live);
 	EXPECT_EQ(3, b.rounds);
 	json_object_put(o);
+}
+
+TEST(parse_numbers)
+{
+	char why[VMMIG_ERRLEN];
+	uint32_t u32 = 7;
+	uint64_t v = 7;
+
+	ASSERT_EQ(0, parse_uint("--n", "42", 0, 100, &v, why));
+	EXPECT_EQ(42, v);
+	ASSERT_EQ(0, parse_uint("--n", "0x1f", 0, 100, &v, why));
+	EXPECT_EQ(31, v);
+	/* A leading zero is decimal, never octal. */
+	ASSERT_EQ(0, parse_uint("--n", "010", 0, 100, &v, why));
+	EXPECT_EQ(10, v);
+	ASSERT_EQ(0, parse_uint("--n", "18446744073709551615", 0, UINT64_MAX, &v, why));
+	EXPECT_EQ(UINT64_MAX, v);
+	ASSERT_EQ(0, parse_u32("--n", "4294967295", 0, UINT32_MAX, &u32, why));
+	EXPECT_EQ(UINT32_MAX, u32);
+
+	v = 7;
+	EXPECT_EQ(-EINVAL, parse_uint("--n", "", 0, 100, &v, why));
+	EXPECT_EQ(-EINVAL, parse_uint("--n", "-1", 0, 100, &v, why));
+	EXPECT_EQ(-EINVAL, parse_uint("--n", "+1", 0, 100, &v, why));
+	EXPECT_EQ(-EINVAL, parse_uint("--n", " 1", 0, 100, &v, why));
+	EXPECT_EQ(-EINVAL, parse_uint("--n", "0x", 0, 100, &v, why));
+	EXPECT_EQ(-EINVAL, parse_uint("--n", "1K", 0, 100, &v, why));
+	EXPECT_EQ(-EINVAL, parse_uint("--vcpus", "12x", 1, 64, &v, why));
+	EXPECT_STREQ("--vcpus: '12x' is not a number (1..64)", why);
+	EXPECT_EQ(-ERANGE, parse_uint("--vcpus", "0", 1, 64, &v, why));
+	EXPECT_STREQ("--vcpus: 0 is out of range (1..64)", why);
+	EXPECT_EQ(-ERANGE, parse_uint("--n", "18446744073709551616", 0, UINT64_MAX, &v, why));
+	EXPECT_STREQ("--n: 18446744073709551616 is out of range (64 bits)", why);
+	EXPECT_EQ(-ERANGE, parse_u32("--n", "4294967296", 0, UINT32_MAX, &u32, why));
+	EXPECT_STREQ("--n: 4294967296 is out of range (32 bits)", why);
+	EXPECT_EQ(-EINVAL, parse_u32("--n", "x", 0, UINT32_MAX, &u32, why));
+	EXPECT_STREQ("--n: 'x' is not a number", why);
+	EXPECT_EQ(-ERANGE, parse_uint("--n", "3", 5, UINT64_MAX, &v, why));
+	EXPECT_STREQ("--n: 3 is out of range (at least 5)", why);
+	/* Nothing is written on failure. */
+	EXPECT_EQ(7, v);
+	EXPECT_EQ(UINT32_MAX, u32);
+}
+
+TEST(parse_sizes)
+{
+	char why[VMMIG_ERRLEN];
+	uint64_t v = 7;
+
+	ASSERT_EQ(0, parse_size("--memory", "4096", 0, UINT64_MAX, &v, why));
+	EXPECT_EQ(4096, v);
+	ASSERT_EQ(0, parse_size("--memory", "4k", 0, UINT64_MAX, &v, why));
+	EXPECT_EQ(4096, v);
+	ASSERT_EQ(0, parse_size("--memory", "2M", 0, UINT64_MAX, &v, why));
+	EXPECT_EQ(2 << 20, v);
+	ASSERT_EQ(0, parse_size("--memory", "3GiB", 0, UINT64_MAX, &v, why));
+	EXPECT_EQ(3ULL << 30, v);
+	ASSERT_EQ(0, parse_size("--memory", "1TB", 0, UINT64_MAX, &v, why));
+	EXPECT_EQ(1ULL << 40, v);
+	ASSERT_EQ(0, parse_size("--memory", "0x10M", 0, UINT64_MAX, &v, why));
+	EXPECT_EQ(16 << 20, v);
+
+	v = 7;
+	EXPECT_EQ(-EINVAL, parse_size("--memory", "M", 0, UINT64_MAX, &v, why));
+	EXPECT_EQ(-EINVAL, parse_size("--memory", "4MM", 0, UINT64_MAX, &v, why));
+	EXPECT_EQ(-EINVAL, parse_size("--memory", "4Mx", 0, UINT64_MAX, &v, why));
+	EXPECT_EQ(-EINVAL, parse_size("--memory", "4B", 0, UINT64_MAX, &v, why));
+	EXPECT_EQ(-EINVAL, parse_size("--memory", "8Q", 0, UINT64_MAX, &v, why));
+	EXPECT_STREQ("--memory: '8Q' is not a size (bytes, or with K, M, G or T)", why);
+	EXPECT_EQ(-EINVAL, parse_size("wss", "x", 4096, 3ULL << 30, &v, why));
+	EXPECT_STREQ("wss: 'x' is not a size (bytes, or with K, M, G or T; 4K..3G)", why);
+	EXPECT_EQ(-ERANGE, parse_size("wss", "1K", 4096, UINT64_MAX, &v, why));
+	EXPECT_STREQ("wss: 1K is out of range (at least 4K)", why);
+	/* The shift must not overflow quietly. */
+	EXPECT_EQ(-ERANGE, parse_size("--memory", "17179869184G", 0, UINT64_MAX, &v, why));
+	EXPECT_EQ(-ERANGE, parse_size("--memory", "4097", 0, 4096, &v, why));
+	EXPECT_EQ(7, v);
 }
 
 TEST_HARNESS_MAIN

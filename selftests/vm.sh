@@ -157,7 +157,7 @@ expect_rc 1 "too much memory" -- "$V" vm create x --memory 64T --workload dirty=
 one_line "too much memory" "^vmmig: vm create: --memory 64.0 TiB is more than this host has"
 no_vm x "too much memory"
 expect_rc 2 "bad workload" -- "$V" vm create x --memory 8M --workload dirty=fast
-one_line "bad workload" "dirty=fast is not a rate"
+one_line "bad workload" "^vmmig: vm create: --workload dirty: 'fast' is not a number \\(0\\.\\.1000000000\\)$"
 expect_rc 1 "working set larger than memory" -- "$V" vm create x --memory 4M --workload wss=8M
 one_line "wss > memory" "is too small"
 no_vm x "bad workload"

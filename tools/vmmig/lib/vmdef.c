@@ -20,6 +20,7 @@
 #include <linux/kvm.h>
 #include <uuid/uuid.h>
 
+#include "parse.h"
 #include "vmdef.h"
 #include "guest.h"
 
@@ -88,19 +89,6 @@ int vmdef_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (end == s || *end || errno || s[0] == '-')
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 /* Splits "a=1,b=2" in place; calls @fn for each key=value. */
 static int for_each_kv(char *spec, char *why,
 		       int (*fn)(void *ctx, const char *k, const char *v, char *why),
@@ -127,11 +115,11 @@ static int workload_kv(void *ctx, const char *k, const char *v, char *why)
 	if (!v && strcmp(k, "readonly"))
 		return fail(why, -EINVAL, "workload: '%s' needs a value", k);
 	if (!strcmp(k, "dirty")) {
-		if (parse_u64(v, &wl->rate) || wl->rate > 1000000000)
-			return fail(why, -EINVAL, "workload: dirty=%s is not a rate in pages per second (0-1000000000)", v);
+		if (parse_uint("--workload dirty", v, 0, 1000000000, &wl->rate, why))
+			return -EINVAL;
 	} else if (!strcmp(k, "wss")) {
-		if (vmdef_parse_size(v, &wl->wss) || wl->wss < 4096)
-			return fail(why, -EINVAL, "workload: wss=%s is not a size of at least 4K", v);
+		if (parse_size("--workload wss", v, 4096, UINT64_MAX, &wl->wss, why))
+			return -EINVAL;
 	} else if (!strcmp(k, "pattern")) {
 		if (!strcmp(v, "seq"))
 			wl->pattern = VMMIG_PATTERN_SEQ;
