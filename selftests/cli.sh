@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The vmmig CLI against vmmig.ko in a booted kernel: host show/set in text
-# and JSON (checked with jq), kernel error messages, privileges, and
-# monitor with two listeners and across a module unload and reload.
+# and JSON (checked with jq), prefixes, kernel error messages, privileges,
+# -n NETNS, and monitor with two listeners and across a module unload and
+# reload.
 # shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
 
@@ -49,6 +50,10 @@ expect_match "text has kvm" "$out" "kvm $want_kvm"
 expect_match "text has the settings" "$out" "migration off max-migrations 2 vms 0"
 expect_rc 0 "host (default verb)" -- "$VMMIG" host
 expect_contains "defaults to show" "$out" "kernel $(uname -r)"
+expect_rc 0 "host sh (a unique prefix)" -- "$VMMIG" host sh
+expect_contains "is show" "$out" "kernel $(uname -r)"
+expect_rc 0 "ho po (host policy show)" -- "$VMMIG" ho po
+expect_match "is policy show" "$out" "^strict "
 
 # host set.
 expect_rc 0 "host set" -- "$VMMIG" host set migration on max-migrations 8
@@ -78,11 +83,22 @@ else
 	fail "setpriv (util-linux) is missing"
 fi
 
-# Each network namespace is its own host.
+# Each network namespace is its own host; -n NETNS goes there, as ip -n.
 ns=vmmig-cli-$$
 ip netns add "$ns"
 expect_rc 0 "host show in a new namespace" -- ip netns exec "$ns" "$VMMIG" -j host show
 expect_eq "fresh settings there" "$(jq -r .max_migrations <<<"$out")" 2
+expect_rc 0 "host set with -n" -- "$VMMIG" -n "$ns" host set max-migrations 5
+expect_rc 0 "seen from inside" -- ip netns exec "$ns" "$VMMIG" -j host show
+expect_eq "set there" "$(jq -r .max_migrations <<<"$out")" 5
+expect_rc 0 "host sh -j -n, options after the verb" -- "$VMMIG" host sh -j -n "$ns"
+expect_eq "read there" "$(jq -r .max_migrations <<<"$out")" 5
+expect_rc 0 "--netns=NETNS" -- "$VMMIG" --netns="$ns" -j host
+expect_eq "the same" "$(jq -r .migration <<<"$out")" false
+expect_rc 0 "here, untouched" -- "$VMMIG" -j host show
+expect_eq "still 8 here" "$(jq -r .max_migrations <<<"$out")" 8
+expect_rc 1 "-n of a namespace gone" -- "$VMMIG" -n "$ns-gone" host show
+expect_eq "says so" "$err" "vmmig: -n: network namespace $ns-gone: no such namespace (see 'ip netns list')"
 ip netns del "$ns"
 
 # monitor: two listeners, then the module going away and coming back.

@@ -22,7 +22,7 @@ start_hold() { # output-file args...
 
 start_hold "$tmp/h1"
 p1=${pids[0]}
-expect_rc 0 "register another process's VM" -- "$VMMIG" kvm register "$p1" guest1
+expect_rc 0 "register another process's VM" -- "$VMMIG" kvm register guest1 --pid "$p1"
 expect_rc 0 "kvm list -j" -- "$VMMIG" -j kvm list
 expect_eq "one VM listed" "$(jq length <<<"$out")" 1
 expect_eq "its name" "$(jq -r '.[0].name' <<<"$out")" guest1
@@ -35,15 +35,18 @@ expect_match "text lists the memslot" "$out" "memslot 0 gfn 0 pages 4096"
 expect_rc 0 "kvm show -j" -- "$VMMIG" -j kvm show guest1
 expect_eq "JSON memslot pages" "$(jq '.memslots[0].pages' <<<"$out")" 4096
 
-expect_rc 1 "the same VM twice" -- "$VMMIG" kvm register "$p1" guest2
+expect_rc 1 "the same VM twice" -- "$VMMIG" kvm register guest2 --pid "$p1"
 expect_eq "names the first registration" "$err" \
 	"vmmig: kvm register: vmmig: this VM is already registered as 'guest1'"
-expect_rc 1 "a process without a VM" -- "$VMMIG" kvm register $$ nope
+expect_rc 1 "a process without a VM" -- "$VMMIG" kvm register nope --pid $$
 expect_eq "says so" "$err" "vmmig: kvm register: process $$ has no KVM VM"
-expect_rc 2 "not a pid" -- "$VMMIG" kvm register abc nope
-expect_rc 2 "bad uuid" -- "$VMMIG" kvm register "$p1" x uuid 1234
+expect_rc 2 "not a pid" -- "$VMMIG" kvm register nope --pid abc
+one_line "not a pid" "^vmmig: kvm register: --pid: 'abc' is not a number \\(1\\.\\.2147483647\\)$"
+expect_rc 2 "bad uuid" -- "$VMMIG" kvm register x --pid "$p1" --uuid 1234
+one_line "bad uuid" "^vmmig: kvm register: --uuid: '1234' is not a UUID$"
+expect_rc 2 "the old grammar" -- "$VMMIG" kvm register "$p1" x uuid 1234
 expect_rc 1 "dirty-log of a VM that nobody harvests" -- "$VMMIG" kvm dirty-log nope
-expect_eq "unknown VM" "$err" "vmmig: dirty-log: no VM of this name is registered here"
+expect_eq "unknown VM" "$err" "vmmig: kvm dirty-log: no VM of this name is registered here"
 expect_rc 1 "unregister without CAP_NET_ADMIN" -- \
 	setpriv --inh-caps=-net_admin --bounding-set=-net_admin "$VMMIG" kvm unregister guest1
 expect_rc 0 "dirty-rate of another process's VM" -- \
@@ -55,10 +58,16 @@ expect_match "text" "$out" "^rate [0-9]+ pages/s \\([0-9]+ KiB/s\\) sampled 64 c
 expect_rc 2 "dirty-rate without a VM" -- "$VMMIG" kvm dirty-rate
 expect_rc 2 "dirty-rate bad seconds" -- "$VMMIG" kvm dirty-rate guest1 --seconds x
 expect_rc 1 "dirty-rate seconds out of range" -- "$VMMIG" kvm dirty-rate guest1 --seconds 99
-expect_eq "kernel range" "$err" "vmmig: dirty-rate: integer out of range (valid range 1..60)"
+expect_eq "kernel range" "$err" "vmmig: kvm dirty-rate: integer out of range (valid range 1..60)"
 expect_rc 0 "unregister" -- "$VMMIG" kvm unregister guest1
 expect_rc 0 "empty list" -- "$VMMIG" -j kvm list
 expect_eq "empty JSON array" "$out" "[]"
+# Prefixes, and a UUID of our choosing.
+expect_rc 0 "register with a UUID" -- \
+	"$VMMIG" kvm reg guest3 --uuid 0123456789abcdef0123456789abcdef --pid "$p1"
+expect_rc 0 "its UUID" -- "$VMMIG" kvm sh guest3 -j
+expect_eq "the UUID given" "$(jq -r .uuid <<<"$out")" 01234567-89ab-cdef-0123-456789abcdef
+expect_rc 0 "unregister it" -- "$VMMIG" kvm unr guest3
 
 # A VMM that harvests its own VM: statistics for everyone to read.
 start_hold "$tmp/h2" --harvest guest2

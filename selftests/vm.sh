@@ -26,6 +26,14 @@ expect_rc 0 "list" -- "$V" vm list
 expect_match "list text" "$out" "w +running +4.0 MiB +1 "
 expect_rc 0 "list -j" -- "$V" -j vm list
 expect_eq "list json" "$(jq -r '.[0].name + " " + .[0].state' <<<"$out")" "w running"
+# The grammar on a running VM: prefixes, options after the verb and NAME.
+expect_rc 0 "vm sh w -j" -- "$V" vm sh w -j
+expect_eq "is show -j" "$(jq -r .state <<<"$out")" running
+expect_rc 0 "vm dirty-rate, options before NAME" -- "$V" vm dirty-r --sample 64 w -j
+expect_eq "sampled as asked" "$(jq .sampled <<<"$out")" 64
+expect_rc 2 "vm st is ambiguous" -- "$V" vm st w
+one_line "vm st" "^vmmig: 'vmmig vm st' is ambiguous: start, stop$"
+expect_eq "still running" "$(state w)" running
 expect_rc 0 "dirty-rate of the running VM" -- "$V" -j vm dirty-rate w --seconds 1 --sample 256
 expect_match "its workload dirties pages" "$(jq .rate <<<"$out")" '^[1-9][0-9]*$'
 expect_rc 1 "dirty-rate of an unknown VM" -- "$V" vm dirty-rate nope

@@ -109,7 +109,7 @@ expect_rc 0 "start old" -- "$V" vm start old
 pid=$(cat "$VMMIG_STATE_DIR/old/vmm.pid")
 expect_rc 0 "create taken" -- "$V" vm create taken --memory 4M --workload dirty=1
 expect_rc 0 "old's VM by hand under the name taken" -- \
-	bash -c "'$V' kvm unregister old && '$V' kvm register $pid taken"
+	bash -c "'$V' kvm unregister old && '$V' kvm register taken --pid $pid"
 expect_rc 1 "start taken" -- "$V" vm start taken
 one_line "name taken" "^vmmig: vm start: vmmig.ko refused to register the VM: .*already registered"
 expect_eq "taken stays off" "$(state taken)" off

@@ -52,7 +52,7 @@ expect_rc 0 "another VM" -- "$V" vm create other --memory 4M --workload dirty=0
 expect_rc 0 "start other" -- "$V" vm start other
 pid=$(cat "$VMMIG_STATE_DIR/other/vmm.pid")
 expect_rc 0 "register it as lv" -- \
-	bash -c "'$V' kvm unregister lv && '$V' kvm unregister other && '$V' kvm register $pid lv"
+	bash -c "'$V' kvm unregister lv && '$V' kvm unregister other && '$V' kvm register lv --pid $pid"
 expect_rc 0 "audit it by name" -- "$V" kvm audit lv
 expect_match "audited as registered" "$out" "^lv: pid $pid cpu-mode off vcpus [0-9]+ compliance ok"
 expect_rc 1 "live save with the name taken" -- "$V" vm save lv "$tmp/t.state" --live

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmmig kvm { list | show | register | unregister | dirty-log }: the KVM
- * VMs registered with vmmig.ko, of any VMM.
+ * vmmig kvm { list | show | register | unregister | dirty-log | dirty-rate |
+ *             audit | cpu-mode }: the KVM VMs registered with vmmig.ko, of
+ * any VMM. A VM is named by its registered NAME or, where it need not be
+ * registered, by --pid PID of the process that holds it.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +16,11 @@
 #include <sys/pidfd.h>
 #include <sys/random.h>
 
+#include "cpuid.h"
 #include "output.h"
+#include "parse.h"
 #include "registry.h"
+#include "vmdef.h"
 #include "vmmig.h"
 
 static const char *const cpu_modes[] = { "off", "common", "minimum" };
@@ -92,41 +98,62 @@ static int print_vm(const struct vmmig_vm_info *vm, void *detail)
 	return 0;
 }
 
-static int kvm_list(struct vmmig_nl *nl, int argc, char **argv)
+static int kvm_list(int argc, char **argv)
 {
+	struct vmmig_nl nl;
 	int err;
 
-	if (argc > 1) {
-		error_msg("kvm list", "unexpected argument '%s'", argv[1]);
-		return object_help("kvm", true);
-	}
+	if (argc > 1)
+		return usage_error("unexpected argument '%s'", argv[1]);
+	if (cli_connect(&nl, what))
+		return EXIT_FAIL;
 	output_list_begin();
-	err = vmmig_vm_dump(nl, print_vm, NULL);
+	err = vmmig_vm_dump(&nl, print_vm, NULL);
 	output_list_end();
-	return err ? cli_nl_error(nl, "kvm list", err) : EXIT_OK;
+	return cli_close(&nl, err);
 }
 
-static int kvm_show(struct vmmig_nl *nl, int argc, char **argv)
+static const struct cmd kvm_list_cmd = {
+	.name = "list",
+	.fn = kvm_list,
+	.args = "",
+	.help = "every KVM VM registered in this network namespace: name, UUID,\n"
+		"owner pid, vCPUs, memory, dirty logging, cpu-mode and compliance\n"
+		"(also plain 'vmmig kvm')\n",
+};
+
+static int kvm_show(int argc, char **argv)
 {
 	struct vmmig_vm_info *vm;
+	struct vmmig_nl nl;
+	const char *name;
 	int err;
 
-	if (argc != 2) {
-		error_msg("kvm show", "expected one VM name");
-		return object_help("kvm", true);
-	}
+	if (cmd_no_options(argc, argv, "NAME"))
+		return EXIT_USAGE;
+	name = argv[optind];
 	vm = malloc(sizeof(*vm));
 	if (!vm)
 		return EXIT_FAIL;
-	err = vmmig_vm_get(nl, VMMIG_BY_NAME(argv[1]), vm);
-	if (!err)
-		print_vm(vm, vm);
+	err = cli_connect(&nl, what);
+	if (!err) {
+		err = cli_close(&nl, vmmig_vm_get(&nl, VMMIG_BY_NAME(name), vm));
+		if (!err)
+			print_vm(vm, vm);
+	}
 	free(vm);
-	return err ? cli_nl_error(nl, "kvm show", err) : EXIT_OK;
+	return err;
 }
 
+static const struct cmd kvm_show_cmd = {
+	.name = "show",
+	.fn = kvm_show,
+	.args = "NAME",
+	.help = "one registered VM, with its memslots\n",
+};
+
 /* The first KVM VM descriptor of @pid, copied into this process. */
-int grab_vm_fd(pid_t pid)
+static int grab_vm_fd(pid_t pid)
 {
 	char dir[64], path[320], target[64];
 	struct dirent *d;
@@ -163,76 +190,122 @@ out:
 	return fd;
 }
 
-static int kvm_register(struct vmmig_nl *nl, int argc, char **argv)
+static int parse_pid(const char *s, pid_t *pid)
 {
+	char why[VMMIG_ERRLEN];
+	uint32_t v;
+
+	if (parse_u32("--pid", s, 1, INT32_MAX, &v, why)) {
+		error_msg(what, "%s", why);
+		return EXIT_USAGE;
+	}
+	*pid = v;
+	return 0;
+}
+
+/* The VM descriptor of process @pid, or -1 (reported). */
+static int take_vm_fd(pid_t pid)
+{
+	int fd = grab_vm_fd(pid);
+
+	if (fd == -ENOENT)
+		error_msg(what, "process %d has no KVM VM", pid);
+	else if (fd < 0)
+		error_msg(what, "cannot take the VM of process %d: %s", pid, strerror(-fd));
+	return fd < 0 ? -1 : fd;
+}
+
+static int kvm_register(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "uuid", required_argument, NULL, 'u' },
+		{}
+	};
 	uint8_t uuid[VMMIG_UUID_LEN];
-	char *end;
-	long pid;
-	int fd, err;
+	bool has_uuid = false;
+	struct vmmig_nl nl;
+	pid_t pid = 0;
+	int c, fd, err;
 
-	if (argc != 3 && !(argc == 5 && !strcmp(argv[3], "uuid"))) {
-		error_msg("kvm register", "expected PID NAME [ uuid UUID ]");
-		return object_help("kvm", true);
+	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
+		if (c == '?')
+			return EXIT_USAGE;
+		if (c == 'p' && parse_pid(optarg, &pid))
+			return EXIT_USAGE;
+		if (c == 'u') {
+			if (parse_uuid(optarg, uuid)) {
+				error_msg(what, "--uuid: '%s' is not a UUID", optarg);
+				return EXIT_USAGE;
+			}
+			has_uuid = true;
+		}
 	}
-	pid = strtol(argv[1], &end, 10);
-	if (*end || pid <= 0) {
-		error_msg("kvm register", "'%s' is not a process id", argv[1]);
-		return EXIT_USAGE;
-	}
-	if (argc == 5 && parse_uuid(argv[4], uuid)) {
-		error_msg("kvm register", "'%s' is not a UUID", argv[4]);
-		return EXIT_USAGE;
-	}
-	if (argc == 3 && getrandom(uuid, sizeof(uuid), 0) != sizeof(uuid))
-		return EXIT_FAIL;
-	fd = grab_vm_fd(pid);
-	if (fd == -ENOENT) {
-		error_msg("kvm register", "process %ld has no KVM VM", pid);
-		return EXIT_FAIL;
-	}
-	if (fd < 0) {
-		error_msg("kvm register", "cannot take the VM of process %ld: %s",
-			  pid, strerror(-fd));
+	if (optind >= argc)
+		return usage_error("missing NAME");
+	if (optind + 1 < argc)
+		return usage_error("unexpected argument '%s'", argv[optind + 1]);
+	if (!pid)
+		return usage_error("missing --pid PID");
+	if (!has_uuid && getrandom(uuid, sizeof(uuid), 0) != sizeof(uuid)) {
+		error_msg(what, "getrandom: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
-	err = vmmig_vm_register(nl, fd, argv[2], uuid);
-	close(fd);
-	return err ? cli_nl_error(nl, "kvm register", err) : EXIT_OK;
+	if (cli_connect(&nl, what))
+		return EXIT_FAIL;
+	fd = take_vm_fd(pid);
+	err = fd < 0 ? EXIT_FAIL : vmmig_vm_register(&nl, fd, argv[optind], uuid);
+	if (fd >= 0)
+		close(fd);
+	return cli_close(&nl, err);
 }
 
-static int kvm_unregister(struct vmmig_nl *nl, int argc, char **argv)
+static const struct cmd kvm_register_cmd = {
+	.name = "register",
+	.fn = kvm_register,
+	.args = "NAME --pid PID [ --uuid UUID ]",
+	.help = "[admin] register the KVM VM of process PID (a VMM such as QEMU)\n"
+		"under NAME, with a random UUID unless one is given; its VM\n"
+		"descriptor is taken with pidfd_getfd, which needs the right to\n"
+		"ptrace PID\n",
+};
+
+static int kvm_unregister(int argc, char **argv)
 {
-	int err;
+	struct vmmig_nl nl;
 
-	if (argc != 2) {
-		error_msg("kvm unregister", "expected one VM name");
-		return object_help("kvm", true);
-	}
-	err = vmmig_vm_unregister(nl, VMMIG_BY_NAME(argv[1]));
-	return err ? cli_nl_error(nl, "kvm unregister", err) : EXIT_OK;
+	if (cmd_no_options(argc, argv, "NAME"))
+		return EXIT_USAGE;
+	if (cli_connect(&nl, what))
+		return EXIT_FAIL;
+	return cli_close(&nl, vmmig_vm_unregister(&nl, VMMIG_BY_NAME(argv[optind])));
 }
 
-/**
- * dirty_log_main() - "NAME": the dirty-page statistics of a registered VM.
- * Also serves `vmmig vm dirty-log`.
- */
-int dirty_log_main(int argc, char **argv)
+static const struct cmd kvm_unregister_cmd = {
+	.name = "unregister",
+	.fn = kvm_unregister,
+	.args = "NAME",
+	.help = "[admin] forget it (VMs also leave when their VMM closes them)\n",
+};
+
+/* Also `vmmig vm dirty-log NAME`. */
+int kvm_dirty_log(int argc, char **argv)
 {
 	struct vmmig_dirty_stats *st;
 	struct vmmig_nl nl;
 	int i, err;
 
-	if (argc != 2) {
-		error_msg("dirty-log", "expected one VM name");
+	if (cmd_no_options(argc, argv, "NAME"))
 		return EXIT_USAGE;
-	}
-	if (cli_connect(&nl, "dirty-log"))
-		return EXIT_FAIL;
 	st = calloc(1, sizeof(*st));
-	err = st ? vmmig_dirty_get_stats(&nl, VMMIG_BY_NAME(argv[1]), st) : -ENOMEM;
+	if (!st)
+		return EXIT_FAIL;
+	err = cli_connect(&nl, what);
+	if (!err)
+		err = cli_close(&nl, vmmig_dirty_get_stats(&nl, VMMIG_BY_NAME(argv[optind]), st));
 	if (err) {
-		err = cli_nl_error(&nl, "dirty-log", err);
-		goto out;
+		free(st);
+		return err;
 	}
 	print_string(PRINT_ANY, "name", "%s", st->name);
 	print_uint(PRINT_ANY, "round", " round %" PRIu64, st->round);
@@ -256,83 +329,99 @@ int dirty_log_main(int argc, char **argv)
 	}
 	close_array();
 	output_flush();
-	err = EXIT_OK;
-out:
 	free(st);
-	vmmig_nl_close(&nl);
-	return err;
+	return EXIT_OK;
 }
 
-/**
- * dirty_rate_main() - "(NAME | --pid PID) [--seconds S] [--sample N]":
- * estimates a VM's dirty rate by sampling. Also serves `vmmig vm dirty-rate`.
+static const struct cmd kvm_dirty_log_cmd = {
+	.name = "dirty-log",
+	.fn = kvm_dirty_log,
+	.args = "NAME",
+	.help = "the last dirty-page harvest of a VM: pages, bytes, time, rate in\n"
+		"total and per memslot\n",
+};
+
+/*
+ * "NAME or --pid PID": with @vmm_pid (`vmmig vm`), NAME is a managed VM,
+ * which stands for the pid of its running VMM. Then connects, and takes the
+ * VM descriptor of PID into @fd (else -1). 0 or an exit code (reported).
  */
-int dirty_rate_main(int argc, char **argv)
+static int open_vm(const char **name, pid_t pid, int (*vmm_pid)(const char *, pid_t *),
+		   struct vmmig_nl *nl, int *fd)
 {
-	const char *name = NULL, *what = "dirty-rate";
-	unsigned long seconds = 0, sample = 0;
-	struct vmmig_dirty_rate r;
-	struct vmmig_nl nl;
-	int i, fd = -1, err;
-	long pid = 0;
-	char *end;
+	int err;
 
-	for (i = 1; i < argc; i++) {
-		unsigned long *num = NULL;
-
-		if (!strcmp(argv[i], "--pid") && i + 1 < argc) {
-			pid = strtol(argv[++i], &end, 10);
-			if (*end || pid <= 0) {
-				error_msg(what, "'%s' is not a process id", argv[i]);
-				return EXIT_USAGE;
-			}
-			continue;
-		}
-		if (!strcmp(argv[i], "--seconds"))
-			num = &seconds;
-		else if (!strcmp(argv[i], "--sample"))
-			num = &sample;
-		if (num && i + 1 < argc) {
-			*num = strtoul(argv[++i], &end, 10);
-			if (*end || !*num || *num > UINT32_MAX) {
-				error_msg(what, "%s: '%s' is not a positive number",
-					  argv[i - 1], argv[i]);
-				return EXIT_USAGE;
-			}
-			continue;
-		}
-		if (argv[i][0] == '-' || name) {
-			error_msg(what, "unexpected argument '%s'", argv[i]);
-			return EXIT_USAGE;
-		}
-		name = argv[i];
+	*fd = -1;
+	if (vmm_pid && pid)
+		return usage_error("--pid is for 'vmmig kvm %s'", strrchr(what, ' ') + 1);
+	if (!*name == !pid)
+		return usage_error(pid ? "NAME or --pid PID, not both" :
+				   vmm_pid ? "missing NAME" : "missing NAME or --pid PID");
+	if (vmm_pid) {
+		err = vmm_pid(*name, &pid);
+		if (err)
+			return err;
+		*name = NULL;
 	}
-	if (!name == !pid) {
-		error_msg(what, "expected a VM name or --pid PID");
-		return EXIT_USAGE;
-	}
-	if (cli_connect(&nl, what))
+	if (cli_connect(nl, what))
 		return EXIT_FAIL;
 	if (pid) {
-		fd = grab_vm_fd(pid);
-		if (fd < 0) {
-			error_msg(what, fd == -ENOENT ? "process %ld has no KVM VM%s" :
-				  "cannot take the VM of process %ld: %s", pid,
-				  fd == -ENOENT ? "" : strerror(-fd));
-			vmmig_nl_close(&nl);
+		*fd = take_vm_fd(pid);
+		if (*fd < 0) {
+			vmmig_nl_close(nl);
 			return EXIT_FAIL;
 		}
 	}
-	err = vmmig_dirty_sample(&nl, fd >= 0 ? VMMIG_BY_FD(fd) : VMMIG_BY_NAME(name),
-				 seconds, sample, &r);
+	return 0;
+}
+
+/* Ends what open_vm() began, after a request that returned @err. */
+static int close_vm(struct vmmig_nl *nl, int fd, int err)
+{
 	if (fd >= 0)
 		close(fd);
-	if (err) {
-		err = cli_nl_error(&nl, what, err);
-		vmmig_nl_close(&nl);
-		return err;
+	return cli_close(nl, err);
+}
+
+int kvm_dirty_rate(int argc, char **argv, int (*vmm_pid)(const char *name, pid_t *pid))
+{
+	static const struct option lo[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "sample", required_argument, NULL, 'n' },
+		{}
+	};
+	uint32_t seconds = 0, sample = 0;
+	char why[VMMIG_ERRLEN];
+	const char *name = NULL;
+	struct vmmig_dirty_rate r;
+	struct vmmig_nl nl;
+	int c, fd, err;
+	pid_t pid = 0;
+
+	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
+		if (c == '?')
+			return EXIT_USAGE;
+		if (c == 'p' && parse_pid(optarg, &pid))
+			return EXIT_USAGE;
+		/* Their ranges are vmmig.ko's, which names them when it refuses. */
+		if ((c == 's' && parse_u32("--seconds", optarg, 1, UINT32_MAX, &seconds, why)) ||
+		    (c == 'n' && parse_u32("--sample", optarg, 1, UINT32_MAX, &sample, why))) {
+			error_msg(what, "%s", why);
+			return EXIT_USAGE;
+		}
 	}
-	vmmig_nl_close(&nl);
+	if (optind < argc)
+		name = argv[optind];
+	if (optind + 1 < argc)
+		return usage_error("unexpected argument '%s'", argv[optind + 1]);
+	err = open_vm(&name, pid, vmm_pid, &nl, &fd);
+	if (err)
+		return err;
+	err = close_vm(&nl, fd, vmmig_dirty_sample(&nl, fd >= 0 ? VMMIG_BY_FD(fd) : VMMIG_BY_NAME(name),
+						    seconds, sample, &r));
+	if (err)
+		return err;
 	print_uint(PRINT_ANY, "rate", "rate %" PRIu64 " pages/s", r.rate);
 	print_uint(PRINT_JSON, "bytes_per_second", NULL, r.rate * 4096);
 	print_uint(PRINT_FP, NULL, " (%" PRIu64 " KiB/s)", r.rate * 4);
@@ -345,41 +434,147 @@ int dirty_rate_main(int argc, char **argv)
 	return EXIT_OK;
 }
 
-int kvm_main(int argc, char **argv)
+static int kvm_dirty_rate_main(int argc, char **argv)
 {
-	static const struct {
-		const char *verb;
-		int (*fn)(struct vmmig_nl *nl, int argc, char **argv);
-	} verbs[] = {
-		{ "list", kvm_list },
-		{ "show", kvm_show },
-		{ "register", kvm_register },
-		{ "unregister", kvm_unregister },
-	};
-	const char *verb = argc < 2 ? "list" : argv[1];
-	struct vmmig_nl nl;
-	size_t i;
-	int ret;
-
-	if (is_help(verb))
-		return object_help("kvm", false);
-	if (!strcmp(verb, "dirty-log"))
-		return dirty_log_main(argc - 1, argv + 1);
-	if (!strcmp(verb, "dirty-rate"))
-		return dirty_rate_main(argc - 1, argv + 1);
-	if (!strcmp(verb, "audit"))
-		return kvm_audit_main(argc - 1, argv + 1);
-	if (!strcmp(verb, "cpu-mode"))
-		return kvm_cpu_mode_main(argc - 1, argv + 1);
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		if (strcmp(verb, verbs[i].verb))
-			continue;
-		if (cli_connect(&nl, "kvm"))
-			return EXIT_FAIL;
-		ret = verbs[i].fn(&nl, argc < 2 ? 1 : argc - 1, argv + 1);
-		vmmig_nl_close(&nl);
-		return ret;
-	}
-	error_msg("kvm", "unknown command '%s'", verb);
-	return object_help("kvm", true);
+	return kvm_dirty_rate(argc, argv, NULL);
 }
+
+static const struct cmd kvm_dirty_rate_cmd = {
+	.name = "dirty-rate",
+	.fn = kvm_dirty_rate_main,
+	.args = "{ NAME | --pid PID } [ --seconds S ] [ --sample N ]",
+	.help = "[admin] estimate how fast a VM (registered, or the KVM VM of\n"
+		"process PID, e.g. a QEMU) dirties its memory, without dirty\n"
+		"logging: hashes N random pages (default 4096) twice, S seconds\n"
+		"apart (default 1)\n",
+};
+
+static void print_audit(const struct vmmig_audit *a)
+{
+	const char *name;
+	int w, b;
+
+	print_string(a->name[0] ? PRINT_ANY : PRINT_JSON, "name", "%s: ",
+		     a->name[0] ? a->name : NULL);
+	print_uint(PRINT_ANY, "pid", "pid %" PRIu64, a->pid);
+	print_string(PRINT_ANY, "cpu_mode", " cpu-mode %s", vmmig_cpu_mode_name(a->mode));
+	print_uint(PRINT_ANY, "vcpus", " vcpus %" PRIu64, a->vcpus);
+	print_string(PRINT_ANY, "compliance", " compliance %s",
+		     vmmig_compliance_name(a->compliance));
+	open_array("excess");
+	for (w = 0; w < VMMIG_NR_WORDS; w++) {
+		for (b = 0; b < 32; b++) {
+			if (!(a->excess[w] & (1u << b)))
+				continue;
+			name = vmmig_feature_name(w, b);
+			open_object(NULL);
+			print_string(PRINT_ANY, "feature", " %s", name);
+			print_string(name ? PRINT_JSON : PRINT_ANY, "word",
+				     "(%s", vmmig_word_name(w));
+			print_uint(name ? PRINT_JSON : PRINT_ANY, "bit", " bit %" PRIu64 ")", b);
+			close_object();
+		}
+	}
+	close_array();
+	print_nl();
+}
+
+/*
+ * A registered VM is audited against its own mode; the VM of process PID
+ * (any VMM, taken with pidfd_getfd) against --mode, common by default.
+ * `vmmig vm audit NAME` audits the VM of NAME's VMM the same way.
+ */
+int kvm_audit(int argc, char **argv, int (*vmm_pid)(const char *name, pid_t *pid))
+{
+	static const struct option lo[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'm' },
+		{}
+	};
+	int mode = -1, fd, c, err;
+	const char *name = NULL;
+	struct vmmig_audit a;
+	struct vmmig_nl nl;
+	pid_t pid = 0;
+
+	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
+		if (c == '?')
+			return EXIT_USAGE;
+		if (c == 'p' && parse_pid(optarg, &pid))
+			return EXIT_USAGE;
+		if (c == 'm' && (mode = vmmig_cpu_mode_parse(optarg)) < 0) {
+			error_msg(what, "--mode: expected off, common or minimum, not '%s'", optarg);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		name = argv[optind];
+	if (optind + 1 < argc)
+		return usage_error("unexpected argument '%s'", argv[optind + 1]);
+	if (name && !vmm_pid && mode >= 0)
+		return usage_error("--mode goes with --pid: a registered VM is audited against its cpu-mode");
+	err = open_vm(&name, pid, vmm_pid, &nl, &fd);
+	if (err)
+		return err;
+	err = close_vm(&nl, fd, vmmig_vm_audit(&nl, name ? VMMIG_BY_NAME(name) : VMMIG_BY_FD(fd),
+					       name ? -1 : mode < 0 ? VMMIG_CPU_MODE_COMMON : mode, &a));
+	if (err)
+		return err;
+	print_audit(&a);
+	output_flush();
+	return EXIT_OK;
+}
+
+static int kvm_audit_main(int argc, char **argv)
+{
+	return kvm_audit(argc, argv, NULL);
+}
+
+static const struct cmd kvm_audit_cmd = {
+	.name = "audit",
+	.fn = kvm_audit_main,
+	.args = "{ NAME | --pid PID [ --mode { common | minimum } ] }",
+	.help = "compare every vCPU's CPUID with the mask of the VM's cpu-mode and\n"
+		"name each feature outside it; --pid: the VM of any process (any\n"
+		"VMM), against --mode (default common)\n",
+};
+
+static int kvm_cpu_mode(int argc, char **argv)
+{
+	struct vmmig_policy_change c = {};
+	struct vmmig_nl nl;
+	int mode;
+
+	if (cmd_no_options(argc, argv, "NAME MODE"))
+		return EXIT_USAGE;
+	mode = vmmig_cpu_mode_parse(argv[optind + 1]);
+	if (mode < 0) {
+		error_msg(what, "MODE: expected off, common or minimum, not '%s'", argv[optind + 1]);
+		return EXIT_USAGE;
+	}
+	c.vm_name = argv[optind];
+	c.vm_mode = mode;
+	if (cli_connect(&nl, what))
+		return EXIT_FAIL;
+	return cli_close(&nl, vmmig_policy_set(&nl, &c));
+}
+
+static const struct cmd kvm_cpu_mode_cmd = {
+	.name = "cpu-mode",
+	.fn = kvm_cpu_mode,
+	.args = "NAME MODE",
+	.help = "[admin] which mask the VM must fit, MODE: off, common (the\n"
+		"cluster's features) or minimum; audited again at once\n",
+};
+
+static const struct cmd *const kvm_cmds[] = {
+	&kvm_list_cmd, &kvm_show_cmd, &kvm_register_cmd, &kvm_unregister_cmd,
+	&kvm_dirty_log_cmd, &kvm_dirty_rate_cmd, &kvm_audit_cmd, &kvm_cpu_mode_cmd,
+};
+static const struct cmd_table kvm_table = CMD_TABLE("kvm", kvm_cmds, "list", NULL);
+
+const struct cmd kvm_cmd = {
+	.name = "kvm",
+	.help = "Lists the KVM VMs registered with vmmig.ko, of any VMM\n",
+	.sub = &kvm_table,
+};

@@ -163,7 +163,7 @@ static int monitor_valid(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-int monitor_main(int argc, char **argv)
+static int monitor_main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct monitor m = {};
@@ -171,33 +171,29 @@ int monitor_main(int argc, char **argv)
 	int events, ctrl, err, ret = EXIT_FAIL;
 	struct pollfd pfd;
 
-	if (argc > 1) {
-		if (is_help(argv[1]))
-			return object_help("monitor", false);
-		error_msg("monitor", "unexpected argument '%s'", argv[1]);
-		return object_help("monitor", true);
-	}
-	if (cli_connect(&nl, "monitor"))
+	if (argc > 1)
+		return usage_error("unexpected argument '%s'", argv[1]);
+	if (cli_connect(&nl, what))
 		return EXIT_FAIL;
 	m.family = nl.family;
 	events = vmmig_nl_group(&nl, VMMIG_GENL_NAME, VMMIG_MCGRP_EVENTS);
 	ctrl = vmmig_nl_group(&nl, "nlctrl", "notify");
 	vmmig_nl_close(&nl);
 	if (events < 0 || ctrl < 0) {
-		error_msg("monitor", "cannot resolve the %s multicast group",
+		error_msg(what, "cannot resolve the %s multicast group",
 			  events < 0 ? "vmmig events" : "nlctrl notify");
 		return EXIT_FAIL;
 	}
 
 	m.sk = nl_socket_alloc();
 	if (!m.sk || genl_connect(m.sk) < 0) {
-		error_msg("monitor", "cannot open a generic netlink socket");
+		error_msg(what, "cannot open a generic netlink socket");
 		goto out;
 	}
 	nl_socket_disable_seq_check(m.sk);
 	nl_socket_modify_cb(m.sk, NL_CB_VALID, NL_CB_CUSTOM, monitor_valid, &m);
 	if (nl_socket_add_memberships(m.sk, events, ctrl, 0) < 0) {
-		error_msg("monitor", "cannot join the event groups");
+		error_msg(what, "cannot join the event groups");
 		goto out;
 	}
 
@@ -209,21 +205,21 @@ int monitor_main(int argc, char **argv)
 		if (poll(&pfd, 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			error_msg("monitor", "poll: %s", strerror(errno));
+			error_msg(what, "poll: %s", strerror(errno));
 			goto out;
 		}
 		err = nl_recvmsgs_default(m.sk);
 		if (m.err) {
-			error_msg("monitor", "malformed event: %s", strerror(-m.err));
+			error_msg(what, "malformed event: %s", strerror(-m.err));
 			goto out;
 		}
 		if (err < 0 && err != -NLE_INTR) {
 			/* Overrun: say so and go on, as ip monitor does. */
 			if (err == -NLE_NOMEM) {
-				error_msg("monitor", "events were lost (receive buffer overrun)");
+				error_msg(what, "events were lost (receive buffer overrun)");
 				continue;
 			}
-			error_msg("monitor", "receive: %s", nl_geterror(err));
+			error_msg(what, "receive: %s", nl_geterror(err));
 			goto out;
 		}
 	}
@@ -233,3 +229,15 @@ out:
 		nl_socket_free(m.sk);
 	return ret;
 }
+
+const struct cmd monitor_cmd = {
+	.name = "monitor",
+	.fn = monitor_main,
+	.args = "",
+	.help = "Prints events from vmmig.ko as they happen\n"
+		"\n"
+		"One line per event (with -j, one JSON object per line) until\n"
+		"interrupted: host setting changes in this network namespace, KVM\n"
+		"modules loading and unloading, and vmmig.ko itself going away and\n"
+		"coming back (monitor keeps running across a module reload).\n",
+};

@@ -14,12 +14,12 @@
 #include <unistd.h>
 
 #include "output.h"
+#include "parse.h"
 #include "vmdef.h"
 #include "vmmig.h"
 #include "vm.h"
 
 struct vmctl vmctl;
-char what[64];		/* "vm create", ... for error messages */
 
 int check_name(const char *name)
 {
@@ -48,8 +48,9 @@ static int fail_errno(char *why, const char *what_file, const char *path)
 }
 
 /*
- * Returns -EINVAL for a malformed command line (exit 2) and another -errno
- * when something named does not exist (exit 1).
+ * Returns -EINVAL for a malformed command line (exit 2), -EBADRQC for one
+ * already reported (exit 2), and another -errno when something named does
+ * not exist (exit 1).
  */
 static int create_parse(int argc, char **argv, struct vmdef *d, char *why)
 {
@@ -65,22 +66,18 @@ static int create_parse(int argc, char **argv, struct vmdef *d, char *why)
 		{ "hugepages", no_argument, NULL, 'H' },
 		{}
 	};
-	char *end;
+	uint64_t vcpus;
 	int c, err = 0;
 
 	d->vcpus = 1;
-	opterr = 0;
-	optind = 0;	/* GNU: start afresh after main()'s own getopt */
-	while (!err && (c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while (!err && (c = cmd_getopt(argc, argv, lo)) != -1) {
 		switch (c) {
 		case 'm':
-			if (vmdef_parse_size(optarg, &d->memory))
-				err = snprintf(why, VMMIG_ERRLEN, "--memory %s is not a size", optarg);
+			err = parse_size("--memory", optarg, 1, UINT64_MAX, &d->memory, why);
 			break;
 		case 'c':
-			d->vcpus = strtoul(optarg, &end, 10);
-			if (*end || !*optarg)
-				err = snprintf(why, VMMIG_ERRLEN, "--vcpus %s is not a number", optarg);
+			err = parse_uint("--vcpus", optarg, 1, VMDEF_MAX_VCPUS, &vcpus, why);
+			d->vcpus = vcpus;
 			break;
 		case 'k':
 			d->kernel = realpath(optarg, NULL);
@@ -108,16 +105,16 @@ static int create_parse(int argc, char **argv, struct vmdef *d, char *why)
 		case 'H':
 			d->hugepages = true;
 			break;
-		default:
-			err = snprintf(why, VMMIG_ERRLEN, "unknown option '%s'", argv[optind - 1]);
+		default:	/* reported */
+			return -EBADRQC;
 		}
 	}
 	if (err)
-		return err < 0 ? err : -EINVAL;
-	if (optind != argc)
-		return snprintf(why, VMMIG_ERRLEN, "unexpected argument '%s'", argv[optind]), -EINVAL;
+		return err == -ERANGE ? -EINVAL : err;
+	if (cmd_args(argc, argv, "NAME"))
+		return -EBADRQC;
 	if (!d->memory)
-		return snprintf(why, VMMIG_ERRLEN, "--memory is required"), -EINVAL;
+		return snprintf(why, VMMIG_ERRLEN, "missing --memory SIZE"), -EINVAL;
 	if (!d->kernel == !d->workload)
 		return snprintf(why, VMMIG_ERRLEN, "give either --kernel or --workload"), -EINVAL;
 	if (d->workload && (d->initrd || d->cmdline))
@@ -131,21 +128,16 @@ static int vm_create(int argc, char **argv)
 	char why[VMMIG_ERRLEN] = "";
 	int err;
 
-	if (argc < 2 || argv[1][0] == '-') {
-		error_msg(what, "a NAME is required");
-		return object_help("vm", true);
-	}
-	if (vmdef_check_name(argv[1], why)) {
-		error_msg(what, "%s", why);
-		return EXIT_USAGE;
-	}
-	snprintf(d.name, sizeof(d.name), "%s", argv[1]);
-	err = create_parse(argc - 1, argv + 1, &d, why);
+	err = create_parse(argc, argv, &d, why);
+	if (!err && vmdef_check_name(argv[optind], why))
+		err = -EINVAL;
 	if (err) {
-		error_msg(what, "%s", why);
+		if (err != -EBADRQC)
+			error_msg(what, "%s", why);
 		vmdef_free(&d);
-		return err == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+		return err == -EINVAL || err == -EBADRQC ? EXIT_USAGE : EXIT_FAIL;
 	}
+	snprintf(d.name, sizeof(d.name), "%s", argv[optind]);
 	err = vmdef_validate(&d, why);
 	if (!err)
 		err = vmdef_cpuid_from_kvm(&d, why);
@@ -157,38 +149,78 @@ static int vm_create(int argc, char **argv)
 	return err ? EXIT_FAIL : EXIT_OK;
 }
 
+static const struct cmd vm_create_cmd = {
+	.name = "create",
+	.fn = vm_create,
+	.args = "NAME --memory SIZE [ --vcpus N ] [ --hugepages ]\n"
+		"{ --workload dirty=RATE,wss=SIZE[,pattern=seq|random] |\n"
+		"  --kernel BZIMAGE [ --initrd FILE ] [ --cmdline STR ] }\n"
+		"[ --disk PATH[,readonly] ]... [ --nic tap=IFNAME[,mac=MAC] ]...\n",
+	.help = "records a VM definition (JSON) under the state directory, with\n"
+		"a new UUID, the VM's identity for good;\n"
+		"N is 1..64, RATE is in 4 KiB pages per second (0..1000000000),\n"
+		"SIZE is in bytes and takes K, M, G, T\n",
+};
+
 /* ---- start, stop, pause, resume, delete ---- */
+
+/* "NAME" and the flags of @lo, which set the bools of @flags in turn. */
+static int name_and_flags(int argc, char **argv, const struct option *lo, bool **flags)
+{
+	int c;
+
+	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
+		if (c == '?')
+			return EXIT_USAGE;
+		*flags[c] = true;
+	}
+	if (cmd_args(argc, argv, "NAME"))
+		return EXIT_USAGE;
+	return check_name(argv[optind]);
+}
 
 static int vm_start(int argc, char **argv)
 {
-	bool paused = argc == 3 && !strcmp(argv[2], "--paused");
+	static const struct option lo[] = { { "paused", no_argument, NULL, 0 }, {} };
+	bool paused = false, *flags[] = { &paused };
 
-	if (argc < 2 || argc > 3 || (argc == 3 && !paused))
-		return object_help("vm", true);
-	if (check_name(argv[1]))
+	if (name_and_flags(argc, argv, lo, flags))
 		return EXIT_USAGE;
-	return vmctl_start(&vmctl, argv[1], paused) ? vmctl_failed() : EXIT_OK;
+	return vmctl_start(&vmctl, argv[optind], paused) ? vmctl_failed() : EXIT_OK;
 }
+
+static const struct cmd vm_start_cmd = {
+	.name = "start",
+	.fn = vm_start,
+	.args = "NAME [ --paused ]",
+	.help = "runs the VM in its own vmmig-vmm process (a saved VM continues\n"
+		"from its saved state)\n",
+};
 
 static int vm_stop(int argc, char **argv)
 {
-	bool force = argc == 3 && !strcmp(argv[2], "--force");
+	static const struct option lo[] = { { "force", no_argument, NULL, 0 }, {} };
+	bool force = false, *flags[] = { &force };
 
-	if (argc < 2 || argc > 3 || (argc == 3 && !force))
-		return object_help("vm", true);
-	if (check_name(argv[1]))
+	if (name_and_flags(argc, argv, lo, flags))
 		return EXIT_USAGE;
-	return vmctl_stop(&vmctl, argv[1], force) ? vmctl_failed() : EXIT_OK;
+	return vmctl_stop(&vmctl, argv[optind], force) ? vmctl_failed() : EXIT_OK;
 }
+
+static const struct cmd vm_stop_cmd = {
+	.name = "stop",
+	.fn = vm_stop,
+	.args = "NAME [ --force ]",
+	.help = "asks the guest to power off (a Linux guest: the ACPI power\n"
+		"button) and waits 60 s; --force ends the VMM now\n",
+};
 
 /* "NAME": one lifecycle call and nothing to print. */
 static int name_only(int argc, char **argv, int (*fn)(struct vmctl *c, const char *name))
 {
-	if (argc != 2)
-		return object_help("vm", true);
-	if (check_name(argv[1]))
+	if (cmd_no_options(argc, argv, "NAME") || check_name(argv[optind]))
 		return EXIT_USAGE;
-	return fn(&vmctl, argv[1]) ? vmctl_failed() : EXIT_OK;
+	return fn(&vmctl, argv[optind]) ? vmctl_failed() : EXIT_OK;
 }
 
 static int vm_pause(int argc, char **argv)
@@ -196,79 +228,108 @@ static int vm_pause(int argc, char **argv)
 	return name_only(argc, argv, vmctl_pause);
 }
 
+static const struct cmd vm_pause_cmd = {
+	.name = "pause",
+	.fn = vm_pause,
+	.args = "NAME",
+	.help = "stops the guest's vCPUs; its VMM and memory stay\n",
+};
+
 static int vm_resume(int argc, char **argv)
 {
 	return name_only(argc, argv, vmctl_resume);
 }
+
+static const struct cmd vm_resume_cmd = {
+	.name = "resume",
+	.fn = vm_resume,
+	.args = "NAME",
+	.help = "lets a paused guest run again\n",
+};
 
 static int vm_delete(int argc, char **argv)
 {
 	return name_only(argc, argv, vmctl_delete);
 }
 
-/* ---- dirty pages: through vmmig.ko, see kvm.c ---- */
+static const struct cmd vm_delete_cmd = {
+	.name = "delete",
+	.fn = vm_delete,
+	.args = "NAME",
+	.help = "removes the definition and the folder of a VM that does not run\n",
+};
 
-/*
- * "NAME ARGS...": runs the kvm object's @verb as "@verb --pid PID ARGS...",
- * PID being the VM's running VMM.
- */
-static int with_vmm_pid(int argc, char **argv, char *verb, int (*fn)(int, char **))
+/* ---- dirty pages and CPUID: through vmmig.ko, see kvm.c ---- */
+
+/* The pid of the running VMM of VM @name. */
+static int vmm_pid(const char *name, pid_t *pid)
 {
-	char pidstr[16];
-	char *args[argc + 2];
-	pid_t pid = 0;
-	int i;
-
-	if (argc < 2 || argv[1][0] == '-') {
-		error_msg(what, "expected a VM name");
-		return object_help("vm", true);
-	}
-	if (check_name(argv[1]))
+	if (check_name(name))
 		return EXIT_USAGE;
-	if (vmctl_vmm_pid(&vmctl, argv[1], &pid))
-		return vmctl_failed();
-	snprintf(pidstr, sizeof(pidstr), "%d", pid);
-	args[0] = verb;
-	args[1] = "--pid";
-	args[2] = pidstr;
-	for (i = 2; i < argc; i++)
-		args[i + 1] = argv[i];
-	args[argc + 1] = NULL;
-	return fn(argc + 1, args);
+	return vmctl_vmm_pid(&vmctl, name, pid) ? vmctl_failed() : 0;
 }
 
-/* "NAME [--seconds S] [--sample N]": samples the VM's running VMM. */
+static int vm_dirty_log(int argc, char **argv)
+{
+	return kvm_dirty_log(argc, argv);
+}
+
+static const struct cmd vm_dirty_log_cmd = {
+	.name = "dirty-log",
+	.fn = vm_dirty_log,
+	.args = "NAME",
+	.help = "the last dirty-page harvest of a VM whose pages vmmig.ko tracks\n"
+		"(as 'vmmig kvm dirty-log')\n",
+};
+
 static int vm_dirty_rate(int argc, char **argv)
 {
-	return with_vmm_pid(argc, argv, "dirty-rate", dirty_rate_main);
+	return kvm_dirty_rate(argc, argv, vmm_pid);
 }
 
-/* "NAME [--mode MODE]": audits the CPUID of the VM's vCPUs. */
+static const struct cmd vm_dirty_rate_cmd = {
+	.name = "dirty-rate",
+	.fn = vm_dirty_rate,
+	.args = "NAME [ --seconds S ] [ --sample N ]",
+	.help = "[admin] estimate how fast the running VM dirties its memory, by\n"
+		"sampling, without dirty logging (as 'vmmig kvm dirty-rate')\n",
+};
+
 static int vm_audit(int argc, char **argv)
 {
-	return with_vmm_pid(argc, argv, "audit", kvm_audit_main);
+	return kvm_audit(argc, argv, vmm_pid);
 }
 
-/* ---- dispatch ---- */
-
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-} cmds[] = {
-	{ "create", vm_create }, { "list", vm_list }, { "show", vm_show },
-	{ "start", vm_start }, { "stop", vm_stop }, { "pause", vm_pause },
-	{ "resume", vm_resume }, { "delete", vm_delete },
-	{ "console", vm_console }, { "save", vm_save }, { "restore", vm_restore },
-	{ "dirty-log", dirty_log_main }, { "dirty-rate", vm_dirty_rate },
-	{ "audit", vm_audit },
+static const struct cmd vm_audit_cmd = {
+	.name = "audit",
+	.fn = vm_audit,
+	.args = "NAME [ --mode { common | minimum } ]",
+	.help = "[admin] compares the CPUID of the running VM's vCPUs with the\n"
+		"host's common (default) or minimum mask; names what exceeds it\n",
 };
+
+static const struct cmd *const vm_cmds[] = {
+	&vm_create_cmd, &vm_list_cmd, &vm_show_cmd, &vm_start_cmd, &vm_stop_cmd,
+	&vm_pause_cmd, &vm_resume_cmd, &vm_delete_cmd, &vm_console_cmd, &vm_save_cmd,
+	&vm_restore_cmd, &vm_audit_cmd, &vm_dirty_log_cmd, &vm_dirty_rate_cmd,
+};
+static const struct cmd_table vm_table = CMD_TABLE("vm", vm_cmds, "list",
+	"Every command takes --state-dir DIR, the folder of VM folders\n"
+	"(default: $VMMIG_STATE_DIR, else /var/lib/vmmig).\n");
 
 /* Takes "--state-dir DIR" out of the arguments, wherever it is. */
 static int take_state_dir(int *argc, char **argv, const char **state_dir)
 {
 	int i;
 
-	for (i = 1; i < *argc; i++) {
+	for (i = 1; i < *argc && strcmp(argv[i], "--"); i++) {
+		if (!strncmp(argv[i], "--state-dir=", 12)) {
+			*state_dir = argv[i] + 12;
+			memmove(&argv[i], &argv[i + 1], (*argc - i) * sizeof(*argv));
+			*argc -= 1;
+			i--;
+			continue;
+		}
 		if (strcmp(argv[i], "--state-dir"))
 			continue;
 		if (i + 1 >= *argc) {
@@ -283,22 +344,19 @@ static int take_state_dir(int *argc, char **argv, const char **state_dir)
 	return 0;
 }
 
-int vm_main(int argc, char **argv)
+static int vm_main(int argc, char **argv)
 {
 	const char *state_dir = NULL;
-	size_t i;
 
 	if (take_state_dir(&argc, argv, &state_dir))
 		return EXIT_USAGE;
 	vmctl_init(&vmctl, state_dir);
-	if (argc < 2)
-		return vm_list(1, argv);
-	if (is_help(argv[1]))
-		return object_help("vm", false);
-	snprintf(what, sizeof(what), "vm %s", argv[1]);
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].fn(argc - 1, argv + 1);
-	error_msg("vm", "unknown command '%s'", argv[1]);
-	return object_help("vm", true);
+	return cmd_run(&vm_table, argc, argv);
 }
+
+const struct cmd vm_cmd = {
+	.name = "vm",
+	.fn = vm_main,
+	.help = "Creates, runs, saves and restores VMs\n",
+	.sub = &vm_table,
+};

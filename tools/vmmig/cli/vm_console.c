@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -223,30 +224,30 @@ static int print_log(const char *name, bool follow)
 	return EXIT_OK;
 }
 
-int vm_console(int argc, char **argv)
+static int vm_console(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "log", no_argument, NULL, 'l' },
+		{ "follow", no_argument, NULL, 'F' },
+		{ "force", no_argument, NULL, 'f' },
+		{}
+	};
 	bool log = false, follow = false, force = false;
 	struct vmdef d;
-	int i;
+	int c;
 
-	if (argc < 2 || argv[1][0] == '-')
-		return object_help("vm", true);
-	for (i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--log"))
-			log = true;
-		else if (!strcmp(argv[i], "--follow"))
-			log = follow = true;
-		else if (!strcmp(argv[i], "--force"))
-			force = true;
-		else {
-			error_msg(what, "unknown option '%s'", argv[i]);
-			return object_help("vm", true);
-		}
+	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
+		if (c == '?')
+			return EXIT_USAGE;
+		log |= c == 'l' || c == 'F';
+		follow |= c == 'F';
+		force |= c == 'f';
 	}
-	if (log && force) {
-		error_msg(what, "--force is for attaching, not with --log or --follow");
+	if (cmd_args(argc, argv, "NAME"))
 		return EXIT_USAGE;
-	}
+	if (log && force)
+		return usage_error("--force is for attaching, not with --log or --follow");
+	argv += optind - 1;
 	if (check_name(argv[1]))
 		return EXIT_USAGE;
 	if (vmctl_load(&vmctl, argv[1], &d))
@@ -254,3 +255,14 @@ int vm_console(int argc, char **argv)
 	vmdef_free(&d);
 	return log ? print_log(argv[1], follow) : attach(argv[1], force);
 }
+
+const struct cmd vm_console_cmd = {
+	.name = "console",
+	.fn = vm_console,
+	.args = "NAME [ --force | --log [ --follow ] ]",
+	.help = "attaches to the running VM's serial console: what you type goes\n"
+		"to the guest, Ctrl-] detaches; input from a pipe is sent whole,\n"
+		"then it detaches; --force takes the console from another client;\n"
+		"--log prints what the guest wrote (all of it is kept in\n"
+		"console.log), --follow goes on printing\n",
+};

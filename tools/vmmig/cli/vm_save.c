@@ -14,11 +14,11 @@
 #include "output.h"
 #include "vm.h"
 
-int vm_save(int argc, char **argv)
+static int vm_save(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "live", no_argument, NULL, 'l' },
-		{ "hash", no_argument, NULL, 'h' },
+		{ "hash", no_argument, NULL, 'H' },
 		{}
 	};
 	struct ctl_save_result res;
@@ -26,22 +26,17 @@ int vm_save(int argc, char **argv)
 	char h[24];
 	int c;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (c == 'l') {
+	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
+		if (c == 'l')
 			live = true;
-		} else if (c == 'h') {
+		else if (c == 'H')
 			hash = true;
-		} else {
-			error_msg(what, "unknown option '%s'", argv[optind - 1]);
+		else
 			return EXIT_USAGE;
-		}
 	}
+	if (cmd_args(argc, argv, "NAME FILE"))
+		return EXIT_USAGE;
 	argv += optind - 1;
-	argc -= optind - 1;
-	if (argc != 3)
-		return object_help("vm", true);
 	if (check_name(argv[1]))
 		return EXIT_USAGE;
 	if (vmctl_save(&vmctl, argv[1], argv[2], live, hash, &res))
@@ -64,6 +59,16 @@ int vm_save(int argc, char **argv)
 	return EXIT_OK;
 }
 
+const struct cmd vm_save_cmd = {
+	.name = "save",
+	.fn = vm_save,
+	.args = "NAME FILE [ --live ] [ --hash ]",
+	.help = "writes the complete VM state to FILE; the VM is then saved;\n"
+		"--live copies memory while the guest runs (pre-copy with\n"
+		"vmmig.ko's dirty harvest) and pauses it only for the rest;\n"
+		"--hash prints a hash of guest memory as saved\n",
+};
+
 static int restore_parse(int argc, char **argv, const char **name, bool *paused)
 {
 	static const struct option lo[] = {
@@ -73,31 +78,33 @@ static int restore_parse(int argc, char **argv, const char **name, bool *paused)
 	};
 	int c;
 
-	opterr = 0;
-	optind = 0;	/* GNU: start afresh after main()'s own getopt */
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
 		if (c == 'n')
 			*name = optarg;
 		else if (c == 'p')
 			*paused = true;
-		else {
-			error_msg(what, "unknown option '%s'", argv[optind - 1]);
+		else
 			return -EINVAL;
-		}
 	}
-	if (optind != argc - 1) {
-		error_msg(what, "expected one FILE");
-		return -EINVAL;
-	}
-	return 0;
+	return cmd_args(argc, argv, "FILE") ? -EINVAL : 0;
 }
 
-int vm_restore(int argc, char **argv)
+static int vm_restore(int argc, char **argv)
 {
 	const char *name = NULL;
 	bool paused = false;
 
 	if (restore_parse(argc, argv, &name, &paused))
-		return object_help("vm", true);
-	return vmctl_restore(&vmctl, argv[argc - 1], name, paused, NULL) ? vmctl_failed() : EXIT_OK;
+		return EXIT_USAGE;
+	if (name && check_name(name))
+		return EXIT_USAGE;
+	return vmctl_restore(&vmctl, argv[optind], name, paused, NULL) ? vmctl_failed() : EXIT_OK;
 }
+
+const struct cmd vm_restore_cmd = {
+	.name = "restore",
+	.fn = vm_restore,
+	.args = "FILE [ --name NAME ] [ --paused ]",
+	.help = "runs a VM from FILE, as NAME (default: the saved name), with\n"
+		"its UUID: refused while another VM here has that UUID\n",
+};

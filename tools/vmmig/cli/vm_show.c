@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,8 @@ static int list_one(struct vmctl *c, const char *name, void *arg)
 	struct vmdef d;
 
 	if (vmctl_load(c, name, &d)) {
-		error_msg(what, "warning: %s", c->err);
+		/* A VM that cannot be read is said so, not hidden. */
+		error_msg(what, "%s: not listed: %s", name, c->err);
 		return 0;
 	}
 	vmctl_status(c, name, st);
@@ -61,13 +63,13 @@ static int list_one(struct vmctl *c, const char *name, void *arg)
 	return 0;
 }
 
-int vm_list(int argc, char **argv)
+static int vm_list(int argc, char **argv)
 {
 	struct vm_status *st;
 	int err;
 
-	if (argc != 1)
-		return object_help("vm", true);
+	if (cmd_no_options(argc, argv, ""))
+		return EXIT_USAGE;
 	st = malloc(sizeof(*st));
 	if (!st)
 		return error_msg(what, "out of memory"), EXIT_FAIL;
@@ -78,6 +80,14 @@ int vm_list(int argc, char **argv)
 	free(st);
 	return err ? vmctl_failed() : EXIT_OK;
 }
+
+const struct cmd vm_list_cmd = {
+	.name = "list",
+	.fn = vm_list,
+	.args = "",
+	.help = "every VM: state (off, running, paused, saved, crashed), memory,\n"
+		"vCPUs, uptime; with -j one JSON array (also plain 'vmmig vm')\n",
+};
 
 static void print_workload(const struct vmdef *d, const struct vm_status *st)
 {
@@ -186,15 +196,22 @@ static int verify(const char *name)
 	return res.verified ? EXIT_OK : EXIT_FAIL;
 }
 
-int vm_show(int argc, char **argv)
+static int vm_show(int argc, char **argv)
 {
-	bool want_verify = argc == 3 && !strcmp(argv[2], "--verify");
+	static const struct option lo[] = { { "verify", no_argument, NULL, 'v' }, {} };
+	bool want_verify = false;
 	struct vm_status *st;
 	struct vmdef d;
-	int rc = EXIT_OK;
+	int c, rc = EXIT_OK;
 
-	if (argc < 2 || argc > 3 || (argc == 3 && !want_verify))
-		return object_help("vm", true);
+	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
+		if (c == '?')
+			return EXIT_USAGE;
+		want_verify = true;
+	}
+	if (cmd_args(argc, argv, "NAME"))
+		return EXIT_USAGE;
+	argv += optind - 1;
 	if (check_name(argv[1]))
 		return EXIT_USAGE;
 	if (vmctl_load(&vmctl, argv[1], &d))
@@ -214,3 +231,13 @@ int vm_show(int argc, char **argv)
 	vmdef_free(&d);
 	return rc;
 }
+
+const struct cmd vm_show_cmd = {
+	.name = "show",
+	.fn = vm_show,
+	.args = "NAME [ --verify ]",
+	.help = "one VM: its UUID, whether vmmig.ko has it registered (while it\n"
+		"runs), a workload guest's progress counter and checksum; when\n"
+		"paused, the memory hash and vCPU 0 registers; --verify has the\n"
+		"guest recheck its checksum against its memory\n",
+};

@@ -2,46 +2,101 @@
 #ifndef VMMIG_CLI_H
 #define VMMIG_CLI_H
 
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
 #include "cpuid.h"
 #include "host.h"
 #include "nl.h"
 
-/* Exit codes of every subcommand. */
+/* Exit codes of every command. */
 enum {
 	EXIT_OK = 0,
 	EXIT_FAIL = 1,
 	EXIT_USAGE = 2,
 };
 
-int host_main(int argc, char **argv);
-int monitor_main(int argc, char **argv);
-int kvm_main(int argc, char **argv);
-/* "NAME": dirty-page statistics; `vmmig kvm dirty-log`, `vmmig vm dirty-log`. */
-int dirty_log_main(int argc, char **argv);
-/* "(NAME | --pid PID) [--seconds S] [--sample N]": sampled dirty rate. */
-int dirty_rate_main(int argc, char **argv);
-int vm_main(int argc, char **argv);
-/* cpuid.c: host features, host policy, kvm audit, kvm cpu-mode. */
-int host_features_main(int argc, char **argv);
-int host_policy_main(int argc, char **argv);
-int kvm_audit_main(int argc, char **argv);
-int grab_vm_fd(pid_t pid);
-int kvm_cpu_mode_main(int argc, char **argv);
+/*
+ * One word of the command line: an object, or a verb of an object. A verb
+ * runs @fn with its own name in argv[0]; an entry with @sub has verbs of its
+ * own (`host policy show`), an entry with both (`vm`) runs @fn, which ends
+ * in cmd_run(@sub). @help is what `help` and `--help` print: for an object,
+ * its first line is the summary `vmmig help` lists.
+ */
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *args;	/* the synopsis after "vmmig OBJECT VERB" */
+	const char *help;
+	const struct cmd_table *sub;
+};
 
-/* "vmmig: what: why" on stderr. */
-void error_msg(const char *what, const char *fmt, ...)
+struct cmd_table {
+	const char *name;		/* "host", "host policy"; "" at the top */
+	const struct cmd *const *cmds;
+	size_t n;
+	const char *dflt;		/* the verb when none is given, or NULL */
+	const char *footer;		/* printed after the usage, or NULL */
+	void (*usage)(FILE *f);		/* the usage, when not generated */
+};
+
+#define CMD_TABLE(tname, list, verb, foot) { .name = tname, .cmds = list, \
+	.n = sizeof(list) / sizeof(list[0]), .dflt = verb, .footer = foot }
+
+/*
+ * Looks argv[1] up in @t (argv[0] is the word that led to @t) and runs it;
+ * `help`, `-h`, `--help` print the usage to stdout. Returns the exit code.
+ */
+int cmd_run(const struct cmd_table *t, int argc, char **argv);
+void cmd_table_usage(const struct cmd_table *t, FILE *f);
+
+struct option;
+/*
+ * getopt_long() over a verb's arguments (long options only, in any order
+ * with the positional ones, which end up from optind on): an unknown
+ * option or a missing value is reported, as '?'.
+ */
+int cmd_getopt(int argc, char **argv, const struct option *lo);
+/*
+ * After cmd_getopt(): exactly the positional arguments @names ("NAME FILE")
+ * from optind on, else "missing FILE" or "unexpected argument" is reported
+ * and EXIT_USAGE returned.
+ */
+int cmd_args(int argc, char **argv, const char *names);
+/* cmd_args() for a verb that takes no options. */
+int cmd_no_options(int argc, char **argv, const char *names);
+
+/* The running command, "vm show", for messages; set by cmd_run(). */
+extern char what[64];
+
+/* "vmmig: @context: why" on stderr. */
+void error_msg(const char *context, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* "vmmig: vm show: why (see 'vmmig vm show --help')"; returns EXIT_USAGE. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Connects to vmmig.ko or reports why not; returns EXIT_OK or EXIT_FAIL. */
-int cli_connect(struct vmmig_nl *nl, const char *what);
-/* Reports a failed request with the kernel's message; returns EXIT_FAIL. */
-int cli_nl_error(const struct vmmig_nl *nl, const char *what, int err);
-/* Prints an object's usage: to stdout for help, to stderr on misuse. */
-int object_help(const char *object, bool misuse);
-/* True for "help", "-h" and "--help". */
-bool is_help(const char *arg);
+int cli_connect(struct vmmig_nl *nl, const char *context);
+/*
+ * Closes @nl after a request that returned @err: a -errno is reported with
+ * the kernel's message (a positive @err was reported already). Returns the
+ * exit code.
+ */
+int cli_close(struct vmmig_nl *nl, int err);
+
+/* The objects. */
+extern const struct cmd host_cmd, monitor_cmd, kvm_cmd, vm_cmd, version_cmd;
+
+/*
+ * kvm.c: what `vm dirty-log`, `vm dirty-rate` and `vm audit` share. With
+ * @vmm_pid, NAME is a VM of `vmmig vm`, which stands for the pid of its
+ * running VMM (0, or an exit code after a message).
+ */
+int kvm_dirty_log(int argc, char **argv);
+int kvm_dirty_rate(int argc, char **argv, int (*vmm_pid)(const char *name, pid_t *pid));
+int kvm_audit(int argc, char **argv, int (*vmm_pid)(const char *name, pid_t *pid));
 
 void print_host_settings(const struct vmmig_host *h);
 void print_host(const struct vmmig_host *h);
-void print_audit(const struct vmmig_audit *a);
 
 #endif

@@ -63,32 +63,6 @@ bad:
 		    name, VMDEF_NAME_MAX);
 }
 
-int vmdef_parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (end == s || errno || s[0] == '-')
-		return -EINVAL;
-	switch (toupper((unsigned char)*end)) {
-	case 'K': shift = 10; break;
-	case 'M': shift = 20; break;
-	case 'G': shift = 30; break;
-	case 'T': shift = 40; break;
-	case '\0': break;
-	default: return -EINVAL;
-	}
-	if (*end && end[1] && strcasecmp(end + 1, "iB") && strcasecmp(end + 1, "B"))
-		return -EINVAL;
-	if (v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 /* Splits "a=1,b=2" in place; calls @fn for each key=value. */
 static int for_each_kv(char *spec, char *why,
 		       int (*fn)(void *ctx, const char *k, const char *v, char *why),

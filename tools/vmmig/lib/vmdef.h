@@ -63,7 +63,6 @@ struct vmdef {
 
 /* Every function below returns 0 or -errno, with the reason in @why. */
 int vmdef_check_name(const char *name, char *why);
-int vmdef_parse_size(const char *s, uint64_t *out);
 int vmdef_parse_workload(struct vmdef *d, const char *spec, char *why);
 int vmdef_parse_disk(struct vmdef *d, const char *spec, char *why);
 int vmdef_parse_nic(struct vmdef *d, const char *spec, char *why);
