@@ -671,28 +671,20 @@ static int dirty_stats_fill(struct sk_buff *skb, const void *arg)
 	return 0;
 }
 
-static int dirty_start_doit(struct sk_buff *skb, struct genl_info *info)
+/* DIRTY_START and DIRTY_STOP: the same checks, one switch. */
+static int dirty_switch_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct vmmig_vm *vm = vm_lookup(info, VMMIG_DIRTY_A_HANDLE);
 	int ret = -EACCES;
 
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
-	if (vmmig_dirty_owner(vm, info->extack))
-		ret = vmmig_dirty_start(vm, info->extack);
-	vmmig_vm_put(vm);
-	return ret;
-}
-
-static int dirty_stop_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct vmmig_vm *vm = vm_lookup(info, VMMIG_DIRTY_A_HANDLE);
-	int ret = -EACCES;
-
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
-	if (vmmig_dirty_owner(vm, info->extack))
-		ret = vmmig_dirty_stop(vm, info->extack);
+	if (vmmig_dirty_owner(vm, info->extack)) {
+		if (info->genlhdr->cmd == VMMIG_CMD_DIRTY_START)
+			ret = vmmig_dirty_start(vm, info->extack);
+		else
+			ret = vmmig_dirty_stop(vm, info->extack);
+	}
 	vmmig_vm_put(vm);
 	return ret;
 }
@@ -1169,7 +1161,7 @@ static const struct genl_ops vmmig_genl_ops[] = {
 	},
 	{
 		.cmd = VMMIG_CMD_DIRTY_START,
-		.doit = dirty_start_doit,
+		.doit = dirty_switch_doit,
 		.policy = dirty_policy,
 		.maxattr = VMMIG_DIRTY_A_MAX,
 		.flags = GENL_ADMIN_PERM,
@@ -1183,7 +1175,7 @@ static const struct genl_ops vmmig_genl_ops[] = {
 	},
 	{
 		.cmd = VMMIG_CMD_DIRTY_STOP,
-		.doit = dirty_stop_doit,
+		.doit = dirty_switch_doit,
 		.policy = dirty_policy,
 		.maxattr = VMMIG_DIRTY_A_MAX,
 		.flags = GENL_ADMIN_PERM,
