@@ -31,11 +31,12 @@ KSRCS := $(KMOD_SRCS) kmod/Kbuild uapi/linux/vmmig.h include/vmmig/cpuid_table.h
 MODULES := $(foreach v,$(KVERS),$(BUILD)/kmod/$(v)/vmmig.ko)
 
 CC      ?= gcc
-PKGS    := libnl-genl-3.0 json-c uuid
+PKGS    := libnl-genl-3.0 json-c uuid openssl libzstd liblz4
 CFLAGS  ?= -O2 -g
 WFLAGS  := -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow
 CPPFLAGS += -D_GNU_SOURCE -I$(CURDIR)/uapi -I$(CURDIR)/include -I$(CURDIR)/tools/vmmig/lib \
+	    -I$(CURDIR)/tools/vmmig/migrate \
 	    -I$(CURDIR)/tools/vmmig/guest -DVMMIG_VERSION='"$(VERSION)"'
 # Expanded by the recipes that need them only: a missing package stops the
 # build with its name, not with a compiler error about a header.
@@ -46,13 +47,19 @@ pkg = $(if $(shell command -v pkg-config),,$(error pkg-config is not installed: 
 PKG_CFLAGS = $(call pkg,--cflags)
 PKG_LIBS   = $(call pkg,--libs)
 
+# libvmmig.a: lib/ (shared by every program) and migrate/ (the migration
+# engine: streams, compression, convergence, the host-to-host protocol).
 LIB_SRCS := $(wildcard tools/vmmig/lib/*.c)
-LIB_OBJS := $(patsubst tools/vmmig/lib/%.c,$(BUILD)/obj/lib/%.o,$(LIB_SRCS))
+MIG_SRCS := $(wildcard tools/vmmig/migrate/*.c)
+LIB_OBJS := $(patsubst tools/vmmig/lib/%.c,$(BUILD)/obj/lib/%.o,$(LIB_SRCS)) \
+	    $(patsubst tools/vmmig/migrate/%.c,$(BUILD)/obj/migrate/%.o,$(MIG_SRCS))
 LIBVMMIG := $(BUILD)/obj/libvmmig.a
 CLI_SRCS := $(wildcard tools/vmmig/cli/*.c)
 CLI_OBJS := $(patsubst tools/vmmig/cli/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
 HDRS     := $(wildcard tools/vmmig/cli/*.h tools/vmmig/lib/*.h tools/vmmig/vmm/*.h \
-	      tools/vmmig/guest/*.h) uapi/linux/vmmig.h include/vmmig/cpuid_table.h
+	      tools/vmmig/guest/*.h tools/vmmig/migrate/*.h tools/vmmig/daemon/*.h) uapi/linux/vmmig.h include/vmmig/cpuid_table.h
+DAEMON_SRCS := $(wildcard tools/vmmig/daemon/*.c)
+DAEMON_OBJS := $(patsubst tools/vmmig/daemon/%.c,$(BUILD)/obj/daemon/%.o,$(DAEMON_SRCS))
 VMM_SRCS := $(wildcard tools/vmmig/vmm/*.c)
 VMM_OBJS := $(patsubst tools/vmmig/vmm/%.c,$(BUILD)/obj/vmm/%.o,$(VMM_SRCS)) \
 	    $(BUILD)/obj/vmm/guest_image.o
@@ -73,7 +80,7 @@ all: modules tools selftests
 help:
 	@echo 'make [all]         modules, tools and selftests, into build/'
 	@echo 'make modules       vmmig.ko for each kernel with headers (KDIR=: that tree only)'
-	@echo 'make tools         the vmmig CLI and vmmig-vmm'
+	@echo 'make tools         the vmmig CLI, vmmigd and vmmig-vmm'
 	@echo 'make selftests     the test binaries'
 	@echo 'make benchmarks    the benchmark binaries'
 	@echo 'make ksft          extract the kselftest harness from linux-source'
@@ -103,9 +110,19 @@ $(BUILD)/kmod/%/vmmig.ko: $(KSRCS)
 	$(Q)$(MAKE) -C $(call kdir,$*) M=$(@D) VMMIG_ROOT=$(CURDIR) modules \
 		$(if $(filter 0,$(V)),>$(@D)/build.log 2>&1 || { cat $(@D)/build.log; exit 1; })
 
-tools: $(BUILD)/bin/vmmig $(BUILD)/bin/vmmig-vmm
+tools: $(BUILD)/bin/vmmig $(BUILD)/bin/vmmig-vmm $(if $(DAEMON_SRCS),$(BUILD)/bin/vmmigd)
 
 $(BUILD)/obj/lib/%.o: tools/vmmig/lib/%.c $(HDRS)
+	@mkdir -p $(@D)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/migrate/%.o: tools/vmmig/migrate/%.c $(HDRS)
+	@mkdir -p $(@D)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/daemon/%.o: tools/vmmig/daemon/%.c $(HDRS)
 	@mkdir -p $(@D)
 	@echo '  CC      $<'
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WFLAGS) -c -o $@ $<
@@ -141,7 +158,12 @@ $(LIBVMMIG): $(LIB_OBJS)
 $(BUILD)/bin/vmmig: $(CLI_OBJS) $(LIBVMMIG)
 	@mkdir -p $(@D)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/bin/vmmigd: $(DAEMON_OBJS) $(LIBVMMIG)
+	@mkdir -p $(@D)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
 
 include selftests/Makefile.inc
 

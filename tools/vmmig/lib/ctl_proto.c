@@ -5,14 +5,12 @@
  * them, so that the VMM and its clients cannot disagree on a name or a type.
  */
 #include <errno.h>
-#include <inttypes.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uuid/uuid.h>
 
 #include "ctl_proto.h"
+#include "jfield.h"
 
 const char *const ctl_state_names[CTL_NSTATES] = { "running", "paused" };
 
@@ -22,42 +20,19 @@ const char *const ctl_reg_names[CTL_NREGS] = {
 	"cr0", "cr3", "cr4", "efer",
 };
 
-enum field_type {
-	F_U64,
-	F_U32,
-	F_BOOL,
-	F_HEX,		/* a u64 as a "0x..." string: JSON readers lose bits above 2^53 */
-	F_STR,		/* char[size] */
-	F_UUID,		/* uint8_t[16] as "xxxxxxxx-xxxx-..." */
-	F_STATE,	/* enum ctl_run_state as its name */
+static const struct jfield save_args[] = {
+	JFIELD(struct ctl_request, CTL_ARG_PATH, JF_STR, path),
+	JFIELD(struct ctl_request, CTL_ARG_LIVE, JF_BOOL, live),
+	JFIELD(struct ctl_request, CTL_ARG_HASH, JF_BOOL, hash),
 };
 
-struct field {
-	const char *key;
-	enum field_type type;
-	size_t off, size;
-	size_t present;	/* offset of a bool set when the key is there, or 0 */
+static const struct jfield console_args[] = {
+	JFIELD(struct ctl_request, CTL_ARG_FORCE, JF_BOOL, force),
 };
-
-#define FIELD(st, key, type, member) { key, type, offsetof(st, member), sizeof(((st *)0)->member), 0 }
-#define OPTIONAL(st, key, type, member, flag) \
-	{ key, type, offsetof(st, member), sizeof(((st *)0)->member), offsetof(st, flag) }
-
-static const struct field save_args[] = {
-	FIELD(struct ctl_request, CTL_ARG_PATH, F_STR, path),
-	FIELD(struct ctl_request, CTL_ARG_LIVE, F_BOOL, live),
-	FIELD(struct ctl_request, CTL_ARG_HASH, F_BOOL, hash),
-};
-
-static const struct field console_args[] = {
-	FIELD(struct ctl_request, CTL_ARG_FORCE, F_BOOL, force),
-};
-
-#define FIELDS(a) a, sizeof(a) / sizeof(a[0])
 
 static const struct {
 	const char *name;
-	const struct field *args;
+	const struct jfield *args;
 	size_t nargs;
 } requests[CTL_NREQS] = {
 	[CTL_REQ_STATUS] = { "status" },
@@ -65,163 +40,50 @@ static const struct {
 	[CTL_REQ_RESUME] = { "resume" },
 	[CTL_REQ_STOP] = { "stop" },
 	[CTL_REQ_QUIT] = { "quit" },
-	[CTL_REQ_SAVE] = { "save", FIELDS(save_args) },
+	[CTL_REQ_SAVE] = { "save", JFIELDS(save_args) },
 	[CTL_REQ_VERIFY] = { "verify" },
-	[CTL_REQ_CONSOLE] = { "console", FIELDS(console_args) },
+	[CTL_REQ_CONSOLE] = { "console", JFIELDS(console_args) },
 };
 
-static const struct field status_results[] = {
-	FIELD(struct ctl_status, CTL_RES_NAME, F_STR, name),
-	FIELD(struct ctl_status, CTL_RES_UUID, F_UUID, uuid),
-	FIELD(struct ctl_status, CTL_RES_STATE, F_STATE, state),
-	FIELD(struct ctl_status, CTL_RES_PID, F_U32, pid),
-	FIELD(struct ctl_status, CTL_RES_UPTIME_NS, F_U64, uptime_ns),
-	FIELD(struct ctl_status, CTL_RES_START_NS, F_U64, start_ns),
+static const struct jfield status_results[] = {
+	JFIELD(struct ctl_status, CTL_RES_NAME, JF_STR, name),
+	JFIELD(struct ctl_status, CTL_RES_UUID, JF_UUID, uuid),
+	JENUM(struct ctl_status, CTL_RES_STATE, state, ctl_state_names, CTL_NSTATES),
+	JFIELD(struct ctl_status, CTL_RES_PID, JF_U32, pid),
+	JFIELD(struct ctl_status, CTL_RES_UPTIME_NS, JF_U64, uptime_ns),
+	JFIELD(struct ctl_status, CTL_RES_START_NS, JF_U64, start_ns),
 	/* Zero after a restore: the guest did not start from its first instruction. */
-	FIELD(struct ctl_status, CTL_RES_FIRST_INSN_NS, F_U64, first_insn_ns),
-	FIELD(struct ctl_status, CTL_RES_CONSOLE, F_BOOL, console_attached),
-	FIELD(struct ctl_status, CTL_RES_REGISTERED, F_BOOL, registered),
-	OPTIONAL(struct ctl_status, CTL_RES_MEMORY_HASH, F_HEX, memory_hash, has_memory_hash),
+	JFIELD(struct ctl_status, CTL_RES_FIRST_INSN_NS, JF_U64, first_insn_ns),
+	JFIELD(struct ctl_status, CTL_RES_CONSOLE, JF_BOOL, console_attached),
+	JFIELD(struct ctl_status, CTL_RES_REGISTERED, JF_BOOL, registered),
+	JOPTIONAL(struct ctl_status, CTL_RES_MEMORY_HASH, JF_HEX, memory_hash, has_memory_hash),
 };
 
-static const struct field workload_results[] = {
-	FIELD(struct ctl_workload, CTL_RES_COUNTER, F_U64, counter),
-	FIELD(struct ctl_workload, CTL_RES_CHECKSUM, F_HEX, checksum),
-	FIELD(struct ctl_workload, CTL_RES_TICKS, F_U64, ticks),
-	FIELD(struct ctl_workload, CTL_RES_RATE, F_U64, rate),
-	FIELD(struct ctl_workload, CTL_RES_WSS_PAGES, F_U64, wss_pages),
+static const struct jfield workload_results[] = {
+	JFIELD(struct ctl_workload, CTL_RES_COUNTER, JF_U64, counter),
+	JFIELD(struct ctl_workload, CTL_RES_CHECKSUM, JF_HEX, checksum),
+	JFIELD(struct ctl_workload, CTL_RES_TICKS, JF_U64, ticks),
+	JFIELD(struct ctl_workload, CTL_RES_RATE, JF_U64, rate),
+	JFIELD(struct ctl_workload, CTL_RES_WSS_PAGES, JF_U64, wss_pages),
 };
 
-static const struct field save_results[] = {
-	FIELD(struct ctl_save_result, CTL_RES_SAVE_NS, F_U64, save_ns),
-	OPTIONAL(struct ctl_save_result, CTL_RES_ROUNDS, F_U64, rounds, live),
-	OPTIONAL(struct ctl_save_result, CTL_RES_RESENT_PAGES, F_U64, resent_pages, live),
-	OPTIONAL(struct ctl_save_result, CTL_RES_FINAL_PAGES, F_U64, final_pages, live),
-	OPTIONAL(struct ctl_save_result, CTL_RES_DOWNTIME_NS, F_U64, downtime_ns, live),
-	OPTIONAL(struct ctl_save_result, CTL_RES_MEMORY_HASH, F_HEX, memory_hash, has_memory_hash),
+static const struct jfield save_results[] = {
+	JFIELD(struct ctl_save_result, CTL_RES_SAVE_NS, JF_U64, save_ns),
+	JOPTIONAL(struct ctl_save_result, CTL_RES_ROUNDS, JF_U64, rounds, live),
+	JOPTIONAL(struct ctl_save_result, CTL_RES_RESENT_PAGES, JF_U64, resent_pages, live),
+	JOPTIONAL(struct ctl_save_result, CTL_RES_FINAL_PAGES, JF_U64, final_pages, live),
+	JOPTIONAL(struct ctl_save_result, CTL_RES_DOWNTIME_NS, JF_U64, downtime_ns, live),
+	JOPTIONAL(struct ctl_save_result, CTL_RES_MEMORY_HASH, JF_HEX, memory_hash, has_memory_hash),
 };
 
-static const struct field verify_results[] = {
-	FIELD(struct ctl_verify_result, CTL_RES_VERIFIED, F_BOOL, verified),
-	FIELD(struct ctl_verify_result, CTL_RES_CHECKSUM, F_HEX, checksum),
+static const struct jfield verify_results[] = {
+	JFIELD(struct ctl_verify_result, CTL_RES_VERIFIED, JF_BOOL, verified),
+	JFIELD(struct ctl_verify_result, CTL_RES_CHECKSUM, JF_HEX, checksum),
 };
 
 const char *ctl_req_name(enum ctl_req cmd)
 {
 	return cmd < CTL_NREQS ? requests[cmd].name : "unknown";
-}
-
-static void encode(struct json_object *o, const struct field *f, size_t n, const void *s)
-{
-	const char *p = s;
-	char buf[40];
-
-	for (; n--; f++) {
-		const void *v = p + f->off;
-		struct json_object *j = NULL;
-
-		if (f->present && !*(const bool *)(p + f->present))
-			continue;
-		switch (f->type) {
-		case F_U64:
-			j = json_object_new_uint64(*(const uint64_t *)v);
-			break;
-		case F_U32:
-			j = json_object_new_uint64(*(const uint32_t *)v);
-			break;
-		case F_BOOL:
-			j = json_object_new_boolean(*(const bool *)v);
-			break;
-		case F_HEX:
-			snprintf(buf, sizeof(buf), "0x%" PRIx64, *(const uint64_t *)v);
-			j = json_object_new_string(buf);
-			break;
-		case F_STR:
-			j = json_object_new_string(v);
-			break;
-		case F_UUID:
-			uuid_unparse_lower(v, buf);
-			j = json_object_new_string(buf);
-			break;
-		case F_STATE:
-			j = json_object_new_string(ctl_state_names[*(const enum ctl_run_state *)v]);
-			break;
-		}
-		json_object_object_add(o, f->key, j);
-	}
-}
-
-static int bad(char *why, const char *what, const char *key, const char *want)
-{
-	snprintf(why, VMMIG_ERRLEN, "%s: '%s' must be %s", what, key, want);
-	return -EINVAL;
-}
-
-static int decode_one(const struct field *f, struct json_object *j, void *v,
-		      const char *what, char *why)
-{
-	const char *s = json_object_get_string(j);
-	unsigned int i;
-	char *end;
-
-	switch (f->type) {
-	case F_U64:
-	case F_U32:
-		if (!json_object_is_type(j, json_type_int) || json_object_get_int64(j) < 0)
-			return bad(why, what, f->key, "a number");
-		if (f->type == F_U32)
-			*(uint32_t *)v = json_object_get_uint64(j);
-		else
-			*(uint64_t *)v = json_object_get_uint64(j);
-		return 0;
-	case F_BOOL:
-		if (!json_object_is_type(j, json_type_boolean))
-			return bad(why, what, f->key, "true or false");
-		*(bool *)v = json_object_get_boolean(j);
-		return 0;
-	case F_HEX:
-		if (!json_object_is_type(j, json_type_string) || strncmp(s, "0x", 2))
-			return bad(why, what, f->key, "a hexadecimal string");
-		*(uint64_t *)v = strtoull(s, &end, 16);
-		return *end ? bad(why, what, f->key, "a hexadecimal string") : 0;
-	case F_STR:
-		if (!json_object_is_type(j, json_type_string) || strlen(s) >= f->size)
-			return bad(why, what, f->key, "a string");
-		strcpy(v, s);
-		return 0;
-	case F_UUID:
-		if (!json_object_is_type(j, json_type_string) || uuid_parse(s, v))
-			return bad(why, what, f->key, "a UUID");
-		return 0;
-	case F_STATE:
-		for (i = 0; json_object_is_type(j, json_type_string) && i < CTL_NSTATES; i++)
-			if (!strcmp(s, ctl_state_names[i])) {
-				*(enum ctl_run_state *)v = i;
-				return 0;
-			}
-		return bad(why, what, f->key, "a VM state");
-	}
-	return -EINVAL;
-}
-
-/* Reads the fields of @f from @o; a key not there leaves its field as it is. */
-static int decode(struct json_object *o, const struct field *f, size_t n, void *s,
-		  const char *what, char *why)
-{
-	struct json_object *j;
-	char *p = s;
-	int err;
-
-	for (; n--; f++) {
-		if (!json_object_object_get_ex(o, f->key, &j))
-			continue;
-		err = decode_one(f, j, p + f->off, what, why);
-		if (err)
-			return err;
-		if (f->present)
-			*(bool *)(p + f->present) = true;
-	}
-	return 0;
 }
 
 struct json_object *ctl_request_to_json(const struct ctl_request *r)
@@ -230,7 +92,7 @@ struct json_object *ctl_request_to_json(const struct ctl_request *r)
 
 	json_object_object_add(o, CTL_KEY_CMD, json_object_new_string(requests[r->cmd].name));
 	json_object_object_add(o, CTL_KEY_VERSION, json_object_new_int(CTL_PROTO_VERSION));
-	encode(o, requests[r->cmd].args, requests[r->cmd].nargs, r);
+	jfield_encode(o, requests[r->cmd].args, requests[r->cmd].nargs, r);
 	return o;
 }
 
@@ -293,7 +155,7 @@ int ctl_request_from_json(struct json_object *o, struct ctl_request *r, char *wh
 			return -EINVAL;
 		}
 	}
-	return decode(o, requests[i].args, requests[i].nargs, r, cmd, why);
+	return jfield_decode(o, requests[i].args, requests[i].nargs, r, cmd, why);
 }
 
 struct json_object *ctl_reply_new(int err, const char *why)
@@ -313,10 +175,10 @@ void ctl_status_to_json(struct json_object *rep, const struct ctl_status *s)
 	unsigned int i, r;
 	char buf[24];
 
-	encode(rep, FIELDS(status_results), s);
+	jfield_encode(rep, JFIELDS(status_results), s);
 	if (s->has_workload) {
 		o = json_object_new_object();
-		encode(o, FIELDS(workload_results), &s->wl);
+		jfield_encode(o, JFIELDS(workload_results), &s->wl);
 		json_object_object_add(rep, CTL_RES_WORKLOAD, o);
 	}
 	if (!s->nvcpus)
@@ -343,12 +205,12 @@ int ctl_status_from_json(struct json_object *rep, struct ctl_status *s, char *wh
 	memset(s, 0, sizeof(*s));
 	if (json_object_object_get_ex(rep, CTL_KEY_VERSION, &v))
 		s->version = json_object_get_int(v);
-	err = decode(rep, FIELDS(status_results), s, "status", why);
+	err = jfield_decode(rep, JFIELDS(status_results), s, "status", why);
 	if (err)
 		return err;
 	if (json_object_object_get_ex(rep, CTL_RES_WORKLOAD, &o)) {
 		s->has_workload = true;
-		err = decode(o, FIELDS(workload_results), &s->wl, "status", why);
+		err = jfield_decode(o, JFIELDS(workload_results), &s->wl, "status", why);
 		if (err)
 			return err;
 	}
@@ -364,7 +226,7 @@ int ctl_status_from_json(struct json_object *rep, struct ctl_status *s, char *wh
 				continue;
 			s->regs[i][r] = strtoull(json_object_get_string(reg), &end, 16);
 			if (*end)
-				return bad(why, "status", ctl_reg_names[r], "a hexadecimal string");
+				return jfield_bad(why, "status", ctl_reg_names[r], "a hexadecimal string");
 		}
 	}
 	s->nvcpus = i;
@@ -373,22 +235,22 @@ int ctl_status_from_json(struct json_object *rep, struct ctl_status *s, char *wh
 
 void ctl_save_to_json(struct json_object *rep, const struct ctl_save_result *s)
 {
-	encode(rep, FIELDS(save_results), s);
+	jfield_encode(rep, JFIELDS(save_results), s);
 }
 
 int ctl_save_from_json(struct json_object *rep, struct ctl_save_result *s, char *why)
 {
 	memset(s, 0, sizeof(*s));
-	return decode(rep, FIELDS(save_results), s, "save", why);
+	return jfield_decode(rep, JFIELDS(save_results), s, "save", why);
 }
 
 void ctl_verify_to_json(struct json_object *rep, const struct ctl_verify_result *s)
 {
-	encode(rep, FIELDS(verify_results), s);
+	jfield_encode(rep, JFIELDS(verify_results), s);
 }
 
 int ctl_verify_from_json(struct json_object *rep, struct ctl_verify_result *s, char *why)
 {
 	memset(s, 0, sizeof(*s));
-	return decode(rep, FIELDS(verify_results), s, "verify", why);
+	return jfield_decode(rep, JFIELDS(verify_results), s, "verify", why);
 }
