@@ -129,7 +129,10 @@ static int save(struct vm *vm, const struct ctl_request *req, struct json_object
 	if (fd < 0)
 		return vmm_fail(why, -errno, "%s: %s", tmp, strerror(errno));
 	if (req->live) {
-		err = vm_save_live(vm, fd, &pc, why);
+		struct mig_opts o;
+
+		mig_opts_default(&o);
+		err = vm_save_live(vm, &fd, 1, &o, &pc, NULL, NULL, why);
 	} else {
 		vm_pause(vm);
 		err = vm_save(vm, fd, why);

@@ -42,6 +42,8 @@ struct live {
 	uint8_t *buf;			/* its pages */
 	uint64_t used;
 	uint64_t vmm_pages;		/* of this round, written by the VMM */
+	uint64_t sent_pages;		/* for the progress */
+	uint64_t round_bytes;		/* stream bytes when the round began */
 	char *why;
 };
 
@@ -164,14 +166,44 @@ static void live_close(struct live *l, bool logging)
  *
  * Return: 0 or a negative errno.
  */
-int vm_save_live(struct vm *vm, int fd, struct precopy_stats *st, char *why)
+static void report(struct live *l, precopy_progress_fn fn, void *ctx, enum mig_phase phase,
+		   unsigned int round, uint64_t dirty, uint64_t t0, uint64_t round_ns)
+{
+	struct mig_progress p = {
+		.phase = phase,
+		.round = round,
+		.total_pages = l->vm->mem_size / PAGE,
+		.sent_bytes = l->w.bytes,
+		.raw_bytes = l->w.bytes,
+		.remaining_pages = dirty,
+		.elapsed_ns = now_ns() - t0,
+	};
+
+	if (!fn)
+		return;
+	p.sent_pages = l->sent_pages;
+	if (round_ns) {
+		p.dirty_rate = dirty * 1000000000ULL / round_ns;
+		p.throughput = (l->w.bytes - l->round_bytes) * 1000000000ULL / round_ns;
+	}
+	if (p.throughput)
+		p.expected_downtime_ms = dirty * PAGE * 1000 / p.throughput;
+	l->round_bytes = l->w.bytes;
+	fn(ctx, &p);
+}
+
+int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct mig_opts *o,
+		 struct precopy_stats *st, precopy_progress_fn fn, void *ctx, char *why)
 {
 	struct live l = { .vm = vm, .why = why };
-	uint64_t best = UINT64_MAX, t;
+	uint64_t best = UINT64_MAX, t, t0 = now_ns(), tr;
+	int fd = fds[0];
 	int64_t n = 0;
 	int stall = 0, err;
 
 	memset(st, 0, sizeof(*st));
+	if (nfds != 1 || o->compress != MIG_COMP_NONE)
+		return vmm_fail(why, -EOPNOTSUPP, "this VMM sends one uncompressed stream");
 	err = live_open(&l);
 	if (err) {
 		live_close(&l, false);
@@ -186,11 +218,16 @@ int vm_save_live(struct vm *vm, int fd, struct precopy_stats *st, char *why)
 		vmm_fail(why, err, "write: %s", strerror(-err));
 		goto out;
 	}
+	l.sent_pages = vm->mem_size / PAGE;
+	report(&l, fn, ctx, MIG_PRECOPY, 0, 0, t0, now_ns() - t0);
 	while (st->rounds < MAX_ROUNDS && stall < STALL_ROUNDS) {
+		tr = now_ns();
 		n = round_trip(&l);
 		if (n < 0)
 			goto fail;
 		st->rounds++;
+		l.sent_pages += n;
+		report(&l, fn, ctx, MIG_PRECOPY, st->rounds, n, t0, now_ns() - tr);
 		st->resent_pages += n;
 		if ((uint64_t)n <= DONE_PAGES)
 			break;
@@ -199,6 +236,7 @@ int vm_save_live(struct vm *vm, int fd, struct precopy_stats *st, char *why)
 	}
 	t = now_ns();
 	vm_pause(vm);
+	report(&l, fn, ctx, MIG_STOPCOPY, st->rounds + 1, 0, t0, 0);
 	n = round_trip(&l);
 	if (n < 0)
 		goto fail;

@@ -547,6 +547,13 @@ int vm_restore(struct vm *vm, int fd, char *why)
 	return err == 1 ? 0 : err;
 }
 
+int vm_restore_streams(struct vm *vm, const int *fds, unsigned int nfds, char *why)
+{
+	if (nfds != 1)
+		return vmm_fail(why, -EOPNOTSUPP, "%u streams: this VMM receives one", nfds);
+	return vm_restore(vm, fds[0], why);
+}
+
 uint64_t vm_memory_hash(struct vm *vm)
 {
 	uint64_t h = 0xcbf29ce484222325ULL, off = 0, end, p;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <linux/kvm.h>
 
+#include "mig.h"
 #include "nl.h"
 #include "vmdef.h"
 #include "vmstate.h"
@@ -175,6 +176,11 @@ int vm_save_head(struct vm *vm, struct vmstate_writer *w, int fd);
 int vm_save_memory(struct vm *vm, struct vmstate_writer *w);
 int vm_save_tail(struct vm *vm, struct vmstate_writer *w, bool info, char *why);
 int vm_restore(struct vm *vm, int fd, char *why);
+/*
+ * A migration's incoming side: the stream of a live save spread over @nfds
+ * streams (fds[0] carries the sections other than memory), read to its end.
+ */
+int vm_restore_streams(struct vm *vm, const int *fds, unsigned int nfds, char *why);
 uint64_t vm_memory_hash(struct vm *vm);
 
 /* precopy.c: live save, the VM running until its last few dirty pages. */
@@ -184,7 +190,13 @@ struct precopy_stats {
 	uint64_t final_pages;		/* dirty pages sent paused */
 	uint64_t downtime_ns;		/* pause to the end of the stream */
 };
-int vm_save_live(struct vm *vm, int fd, struct precopy_stats *st, char *why);
+typedef void (*precopy_progress_fn)(void *ctx, const struct mig_progress *p);
+/*
+ * Live save into @nfds streams (a file: one), as @o asks; @fn (or NULL) is
+ * told the progress after every round and at the switchover.
+ */
+int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct mig_opts *o,
+		 struct precopy_stats *st, precopy_progress_fn fn, void *ctx, char *why);
 
 /* register.c */
 /*
