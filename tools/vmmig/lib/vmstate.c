@@ -5,6 +5,7 @@
  * payload. All fields are little-endian (x86 only).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ static const struct {
 	[VMSTATE_END] = { "end", 1 },
 	[VMSTATE_DEFINITION] = { "definition", 2 },
 	[VMSTATE_VM_INFO] = { "vm-info", 1 },
-	[VMSTATE_MEMORY] = { "memory", 1 },
+	[VMSTATE_MEMORY] = { "memory", 2 },
 	[VMSTATE_VCPU_REGS] = { "vcpu-regs", 1 },
 	[VMSTATE_VCPU_SREGS] = { "vcpu-sregs", 1 },
 	[VMSTATE_VCPU_XSAVE] = { "vcpu-xsave", 1 },
@@ -128,28 +129,53 @@ static int write_all(int fd, struct iovec *iov, int n, uint64_t *bytes)
 	return 0;
 }
 
-int vmstate_begin(struct vmstate_writer *w, int fd)
+unsigned int vmstate_chunk_present(const struct vmstate_mem_chunk *c)
 {
-	struct file_hdr h = { .version = VMSTATE_VERSION };
+	unsigned int n = 0, i;
+	uint64_t v;
+
+	for (i = 0; i < sizeof(c->present); i += 8) {
+		memcpy(&v, c->present + i, 8);
+		n += __builtin_popcountll(v);
+	}
+	return n;
+}
+
+int vmstate_begin_flags(struct vmstate_writer *w, int fd, uint32_t flags)
+{
+	struct file_hdr h = { .version = VMSTATE_VERSION, .flags = flags };
 	struct iovec iov = { &h, sizeof(h) };
 
 	memcpy(h.magic, VMSTATE_MAGIC, 8);
-	w->fd = fd;
-	w->sections = w->bytes = 0;
+	*w = (struct vmstate_writer){ .fd = fd, .flags = flags };
 	return write_all(fd, &iov, 1, &w->bytes);
+}
+
+int vmstate_begin(struct vmstate_writer *w, int fd)
+{
+	return vmstate_begin_flags(w, fd, 0);
+}
+
+/* Memory sections of a stream whose transport authenticates go without a CRC (0). */
+static bool crc_skipped(uint32_t flags, uint32_t type)
+{
+	return (flags & VMSTATE_F_NO_MEMORY_CRC) && type == VMSTATE_MEMORY;
 }
 
 int vmstate_put(struct vmstate_writer *w, uint32_t type, uint16_t instance,
 		const void *a, size_t alen, const void *b, size_t blen)
 {
 	struct section_hdr h = { type, types[type].version, instance, alen + blen };
-	uint32_t crc = crc32c(0, &h, sizeof(h));
+	uint32_t crc = 0;
 	struct iovec iov[4] = {
 		{ &h, sizeof(h) }, { (void *)a, alen }, { (void *)b, blen },
 		{ &crc, sizeof(crc) },
 	};
 
-	crc = crc32c(crc32c(crc, a, alen), b, blen);
+	if (w->put)
+		return w->put(w, type, instance, a, alen, b, blen);
+	if (!crc_skipped(w->flags, type))
+		crc = crc32c(crc32c(crc32c(0, &h, sizeof(h)), a, alen), b, blen);
 	w->sections++;
 	return write_all(w->fd, iov, 4, &w->bytes);
 }
@@ -211,6 +237,10 @@ int vmstate_open(struct vmstate_reader *r, int fd, char *why)
 	if (h.version > VMSTATE_VERSION)
 		return fail(r, -EPROTONOSUPPORT, "format version %u is newer than this vmmig's (%u)",
 			    h.version, VMSTATE_VERSION);
+	if (h.flags & ~VMSTATE_F_ALL || (h.version < 2 && h.flags))
+		return fail(r, -EPROTONOSUPPORT, "unknown header flags 0x%x (corrupt, or from a newer vmmig)",
+			    h.flags);
+	r->flags = h.flags;
 	return 0;
 }
 
@@ -255,7 +285,7 @@ int vmstate_next(struct vmstate_reader *r, struct vmstate_section *s)
 		err = read_all(r, &want, sizeof(want));
 	if (err)
 		return err;
-	crc = crc32c(crc32c(0, &h, sizeof(h)), r->buf, h.len);
+	crc = crc_skipped(r->flags, h.type) ? 0 : crc32c(crc32c(0, &h, sizeof(h)), r->buf, h.len);
 	if (crc != want)
 		return fail(r, -EBADMSG, "%s section %llu fails its checksum (corrupt)",
 			    vmstate_type_name(h.type), (unsigned long long)r->sections);

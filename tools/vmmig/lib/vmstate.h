@@ -11,7 +11,11 @@
 #include <stdint.h>
 
 #define VMSTATE_MAGIC		"VMMIGSTA"
-#define VMSTATE_VERSION		1
+/* Version 2: memory sections may be compressed, header flags below. */
+#define VMSTATE_VERSION		2
+/* Header flags. The transport authenticates every byte (TLS): memory sections carry no CRC. */
+#define VMSTATE_F_NO_MEMORY_CRC	0x1
+#define VMSTATE_F_ALL		VMSTATE_F_NO_MEMORY_CRC
 /* No section is larger: a flipped length bit must not allocate gigabytes. */
 #define VMSTATE_MAX_SECTION	(16U << 20)
 /* Memory travels in chunks of this many pages. */
@@ -52,10 +56,18 @@ struct vmstate_vm_info {
 struct vmstate_mem_chunk {
 	uint64_t gpa;
 	uint32_t pages;		/* at most VMSTATE_CHUNK_PAGES */
-	uint32_t flags;		/* 0 */
+	uint32_t flags;		/* VMSTATE_CHUNK_*; version 1: 0 */
 	/* bit i set: page i follows, in order; clear: page i is zero */
 	uint8_t present[VMSTATE_CHUNK_PAGES / 8];
 };
+
+/*
+ * Memory section version 2: the present pages may be compressed, as one
+ * block; the section's length gives the compressed length, the bitmap the
+ * length once decompressed. Uncompressed when the flags are 0.
+ */
+#define VMSTATE_CHUNK_LZ4	0x1
+#define VMSTATE_CHUNK_ZSTD	0x2
 
 struct vmstate_msr {
 	uint32_t index;
@@ -108,8 +120,16 @@ struct vmstate_virtio {
 
 struct vmstate_writer {
 	int fd;
+	uint32_t flags;		/* VMSTATE_F_* of the header */
 	uint64_t sections;
 	uint64_t bytes;
+	/*
+	 * When set, vmstate_put() hands each section to @put instead (the
+	 * migration streams, migrate/stream.c); vmstate_finish() an END.
+	 */
+	int (*put)(struct vmstate_writer *w, uint32_t type, uint16_t instance,
+		   const void *a, size_t alen, const void *b, size_t blen);
+	void *ctx;
 };
 
 struct vmstate_section {
@@ -122,6 +142,7 @@ struct vmstate_section {
 
 struct vmstate_reader {
 	int fd;
+	uint32_t flags;		/* VMSTATE_F_* of the header */
 	uint64_t sections;
 	uint64_t bytes;
 	void *buf;
@@ -131,8 +152,12 @@ struct vmstate_reader {
 
 const char *vmstate_type_name(uint32_t type);
 uint32_t crc32c(uint32_t crc, const void *p, size_t n);
+/* The number of pages a chunk's bitmap says follow it. */
+unsigned int vmstate_chunk_present(const struct vmstate_mem_chunk *c);
 
 int vmstate_begin(struct vmstate_writer *w, int fd);
+/* As vmstate_begin(), with VMSTATE_F_* header flags. */
+int vmstate_begin_flags(struct vmstate_writer *w, int fd, uint32_t flags);
 /* One section whose payload is @a followed by @b (either may be empty). */
 int vmstate_put(struct vmstate_writer *w, uint32_t type, uint16_t instance,
 		const void *a, size_t alen, const void *b, size_t blen);

@@ -23,6 +23,7 @@ static const struct jfield opts_fields[] = {
 	JFIELD(struct mig_opts, "downtime_limit_ms", JF_U32, downtime_limit_ms),
 	JFIELD(struct mig_opts, "timeout_s", JF_U32, timeout_s),
 	JENUM(struct mig_opts, "on_timeout", on_timeout, mig_on_timeout_names, MIG_NTIMEOUT),
+	JFIELD(struct mig_opts, "transport_auth", JF_BOOL, transport_auth),
 };
 
 static const struct jfield progress_fields[] = {

@@ -32,6 +32,11 @@ struct mig_opts {
 	uint32_t downtime_limit_ms;	/* switch over below this estimate */
 	uint32_t timeout_s;		/* 0: none */
 	enum mig_on_timeout on_timeout;
+	/*
+	 * Set by vmmigd, never by a user: the transport authenticates every
+	 * byte (TLS), so memory sections go without their CRC32C.
+	 */
+	bool transport_auth;
 };
 
 void mig_opts_default(struct mig_opts *o);

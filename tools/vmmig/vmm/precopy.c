@@ -21,6 +21,7 @@
 
 #include "nl.h"
 #include "registry.h"
+#include "stream.h"
 #include "vmm.h"
 
 #define PAGE		4096ULL
@@ -34,7 +35,8 @@
 
 struct live {
 	struct vm *vm;
-	struct vmstate_writer w;
+	struct mig_tx *tx;		/* the streams */
+	struct vmstate_writer w;	/* puts sections into them */
 	struct vmmig_dirty_stats *st;
 	struct vmmig_dirty_range *ranges;
 	uint32_t max_ranges;
@@ -43,7 +45,7 @@ struct live {
 	uint64_t used;
 	uint64_t vmm_pages;		/* of this round, written by the VMM */
 	uint64_t sent_pages;		/* for the progress */
-	uint64_t round_bytes;		/* stream bytes when the round began */
+	uint64_t round_bytes;		/* wire bytes when the round began */
 	char *why;
 };
 
@@ -67,8 +69,11 @@ static int chunk_add(struct live *l, uint64_t gpa)
 
 	if (!p)
 		return -EFAULT;
-	/* Pages of a chunk are in ascending order, within one window. */
-	if (l->c.pages && (gpa < l->c.gpa + l->c.pages * PAGE || gpa >= l->c.gpa + CHUNK)) {
+	/*
+	 * Pages of a chunk are in ascending order, within one aligned window:
+	 * the window picks the stream, so every copy of a page takes the same.
+	 */
+	if (l->c.pages && (gpa < l->c.gpa + l->c.pages * PAGE || gpa / CHUNK != l->c.gpa / CHUNK)) {
 		err = chunk_flush(l);
 		if (err)
 			return err;
@@ -81,6 +86,14 @@ static int chunk_add(struct live *l, uint64_t gpa)
 	memcpy(l->buf + l->used, p, PAGE);
 	l->used += PAGE;
 	return 0;
+}
+
+/* A put into the streams failed: the sender's reason when it has one. */
+static int write_failed(struct live *l, int err)
+{
+	if (!mig_tx_drain(l->tx, l->why))
+		vmm_fail(l->why, err, "write: %s", strerror(-err));
+	return err;
 }
 
 static int vmm_page(void *ctx, uint64_t gpa)
@@ -116,8 +129,11 @@ static int64_t round_trip(struct live *l)
 			pages++;
 		}
 	err = chunk_flush(l);
+	/* The round's bytes are on the wire before it counts as sent. */
+	if (!err)
+		err = mig_tx_drain(l->tx, l->why);
 	if (err)
-		return vmm_fail(l->why, err, "write: %s", strerror(-err));
+		return write_failed(l, err);
 	return pages + l->vmm_pages;
 }
 
@@ -147,6 +163,7 @@ static int live_open(struct live *l)
 
 static void live_close(struct live *l, bool logging)
 {
+	mig_tx_close(l->tx);
 	if (logging)
 		vmmig_dirty_stop(&l->vm->nl, VMMIG_BY_FD(l->vm->vm_fd));
 	free(l->ranges);
@@ -173,22 +190,21 @@ static void report(struct live *l, precopy_progress_fn fn, void *ctx, enum mig_p
 		.phase = phase,
 		.round = round,
 		.total_pages = l->vm->mem_size / PAGE,
-		.sent_bytes = l->w.bytes,
-		.raw_bytes = l->w.bytes,
 		.remaining_pages = dirty,
 		.elapsed_ns = now_ns() - t0,
 	};
 
 	if (!fn)
 		return;
+	mig_tx_bytes(l->tx, &p.sent_bytes, &p.raw_bytes);
 	p.sent_pages = l->sent_pages;
 	if (round_ns) {
 		p.dirty_rate = dirty * 1000000000ULL / round_ns;
-		p.throughput = (l->w.bytes - l->round_bytes) * 1000000000ULL / round_ns;
+		p.throughput = (p.sent_bytes - l->round_bytes) * 1000000000ULL / round_ns;
 	}
 	if (p.throughput)
 		p.expected_downtime_ms = dirty * PAGE * 1000 / p.throughput;
-	l->round_bytes = l->w.bytes;
+	l->round_bytes = p.sent_bytes;
 	fn(ctx, &p);
 }
 
@@ -197,25 +213,31 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 {
 	struct live l = { .vm = vm, .why = why };
 	uint64_t best = UINT64_MAX, t, t0 = now_ns(), tr;
-	int fd = fds[0];
 	int64_t n = 0;
 	int stall = 0, err;
 
 	memset(st, 0, sizeof(*st));
-	if (nfds != 1 || o->compress != MIG_COMP_NONE)
-		return vmm_fail(why, -EOPNOTSUPP, "this VMM sends one uncompressed stream");
 	err = live_open(&l);
 	if (err) {
 		live_close(&l, false);
 		return err;
 	}
+	/* File saves keep the CRC of every section. */
+	err = mig_tx_open(&l.tx, fds, nfds, o, o->transport_auth ? VMSTATE_F_NO_MEMORY_CRC : 0,
+			  &l.w, why);
+	if (err) {
+		live_close(&l, true);
+		return err;
+	}
 	/* Logging is on before the first copy, so no write is missed. */
 	vm_track_vmm_writes(vm, true);
-	err = vm_save_head(vm, &l.w, fd);
+	err = vm_save_head(vm, &l.w);
 	if (!err)
 		err = vm_save_memory(vm, &l.w);
+	if (!err)
+		err = mig_tx_drain(l.tx, why);
 	if (err) {
-		vmm_fail(why, err, "write: %s", strerror(-err));
+		write_failed(&l, err);
 		goto out;
 	}
 	l.sent_pages = vm->mem_size / PAGE;
@@ -242,6 +264,10 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 		goto fail;
 	st->final_pages = n;
 	err = vm_save_tail(vm, &l.w, true, why);
+	if (!err)
+		err = mig_tx_finish(l.tx, why);
+	else
+		mig_tx_drain(l.tx, why);	/* a sender's reason, if one failed */
 	st->downtime_ns = now_ns() - t;
 	goto out;
 fail:

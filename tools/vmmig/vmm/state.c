@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 
+#include "stream.h"
 #include "vmm.h"
 
 #define PAGE		4096ULL
@@ -252,16 +253,14 @@ static int save_info(struct vm *vm, struct vmstate_writer *w)
 	return vmstate_put(w, VMSTATE_VM_INFO, 0, &info, sizeof(info), NULL, 0);
 }
 
-/* The stream's header, the definition and the VM's size. */
-int vm_save_head(struct vm *vm, struct vmstate_writer *w, int fd)
+/* The definition and the VM's size, after the stream's header. */
+int vm_save_head(struct vm *vm, struct vmstate_writer *w)
 {
 	struct json_object *def = vmdef_to_json(&vm->def);
 	const char *text = json_object_to_json_string_ext(def, JSON_C_TO_STRING_PLAIN);
 	int err;
 
-	err = vmstate_begin(w, fd);
-	if (!err)
-		err = vmstate_put(w, VMSTATE_DEFINITION, 0, text, strlen(text), NULL, 0);
+	err = vmstate_put(w, VMSTATE_DEFINITION, 0, text, strlen(text), NULL, 0);
 	if (!err)
 		err = save_info(vm, w);
 	json_object_put(def);
@@ -311,7 +310,9 @@ int vm_save(struct vm *vm, int fd, char *why)
 	struct vmstate_writer w;
 	int err;
 
-	err = vm_save_head(vm, &w, fd);
+	err = vmstate_begin(&w, fd);
+	if (!err)
+		err = vm_save_head(vm, &w);
 	if (!err)
 		err = vm_save_memory(vm, &w);
 	if (err)
@@ -349,7 +350,7 @@ static int restore_memory(struct vm *vm, const struct vmstate_section *s, char *
 {
 	struct vmstate_mem_chunk c;
 	const uint8_t *src = (const uint8_t *)s->data + sizeof(c);
-	uint64_t used = 0, i;
+	uint64_t used, i;
 	uint8_t *dst;
 
 	if (s->len < sizeof(c))
@@ -359,10 +360,8 @@ static int restore_memory(struct vm *vm, const struct vmstate_section *s, char *
 	    !(dst = gpa_to_hva(vm, c.gpa, c.pages * PAGE)))
 		return vmm_fail(why, -EBADMSG, "memory section at 0x%llx is outside the VM",
 				(unsigned long long)c.gpa);
-	for (i = 0; i < c.pages; i++)
-		if (c.present[i / 8] & (1 << (i % 8)))
-			used += PAGE;
-	if (s->len != sizeof(c) + used)
+	used = vmstate_chunk_present(&c) * PAGE;
+	if (c.flags || s->len != sizeof(c) + used)
 		return vmm_fail(why, -EBADMSG, "memory section at 0x%llx has the wrong size",
 				(unsigned long long)c.gpa);
 	for (i = 0; i < c.pages; i++)
@@ -531,27 +530,25 @@ static int restore_section(struct vm *vm, const struct vmstate_section *s, char 
 	}
 }
 
+/*
+ * Streams 1..N-1 carry memory only, which their threads write straight into
+ * guest memory while stream 0 applies the rest: KVM's SET ioctls do not read
+ * guest memory, and the VM runs only after every stream reached its end.
+ */
+static int restore_one(void *ctx, unsigned int stream, const struct vmstate_section *s,
+		       char *why)
+{
+	return restore_section(ctx, s, why);
+}
+
 int vm_restore(struct vm *vm, int fd, char *why)
 {
-	struct vmstate_reader r;
-	struct vmstate_section s;
-	int err;
-
-	err = vmstate_open(&r, fd, why);
-	while (!err) {
-		err = vmstate_next(&r, &s);
-		if (!err)
-			err = restore_section(vm, &s, why);
-	}
-	vmstate_close(&r);
-	return err == 1 ? 0 : err;
+	return mig_rx_run(&fd, 1, restore_one, vm, why);
 }
 
 int vm_restore_streams(struct vm *vm, const int *fds, unsigned int nfds, char *why)
 {
-	if (nfds != 1)
-		return vmm_fail(why, -EOPNOTSUPP, "%u streams: this VMM receives one", nfds);
-	return vm_restore(vm, fds[0], why);
+	return mig_rx_run(fds, nfds, restore_one, vm, why);
 }
 
 uint64_t vm_memory_hash(struct vm *vm)

@@ -172,7 +172,8 @@ int uart_restore(struct vm *vm, const struct vmstate_section *s, char *why);
 
 /* state.c: the VM must be paused (or not yet started), but see vm_save_memory(). */
 int vm_save(struct vm *vm, int fd, char *why);
-int vm_save_head(struct vm *vm, struct vmstate_writer *w, int fd);
+/* After vmstate_begin(): the definition and vm-info. */
+int vm_save_head(struct vm *vm, struct vmstate_writer *w);
 int vm_save_memory(struct vm *vm, struct vmstate_writer *w);
 int vm_save_tail(struct vm *vm, struct vmstate_writer *w, bool info, char *why);
 int vm_restore(struct vm *vm, int fd, char *why);

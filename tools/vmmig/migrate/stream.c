@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The migration data path. The VMM's thread copies each section into a slot
+ * of its stream's queue; the stream's sender thread compresses memory,
+ * waits for the bandwidth cap and writes. Compression is CPU work that N
+ * senders spread over N cores; the copy keeps guest memory out of the
+ * senders' hands, so a page the guest writes while it is being sent cannot
+ * make a chunk disagree with itself.
+ *
+ * The receiving side reads each stream in a thread of its own and gives
+ * the sections to the caller's function, memory decompressed.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <lz4.h>
+#include <zstd.h>
+
+#include "stream.h"
+#include "vmdef.h"
+
+/* Sections queued per stream: enough to keep a sender busy while the VMM copies. */
+#define QDEPTH		4
+#define SECTION_OVERHEAD 20	/* section header and CRC */
+
+struct slot {
+	uint32_t type;
+	uint16_t instance;
+	size_t len;
+	uint8_t *buf;
+	size_t cap;
+};
+
+struct tx_stream {
+	struct mig_tx *tx;
+	unsigned int idx;
+	int fd;
+	pthread_t thread;
+	bool started;
+	struct vmstate_writer w;
+	struct slot slot[QDEPTH];
+	unsigned int head, tail;	/* tail - head slots are queued, head is being written */
+	uint8_t *zbuf;			/* compressed pages */
+	size_t zcap;
+	ZSTD_CCtx *cctx;
+	uint64_t wire, raw;		/* atomic */
+};
+
+struct mig_tx {
+	unsigned int n;
+	enum mig_compress compress;
+	int level;
+	uint32_t hdr_flags;
+	pthread_mutex_t lock;		/* queues, stop, err */
+	pthread_cond_t cond;
+	bool stop;
+	int err;
+	char why[VMMIG_ERRLEN];
+	/* the bandwidth cap: when the bytes reserved so far are sent at the rate */
+	uint64_t rate;
+	uint64_t due_ns;
+	pthread_mutex_t bw_lock;
+	struct tx_stream s[MIG_MAX_STREAMS];
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* A token bucket without credit: a stream sends when the cap allows its bytes. */
+static void bw_wait(struct mig_tx *tx, uint64_t bytes)
+{
+	struct timespec ts;
+	uint64_t now, due;
+
+	if (!tx->rate)
+		return;
+	now = mono_ns();
+	pthread_mutex_lock(&tx->bw_lock);
+	if (tx->due_ns < now)
+		tx->due_ns = now;
+	tx->due_ns += bytes * 1000000000ULL / tx->rate;
+	due = tx->due_ns;
+	pthread_mutex_unlock(&tx->bw_lock);
+	if (due <= now)
+		return;
+	ts.tv_sec = due / 1000000000ULL;
+	ts.tv_nsec = due % 1000000000ULL;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+static void tx_fail(struct mig_tx *tx, struct tx_stream *s, int err, const char *what)
+{
+	pthread_mutex_lock(&tx->lock);
+	if (!tx->err) {
+		tx->err = err;
+		if (tx->n > 1)
+			snprintf(tx->why, sizeof(tx->why), "stream %u: %s: %s", s->idx, what,
+				 strerror(-err));
+		else
+			snprintf(tx->why, sizeof(tx->why), "%s: %s", what, strerror(-err));
+	}
+	pthread_cond_broadcast(&tx->cond);
+	pthread_mutex_unlock(&tx->lock);
+}
+
+/* The compressed length of @n bytes at @src in s->zbuf, or 0 when they do not shrink. */
+static size_t compress_pages(struct tx_stream *s, const uint8_t *src, size_t n)
+{
+	size_t r;
+	int l;
+
+	if (s->tx->compress == MIG_COMP_LZ4) {
+		l = LZ4_compress_default((const char *)src, (char *)s->zbuf, n, n - 1);
+		return l > 0 ? (size_t)l : 0;
+	}
+	r = ZSTD_compressCCtx(s->cctx, s->zbuf, n - 1, src, n,
+			      s->tx->level ? s->tx->level : ZSTD_CLEVEL_DEFAULT);
+	return ZSTD_isError(r) ? 0 : r;
+}
+
+static int send_slot(struct tx_stream *s, struct slot *sl)
+{
+	struct vmstate_mem_chunk c;
+	uint64_t before = s->w.bytes;
+	size_t zlen = 0, hl = sizeof(c);
+	int err;
+
+	if (sl->type == VMSTATE_END) {
+		err = vmstate_finish(&s->w);
+	} else if (sl->type == VMSTATE_MEMORY && s->tx->compress != MIG_COMP_NONE &&
+		   sl->len > hl) {
+		memcpy(&c, sl->buf, hl);
+		zlen = compress_pages(s, sl->buf + hl, sl->len - hl);
+		if (zlen)
+			c.flags = s->tx->compress == MIG_COMP_LZ4 ? VMSTATE_CHUNK_LZ4 :
+								    VMSTATE_CHUNK_ZSTD;
+		bw_wait(s->tx, SECTION_OVERHEAD + hl + (zlen ? zlen : sl->len - hl));
+		err = zlen ? vmstate_put(&s->w, sl->type, sl->instance, &c, hl, s->zbuf, zlen) :
+			     vmstate_put(&s->w, sl->type, sl->instance, sl->buf, sl->len, NULL, 0);
+	} else {
+		bw_wait(s->tx, SECTION_OVERHEAD + sl->len);
+		err = vmstate_put(&s->w, sl->type, sl->instance, sl->buf, sl->len, NULL, 0);
+	}
+	__atomic_add_fetch(&s->wire, s->w.bytes - before, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->raw, sl->type == VMSTATE_END ? s->w.bytes - before :
+				    SECTION_OVERHEAD + sl->len, __ATOMIC_RELAXED);
+	return err;
+}
+
+static void *sender(void *arg)
+{
+	struct tx_stream *s = arg;
+	struct mig_tx *tx = s->tx;
+	int err;
+
+	err = vmstate_begin_flags(&s->w, s->fd, tx->hdr_flags);
+	if (err) {
+		tx_fail(tx, s, err, "write");
+		return NULL;
+	}
+	__atomic_add_fetch(&s->wire, s->w.bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->raw, s->w.bytes, __ATOMIC_RELAXED);
+	for (;;) {
+		pthread_mutex_lock(&tx->lock);
+		while (!tx->stop && !tx->err && s->head == s->tail)
+			pthread_cond_wait(&tx->cond, &tx->lock);
+		if (tx->err || s->head == s->tail) {
+			pthread_mutex_unlock(&tx->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&tx->lock);
+		err = send_slot(s, &s->slot[s->head % QDEPTH]);
+		if (err) {
+			tx_fail(tx, s, err, "write");
+			return NULL;
+		}
+		pthread_mutex_lock(&tx->lock);
+		s->head++;
+		pthread_cond_broadcast(&tx->cond);
+		pthread_mutex_unlock(&tx->lock);
+	}
+}
+
+/* Copies a section into a slot of stream @idx, waiting for one to be free. */
+static int enqueue(struct mig_tx *tx, unsigned int idx, uint32_t type, uint16_t instance,
+		   const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct tx_stream *s = &tx->s[idx];
+	struct slot *sl;
+	int err;
+
+	pthread_mutex_lock(&tx->lock);
+	while (!tx->err && s->tail - s->head == QDEPTH)
+		pthread_cond_wait(&tx->cond, &tx->lock);
+	err = tx->err;
+	pthread_mutex_unlock(&tx->lock);
+	if (err)
+		return err;
+	sl = &s->slot[s->tail % QDEPTH];
+	if (alen + blen > sl->cap) {
+		uint8_t *nb = realloc(sl->buf, alen + blen);
+
+		if (!nb)
+			return -ENOMEM;
+		sl->buf = nb;
+		sl->cap = alen + blen;
+	}
+	*sl = (struct slot){ type, instance, alen + blen, sl->buf, sl->cap };
+	if (alen)
+		memcpy(sl->buf, a, alen);
+	if (blen)
+		memcpy(sl->buf + alen, b, blen);
+	pthread_mutex_lock(&tx->lock);
+	s->tail++;
+	pthread_cond_broadcast(&tx->cond);
+	pthread_mutex_unlock(&tx->lock);
+	return 0;
+}
+
+static int tx_put(struct vmstate_writer *w, uint32_t type, uint16_t instance,
+		  const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct mig_tx *tx = w->ctx;
+	unsigned int idx = 0;
+	uint64_t gpa;
+
+	if (type == VMSTATE_MEMORY && alen >= sizeof(gpa)) {
+		memcpy(&gpa, a, sizeof(gpa));
+		idx = gpa / MIG_WINDOW % tx->n;
+	}
+	w->sections++;
+	return enqueue(tx, idx, type, instance, a, alen, b, blen);
+}
+
+int mig_tx_open(struct mig_tx **txp, const int *fds, unsigned int nfds, const struct mig_opts *o,
+		uint32_t hdr_flags, struct vmstate_writer *w, char *why)
+{
+	struct mig_tx *tx;
+	unsigned int i;
+	int err;
+
+	*txp = NULL;
+	if (!nfds || nfds > MIG_MAX_STREAMS || o->compress >= MIG_NCOMP) {
+		snprintf(why, VMMIG_ERRLEN, "%u streams, compression %d: 1 to %d streams and none, lz4 or zstd",
+			 nfds, o->compress, MIG_MAX_STREAMS);
+		return -EINVAL;
+	}
+	tx = calloc(1, sizeof(*tx));
+	if (!tx)
+		goto nomem;
+	*tx = (struct mig_tx){ .n = nfds, .compress = o->compress, .level = o->level,
+			       .hdr_flags = hdr_flags, .rate = o->bandwidth };
+	pthread_mutex_init(&tx->lock, NULL);
+	pthread_mutex_init(&tx->bw_lock, NULL);
+	pthread_cond_init(&tx->cond, NULL);
+	*txp = tx;
+	for (i = 0; i < nfds; i++) {
+		struct tx_stream *s = &tx->s[i];
+
+		s->tx = tx;
+		s->idx = i;
+		s->fd = fds[i];
+		if (o->compress != MIG_COMP_NONE) {
+			s->zcap = MIG_WINDOW;
+			s->zbuf = malloc(s->zcap);
+			if (!s->zbuf)
+				goto nomem;
+		}
+		if (o->compress == MIG_COMP_ZSTD && !(s->cctx = ZSTD_createCCtx()))
+			goto nomem;
+	}
+	for (i = 0; i < nfds; i++) {
+		err = -pthread_create(&tx->s[i].thread, NULL, sender, &tx->s[i]);
+		if (err) {
+			snprintf(why, VMMIG_ERRLEN, "cannot start a sender thread: %s",
+				 strerror(-err));
+			goto fail;
+		}
+		tx->s[i].started = true;
+	}
+	*w = (struct vmstate_writer){ .fd = -1, .flags = hdr_flags, .put = tx_put, .ctx = tx };
+	return 0;
+nomem:
+	snprintf(why, VMMIG_ERRLEN, "out of memory");
+	err = -ENOMEM;
+fail:
+	mig_tx_close(tx);
+	*txp = NULL;
+	return err;
+}
+
+int mig_tx_drain(struct mig_tx *tx, char *why)
+{
+	unsigned int i;
+	int err;
+
+	pthread_mutex_lock(&tx->lock);
+	for (i = 0; i < tx->n && !tx->err; i++)
+		while (!tx->err && tx->s[i].head != tx->s[i].tail)
+			pthread_cond_wait(&tx->cond, &tx->lock);
+	err = tx->err;
+	if (err)
+		snprintf(why, VMMIG_ERRLEN, "%s", tx->why);
+	pthread_mutex_unlock(&tx->lock);
+	return err;
+}
+
+int mig_tx_finish(struct mig_tx *tx, char *why)
+{
+	unsigned int i;
+	int err = 0;
+
+	for (i = 1; i < tx->n && !err; i++)
+		err = enqueue(tx, i, VMSTATE_END, 0, NULL, 0, NULL, 0);
+	return mig_tx_drain(tx, why) ?: err;
+}
+
+void mig_tx_bytes(struct mig_tx *tx, uint64_t *wire, uint64_t *raw)
+{
+	unsigned int i;
+
+	*wire = *raw = 0;
+	for (i = 0; i < tx->n; i++) {
+		*wire += __atomic_load_n(&tx->s[i].wire, __ATOMIC_RELAXED);
+		*raw += __atomic_load_n(&tx->s[i].raw, __ATOMIC_RELAXED);
+	}
+}
+
+void mig_tx_close(struct mig_tx *tx)
+{
+	unsigned int i, j;
+
+	if (!tx)
+		return;
+	pthread_mutex_lock(&tx->lock);
+	tx->stop = true;
+	/* A sender blocked on a peer that stopped reading must not hold us. */
+	if (tx->err)
+		for (i = 0; i < tx->n; i++)
+			shutdown(tx->s[i].fd, SHUT_RDWR);
+	pthread_cond_broadcast(&tx->cond);
+	pthread_mutex_unlock(&tx->lock);
+	for (i = 0; i < tx->n; i++) {
+		struct tx_stream *s = &tx->s[i];
+
+		if (s->started)
+			pthread_join(s->thread, NULL);
+		for (j = 0; j < QDEPTH; j++)
+			free(s->slot[j].buf);
+		free(s->zbuf);
+		ZSTD_freeCCtx(s->cctx);
+	}
+	pthread_mutex_destroy(&tx->lock);
+	pthread_mutex_destroy(&tx->bw_lock);
+	pthread_cond_destroy(&tx->cond);
+	free(tx);
+}
+
+/* Receiving. */
+
+struct rx_stream {
+	struct rx *rx;
+	unsigned int idx;
+	int fd;
+	pthread_t thread;
+	int err;
+	char why[VMMIG_ERRLEN];
+	uint8_t *buf;			/* a decompressed chunk */
+	ZSTD_DCtx *dctx;
+};
+
+struct rx {
+	unsigned int n;
+	mig_rx_fn fn;
+	void *ctx;
+	pthread_mutex_t lock;
+	bool failed;
+	unsigned int first;		/* the stream that failed first */
+	struct rx_stream s[MIG_MAX_STREAMS];
+};
+
+static int rx_bad(struct rx_stream *s, const struct vmstate_mem_chunk *c, const char *what)
+{
+	snprintf(s->why, VMMIG_ERRLEN, "memory section at 0x%llx: %s (corrupt)",
+		 (unsigned long long)c->gpa, what);
+	return -EBADMSG;
+}
+
+/* A memory section with its pages decompressed into s->buf, or @in when they are not. */
+static int decode(struct rx_stream *s, const struct vmstate_section *in,
+		  struct vmstate_section *out)
+{
+	struct vmstate_mem_chunk c;
+	const size_t hl = sizeof(c);
+	size_t used, clen, r;
+	uint8_t *dst;
+
+	*out = *in;
+	if (in->type != VMSTATE_MEMORY)
+		return 0;
+	if (in->len < hl) {
+		snprintf(s->why, VMMIG_ERRLEN, "memory section too short (corrupt)");
+		return -EBADMSG;
+	}
+	memcpy(&c, in->data, hl);
+	if (!c.flags)
+		return 0;
+	if (in->version < 2 || (c.flags != VMSTATE_CHUNK_LZ4 && c.flags != VMSTATE_CHUNK_ZSTD))
+		return rx_bad(s, &c, "unknown chunk flags");
+	if (c.pages > VMSTATE_CHUNK_PAGES)
+		return rx_bad(s, &c, "too many pages");
+	used = (size_t)vmstate_chunk_present(&c) * 4096;
+	clen = in->len - hl;
+	if (!used || !clen || clen >= used)
+		return rx_bad(s, &c, "compressed length out of bounds");
+	if (!s->buf && !(s->buf = malloc(hl + MIG_WINDOW)))
+		return -ENOMEM;
+	dst = s->buf + hl;
+	if (c.flags == VMSTATE_CHUNK_LZ4) {
+		int l = LZ4_decompress_safe((const char *)in->data + hl, (char *)dst, clen, used);
+
+		if (l < 0 || (size_t)l != used)
+			return rx_bad(s, &c, "lz4 data does not decompress to its pages");
+	} else {
+		if (!s->dctx && !(s->dctx = ZSTD_createDCtx()))
+			return -ENOMEM;
+		r = ZSTD_decompressDCtx(s->dctx, dst, used, (const uint8_t *)in->data + hl, clen);
+		if (ZSTD_isError(r) || r != used)
+			return rx_bad(s, &c, "zstd data does not decompress to its pages");
+	}
+	c.flags = 0;
+	memcpy(s->buf, &c, hl);
+	out->data = s->buf;
+	out->len = hl + used;
+	return 0;
+}
+
+static int rx_read(struct rx_stream *s)
+{
+	struct vmstate_section sec, dec;
+	struct vmstate_reader r;
+	int err;
+
+	err = vmstate_open(&r, s->fd, s->why);
+	while (!err) {
+		err = vmstate_next(&r, &sec);
+		if (err)
+			break;
+		if (s->idx && sec.type != VMSTATE_MEMORY) {
+			err = -EBADMSG;
+			snprintf(s->why, VMMIG_ERRLEN, "a %s section: only stream 0 carries state",
+				 vmstate_type_name(sec.type));
+			break;
+		}
+		err = decode(s, &sec, &dec);
+		if (err == -ENOMEM)
+			snprintf(s->why, VMMIG_ERRLEN, "out of memory");
+		if (!err)
+			err = s->rx->fn(s->rx->ctx, s->idx, &dec, s->why);
+		if (!err) {
+			pthread_mutex_lock(&s->rx->lock);
+			err = s->rx->failed ? -ECANCELED : 0;
+			pthread_mutex_unlock(&s->rx->lock);
+			if (err)
+				snprintf(s->why, VMMIG_ERRLEN, "stopped: another stream failed");
+		}
+	}
+	vmstate_close(&r);
+	return err == 1 ? 0 : err;
+}
+
+/* Stream @idx failed: the others stop at their next read. */
+static void rx_stop(struct rx *rx, unsigned int idx)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&rx->lock);
+	if (!rx->failed) {
+		rx->first = idx;
+		for (i = 0; i < rx->n && rx->n > 1; i++)
+			shutdown(rx->s[i].fd, SHUT_RDWR);
+	}
+	rx->failed = true;
+	pthread_mutex_unlock(&rx->lock);
+}
+
+static void *receiver(void *arg)
+{
+	struct rx_stream *s = arg;
+
+	s->err = rx_read(s);
+	if (s->err)
+		rx_stop(s->rx, s->idx);
+	return NULL;
+}
+
+int mig_rx_run(const int *fds, unsigned int nfds, mig_rx_fn fn, void *ctx, char *why)
+{
+	struct rx *rx;
+	unsigned int i, started = 1;
+	int err = 0;
+
+	if (!nfds || nfds > MIG_MAX_STREAMS) {
+		snprintf(why, VMMIG_ERRLEN, "%u streams: 1 to %d", nfds, MIG_MAX_STREAMS);
+		return -EINVAL;
+	}
+	rx = calloc(1, sizeof(*rx));
+	if (!rx) {
+		snprintf(why, VMMIG_ERRLEN, "out of memory");
+		return -ENOMEM;
+	}
+	*rx = (struct rx){ .n = nfds, .fn = fn, .ctx = ctx };
+	pthread_mutex_init(&rx->lock, NULL);
+	for (i = 0; i < nfds; i++)
+		rx->s[i] = (struct rx_stream){ .rx = rx, .idx = i, .fd = fds[i] };
+	for (; started < nfds; started++) {
+		err = -pthread_create(&rx->s[started].thread, NULL, receiver, &rx->s[started]);
+		if (err) {
+			rx->s[0].err = err;
+			snprintf(rx->s[0].why, VMMIG_ERRLEN, "cannot start a receiver thread: %s",
+				 strerror(-err));
+			rx_stop(rx, 0);
+			break;
+		}
+	}
+	if (!err) {
+		rx->s[0].err = rx_read(&rx->s[0]);
+		if (rx->s[0].err)
+			rx_stop(rx, 0);
+	}
+	for (i = 1; i < started; i++)
+		pthread_join(rx->s[i].thread, NULL);
+	/* The first failure is the reason; the others followed from it. */
+	err = rx->failed ? rx->s[rx->first].err : 0;
+	if (err && nfds > 1)
+		snprintf(why, VMMIG_ERRLEN, "stream %u: %s", rx->first, rx->s[rx->first].why);
+	else if (err)
+		snprintf(why, VMMIG_ERRLEN, "%s", rx->s[0].why);
+	for (i = 0; i < nfds; i++) {
+		free(rx->s[i].buf);
+		ZSTD_freeDCtx(rx->s[i].dctx);
+	}
+	pthread_mutex_destroy(&rx->lock);
+	free(rx);
+	return err;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The migration data path: one VM state stream spread over N streams (each
+ * a whole vmstate stream of its own), memory compressed per chunk, a
+ * bandwidth cap over all of them. Stream 0 carries every section that is
+ * not memory; a memory chunk goes on the stream of its 1 MiB window, so the
+ * copies of a page stay in order however the streams are read.
+ * Documentation/design/vm-state.rst describes the format.
+ */
+#ifndef VMMIG_STREAM_H
+#define VMMIG_STREAM_H
+
+#include <stdint.h>
+
+#include "mig.h"
+#include "vmstate.h"
+
+/* A chunk's window: the stream of every page in it. */
+#define MIG_WINDOW	((uint64_t)VMSTATE_CHUNK_PAGES * 4096)
+
+struct mig_tx;
+
+/*
+ * Starts a sender thread per fd, each writing the stream header (with
+ * @hdr_flags, VMSTATE_F_*). @w becomes the writer the VMM puts sections in:
+ * memory goes to the stream of its window, the rest to stream 0, in order;
+ * vmstate_finish(@w) ends stream 0. One thread puts sections.
+ */
+int mig_tx_open(struct mig_tx **txp, const int *fds, unsigned int nfds, const struct mig_opts *o,
+		uint32_t hdr_flags, struct vmstate_writer *w, char *why);
+/* Waits until every section put so far is written; 0 or the first error, with @why. */
+int mig_tx_drain(struct mig_tx *tx, char *why);
+/* Ends streams 1..N-1 and drains; stream 0 ends with vmstate_finish(). */
+int mig_tx_finish(struct mig_tx *tx, char *why);
+/* Bytes written on all streams (@wire) and what they held before compression (@raw). */
+void mig_tx_bytes(struct mig_tx *tx, uint64_t *wire, uint64_t *raw);
+/* Stops the threads (shutting the sockets down if a stream failed) and frees @tx. */
+void mig_tx_close(struct mig_tx *tx);
+
+/* What a reader gives the sections to: 0, or -errno with @why set. */
+typedef int (*mig_rx_fn)(void *ctx, unsigned int stream, const struct vmstate_section *s,
+			 char *why);
+
+/*
+ * Reads @nfds streams to their END, streams 1..N-1 each in a thread of its
+ * own, stream 0 in the caller's, and gives @fn each section, memory
+ * decompressed (flags 0). Streams 1..N-1 may carry only memory. Returns when
+ * every stream ended or one failed (the others are then shut down): 0, or
+ * -errno with @why ("stream K: reason" when N > 1).
+ */
+int mig_rx_run(const int *fds, unsigned int nfds, mig_rx_fn fn, void *ctx, char *why);
+
+#endif
