@@ -215,9 +215,9 @@ expect_rc 1 "bit flip" -- "$V" vm restore "$tmp/flip.state" --name t
 one_line "bit flip" "fails its checksum \(corrupt\)$"
 no_vm t "bit flip"
 cp "$tmp/w.state" "$tmp/new.state"
-printf '\x02' | dd of="$tmp/new.state" bs=1 seek=8 conv=notrunc status=none
+printf '\x03' | dd of="$tmp/new.state" bs=1 seek=8 conv=notrunc status=none
 expect_rc 1 "newer version" -- "$V" vm restore "$tmp/new.state" --name t
-one_line "newer version" "format version 2 is newer than this vmmig's \(1\)$"
+one_line "newer version" "format version 3 is newer than this vmmig's \(2\)$"
 no_vm t "newer version"
 expect_rc 1 "restore over a running VM" -- bash -c "'$V' vm start w && '$V' vm restore '$tmp/w.state'"
 one_line "restore over running" "^vmmig: vm restore: w is already running$"

@@ -141,6 +141,17 @@ unsigned int vmstate_chunk_present(const struct vmstate_mem_chunk *c)
 	return n;
 }
 
+bool vmstate_page_zero(const void *page)
+{
+	const uint64_t *q = page;
+	size_t i;
+
+	for (i = 0; i < 4096 / 8; i++)
+		if (q[i])
+			return false;
+	return true;
+}
+
 int vmstate_begin_flags(struct vmstate_writer *w, int fd, uint32_t flags)
 {
 	struct file_hdr h = { .version = VMSTATE_VERSION, .flags = flags };

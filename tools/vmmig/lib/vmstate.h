@@ -7,6 +7,7 @@
 #ifndef VMMIG_VMSTATE_H
 #define VMMIG_VMSTATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,8 @@ struct vmstate_mem_chunk {
  */
 #define VMSTATE_CHUNK_LZ4	0x1
 #define VMSTATE_CHUNK_ZSTD	0x2
+/* No payload: the pages whose bit is set are zero pages (pre-copy's rounds). */
+#define VMSTATE_CHUNK_ZERO	0x4
 
 struct vmstate_msr {
 	uint32_t index;
@@ -154,6 +157,7 @@ const char *vmstate_type_name(uint32_t type);
 uint32_t crc32c(uint32_t crc, const void *p, size_t n);
 /* The number of pages a chunk's bitmap says follow it. */
 unsigned int vmstate_chunk_present(const struct vmstate_mem_chunk *c);
+bool vmstate_page_zero(const void *page);
 
 int vmstate_begin(struct vmstate_writer *w, int fd);
 /* As vmstate_begin(), with VMSTATE_F_* header flags. */

@@ -398,7 +398,10 @@ static int rx_bad(struct rx_stream *s, const struct vmstate_mem_chunk *c, const 
 	return -EBADMSG;
 }
 
-/* A memory section with its pages decompressed into s->buf, or @in when they are not. */
+/*
+ * A memory section as plain pages: decompressed, or zero pages made out of
+ * their markers, into s->buf; @in itself when it is plain already.
+ */
 static int decode(struct rx_stream *s, const struct vmstate_section *in,
 		  struct vmstate_section *out)
 {
@@ -417,18 +420,22 @@ static int decode(struct rx_stream *s, const struct vmstate_section *in,
 	memcpy(&c, in->data, hl);
 	if (!c.flags)
 		return 0;
-	if (in->version < 2 || (c.flags != VMSTATE_CHUNK_LZ4 && c.flags != VMSTATE_CHUNK_ZSTD))
+	if (in->version < 2 || (c.flags != VMSTATE_CHUNK_LZ4 && c.flags != VMSTATE_CHUNK_ZSTD &&
+				c.flags != VMSTATE_CHUNK_ZERO))
 		return rx_bad(s, &c, "unknown chunk flags");
 	if (c.pages > VMSTATE_CHUNK_PAGES)
 		return rx_bad(s, &c, "too many pages");
 	used = (size_t)vmstate_chunk_present(&c) * 4096;
 	clen = in->len - hl;
-	if (!used || !clen || clen >= used)
-		return rx_bad(s, &c, "compressed length out of bounds");
+	if (c.flags == VMSTATE_CHUNK_ZERO ? clen != 0 : !used || !clen || clen >= used)
+		return rx_bad(s, &c, c.flags == VMSTATE_CHUNK_ZERO ? "zero pages with a payload" :
+								     "compressed length out of bounds");
 	if (!s->buf && !(s->buf = malloc(hl + MIG_WINDOW)))
 		return -ENOMEM;
 	dst = s->buf + hl;
-	if (c.flags == VMSTATE_CHUNK_LZ4) {
+	if (c.flags == VMSTATE_CHUNK_ZERO) {
+		memset(dst, 0, used);
+	} else if (c.flags == VMSTATE_CHUNK_LZ4) {
 		int l = LZ4_decompress_safe((const char *)in->data + hl, (char *)dst, clen, used);
 
 		if (l < 0 || (size_t)l != used)

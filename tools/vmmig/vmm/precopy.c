@@ -41,8 +41,10 @@ struct live {
 	struct vmmig_dirty_range *ranges;
 	uint32_t max_ranges;
 	struct vmstate_mem_chunk c;	/* the chunk being filled */
-	uint8_t *buf;			/* its pages */
+	struct vmstate_mem_chunk z;	/* the zero pages of its window */
+	uint8_t *buf;			/* c's pages */
 	uint64_t used;
+	uint64_t next;			/* the lowest address the chunks may take next */
 	uint64_t vmm_pages;		/* of this round, written by the VMM */
 	uint64_t sent_pages;		/* for the progress */
 	uint64_t round_bytes;		/* wire bytes when the round began */
@@ -55,15 +57,22 @@ static int chunk_flush(struct live *l)
 
 	if (l->c.pages)
 		err = vmstate_put(&l->w, VMSTATE_MEMORY, 0, &l->c, sizeof(l->c), l->buf, l->used);
+	if (!err && l->z.pages) {
+		l->z.flags = VMSTATE_CHUNK_ZERO;
+		err = vmstate_put(&l->w, VMSTATE_MEMORY, 0, &l->z, sizeof(l->z), NULL, 0);
+	}
 	memset(&l->c, 0, sizeof(l->c));
+	memset(&l->z, 0, sizeof(l->z));
 	l->used = 0;
+	l->next = 0;
 	return err;
 }
 
-/* Appends the page at @gpa, whatever it holds (zero pages too). */
+/* Appends the page at @gpa, whatever it holds: a zero page as a marker. */
 static int chunk_add(struct live *l, uint64_t gpa)
 {
 	const uint8_t *p = gpa_to_hva(l->vm, gpa, PAGE);
+	struct vmstate_mem_chunk *c;
 	uint64_t i;
 	int err;
 
@@ -73,18 +82,22 @@ static int chunk_add(struct live *l, uint64_t gpa)
 	 * Pages of a chunk are in ascending order, within one aligned window:
 	 * the window picks the stream, so every copy of a page takes the same.
 	 */
-	if (l->c.pages && (gpa < l->c.gpa + l->c.pages * PAGE || gpa / CHUNK != l->c.gpa / CHUNK)) {
+	if (l->next && (gpa < l->next || gpa / CHUNK != (l->next - PAGE) / CHUNK)) {
 		err = chunk_flush(l);
 		if (err)
 			return err;
 	}
-	if (!l->c.pages)
-		l->c.gpa = gpa;
-	i = (gpa - l->c.gpa) / PAGE;
-	l->c.pages = i + 1;
-	l->c.present[i / 8] |= 1 << (i % 8);
-	memcpy(l->buf + l->used, p, PAGE);
-	l->used += PAGE;
+	l->next = gpa + PAGE;
+	c = vmstate_page_zero(p) ? &l->z : &l->c;
+	if (!c->pages)
+		c->gpa = gpa;
+	i = (gpa - c->gpa) / PAGE;
+	c->pages = i + 1;
+	c->present[i / 8] |= 1 << (i % 8);
+	if (c == &l->c) {
+		memcpy(l->buf + l->used, p, PAGE);
+		l->used += PAGE;
+	}
 	return 0;
 }
 

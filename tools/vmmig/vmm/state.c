@@ -49,17 +49,6 @@ static const struct vcpu_item *find_item(uint32_t type)
 	return NULL;
 }
 
-static bool page_is_zero(const uint8_t *p)
-{
-	const uint64_t *q = (const uint64_t *)p;
-	size_t i;
-
-	for (i = 0; i < PAGE / 8; i++)
-		if (q[i])
-			return false;
-	return true;
-}
-
 /* The next offset at or after @off that may hold data, or mem_size. */
 static uint64_t next_data(struct vm *vm, uint64_t off)
 {
@@ -79,7 +68,7 @@ static int save_chunk(struct vm *vm, struct vmstate_writer *w, uint64_t off, uin
 	for (i = 0; i < c.pages; i++) {
 		const uint8_t *p = vm->mem + off + i * PAGE;
 
-		if (page_is_zero(p))
+		if (vmstate_page_zero(p))
 			continue;
 		c.present[i / 8] |= 1 << (i % 8);
 		memcpy(buf + used, p, PAGE);
@@ -559,7 +548,7 @@ uint64_t vm_memory_hash(struct vm *vm)
 		off &= ~(CHUNK - 1);
 		end = off + CHUNK < vm->mem_size ? off + CHUNK : vm->mem_size;
 		for (p = off; p < end; p += PAGE) {
-			if (page_is_zero(vm->mem + p))
+			if (vmstate_page_zero(vm->mem + p))
 				continue;
 			h = (h ^ (p / PAGE)) * 0x100000001b3ULL;
 			h = (h ^ crc32c(0, vm->mem + p, PAGE)) * 0x100000001b3ULL;
