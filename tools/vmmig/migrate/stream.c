@@ -28,6 +28,7 @@
 /* Sections queued per stream: enough to keep a sender busy while the VMM copies. */
 #define QDEPTH		4
 #define SECTION_OVERHEAD 20	/* section header and CRC */
+#define BURST_NS	(50 * 1000000ULL)
 
 struct slot {
 	uint32_t type;
@@ -77,7 +78,12 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* A token bucket without credit: a stream sends when the cap allows its bytes. */
+/*
+ * A token bucket holding BURST_NS of the rate: a stream sends when the cap
+ * allows its bytes. The small credit makes up for a sender that woke late,
+ * so the rate holds on a busy machine; it never lets through more than
+ * BURST_NS worth above the cap.
+ */
 static void bw_wait(struct mig_tx *tx, uint64_t bytes)
 {
 	struct timespec ts;
@@ -87,8 +93,8 @@ static void bw_wait(struct mig_tx *tx, uint64_t bytes)
 		return;
 	now = mono_ns();
 	pthread_mutex_lock(&tx->bw_lock);
-	if (tx->due_ns < now)
-		tx->due_ns = now;
+	if (tx->due_ns + BURST_NS < now)
+		tx->due_ns = now - BURST_NS;
 	tx->due_ns += bytes * 1000000000ULL / tx->rate;
 	due = tx->due_ns;
 	pthread_mutex_unlock(&tx->bw_lock);
