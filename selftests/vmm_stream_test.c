@@ -94,7 +94,7 @@ FIXTURE_SETUP(vmm)
 	self->d.memory = 16 << 20;
 	self->d.vcpus = 1;
 	self->d.workload = true;
-	err = vmdef_parse_workload(&self->d, "dirty=3000,wss=8M,pattern=random", why);
+	err = vmdef_parse_workload(&self->d, "dirty=1000,wss=8M,pattern=random", why);
 	if (!err)
 		err = vmdef_validate(&self->d, why);
 	if (!err)
@@ -125,7 +125,7 @@ FIXTURE_TEARDOWN(vmm)
 		vm_destroy(&self->dst);
 }
 
-TEST_F(vmm, live_streams)
+TEST_F_TIMEOUT(vmm, live_streams, 120)
 {
 	struct incoming in = { .vm = &self->dst, .n = variant->streams };
 	int sv[MIG_MAX_STREAMS][2], fds[MIG_MAX_STREAMS];
