@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmmig host { show | set | features | policy { show | set } }: this host,
- * its migration settings (per network namespace) and its CPUID policy.
+ * vmmig host { show | set | features | policy { show | set } | cert ... }: this
+ * host, its migration settings (per network namespace), its CPUID policy and
+ * (host_cert.c) its TLS certificate.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -315,12 +316,13 @@ static const struct cmd host_policy_cmd = {
 };
 
 static const struct cmd *const host_cmds[] = {
-	&host_show_cmd, &host_set_cmd, &host_features_cmd, &host_policy_cmd,
+	&host_show_cmd, &host_set_cmd, &host_features_cmd, &host_policy_cmd, &host_cert_cmd,
 };
 static const struct cmd_table host_table = CMD_TABLE("host", host_cmds, "show", NULL);
 
 const struct cmd host_cmd = {
 	.name = "host",
-	.help = "Shows this host and changes its migration settings and CPUID policy\n",
+	.help = "Shows this host and changes its migration settings, CPUID policy\n"
+		"and TLS certificate\n",
 	.sub = &host_table,
 };

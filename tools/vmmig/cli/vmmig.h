@@ -86,6 +86,8 @@ int cli_close(struct vmmig_nl *nl, int err);
 
 /* The objects. */
 extern const struct cmd host_cmd, monitor_cmd, kvm_cmd, vm_cmd, version_cmd;
+/* host_cert.c: `host cert`. */
+extern const struct cmd host_cert_cmd;
 
 /*
  * kvm.c: what `vm dirty-log`, `vm dirty-rate` and `vm audit` share. With
