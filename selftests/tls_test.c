@@ -298,10 +298,14 @@ static void relay_both_ways(struct __test_metadata *_metadata, FIXTURE_DATA(tls)
 	EXPECT_EQ(0, bulk_both(pb, 2, pb, 1, BULK));
 	pthread_join(t, NULL);
 	EXPECT_EQ(0, a.err);
-	/* The client's side closes: the server's side sees EOF. */
+	/* The client's side closes: the server's side sees EOF, both relays end. */
+	if (!tls_ktls(self->c.conn))
+		EXPECT_EQ(-ETIMEDOUT, tls_relay_wait(self->c.conn, 100));
 	close(pb);
 	EXPECT_EQ(0, eof_within(a.fd, 5000));
 	close(a.fd);
+	EXPECT_EQ(0, tls_relay_wait(self->c.conn, 5000));
+	EXPECT_EQ(0, tls_relay_wait(self->s.conn, 5000));
 }
 
 TEST_F(tls, relay_userspace)

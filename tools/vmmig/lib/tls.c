@@ -841,6 +841,27 @@ int tls_plain_fd(struct tls_conn *c, char *why)
 	return sv[1];
 }
 
+int tls_relay_wait(struct tls_conn *c, int timeout_ms)
+{
+	struct timespec ts;
+	int err;
+
+	if (!c->relaying)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	err = pthread_timedjoin_np(c->relay, NULL, &ts);
+	if (err)
+		return -err;
+	c->relaying = false;
+	return 0;
+}
+
 void tls_free(struct tls_conn *c)
 {
 	if (!c)

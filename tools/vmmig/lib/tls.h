@@ -83,6 +83,12 @@ bool tls_ktls(const struct tls_conn *c);
  */
 int tls_plain_fd(struct tls_conn *c, char *why);
 
+/*
+ * Waits up to @timeout_ms for the relay to end by itself (both sides done):
+ * 0, or -ETIMEDOUT. 0 at once without a relay.
+ */
+int tls_relay_wait(struct tls_conn *c, int timeout_ms);
+
 /* Ends the relay (if any), sends close_notify when it can, closes the socket. */
 void tls_free(struct tls_conn *c);
 
