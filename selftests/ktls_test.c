@@ -49,7 +49,8 @@ FIXTURE_SETUP(ktls)
 	ASSERT_NE(NULL, self->s.conn) TH_LOG("server: %s", self->s.why);
 	ASSERT_NE(NULL, self->c.conn) TH_LOG("client: %s", self->c.why);
 	fflush(stdout);
-	ksft_print_msg("%s, kernel: kTLS send %s, receive %s (%s)\n", OpenSSL_version(OPENSSL_VERSION),
+	ksft_print_msg("%s gave the kernel: send %s, receive %s (%s)\n",
+		       OpenSSL_version(OPENSSL_VERSION),
 		       tls_ktls_send(self->c.conn) ? "yes" : "no",
 		       tls_ktls_recv(self->c.conn) ? "yes" : "no", tls_cipher(self->c.conn));
 	fflush(stdout);

@@ -68,7 +68,12 @@ int tls_read_full(struct tls_conn *c, void *buf, size_t len);
 int tls_fd(const struct tls_conn *c);
 bool tls_ktls_send(const struct tls_conn *c);
 bool tls_ktls_recv(const struct tls_conn *c);
-/* The kernel does the record layer both ways. */
+/*
+ * The kernel does the record layer both ways, or will once tls_plain_fd()
+ * hands the socket over: OpenSSL 3.0 gives the kernel the send side of TLS
+ * 1.3 only, and tls_plain_fd() programs the receive side itself (from the
+ * peer's traffic secret and the records read so far).
+ */
 bool tls_ktls(const struct tls_conn *c);
 
 /*
@@ -78,8 +83,9 @@ bool tls_ktls(const struct tls_conn *c);
  * whose other end a relay thread pumps through OpenSSL. EOF or an error on
  * either side ends both (what was read is delivered first); closing the
  * returned fd, or shutting the socket down, ends the relay. Once per
- * connection; use neither tls_read() nor tls_write_all() after it. -errno
- * with @why.
+ * connection; use neither tls_read() nor tls_write_all() after it. On
+ * the socket itself a record that is not data (the peer's close_notify)
+ * reads as EIO; a plain close reads as EOF. -errno with @why.
  */
 int tls_plain_fd(struct tls_conn *c, char *why);
 
