@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -29,6 +30,7 @@ FIXTURE(ktls) {
 FIXTURE_SETUP(ktls)
 {
 	char why[VMMIG_ERRLEN] = "";
+	time_t t0;
 	int fd[2];
 
 	signal(SIGPIPE, SIG_IGN);
@@ -45,8 +47,10 @@ FIXTURE_SETUP(ktls)
 	ASSERT_EQ(0, tcp_pair(fd));
 	self->s.fd = fd[0];
 	self->c.fd = fd[1];
+	t0 = time(NULL);
 	tls_pair_handshake(&self->s, &self->c);
-	ASSERT_NE(NULL, self->s.conn) TH_LOG("server: %s", self->s.why);
+	ASSERT_NE(NULL, self->s.conn) TH_LOG("server: %s (after %lld s)", self->s.why,
+					      (long long)(time(NULL) - t0));
 	ASSERT_NE(NULL, self->c.conn) TH_LOG("client: %s", self->c.why);
 	fflush(stdout);
 	ksft_print_msg("%s gave the kernel: send %s, receive %s (%s)\n",

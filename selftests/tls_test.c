@@ -187,7 +187,7 @@ TEST_F(tls, tls12_client)
 
 	self->s.ctx = ctx(self->dir, "hosta", NULL, 0, false);
 	ASSERT_EQ(0, pthread_create(&t, NULL, old_peer_run, &o));
-	self->s.conn = tls_accept(self->s.ctx, self->fd[0], 5000, self->s.why);
+	self->s.conn = tls_accept(self->s.ctx, self->fd[0], LAB_TIMEOUT_MS, self->s.why);
 	pthread_join(t, NULL);
 	ASSERT_EQ(NULL, self->s.conn);
 	EXPECT_EQ(0, strncmp(self->s.why, "TLS version: ", 13)) TH_LOG("%s", self->s.why);
@@ -201,7 +201,7 @@ TEST_F(tls, tls12_server)
 
 	self->c.ctx = ctx(self->dir, "hosta", NULL, 0, false);
 	ASSERT_EQ(0, pthread_create(&t, NULL, old_peer_run, &o));
-	self->c.conn = tls_connect(self->c.ctx, self->fd[1], 5000, self->c.why);
+	self->c.conn = tls_connect(self->c.ctx, self->fd[1], LAB_TIMEOUT_MS, self->c.why);
 	pthread_join(t, NULL);
 	ASSERT_EQ(NULL, self->c.conn);
 	EXPECT_EQ(0, strncmp(self->c.why, "TLS version: ", 13)) TH_LOG("%s", self->c.why);
@@ -302,10 +302,10 @@ static void relay_both_ways(struct __test_metadata *_metadata, FIXTURE_DATA(tls)
 	if (!tls_ktls(self->c.conn))
 		EXPECT_EQ(-ETIMEDOUT, tls_relay_wait(self->c.conn, 100));
 	close(pb);
-	EXPECT_EQ(0, eof_within(a.fd, 5000));
+	EXPECT_EQ(0, eof_within(a.fd, LAB_TIMEOUT_MS));
 	close(a.fd);
-	EXPECT_EQ(0, tls_relay_wait(self->c.conn, 5000));
-	EXPECT_EQ(0, tls_relay_wait(self->s.conn, 5000));
+	EXPECT_EQ(0, tls_relay_wait(self->c.conn, LAB_TIMEOUT_MS));
+	EXPECT_EQ(0, tls_relay_wait(self->s.conn, LAB_TIMEOUT_MS));
 }
 
 TEST_F(tls, relay_userspace)
@@ -333,8 +333,8 @@ TEST_F(tls, relay_ends_on_socket_shutdown)
 	ASSERT_EQ(0, bulk_write(pb, 3, 4096));
 	ASSERT_EQ(0, bulk_read(pa, 3, 4096));
 	shutdown(tls_fd(self->s.conn), SHUT_RDWR);
-	EXPECT_EQ(0, eof_within(pa, 5000));
-	EXPECT_EQ(0, eof_within(pb, 5000));
+	EXPECT_EQ(0, eof_within(pa, LAB_TIMEOUT_MS));
+	EXPECT_EQ(0, eof_within(pb, LAB_TIMEOUT_MS));
 	close(pa);
 	close(pb);
 }
@@ -356,8 +356,8 @@ TEST_F(tls, free_ends_an_idle_relay)
 	tls_free(self->s.conn);
 	self->s.conn = NULL;
 	EXPECT_LT(ms_now() - t0, 2000);
-	EXPECT_EQ(0, eof_within(pa, 5000));
-	EXPECT_EQ(0, eof_within(pb, 5000));
+	EXPECT_EQ(0, eof_within(pa, LAB_TIMEOUT_MS));
+	EXPECT_EQ(0, eof_within(pb, LAB_TIMEOUT_MS));
 	t0 = ms_now();
 	tls_free(self->c.conn);
 	self->c.conn = NULL;

@@ -142,7 +142,7 @@ static void *accept_thread(void *arg)
 {
 	struct tls_side *s = arg;
 
-	s->conn = tls_accept(s->ctx, s->fd, s->timeout_ms ?: 5000, s->why);
+	s->conn = tls_accept(s->ctx, s->fd, s->timeout_ms ?: LAB_TIMEOUT_MS, s->why);
 	return NULL;
 }
 
@@ -159,7 +159,7 @@ void tls_pair_handshake(struct tls_side *server, struct tls_side *client)
 		server->conn = client->conn = NULL;
 		return;
 	}
-	client->conn = tls_connect(client->ctx, client->fd, client->timeout_ms ?: 5000,
+	client->conn = tls_connect(client->ctx, client->fd, client->timeout_ms ?: LAB_TIMEOUT_MS,
 				   client->why);
 	pthread_join(t, NULL);
 }

@@ -18,6 +18,9 @@
 #include "tls.h"
 #include "vmdef.h"
 
+/* Handshakes and waits: generous, for a loaded machine under emulation. */
+#define LAB_TIMEOUT_MS	30000
+
 /* Makes the lab in a new folder of /tmp, its path in @dir (64 bytes). */
 int tls_lab_create(char *dir, char *why);
 void tls_lab_remove(const char *dir);
