@@ -149,11 +149,11 @@ int main(void)
 	for (i = 0; i < REPS; i++) {
 		for (m = PLAIN; m <= KTLS; m++)
 			v[m][i] = run(m, how[m], sizeof(how[m]));
-		printf("  run %d: %.0f %.0f %.0f MB/s\n", i + 1, v[PLAIN][i], v[USERSPACE][i], v[KTLS][i]);
+		printf("  run %d: %.1f %.1f %.1f MB/s\n", i + 1, v[PLAIN][i], v[USERSPACE][i], v[KTLS][i]);
 	}
 	for (m = PLAIN; m <= KTLS; m++) {
 		med[m] = median(v[m], REPS);
-		printf("%s mb_per_s=%.0f (%s)\n", mode_names[m], med[m], how[m]);
+		printf("%s mb_per_s=%.1f (%s)\n", mode_names[m], med[m], how[m]);
 	}
 	for (m = USERSPACE; m <= KTLS; m++)
 		printf("%s_ratio_to_plain_tcp ratio=%.2f\n", mode_names[m],
