@@ -192,7 +192,8 @@ style: $(CHECKPATCH)
 	@# Out of tree, version checks are needed; they live in compat.h only.
 	$(Q)! grep -n LINUX_VERSION_CODE $(filter-out kmod/compat.h,$(KMOD_SRCS))
 	$(Q)shellcheck -x -S warning selftests/*.sh selftests/run_tests selftests/check \
-		selftests/vm-run $(filter-out %.c %.h %.S,$(wildcard selftests/lib/*)) scripts/*.sh .ci/run
+		selftests/vm-run $(filter-out %.c %.h %.S,$(wildcard selftests/lib/*)) scripts/*.sh .ci/run \
+		bench/run bench/*.sh bench/dirtier-initrd
 
 sparse:
 	$(Q)$(MAKE) -C $(call kdir,$(firstword $(KVERS))) M=$(BUILD)/kmod/$(firstword $(KVERS)) \
@@ -217,6 +218,7 @@ vng-check: deps
 bench: deps
 	$(Q)$(MAKE) all benchmarks
 	$(Q)selftests/vm-run -k 6.1 -t 1800 -- bench/run
+	$(Q)selftests/vm-run -k 6.1 -c 1 -t 900 -- bench/run qemu
 
 demo: deps
 	$(Q)$(MAKE) all
