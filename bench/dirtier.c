@@ -14,7 +14,7 @@
  *                          clock since the last reset.
  *
  * and the gaps of more than GAP_MIN_US, as "at_ms+len_ms" on its own clock
- * from the last reset (the first MAX_GAPS of them). A byte 'r' on the console
+ * from the last reset (the MAX_GAPS longest, in time order). A byte 'r' on the console
  * resets the largest gap and the list; 'p' prints a stat line at once. Parameters come from the kernel command line, which passes them
  * to init as environment variables: DIRTY_RATE (pages/s, default 0),
  * DIRTY_MIB (buffer, default 64), DIRTY_TICK_US (default 1000) and
@@ -67,6 +67,27 @@ static void say(const char *fmt, ...)
 		n = sizeof(buf) - 1;
 	if (write(con, buf, n) < 0)
 		return;
+}
+
+/*
+ * Keeps the MAX_GAPS longest gaps, in time order: a new one replaces the
+ * shortest when the list is full and it is longer.
+ */
+static void keep_gap(uint64_t (*gaps)[2], unsigned int *n, uint64_t at, uint64_t len)
+{
+	unsigned int i, min = 0;
+
+	if (*n == MAX_GAPS) {
+		for (i = 1; i < *n; i++)
+			if (gaps[i][1] < gaps[min][1])
+				min = i;
+		if (len <= gaps[min][1])
+			return;
+		memmove(gaps[min], gaps[min + 1], (*n - min - 1) * sizeof(gaps[0]));
+		(*n)--;
+	}
+	gaps[*n][0] = at;
+	gaps[(*n)++][1] = len;
 }
 
 static unsigned long env_ul(const char *name, unsigned long def)
@@ -145,10 +166,8 @@ int main(void)
 
 		if (now - last > gap)
 			gap = now - last;
-		if (now - last > GAP_MIN_US && ngaps < MAX_GAPS) {
-			gaps[ngaps][0] = last - mark;
-			gaps[ngaps++][1] = now - last;
-		}
+		if (now - last > GAP_MIN_US)
+			keep_gap(gaps, &ngaps, last - mark, now - last);
 		last = now;
 		due = el / 1000000 * rate + el % 1000000 * rate / 1000000;
 		/* After a stall, catch up by a quarter of a second's worth at most. */

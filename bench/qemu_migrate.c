@@ -505,8 +505,12 @@ int main(int argc, char **argv)
 	boot_ns = now_ns() - t0;
 	/* Settle: let the rate reach its pace, and see it in a stat line. */
 	w.stat_lines = 0;
-	while (w.stat_lines < 3)
+	deadline = now_ns() + 60000000000ULL;
+	while (w.stat_lines < 3) {
+		if (now_ns() > deadline)
+			fail("%s: no stat line from the guest within 60 s of ready", o.name);
 		watch_for(&w, &src, NULL, 200);
+	}
 	pre_rate = w.stat_rate;
 	fill = strstr(w.ready_line, "fill_ms=");
 	fill_ms = fill ? strtoull(fill + 8, NULL, 10) : 0;
