@@ -230,6 +230,33 @@ TEST(ctl_request_round_trip)
 	json_object_put(o);
 }
 
+/* The options of a live save travel only when given, and come back as given. */
+TEST(ctl_request_live_opts)
+{
+	struct ctl_request a = { .cmd = CTL_REQ_SAVE, .live = true, .path = "/x" }, b;
+	struct json_object *o = ctl_request_to_json(&a), *v;
+	char why[VMMIG_ERRLEN];
+	struct mig_opts m;
+
+	EXPECT_FALSE(json_object_object_get_ex(o, CTL_ARG_DOWNTIME_LIMIT, &v));
+	EXPECT_FALSE(json_object_object_get_ex(o, CTL_ARG_ON_TIMEOUT, &v));
+	json_object_put(o);
+	a.lo = (struct ctl_live_opts){ .timeout_s = 2, .has_timeout = true,
+				       .on_timeout = MIG_TIMEOUT_PAUSE, .has_on_timeout = true };
+	o = ctl_request_to_json(&a);
+	EXPECT_FALSE(json_object_object_get_ex(o, CTL_ARG_DOWNTIME_LIMIT, &v));
+	ASSERT_TRUE(json_object_object_get_ex(o, CTL_ARG_ON_TIMEOUT, &v));
+	EXPECT_STREQ("pause", json_object_get_string(v));
+	ASSERT_EQ(0, ctl_request_from_json(o, &b, why));
+	json_object_put(o);
+	ctl_live_opts_apply(&b.lo, &m);
+	EXPECT_EQ(MIG_DEFAULT_DOWNTIME_MS, m.downtime_limit_ms);
+	EXPECT_EQ(2, m.timeout_s);
+	EXPECT_EQ(MIG_TIMEOUT_PAUSE, m.on_timeout);
+	EXPECT_EQ(-EINVAL, parse_request("{\"cmd\":\"save\",\"version\":1,\"on_timeout\":\"wait\"}", &b, why));
+	EXPECT_STREQ("save: 'on_timeout' must be one of the names it takes", why);
+}
+
 TEST(ctl_request_refused)
 {
 	static const struct {

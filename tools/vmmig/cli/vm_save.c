@@ -12,15 +12,44 @@
 #include <string.h>
 
 #include "output.h"
+#include "parse.h"
 #include "vm.h"
+
+/* --downtime-limit, --timeout, --on-timeout: as `vmmig move`'s. */
+static int live_opt(int c, const char *arg, struct ctl_live_opts *lo)
+{
+	char why[VMMIG_ERRLEN];
+	unsigned int i;
+
+	if (c == 'd' && !parse_u32("--downtime-limit", arg, 1, 3600000, &lo->downtime_limit_ms, why))
+		return lo->has_downtime_limit = true, 0;
+	if (c == 't' && !parse_u32("--timeout", arg, 1, 86400, &lo->timeout_s, why))
+		return lo->has_timeout = true, 0;
+	if (c == 'o') {
+		for (i = 0; i < MIG_NTIMEOUT && strcmp(arg, mig_on_timeout_names[i]); i++)
+			;
+		if (i < MIG_NTIMEOUT) {
+			lo->on_timeout = i;
+			lo->has_on_timeout = true;
+			return 0;
+		}
+		snprintf(why, sizeof(why), "--on-timeout: '%s' is not cancel, throttle or pause", arg);
+	}
+	error_msg(what, "%s", why);
+	return -EINVAL;
+}
 
 static int vm_save(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "live", no_argument, NULL, 'l' },
 		{ "hash", no_argument, NULL, 'H' },
+		{ "downtime-limit", required_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "on-timeout", required_argument, NULL, 'o' },
 		{}
 	};
+	struct ctl_live_opts opts = {};
 	struct ctl_save_result res;
 	bool live = false, hash = false;
 	char h[24];
@@ -31,15 +60,17 @@ static int vm_save(int argc, char **argv)
 			live = true;
 		else if (c == 'H')
 			hash = true;
-		else
+		else if (c == '?' || live_opt(c, optarg, &opts))
 			return EXIT_USAGE;
 	}
 	if (cmd_args(argc, argv, "NAME FILE"))
 		return EXIT_USAGE;
+	if (!live && (opts.has_downtime_limit || opts.has_timeout || opts.has_on_timeout))
+		return usage_error("--downtime-limit, --timeout and --on-timeout need --live");
 	argv += optind - 1;
 	if (check_name(argv[1]))
 		return EXIT_USAGE;
-	if (vmctl_save(&vmctl, argv[1], argv[2], live, hash, &res))
+	if (vmctl_save(&vmctl, argv[1], argv[2], live, hash, &opts, &res))
 		return vmctl_failed();
 	print_string(PRINT_ANY, "file", "saved to %s", argv[2]);
 	print_uint(PRINT_ANY, "save_us", " in %" PRIu64 " us", res.save_ns / 1000);
@@ -49,6 +80,9 @@ static int vm_save(int argc, char **argv)
 		print_uint(PRINT_ANY, "final_pages", " final %" PRIu64 " pages", res.final_pages);
 		print_uint(PRINT_ANY, "downtime_us", " downtime %" PRIu64 " us",
 			   res.downtime_ns / 1000);
+		print_uint(PRINT_ANY, "expected_downtime_ms", " (expected %" PRIu64 " ms)",
+			   res.expected_downtime_ms);
+		print_uint(PRINT_ANY, "throttle_pct", " throttle %" PRIu64 " %%", res.throttle_pct);
 	}
 	if (res.has_memory_hash) {
 		snprintf(h, sizeof(h), "0x%" PRIx64, res.memory_hash);
@@ -62,10 +96,15 @@ static int vm_save(int argc, char **argv)
 const struct cmd vm_save_cmd = {
 	.name = "save",
 	.fn = vm_save,
-	.args = "NAME FILE [ --live ] [ --hash ]",
+	.args = "NAME FILE [ --live [ --downtime-limit MS ] [ --timeout S ]\n"
+		"  [ --on-timeout cancel|throttle|pause ] ] [ --hash ]",
 	.help = "writes the complete VM state to FILE; the VM is then saved;\n"
 		"--live copies memory while the guest runs (pre-copy with\n"
-		"vmmig.ko's dirty harvest) and pauses it only for the rest;\n"
+		"vmmig.ko's dirty harvest) and pauses it only for the rest, once\n"
+		"that is expected to take at most --downtime-limit (default 300\n"
+		"ms), throttling the vCPUs when rounds stop shrinking; after\n"
+		"--timeout S (default none): cancel (the save fails, the VM runs\n"
+		"on; the default), throttle (more, each round) or pause (now);\n"
 		"--hash prints a hash of guest memory as saved\n",
 };
 

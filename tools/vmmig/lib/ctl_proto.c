@@ -24,6 +24,11 @@ static const struct jfield save_args[] = {
 	JFIELD(struct ctl_request, CTL_ARG_PATH, JF_STR, path),
 	JFIELD(struct ctl_request, CTL_ARG_LIVE, JF_BOOL, live),
 	JFIELD(struct ctl_request, CTL_ARG_HASH, JF_BOOL, hash),
+	JOPTIONAL(struct ctl_request, CTL_ARG_DOWNTIME_LIMIT, JF_U32, lo.downtime_limit_ms,
+		  lo.has_downtime_limit),
+	JOPTIONAL(struct ctl_request, CTL_ARG_TIMEOUT, JF_U32, lo.timeout_s, lo.has_timeout),
+	JOPTENUM(struct ctl_request, CTL_ARG_ON_TIMEOUT, lo.on_timeout, mig_on_timeout_names,
+		 MIG_NTIMEOUT, lo.has_on_timeout),
 };
 
 static const struct jfield console_args[] = {
@@ -73,6 +78,9 @@ static const struct jfield save_results[] = {
 	JOPTIONAL(struct ctl_save_result, CTL_RES_RESENT_PAGES, JF_U64, resent_pages, live),
 	JOPTIONAL(struct ctl_save_result, CTL_RES_FINAL_PAGES, JF_U64, final_pages, live),
 	JOPTIONAL(struct ctl_save_result, CTL_RES_DOWNTIME_NS, JF_U64, downtime_ns, live),
+	JOPTIONAL(struct ctl_save_result, CTL_RES_THROTTLE_PCT, JF_U32, throttle_pct, live),
+	JOPTIONAL(struct ctl_save_result, CTL_RES_EXP_DOWNTIME_MS, JF_U64, expected_downtime_ms,
+		  live),
 	JOPTIONAL(struct ctl_save_result, CTL_RES_MEMORY_HASH, JF_HEX, memory_hash, has_memory_hash),
 };
 
@@ -80,6 +88,17 @@ static const struct jfield verify_results[] = {
 	JFIELD(struct ctl_verify_result, CTL_RES_VERIFIED, JF_BOOL, verified),
 	JFIELD(struct ctl_verify_result, CTL_RES_CHECKSUM, JF_HEX, checksum),
 };
+
+void ctl_live_opts_apply(const struct ctl_live_opts *lo, struct mig_opts *o)
+{
+	mig_opts_default(o);
+	if (lo->has_downtime_limit)
+		o->downtime_limit_ms = lo->downtime_limit_ms;
+	if (lo->has_timeout)
+		o->timeout_s = lo->timeout_s;
+	if (lo->has_on_timeout)
+		o->on_timeout = lo->on_timeout;
+}
 
 const char *ctl_req_name(enum ctl_req cmd)
 {

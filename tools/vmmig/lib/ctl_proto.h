@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "mig.h"
 #include "vmdef.h"
 
 /*
@@ -41,7 +42,8 @@ enum ctl_req {
 	CTL_REQ_RESUME,
 	CTL_REQ_STOP,		/* ask the guest to power off */
 	CTL_REQ_QUIT,		/* end the VMM now */
-	CTL_REQ_SAVE,		/* path, live, hash -> struct ctl_save_result; the VMM ends */
+	CTL_REQ_SAVE,		/* path, live, hash, [live options] -> struct ctl_save_result;
+				 * the VMM ends */
 	CTL_REQ_VERIFY,		/* workload guest -> struct ctl_verify_result */
 	CTL_REQ_CONSOLE,	/* force; the connection then carries the console */
 	CTL_NREQS
@@ -58,13 +60,28 @@ enum ctl_req {
 #define CTL_ARG_LIVE		"live"		/* save: pre-copy while running */
 #define CTL_ARG_HASH		"hash"		/* save: report the memory hash */
 #define CTL_ARG_FORCE		"force"		/* console: take over from another client */
+/* save, live, optional (a VMM of before them refuses them, by name): */
+#define CTL_ARG_DOWNTIME_LIMIT	"downtime_limit_ms"
+#define CTL_ARG_TIMEOUT		"timeout_s"
+#define CTL_ARG_ON_TIMEOUT	"on_timeout"	/* mig_on_timeout_names */
+
+/* The convergence options of a live save, each sent only when set. */
+struct ctl_live_opts {
+	uint32_t downtime_limit_ms, timeout_s;
+	enum mig_on_timeout on_timeout;
+	bool has_downtime_limit, has_timeout, has_on_timeout;
+};
 
 struct ctl_request {
 	enum ctl_req cmd;
 	unsigned int version;
 	char path[4096];
 	bool live, hash, force;
+	struct ctl_live_opts lo;
 };
+
+/* The options of a live save: the engine's defaults and those of @lo. */
+void ctl_live_opts_apply(const struct ctl_live_opts *lo, struct mig_opts *o);
 
 /* Results of status. */
 #define CTL_RES_NAME		"name"
@@ -90,6 +107,8 @@ struct ctl_request {
 #define CTL_RES_RESENT_PAGES	"resent_pages"
 #define CTL_RES_FINAL_PAGES	"final_pages"
 #define CTL_RES_DOWNTIME_NS	"downtime_ns"
+#define CTL_RES_THROTTLE_PCT	"throttle_pct"	/* the highest vCPU throttle */
+#define CTL_RES_EXP_DOWNTIME_MS	"expected_downtime_ms"	/* at the switchover */
 #define CTL_RES_VERIFIED	"verified"
 
 enum ctl_run_state { CTL_RUNNING, CTL_PAUSED, CTL_NSTATES };
@@ -130,6 +149,8 @@ struct ctl_save_result {
 	uint64_t save_ns;
 	bool live;
 	uint64_t rounds, resent_pages, final_pages, downtime_ns;
+	uint32_t throttle_pct;
+	uint64_t expected_downtime_ms;
 	bool has_memory_hash;
 	uint64_t memory_hash;
 };

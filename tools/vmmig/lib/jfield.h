@@ -37,6 +37,8 @@ struct jfield {
 	{ key, type, offsetof(st, member), sizeof(((st *)0)->member), offsetof(st, flag), NULL, 0 }
 #define JENUM(st, key, member, names, n) \
 	{ key, JF_ENUM, offsetof(st, member), sizeof(((st *)0)->member), 0, names, n }
+#define JOPTENUM(st, key, member, names, n, flag) \
+	{ key, JF_ENUM, offsetof(st, member), sizeof(((st *)0)->member), offsetof(st, flag), names, n }
 #define JFIELDS(a) a, sizeof(a) / sizeof(a[0])
 
 /* Adds the fields of @s to @o (optional ones only when their flag is set). */

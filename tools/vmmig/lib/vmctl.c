@@ -631,7 +631,7 @@ int vmctl_wait(struct vmctl *c, const char *name, int timeout_ms)
 }
 
 int vmctl_save(struct vmctl *c, const char *name, const char *path, bool live, bool hash,
-	       struct ctl_save_result *res)
+	       const struct ctl_live_opts *lo, struct ctl_save_result *res)
 {
 	struct ctl_request *r = calloc(1, sizeof(*r));
 	struct json_object *rep = NULL;
@@ -648,6 +648,8 @@ int vmctl_save(struct vmctl *c, const char *name, const char *path, bool live, b
 		err = fail(c, -ENAMETOOLONG, "%s: %s", path, strerror(ENAMETOOLONG));
 	if (!err) {
 		*r = (struct ctl_request){ .cmd = CTL_REQ_SAVE, .live = live, .hash = hash };
+		if (lo)
+			r->lo = *lo;
 		strcpy(r->path, file);
 		if (ctl_call(dir, r, &rep, SAVE_MS, why))
 			err = fail(c, -EIO, "%s: %s", name, why);

@@ -67,9 +67,12 @@ int vmctl_start(struct vmctl *c, const char *name, bool paused);
 int vmctl_stop(struct vmctl *c, const char *name, bool force);
 int vmctl_pause(struct vmctl *c, const char *name);
 int vmctl_resume(struct vmctl *c, const char *name);
-/* Saves the VM to @path, plain or live; the VM is then saved (its VMM ends). */
+/*
+ * Saves the VM to @path, plain or live (with the options @lo, or NULL); the
+ * VM is then saved (its VMM ends).
+ */
 int vmctl_save(struct vmctl *c, const char *name, const char *path, bool live, bool hash,
-	       struct ctl_save_result *res);
+	       const struct ctl_live_opts *lo, struct ctl_save_result *res);
 /*
  * Starts the VM saved in @path: into its definition if the state directory
  * has it (the same UUID), else a new definition from the file, named @name

@@ -68,6 +68,7 @@ struct mig_progress {
 	uint64_t throughput;		/* bytes per second on the wire */
 	uint64_t expected_downtime_ms;
 	unsigned int throttle_pct;	/* of the vCPUs' time taken away */
+	uint64_t eta_ns;		/* expected time left, 0: unknown; never grows */
 	uint64_t elapsed_ns;
 };
 

@@ -131,7 +131,7 @@ static int save(struct vm *vm, const struct ctl_request *req, struct json_object
 	if (req->live) {
 		struct mig_opts o;
 
-		mig_opts_default(&o);
+		ctl_live_opts_apply(&req->lo, &o);
 		err = vm_save_live(vm, &fd, 1, &o, &pc, NULL, NULL, why);
 	} else {
 		vm_pause(vm);
@@ -157,6 +157,8 @@ static int save(struct vm *vm, const struct ctl_request *req, struct json_object
 		res.resent_pages = pc.resent_pages;
 		res.final_pages = pc.final_pages;
 		res.downtime_ns = pc.downtime_ns;
+		res.throttle_pct = pc.throttle_pct;
+		res.expected_downtime_ms = pc.expected_downtime_ms;
 	}
 	/* What restore must reproduce: one more pass over memory, on request. */
 	if (req->hash) {

@@ -19,6 +19,7 @@
 #include "vmm.h"
 
 #define KICK_SIGNAL	SIGUSR1
+#define THROTTLE_PERIOD_NS	20000000ULL
 
 extern const uint8_t vmmig_guest_image[], vmmig_guest_image_end[];
 
@@ -211,11 +212,16 @@ int vm_create(struct vm *vm, char *why)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t ident = IDENTITY_MAP;
+	pthread_condattr_t ca;
 	unsigned int i;
 	int err;
 
+	/* Timed waits (the throttle) count in now_ns()'s clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->cond, NULL);
+	pthread_cond_init(&vm->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	vm->vm_fd = vm->mem_fd = vm->event_fd = -1;
 	err = kvm_open(vm, why);
 	if (err)
@@ -524,18 +530,37 @@ static void handle_exit(struct vcpu *vc)
 	}
 }
 
-/* Parks the calling vCPU while the VM is paused (or it is dead); false: quit. */
+/* With vm->lock held: sleeps on vm->cond until @ns (now_ns()), or a wake-up. */
+static void cond_wait_until(struct vm *vm, uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000ULL, .tv_nsec = ns % 1000000000ULL };
+
+	pthread_cond_timedwait(&vm->cond, &vm->lock, &ts);
+}
+
+/*
+ * Parks the calling vCPU while the VM is paused (or it is dead), and keeps
+ * it out of the guest while throttled; false: quit.
+ */
 static bool vcpu_wait(struct vcpu *vc)
 {
 	struct vm *vm = vc->vm;
 	bool go;
 
 	pthread_mutex_lock(&vm->lock);
-	while ((vm->pause_req || vc->dead) && !vm->quit) {
-		vm->parked++;
-		pthread_cond_broadcast(&vm->cond);
-		pthread_cond_wait(&vm->cond, &vm->lock);
-		vm->parked--;
+	while (!vm->quit) {
+		if (vm->pause_req || vc->dead) {
+			/* Told once: parked vCPUs do not wake each other up. */
+			vm->parked++;
+			pthread_cond_broadcast(&vm->cond);
+			while ((vm->pause_req || vc->dead) && !vm->quit)
+				pthread_cond_wait(&vm->cond, &vm->lock);
+			vm->parked--;
+		} else if (now_ns() < vm->throttle_until) {
+			cond_wait_until(vm, vm->throttle_until);
+		} else {
+			break;
+		}
 	}
 	go = !vm->quit;
 	if (go)
@@ -609,6 +634,61 @@ int vm_start_vcpus(struct vm *vm, bool paused, char *why)
 	return 0;
 }
 
+/*
+ * At the start of each period, the vCPUs leave the guest (as for a pause)
+ * and stay out for pct % of it; a paused VM is left alone.
+ */
+static void *throttle_thread(void *arg)
+{
+	struct vm *vm = arg;
+	uint64_t next = now_ns(), now;
+
+	pthread_mutex_lock(&vm->lock);
+	while (vm->throttle_pct && !vm->quit) {
+		now = now_ns();
+		if (vm->pause_req) {
+			pthread_cond_wait(&vm->cond, &vm->lock);
+			next = now_ns();
+			continue;
+		}
+		if (now >= next) {
+			if (now - next > THROTTLE_PERIOD_NS)
+				next = now;	/* late: no catching up */
+			vm->throttle_until = next + THROTTLE_PERIOD_NS * vm->throttle_pct / 100;
+			kick_all(vm);
+			next += THROTTLE_PERIOD_NS;
+		}
+		cond_wait_until(vm, next);
+	}
+	vm->throttle_until = 0;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	return NULL;
+}
+
+int vm_set_throttle(struct vm *vm, unsigned int pct)
+{
+	bool stop;
+	int err = 0;
+
+	if (pct > 99)
+		pct = 99;
+	pthread_mutex_lock(&vm->lock);
+	vm->throttle_pct = pct;
+	stop = !pct && vm->throttling;
+	if (pct && !vm->throttling && vm->threads) {
+		err = pthread_create(&vm->throttle_thread, NULL, throttle_thread, vm);
+		vm->throttling = !err;
+	}
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	if (stop) {
+		pthread_join(vm->throttle_thread, NULL);
+		vm->throttling = false;
+	}
+	return -err;
+}
+
 bool vm_is_paused(struct vm *vm)
 {
 	return vm->pause_req;
@@ -627,6 +707,7 @@ void vm_pause(struct vm *vm)
 		vm->uptime_base_ns += now_ns() - vm->run_since_ns;
 	}
 	kick_all(vm);
+	pthread_cond_broadcast(&vm->cond);	/* throttled vCPUs park now */
 	while (vm->threads && vm->parked < vm->nvcpus)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
@@ -659,6 +740,9 @@ void vm_stop_vcpus(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	for (i = 0; i < vm->nvcpus; i++)
 		pthread_join(vm->vcpus[i].thread, NULL);
+	if (vm->throttling)
+		pthread_join(vm->throttle_thread, NULL);
+	vm->throttling = false;
 	vm->threads = false;
 }
 

@@ -13,12 +13,16 @@
  *
  * KVM logs only what the vCPUs write: the pages the VMM's devices write
  * come from vm_take_vmm_dirty().
+ *
+ * When to stop copying, and when to throttle the vCPUs, is converge.c's
+ * decision (Documentation/design/convergence.rst).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "converge.h"
 #include "nl.h"
 #include "registry.h"
 #include "stream.h"
@@ -26,12 +30,6 @@
 
 #define PAGE		4096ULL
 #define CHUNK		(VMSTATE_CHUNK_PAGES * PAGE)
-
-/* Pre-copy ends when a round leaves at most this many pages (1 MiB)... */
-#define DONE_PAGES	256
-/* ...or after this many rounds, or this many rounds without progress. */
-#define MAX_ROUNDS	30
-#define STALL_ROUNDS	3
 
 struct live {
 	struct vm *vm;
@@ -47,7 +45,6 @@ struct live {
 	uint64_t next;			/* the lowest address the chunks may take next */
 	uint64_t vmm_pages;		/* of this round, written by the VMM */
 	uint64_t sent_pages;		/* for the progress */
-	uint64_t round_bytes;		/* wire bytes when the round began */
 	char *why;
 };
 
@@ -184,6 +181,38 @@ static void live_close(struct live *l, bool logging)
 	free(l->buf);
 }
 
+static void report(struct live *l, precopy_progress_fn fn, void *ctx, enum mig_phase phase,
+		   const struct converge *cv, uint64_t t0)
+{
+	struct mig_progress p = {
+		.phase = phase,
+		.round = cv->round,
+		.total_pages = l->vm->mem_size / PAGE,
+		.sent_pages = l->sent_pages,
+		.remaining_pages = cv->remaining_pages,
+		.dirty_rate = cv->dirty_rate,
+		.throughput = cv->throughput,
+		.expected_downtime_ms = cv->expected_downtime_ms,
+		.throttle_pct = cv->throttle_pct,
+		.eta_ns = cv->eta_ns,
+		.elapsed_ns = now_ns() - t0,
+	};
+
+	if (!fn)
+		return;
+	mig_tx_bytes(l->tx, &p.sent_bytes, &p.raw_bytes);
+	fn(ctx, &p);
+}
+
+/* Bytes on the wire so far. */
+static uint64_t wire_bytes(struct live *l)
+{
+	uint64_t wire, raw;
+
+	mig_tx_bytes(l->tx, &wire, &raw);
+	return wire;
+}
+
 /**
  * vm_save_live() - save a running VM with pre-copy
  * @vm: the VM, running
@@ -196,40 +225,18 @@ static void live_close(struct live *l, bool logging)
  *
  * Return: 0 or a negative errno.
  */
-static void report(struct live *l, precopy_progress_fn fn, void *ctx, enum mig_phase phase,
-		   unsigned int round, uint64_t dirty, uint64_t t0, uint64_t round_ns)
-{
-	struct mig_progress p = {
-		.phase = phase,
-		.round = round,
-		.total_pages = l->vm->mem_size / PAGE,
-		.remaining_pages = dirty,
-		.elapsed_ns = now_ns() - t0,
-	};
-
-	if (!fn)
-		return;
-	mig_tx_bytes(l->tx, &p.sent_bytes, &p.raw_bytes);
-	p.sent_pages = l->sent_pages;
-	if (round_ns) {
-		p.dirty_rate = dirty * 1000000000ULL / round_ns;
-		p.throughput = (p.sent_bytes - l->round_bytes) * 1000000000ULL / round_ns;
-	}
-	if (p.throughput)
-		p.expected_downtime_ms = dirty * PAGE * 1000 / p.throughput;
-	l->round_bytes = p.sent_bytes;
-	fn(ctx, &p);
-}
-
 int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct mig_opts *o,
 		 struct precopy_stats *st, precopy_progress_fn fn, void *ctx, char *why)
 {
 	struct live l = { .vm = vm, .why = why };
-	uint64_t best = UINT64_MAX, t, t0 = now_ns(), tr;
+	uint64_t t, t0 = now_ns(), tr, tprev, bytes;
+	enum converge_action act;
+	struct converge cv;
 	int64_t n = 0;
-	int stall = 0, err;
+	int err;
 
 	memset(st, 0, sizeof(*st));
+	converge_init(&cv, o, vm->mem_size / PAGE);
 	err = live_open(&l);
 	if (err) {
 		live_close(&l, false);
@@ -243,6 +250,7 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 		return err;
 	}
 	/* Logging is on before the first copy, so no write is missed. */
+	tprev = now_ns();
 	vm_track_vmm_writes(vm, true);
 	err = vm_save_head(vm, &l.w);
 	if (!err)
@@ -254,24 +262,45 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 		goto out;
 	}
 	l.sent_pages = vm->mem_size / PAGE;
-	report(&l, fn, ctx, MIG_PRECOPY, 0, 0, t0, now_ns() - t0);
-	while (st->rounds < MAX_ROUNDS && stall < STALL_ROUNDS) {
+	report(&l, fn, ctx, MIG_PRECOPY, &cv, t0);
+	do {
 		tr = now_ns();
+		bytes = wire_bytes(&l);
 		n = round_trip(&l);
 		if (n < 0)
 			goto fail;
+		t = now_ns();
 		st->rounds++;
-		l.sent_pages += n;
-		report(&l, fn, ctx, MIG_PRECOPY, st->rounds, n, t0, now_ns() - tr);
 		st->resent_pages += n;
-		if ((uint64_t)n <= DONE_PAGES)
-			break;
-		stall = (uint64_t)n < best ? 0 : stall + 1;
-		best = (uint64_t)n < best ? (uint64_t)n : best;
+		l.sent_pages += n;
+		act = converge_round(&cv, &(struct converge_round){
+			.sent_pages = n,
+			.round_ns = t - tr,
+			.throughput = t > tr ? (wire_bytes(&l) - bytes) * 1000000000ULL / (t - tr) : 0,
+			.dirty_pages = n,
+			.dirty_ns = tr - tprev,
+			.elapsed_ns = t - t0,
+		});
+		tprev = tr;
+		if (act == CONVERGE_THROTTLE) {
+			err = vm_set_throttle(vm, cv.throttle_pct);
+			if (err) {
+				vmm_fail(why, err, "cannot throttle the vCPUs: %s", strerror(-err));
+				goto out;
+			}
+			if (cv.throttle_pct > st->throttle_pct)
+				st->throttle_pct = cv.throttle_pct;
+		}
+		report(&l, fn, ctx, MIG_PRECOPY, &cv, t0);
+	} while (act == CONVERGE_ROUND || act == CONVERGE_THROTTLE);
+	if (act == CONVERGE_CANCEL) {
+		err = vmm_fail(why, -ETIMEDOUT, "%s", cv.why);
+		goto out;
 	}
+	st->expected_downtime_ms = cv.expected_downtime_ms;
 	t = now_ns();
 	vm_pause(vm);
-	report(&l, fn, ctx, MIG_STOPCOPY, st->rounds + 1, 0, t0, 0);
+	report(&l, fn, ctx, MIG_STOPCOPY, &cv, t0);
 	n = round_trip(&l);
 	if (n < 0)
 		goto fail;
@@ -286,6 +315,7 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 fail:
 	err = (int)n;
 out:
+	vm_set_throttle(vm, 0);
 	vm_track_vmm_writes(vm, false);
 	live_close(&l, true);
 	return err;

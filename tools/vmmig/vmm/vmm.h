@@ -107,6 +107,11 @@ struct vm {
 	bool threads;		/* vCPU threads started */
 	bool pause_req, quit;
 	int parked;
+	/* vm_set_throttle(): the vCPUs stay out of the guest until throttle_until. */
+	unsigned int throttle_pct;
+	uint64_t throttle_until;
+	pthread_t throttle_thread;
+	bool throttling;	/* throttle_thread runs */
 	enum vm_exit_kind exit_kind;
 	char exit_reason[VMMIG_ERRLEN];
 	int event_fd;		/* vCPU threads -> main loop */
@@ -139,6 +144,12 @@ int vm_start_vcpus(struct vm *vm, bool paused, char *why);
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 bool vm_is_paused(struct vm *vm);
+/*
+ * Keeps every vCPU out of the guest @pct % (0..99) of each 20 ms period
+ * (live migration's auto-converge); 0 turns it off. Pause, resume and save
+ * work as ever. 0 or -errno.
+ */
+int vm_set_throttle(struct vm *vm, unsigned int pct);
 void vm_stop_vcpus(struct vm *vm);
 void vm_exit_event(struct vm *vm, enum vm_exit_kind kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -190,6 +201,8 @@ struct precopy_stats {
 	uint64_t resent_pages;		/* dirty pages sent while running */
 	uint64_t final_pages;		/* dirty pages sent paused */
 	uint64_t downtime_ns;		/* pause to the end of the stream */
+	unsigned int throttle_pct;	/* the highest vCPU throttle it took */
+	uint64_t expected_downtime_ms;	/* estimated at the switchover */
 };
 typedef void (*precopy_progress_fn)(void *ctx, const struct mig_progress *p);
 /*
