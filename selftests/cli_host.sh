@@ -126,6 +126,11 @@ misuse "kvm register, a bad UUID" "^vmmig: kvm register: --uuid: '12' is not a U
 	"$VMMIG" kvm register n --pid 1 --uuid 12
 misuse "kvm unregister without NAME" "^vmmig: kvm unregister: missing NAME " -- "$VMMIG" kvm unregister
 misuse "kvm dirty-log without NAME" "^vmmig: kvm dirty-log: missing NAME " -- "$VMMIG" kvm dirty-log
+misuse "vm predict without --throughput" "^vmmig: vm predict: --throughput RATE is needed" -- "$VMMIG" vm predict x
+misuse "vm predict --seconds 61" "^vmmig: vm predict: --seconds: 61 is out of range \(1\.\.60\)" -- \
+	"$VMMIG" vm predict x --throughput 1M --seconds 61
+misuse "vm save --on-timeout" "^vmmig: vm save: --on-timeout: 'wait' is not cancel, throttle or pause" -- \
+	"$VMMIG" vm save x /tmp/x --live --on-timeout wait
 misuse "kvm dirty-rate without a VM" "^vmmig: kvm dirty-rate: missing NAME or --pid PID " -- "$VMMIG" kvm dirty-rate
 misuse "kvm dirty-rate with both" "NAME or --pid PID, not both" -- "$VMMIG" kvm dirty-rate x --pid 1
 misuse "kvm dirty-rate --seconds x" "^vmmig: kvm dirty-rate: --seconds: 'x' is not a number$" -- \

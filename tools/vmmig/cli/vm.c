@@ -13,8 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "converge.h"
 #include "output.h"
 #include "parse.h"
+#include "sample.h"
 #include "vmdef.h"
 #include "vmmig.h"
 #include "vm.h"
@@ -295,6 +297,70 @@ static const struct cmd vm_dirty_rate_cmd = {
 		"sampling, without dirty logging (as 'vmmig kvm dirty-rate')\n",
 };
 
+static int vm_predict(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "seconds", required_argument, NULL, 's' },
+		{ "throughput", required_argument, NULL, 'b' },
+		{ "downtime-limit", required_argument, NULL, 'd' },
+		{}
+	};
+	uint32_t seconds = 3, limit = MIG_DEFAULT_DOWNTIME_MS;
+	struct mig_dirty_sample s;
+	struct mig_prediction p;
+	char why[VMMIG_ERRLEN];
+	const char *name;
+	uint64_t bps = 0;
+	int c, err;
+
+	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
+		if (c == '?')
+			return EXIT_USAGE;
+		if ((c == 's' && parse_u32("--seconds", optarg, 1, 60, &seconds, why)) ||
+		    (c == 'b' && parse_size("--throughput", optarg, 1, UINT64_MAX, &bps, why)) ||
+		    (c == 'd' && parse_u32("--downtime-limit", optarg, 1, 3600000, &limit, why))) {
+			error_msg(what, "%s", why);
+			return EXIT_USAGE;
+		}
+	}
+	if (cmd_args(argc, argv, "NAME"))
+		return EXIT_USAGE;
+	name = argv[optind];
+	if (check_name(name))
+		return EXIT_USAGE;
+	if (!bps)
+		return usage_error("--throughput RATE is needed (bytes per second)");
+	err = mig_sample_dirty(VMMIG_BY_NAME(name), seconds, &s, why);
+	if (err) {
+		error_msg(what, "%s: %s", name, why);
+		return EXIT_FAIL;
+	}
+	mig_predict(s.total_pages, s.rate, s.wss_pages, bps, limit, &p);
+	print_string(PRINT_ANY, "verdict", "%s", mig_verdict_names[p.verdict]);
+	print_uint(PRINT_ANY, "rounds", " rounds %" PRIu64, p.rounds);
+	print_uint(PRINT_ANY, "throttle_pct", " throttle %" PRIu64 " %%", p.throttle_pct);
+	print_uint(PRINT_ANY, "total_ms", " total %" PRIu64 " ms", p.total_ms);
+	print_uint(PRINT_ANY, "downtime_ms", " downtime %" PRIu64 " ms", p.downtime_ms);
+	print_uint(PRINT_ANY, "dirty_rate", " (dirty rate %" PRIu64 " pages/s", s.rate);
+	print_uint(PRINT_ANY, "wss_pages", " working set %" PRIu64,
+		   s.wss_pages ? s.wss_pages : s.total_pages);
+	print_uint(PRINT_ANY, "total_pages", " of %" PRIu64 " pages)", s.total_pages);
+	print_nl();
+	output_flush();
+	return EXIT_OK;
+}
+
+static const struct cmd vm_predict_cmd = {
+	.name = "predict",
+	.fn = vm_predict,
+	.args = "NAME --throughput RATE [ --downtime-limit MS ] [ --seconds S ]",
+	.help = "[admin] how a live save or move of the running VM over a path of\n"
+		"RATE bytes/s (K, M, G) would go: samples its dirty rate (1 s)\n"
+		"and working set (S s, default 3) through vmmig.ko without dirty\n"
+		"logging and runs the engine's model: converges, converges-\n"
+		"throttled or never, rounds, throttle, total time, downtime\n",
+};
+
 static int vm_audit(int argc, char **argv)
 {
 	return kvm_audit(argc, argv, vmm_pid);
@@ -311,7 +377,7 @@ static const struct cmd vm_audit_cmd = {
 static const struct cmd *const vm_cmds[] = {
 	&vm_create_cmd, &vm_list_cmd, &vm_show_cmd, &vm_start_cmd, &vm_stop_cmd,
 	&vm_pause_cmd, &vm_resume_cmd, &vm_delete_cmd, &vm_console_cmd, &vm_save_cmd,
-	&vm_restore_cmd, &vm_audit_cmd, &vm_dirty_log_cmd, &vm_dirty_rate_cmd,
+	&vm_restore_cmd, &vm_audit_cmd, &vm_dirty_log_cmd, &vm_dirty_rate_cmd, &vm_predict_cmd,
 };
 static const struct cmd_table vm_table = CMD_TABLE("vm", vm_cmds, "list",
 	"Every command takes --state-dir DIR, the folder of VM folders\n"
