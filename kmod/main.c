@@ -24,6 +24,7 @@ static int __net_init vmmig_net_init(struct net *net)
 	/* As on a fresh Hyper-V host: migration off until an admin enables it. */
 	vn->migration_enabled = false;
 	vn->max_migrations = 2;
+	vn->max_storage_migrations = 2;
 	vn->vm_count = 0;
 	vn->net = net;
 	vmmig_registry_net_init(vn);

@@ -135,6 +135,8 @@ static const struct nla_policy host_set_policy[VMMIG_HOST_A_MAX + 1] = {
 	[VMMIG_HOST_A_MIGRATION] = NLA_POLICY_MAX(NLA_U8, 1),
 	[VMMIG_HOST_A_MAX_MIGRATIONS] =
 		NLA_POLICY_RANGE(NLA_U32, 1, VMMIG_MAX_MIGRATIONS_LIMIT),
+	[VMMIG_HOST_A_MAX_STORAGE_MIGRATIONS] =
+		NLA_POLICY_RANGE(NLA_U32, 1, VMMIG_MAX_MIGRATIONS_LIMIT),
 	[VMMIG_HOST_A_CPUID_STRICT] = { .type = NLA_REJECT },
 };
 
@@ -143,11 +145,12 @@ static int host_fill(struct sk_buff *skb, const void *arg)
 	struct vmmig_net *vn = vmmig_net(arg);
 	const struct cpuinfo_x86 *c = &boot_cpu_data;
 	bool migration;
-	u32 max, vms;
+	u32 max, max_storage, vms;
 
 	mutex_lock(&vn->lock);
 	migration = vn->migration_enabled;
 	max = vn->max_migrations;
+	max_storage = vn->max_storage_migrations;
 	vms = vn->vm_count;
 	mutex_unlock(&vn->lock);
 
@@ -164,6 +167,7 @@ static int host_fill(struct sk_buff *skb, const void *arg)
 	    nla_put_u32(skb, VMMIG_HOST_A_VM_COUNT, vms) ||
 	    nla_put_u8(skb, VMMIG_HOST_A_MIGRATION, migration) ||
 	    nla_put_u32(skb, VMMIG_HOST_A_MAX_MIGRATIONS, max) ||
+	    nla_put_u32(skb, VMMIG_HOST_A_MAX_STORAGE_MIGRATIONS, max_storage) ||
 	    nla_put_u8(skb, VMMIG_HOST_A_CPUID_STRICT, vmmig_strict_supported()))
 		return -EMSGSIZE;
 	return 0;
@@ -182,9 +186,10 @@ static int host_set_doit(struct sk_buff *skb, struct genl_info *info)
 	bool changed = false;
 
 	if (!attrs[VMMIG_HOST_A_MIGRATION] &&
-	    !attrs[VMMIG_HOST_A_MAX_MIGRATIONS]) {
+	    !attrs[VMMIG_HOST_A_MAX_MIGRATIONS] &&
+	    !attrs[VMMIG_HOST_A_MAX_STORAGE_MIGRATIONS]) {
 		NL_SET_ERR_MSG_MOD(info->extack,
-				   "no host setting given (migration, max-migrations)");
+				   "no host setting given (migration, max-migrations, max-storage-migrations)");
 		return -EINVAL;
 	}
 
@@ -200,6 +205,12 @@ static int host_set_doit(struct sk_buff *skb, struct genl_info *info)
 
 		changed |= vn->max_migrations != max;
 		vn->max_migrations = max;
+	}
+	if (attrs[VMMIG_HOST_A_MAX_STORAGE_MIGRATIONS]) {
+		u32 max = nla_get_u32(attrs[VMMIG_HOST_A_MAX_STORAGE_MIGRATIONS]);
+
+		changed |= vn->max_storage_migrations != max;
+		vn->max_storage_migrations = max;
 	}
 	mutex_unlock(&vn->lock);
 

@@ -20,6 +20,7 @@ struct vmmig_net {
 	struct mutex lock;	/* serialises changes to the fields below */
 	bool migration_enabled;
 	u32 max_migrations;
+	u32 max_storage_migrations;
 	u32 vm_count;
 	struct list_head vms;	/* registered VMs, struct vmmig_vm */
 	u32 vm_gen;		/* bumped on every registry change, for dumps */

@@ -47,7 +47,7 @@ expect_eq "pretty JSON is the same object" "$(jq -cS . <<<"$out")" "$(jq -cS . <
 expect_rc 0 "host show" -- "$VMMIG" host show
 expect_contains "text has the kernel" "$out" "kernel $(uname -r)"
 expect_match "text has kvm" "$out" "kvm $want_kvm"
-expect_match "text has the settings" "$out" "migration off max-migrations 2 vms 0"
+expect_match "text has the settings" "$out" "migration off max-migrations 2 max-storage-migrations 2 vms 0"
 expect_rc 0 "host (default verb)" -- "$VMMIG" host
 expect_contains "defaults to show" "$out" "kernel $(uname -r)"
 expect_rc 0 "host sh (a unique prefix)" -- "$VMMIG" host sh
@@ -60,6 +60,11 @@ expect_rc 0 "host set" -- "$VMMIG" host set migration on max-migrations 8
 expect_rc 0 "host show after set" -- "$VMMIG" -j host show
 expect_eq "migration set" "$(jq -r .migration <<<"$out")" true
 expect_eq "max_migrations set" "$(jq -r .max_migrations <<<"$out")" 8
+expect_rc 0 "host set max-storage-migrations" -- "$VMMIG" host set max-storage-migrations 3
+expect_rc 0 "host show after storage set" -- "$VMMIG" -j host show
+expect_eq "max_storage_migrations set" "$(jq -r .max_storage_migrations <<<"$out")" 3
+expect_rc 1 "max-storage-migrations out of range" -- "$VMMIG" host set max-storage-migrations 65
+expect_rc 0 "storage limit back" -- "$VMMIG" host set max-storage-migrations 2
 
 # The kernel's own words, on one line, for a value it refuses.
 expect_rc 1 "host set out of range" -- "$VMMIG" host set max-migrations 65

@@ -118,6 +118,7 @@ TEST_F(nl, host_get)
 	EXPECT_EQ(0, h.vm_count);
 	EXPECT_EQ(false, h.migration);
 	EXPECT_EQ(2, h.max_migrations);
+	EXPECT_EQ(2, h.max_storage_migrations);
 }
 
 TEST_F(nl, host_set_and_get)

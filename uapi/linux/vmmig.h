@@ -44,12 +44,15 @@
  *     VMMIG_HOST_A_MAX_MIGRATIONS     u32, simultaneous migrations allowed
  *     VMMIG_HOST_A_CPUID_STRICT       u8, 1 if this kernel can enforce
  *                                     CPUID strict mode (POLICY_SET)
+ *     VMMIG_HOST_A_MAX_STORAGE_MIGRATIONS u32, simultaneous storage
+ *                                     migrations allowed
  *
  * VMMIG_CMD_HOST_SET [admin]: changes the host settings of the sender's
  *   namespace and emits VMMIG_CMD_HOST_NTF there when something changed.
  *   Request, attribute set vmmig_host_attrs, at least one of:
  *     VMMIG_HOST_A_MIGRATION          u8, 0 or 1
  *     VMMIG_HOST_A_MAX_MIGRATIONS     u32, 1 .. VMMIG_MAX_MIGRATIONS_LIMIT
+ *     VMMIG_HOST_A_MAX_STORAGE_MIGRATIONS u32, 1 .. VMMIG_MAX_MIGRATIONS_LIMIT
  *   Every other host attribute is read-only and refused here.
  *
  * VMMIG_CMD_HOST_NTF (event): the host settings of a namespace changed.
@@ -316,6 +319,7 @@ enum vmmig_host_attrs {
 	VMMIG_HOST_A_MIGRATION,
 	VMMIG_HOST_A_MAX_MIGRATIONS,
 	VMMIG_HOST_A_CPUID_STRICT,
+	VMMIG_HOST_A_MAX_STORAGE_MIGRATIONS,
 
 	__VMMIG_HOST_A_MAX
 };

@@ -21,6 +21,8 @@ void print_host_settings(const struct vmmig_host *h)
 	print_bool(PRINT_ANY, "migration", "migration %s", h->migration);
 	print_uint(PRINT_ANY, "max_migrations", " max-migrations %" PRIu64,
 		   h->max_migrations);
+	print_uint(PRINT_ANY, "max_storage_migrations", " max-storage-migrations %" PRIu64,
+		   h->max_storage_migrations);
 	print_uint(PRINT_ANY, "vms", " vms %" PRIu64, h->vm_count);
 }
 
@@ -95,7 +97,11 @@ static int host_set(int argc, char **argv)
 	if (argc < 2)
 		return usage_error("nothing to set");
 	for (i = 1; i < argc; i += 2) {
-		if (strcmp(argv[i], "migration") && strcmp(argv[i], "max-migrations"))
+		uint32_t *max = !strcmp(argv[i], "max-storage-migrations") ?
+				&s.max_storage_migrations : &s.max_migrations;
+
+		if (strcmp(argv[i], "migration") && strcmp(argv[i], "max-migrations") &&
+		    strcmp(argv[i], "max-storage-migrations"))
 			return usage_error("unknown setting '%s'", argv[i]);
 		if (i + 1 >= argc)
 			return usage_error("'%s' needs a value", argv[i]);
@@ -105,12 +111,14 @@ static int host_set(int argc, char **argv)
 			s.has_migration = true;
 		} else {
 			/* Its range is vmmig.ko's, which names it when it refuses. */
-			if (parse_u32(argv[i], argv[i + 1], 0, UINT32_MAX,
-				      &s.max_migrations, why)) {
+			if (parse_u32(argv[i], argv[i + 1], 0, UINT32_MAX, max, why)) {
 				error_msg(what, "%s", why);
 				return EXIT_USAGE;
 			}
-			s.has_max_migrations = true;
+			if (max == &s.max_migrations)
+				s.has_max_migrations = true;
+			else
+				s.has_max_storage_migrations = true;
 		}
 	}
 	if (cli_connect(&nl, what))
@@ -121,9 +129,10 @@ static int host_set(int argc, char **argv)
 static const struct cmd host_set_cmd = {
 	.name = "set",
 	.fn = host_set,
-	.args = "[ migration { on | off } ] [ max-migrations N ]",
+	.args = "[ migration { on | off } ] [ max-migrations N ] [ max-storage-migrations N ]",
 	.help = "[admin] enable or disable live migration into and out of this\n"
-		"host, and how many migrations may run at once (1..64)\n",
+		"host, and how many migrations and storage migrations may run at\n"
+		"once (1..64 each); vmmigd keeps them across restarts\n",
 };
 
 /* One word: its value and the names of its bits, as text or JSON. */

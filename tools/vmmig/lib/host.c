@@ -18,6 +18,7 @@ struct nla_policy vmmig_host_policy[VMMIG_HOST_A_MAX + 1] = {
 	[VMMIG_HOST_A_VM_COUNT] = { .type = NLA_U32 },
 	[VMMIG_HOST_A_MIGRATION] = { .type = NLA_U8 },
 	[VMMIG_HOST_A_MAX_MIGRATIONS] = { .type = NLA_U32 },
+	[VMMIG_HOST_A_MAX_STORAGE_MIGRATIONS] = { .type = NLA_U32 },
 	[VMMIG_HOST_A_CPUID_STRICT] = { .type = NLA_U8 },
 };
 
@@ -51,6 +52,7 @@ int vmmig_host_parse(struct nlattr **a, struct vmmig_host *h)
 	h->migration = a[VMMIG_HOST_A_MIGRATION] &&
 		       nla_get_u8(a[VMMIG_HOST_A_MIGRATION]);
 	h->max_migrations = get_u32(a[VMMIG_HOST_A_MAX_MIGRATIONS]);
+	h->max_storage_migrations = get_u32(a[VMMIG_HOST_A_MAX_STORAGE_MIGRATIONS]);
 	h->cpuid_strict = a[VMMIG_HOST_A_CPUID_STRICT] &&
 			  nla_get_u8(a[VMMIG_HOST_A_CPUID_STRICT]);
 	return 0;
@@ -80,7 +82,9 @@ int vmmig_host_set(struct vmmig_nl *nl, const struct vmmig_host_settings *s)
 	if ((s->has_migration &&
 	     nla_put_u8(msg, VMMIG_HOST_A_MIGRATION, s->migration)) ||
 	    (s->has_max_migrations &&
-	     nla_put_u32(msg, VMMIG_HOST_A_MAX_MIGRATIONS, s->max_migrations))) {
+	     nla_put_u32(msg, VMMIG_HOST_A_MAX_MIGRATIONS, s->max_migrations)) ||
+	    (s->has_max_storage_migrations &&
+	     nla_put_u32(msg, VMMIG_HOST_A_MAX_STORAGE_MIGRATIONS, s->max_storage_migrations))) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}

@@ -18,6 +18,7 @@ struct vmmig_host {
 	uint32_t vm_count;
 	bool migration;
 	uint32_t max_migrations;
+	uint32_t max_storage_migrations;
 	bool cpuid_strict;	/* strict mode supported */
 };
 
@@ -26,6 +27,8 @@ struct vmmig_host_settings {
 	bool has_migration, migration;
 	bool has_max_migrations;
 	uint32_t max_migrations;
+	bool has_max_storage_migrations;
+	uint32_t max_storage_migrations;
 };
 
 extern struct nla_policy vmmig_host_policy[VMMIG_HOST_A_MAX + 1];
