@@ -56,20 +56,100 @@ int ctl_read_line(int fd, char *buf, size_t max, int timeout_ms)
 	return -EMSGSIZE;
 }
 
-static int send_req(int fd, const struct ctl_request *r)
+int ctl_recv_line(int fd, char *buf, size_t max, int timeout_ms, int *fds, unsigned int *nfds)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * CTL_MAX_FDS)];
+	} cm;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	unsigned int want = *nfds, i, n;
+	struct cmsghdr *c;
+	size_t len = 0;
+	int r, err = -EMSGSIZE;
+
+	*nfds = 0;
+	while (len < max - 1) {
+		struct iovec iov = { buf + len, 1 };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+		ssize_t got;
+
+		r = poll(&pfd, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			err = r ? -errno : -ETIMEDOUT;
+			break;
+		}
+		got = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			err = got ? -errno : -EPIPE;
+			break;
+		}
+		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (i = 0; i < n; i++) {
+				int f;
+
+				memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (*nfds < want)
+					fds[(*nfds)++] = f;
+				else
+					close(f);
+			}
+		}
+		if (buf[len] == '\n') {
+			buf[len] = '\0';
+			return 0;
+		}
+		len++;
+	}
+	for (i = 0; i < *nfds; i++)
+		close(fds[i]);
+	*nfds = 0;
+	return err;
+}
+
+/* The request, one line, with @nfds descriptors attached to its first byte. */
+static int send_req(int fd, const struct ctl_request *r, const int *fds, unsigned int nfds)
 {
 	struct json_object *req = ctl_request_to_json(r);
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * CTL_MAX_FDS)];
+	} cm;
+	struct iovec iov = { (void *)s, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	size_t len = strlen(s);
 	int err = 0;
 
-	if (write(fd, s, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
+	if (nfds > CTL_MAX_FDS) {
+		json_object_put(req);
+		return -E2BIG;
+	}
+	if (nfds) {
+		memset(&cm, 0, sizeof(cm));
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), fds, sizeof(int) * nfds);
+	}
+	if (sendmsg(fd, &msg, MSG_NOSIGNAL) != 1 ||
+	    write(fd, s + 1, len - 1) != (ssize_t)len - 1 || write(fd, "\n", 1) != 1)
 		err = errno ? -errno : -EIO;
 	json_object_put(req);
 	return err;
 }
 
-static int parse_reply(const char *line, struct json_object **reply, char *why)
+int ctl_parse_reply(const char *line, struct json_object **reply, char *why)
 {
 	struct json_object *o = json_tokener_parse(line), *v;
 
@@ -88,41 +168,62 @@ static int parse_reply(const char *line, struct json_object **reply, char *why)
 	return 0;
 }
 
-int ctl_connect(const char *dir, const struct ctl_request *req,
-		struct json_object **reply, int timeout_ms, char *why)
+static int dial(const char *dir, char *why)
 {
 	struct sockaddr_un sun;
 	unsigned int len;
-	char *line = NULL;
-	int fd = -1, err;
+	int fd, err;
 
-	err = ctl_sockaddr(dir, &sun, &len);
-	if (err) {
+	if (ctl_sockaddr(dir, &sun, &len)) {
 		snprintf(why, VMMIG_ERRLEN, "%s/%s: path too long", dir, CTL_SOCKET);
-		return err;
+		return -ENAMETOOLONG;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, len)) {
 		err = -errno;
 		snprintf(why, VMMIG_ERRLEN, "%s: %s", sun.sun_path, strerror(errno));
-		goto out;
+		if (fd >= 0)
+			close(fd);
+		return err;
 	}
-	line = malloc(CTL_LINE_MAX);
-	err = line ? send_req(fd, req) : -ENOMEM;
+	return fd;
+}
+
+int ctl_open(const char *dir, const struct ctl_request *req, const int *fds, unsigned int nfds,
+	     char *why)
+{
+	int fd = dial(dir, why), err;
+
+	if (fd < 0)
+		return fd;
+	err = send_req(fd, req, fds, nfds);
 	if (!err)
-		err = ctl_read_line(fd, line, CTL_LINE_MAX, timeout_ms);
-	if (err) {
+		return fd;
+	snprintf(why, VMMIG_ERRLEN, "sending to the VMM: %s", strerror(-err));
+	close(fd);
+	return err;
+}
+
+int ctl_connect(const char *dir, const struct ctl_request *req,
+		struct json_object **reply, int timeout_ms, char *why)
+{
+	char *line = malloc(CTL_LINE_MAX);
+	int fd = line ? ctl_open(dir, req, NULL, 0, why) : -ENOMEM, err;
+
+	if (fd < 0) {
+		free(line);
+		return fd;
+	}
+	err = ctl_read_line(fd, line, CTL_LINE_MAX, timeout_ms);
+	if (err)
 		snprintf(why, VMMIG_ERRLEN, "no reply from the VMM: %s",
 			 err == -EPIPE ? "it closed the connection" : strerror(-err));
-		goto out;
-	}
-	err = parse_reply(line, reply, why);
-out:
+	else
+		err = ctl_parse_reply(line, reply, why);
 	free(line);
 	if (!err)
 		return fd;
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	return err;
 }
 

@@ -25,6 +25,21 @@ int ctl_simple(const char *dir, enum ctl_req cmd, struct json_object **reply,
 /* As ctl_call(), but returns the connection (an fd) for what follows. */
 int ctl_connect(const char *dir, const struct ctl_request *req,
 		struct json_object **reply, int timeout_ms, char *why);
+/* Descriptors one request may carry. */
+#define CTL_MAX_FDS	16
+/*
+ * Sends @req with @nfds descriptors attached (SCM_RIGHTS) and returns the
+ * connection, for requests whose replies are several lines (migrate).
+ */
+int ctl_open(const char *dir, const struct ctl_request *req, const int *fds, unsigned int nfds,
+	     char *why);
+/* A reply line: 0 and the object, -EPROTO, or -EREMOTEIO with the VMM's reason. */
+int ctl_parse_reply(const char *line, struct json_object **reply, char *why);
+/*
+ * Server: reads a request line and up to *@nfds descriptors sent with it
+ * (*@nfds becomes how many came, all closed on failure).
+ */
+int ctl_recv_line(int fd, char *buf, size_t max, int timeout_ms, int *fds, unsigned int *nfds);
 /* Reads one line (up to @max bytes) from @fd; 0, -errno, or -EPIPE at EOF. */
 int ctl_read_line(int fd, char *buf, size_t max, int timeout_ms);
 int ctl_sockaddr(const char *dir, void *sun, unsigned int *len);

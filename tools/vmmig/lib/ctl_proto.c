@@ -13,6 +13,7 @@
 #include "jfield.h"
 
 const char *const ctl_state_names[CTL_NSTATES] = { "running", "paused" };
+const char *const ctl_mig_names[CTL_NMIGS] = { "none", "outgoing", "incoming" };
 
 const char *const ctl_reg_names[CTL_NREGS] = {
 	"rip", "rsp", "rflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp",
@@ -35,6 +36,15 @@ static const struct jfield console_args[] = {
 	JFIELD(struct ctl_request, CTL_ARG_FORCE, JF_BOOL, force),
 };
 
+/* And CTL_ARG_MIGRATION, an object of its own (mig.c). */
+static const struct jfield migrate_args[] = {
+	JFIELD(struct ctl_request, CTL_ARG_STREAMS, JF_U32, streams),
+};
+
+static const struct jfield incoming_end_args[] = {
+	JFIELD(struct ctl_request, CTL_ARG_COMMIT, JF_BOOL, commit),
+};
+
 static const struct {
 	const char *name;
 	const struct jfield *args;
@@ -48,6 +58,8 @@ static const struct {
 	[CTL_REQ_SAVE] = { "save", JFIELDS(save_args) },
 	[CTL_REQ_VERIFY] = { "verify" },
 	[CTL_REQ_CONSOLE] = { "console", JFIELDS(console_args) },
+	[CTL_REQ_MIGRATE] = { "migrate", JFIELDS(migrate_args) },
+	[CTL_REQ_INCOMING_END] = { "incoming-end", JFIELDS(incoming_end_args) },
 };
 
 static const struct jfield status_results[] = {
@@ -61,6 +73,7 @@ static const struct jfield status_results[] = {
 	JFIELD(struct ctl_status, CTL_RES_FIRST_INSN_NS, JF_U64, first_insn_ns),
 	JFIELD(struct ctl_status, CTL_RES_CONSOLE, JF_BOOL, console_attached),
 	JFIELD(struct ctl_status, CTL_RES_REGISTERED, JF_BOOL, registered),
+	JENUM(struct ctl_status, CTL_RES_MIGRATION, migration, ctl_mig_names, CTL_NMIGS),
 	JOPTIONAL(struct ctl_status, CTL_RES_MEMORY_HASH, JF_HEX, memory_hash, has_memory_hash),
 };
 
@@ -112,6 +125,8 @@ struct json_object *ctl_request_to_json(const struct ctl_request *r)
 	json_object_object_add(o, CTL_KEY_CMD, json_object_new_string(requests[r->cmd].name));
 	json_object_object_add(o, CTL_KEY_VERSION, json_object_new_int(CTL_PROTO_VERSION));
 	jfield_encode(o, requests[r->cmd].args, requests[r->cmd].nargs, r);
+	if (r->cmd == CTL_REQ_MIGRATE)
+		json_object_object_add(o, CTL_ARG_MIGRATION, mig_opts_to_json(&r->mig));
 	return o;
 }
 
@@ -120,6 +135,8 @@ static bool known_arg(enum ctl_req cmd, const char *key)
 	size_t i;
 
 	if (!strcmp(key, CTL_KEY_CMD) || !strcmp(key, CTL_KEY_VERSION))
+		return true;
+	if (cmd == CTL_REQ_MIGRATE && !strcmp(key, CTL_ARG_MIGRATION))
 		return true;
 	for (i = 0; i < requests[cmd].nargs; i++)
 		if (!strcmp(key, requests[cmd].args[i].key))
@@ -173,6 +190,12 @@ int ctl_request_from_json(struct json_object *o, struct ctl_request *r, char *wh
 			snprintf(why, VMMIG_ERRLEN, "%s: unknown argument '%s'", cmd, key);
 			return -EINVAL;
 		}
+	}
+	if (r->cmd == CTL_REQ_MIGRATE) {
+		if (!json_object_object_get_ex(o, CTL_ARG_MIGRATION, &v))
+			return jfield_bad(why, cmd, CTL_ARG_MIGRATION, "given");
+		if (mig_opts_from_json(v, &r->mig, why))
+			return -EINVAL;
 	}
 	return jfield_decode(o, requests[i].args, requests[i].nargs, r, cmd, why);
 }

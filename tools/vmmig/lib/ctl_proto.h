@@ -29,7 +29,7 @@
  * client ignores results it does not know); a new argument, request or a
  * changed meaning does.
  */
-#define CTL_PROTO_VERSION	1
+#define CTL_PROTO_VERSION	2
 #define CTL_PROTO_MIN_VERSION	1
 
 #define CTL_SOCKET		"control.sock"
@@ -46,6 +46,19 @@ enum ctl_req {
 				 * the VMM ends */
 	CTL_REQ_VERIFY,		/* workload guest -> struct ctl_verify_result */
 	CTL_REQ_CONSOLE,	/* force; the connection then carries the console */
+	/*
+	 * Version 2. migration, streams; the request carries that many stream
+	 * fds (SCM_RIGHTS). The VMM live-saves into them and sends progress
+	 * lines {"progress": {...}} (mig.h), then its reply: on success the VM
+	 * is paused and held by the migration; the connection stays open for
+	 * the decision, one line {"commit": true|false}, answered by a reply:
+	 * commit ends the VMM, abort resumes the VM. A connection that closes
+	 * without a decision is an abort unless DIR/migrated exists (the
+	 * daemon committed): the VM then stays paused and held.
+	 */
+	CTL_REQ_MIGRATE,
+	/* Version 2. commit: an incoming VM (vmmig-vmm --incoming) resumes, or its VMM ends. */
+	CTL_REQ_INCOMING_END,
 	CTL_NREQS
 };
 
@@ -71,13 +84,23 @@ struct ctl_live_opts {
 	enum mig_on_timeout on_timeout;
 	bool has_downtime_limit, has_timeout, has_on_timeout;
 };
+#define CTL_ARG_MIGRATION	"migration"	/* migrate: struct mig_opts */
+#define CTL_ARG_STREAMS		"streams"	/* migrate: fds that come with it */
+#define CTL_ARG_COMMIT		"commit"	/* the decision of a migration */
+#define CTL_KEY_PROGRESS	"progress"	/* a progress line of migrate */
+/* The source's marker that the switchover committed: the VM never resumes here. */
+#define CTL_MIGRATED_FILE	"migrated"
+/* The destination's marker of a VM that has not committed yet. */
+#define CTL_INCOMING_FILE	"incoming"
 
 struct ctl_request {
 	enum ctl_req cmd;
 	unsigned int version;
 	char path[4096];
-	bool live, hash, force;
+	bool live, hash, force, commit;
 	struct ctl_live_opts lo;
+	uint32_t streams;
+	struct mig_opts mig;
 };
 
 /* The options of a live save: the engine's defaults and those of @lo. */
@@ -93,6 +116,7 @@ void ctl_live_opts_apply(const struct ctl_live_opts *lo, struct mig_opts *o);
 #define CTL_RES_FIRST_INSN_NS	"first_insn_ns"
 #define CTL_RES_CONSOLE		"console_attached"
 #define CTL_RES_REGISTERED	"registered"	/* with vmmig.ko */
+#define CTL_RES_MIGRATION	"migration"	/* CTL_MIG_NAMES: what holds the VM */
 #define CTL_RES_WORKLOAD	"workload"	/* object, workload guests only */
 #define CTL_RES_COUNTER		"counter"
 #define CTL_RES_CHECKSUM	"checksum"
@@ -112,6 +136,9 @@ void ctl_live_opts_apply(const struct ctl_live_opts *lo, struct mig_opts *o);
 #define CTL_RES_VERIFIED	"verified"
 
 enum ctl_run_state { CTL_RUNNING, CTL_PAUSED, CTL_NSTATES };
+/* A VM held by a migration refuses pause, resume, stop, save and quit. */
+enum ctl_mig_role { CTL_MIG_NONE, CTL_MIG_OUTGOING, CTL_MIG_INCOMING, CTL_NMIGS };
+extern const char *const ctl_mig_names[CTL_NMIGS];	/* "none", "outgoing", "incoming" */
 extern const char *const ctl_state_names[CTL_NSTATES];	/* "running", "paused" */
 
 /* The vCPU registers of a paused VM's status: "rip", "rsp", ... "efer". */
@@ -136,6 +163,7 @@ struct ctl_status {
 	uint32_t pid;
 	uint64_t uptime_ns, start_ns, first_insn_ns;
 	bool console_attached, registered;
+	enum ctl_mig_role migration;
 	bool has_workload;
 	struct ctl_workload wl;
 	/* Only for a paused VM: it holds still long enough for these. */

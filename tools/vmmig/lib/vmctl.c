@@ -299,11 +299,29 @@ static int vmm_path(char *buf, size_t len)
 	return 0;
 }
 
-static void vmm_child(const char *dir, const char *vmm, char **args, int ready)
+/* The streams of an incoming migration, moved clear of 0-3 and inherited. */
+static int pass_fds(const int *fds, unsigned int nfds, char *arg, size_t len)
+{
+	unsigned int i;
+	int fd, n = 0;
+
+	for (i = 0; i < nfds; i++) {
+		fd = fcntl(fds[i], F_DUPFD, 10);
+		if (fd < 0)
+			return -1;
+		n += snprintf(arg + n, len - n, "%s%d", i ? "," : "", fd);
+	}
+	return 0;
+}
+
+static void vmm_child(const char *dir, const char *vmm, char **args, int ready,
+		      const int *fds, unsigned int nfds, char *fd_arg)
 {
 	char log[PATH_MAX];
 	int fd;
 
+	if (nfds && pass_fds(fds, nfds, fd_arg, 256))
+		_exit(127);
 	setsid();
 	snprintf(log, sizeof(log), "%s/vmm.log", dir);
 	fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -325,9 +343,10 @@ static void vmm_child(const char *dir, const char *vmm, char **args, int ready)
  * The VMM is a session of its own and outlives the caller, but is its
  * child: a caller that lives on reaps it.
  */
-static int spawn_vmm(struct vmctl *c, const char *dir, const char *restore, bool paused)
+static int spawn_vmm(struct vmctl *c, const char *dir, const char *restore, bool paused,
+		     const int *fds, unsigned int nfds)
 {
-	char vmm[PATH_MAX], t0[32], line[VMMIG_ERRLEN + 16];
+	char vmm[PATH_MAX], t0[32], line[VMMIG_ERRLEN + 16], fd_arg[256];
 	char *args[12] = { vmm, "--dir", (char *)dir, "--ready-fd", "3", "--t0", t0 };
 	int n = 7, p[2], err, status;
 	pid_t pid;
@@ -341,6 +360,10 @@ static int spawn_vmm(struct vmctl *c, const char *dir, const char *restore, bool
 	}
 	if (paused)
 		args[n++] = "--paused";
+	if (nfds) {
+		args[n++] = "--incoming";
+		args[n++] = fd_arg;
+	}
 	if (pipe2(p, O_CLOEXEC))
 		return fail(c, -errno, "pipe: %s", strerror(errno));
 	pid = fork();
@@ -351,9 +374,10 @@ static int spawn_vmm(struct vmctl *c, const char *dir, const char *restore, bool
 		return err;
 	}
 	if (!pid)
-		vmm_child(dir, vmm, args, p[1]);
+		vmm_child(dir, vmm, args, p[1], fds, nfds, fd_arg);
 	close(p[1]);
-	err = ctl_read_line(p[0], line, sizeof(line), START_MS);
+	/* An incoming VM is ready when the whole migration stream is in. */
+	err = ctl_read_line(p[0], line, sizeof(line), nfds ? -1 : START_MS);
 	close(p[0]);
 	if (!err && !strcmp(line, "ok"))
 		return 0;
@@ -386,7 +410,19 @@ int vmctl_start(struct vmctl *c, const char *name, bool paused)
 	/* A saved VM starts from its saved state, as it was. */
 	if (s == VM_SAVED && access(saved, R_OK))
 		return fail(c, -errno, "%s: saved state %s: %s", name, saved, strerror(errno));
-	return spawn_vmm(c, dir, s == VM_SAVED ? saved : NULL, paused);
+	return spawn_vmm(c, dir, s == VM_SAVED ? saved : NULL, paused, NULL, 0);
+}
+
+int vmctl_start_incoming(struct vmctl *c, const char *name, const int *fds, unsigned int nfds)
+{
+	char dir[DIR_MAX];
+	int err = find(c, name, dir);
+
+	if (err)
+		return err;
+	if (vm_state_live(state_of(dir, NULL)))
+		return fail(c, -EBUSY, "%s is already running", name);
+	return spawn_vmm(c, dir, NULL, true, fds, nfds);
 }
 
 /* An absolute path for @file, which need not exist yet; NULL and errno. */
@@ -518,7 +554,7 @@ int vmctl_restore(struct vmctl *c, const char *path, const char *name, bool paus
 	}
 	err = restore_target(c, &d, dir, &created);
 	if (!err)
-		err = spawn_vmm(c, dir, file, paused);
+		err = spawn_vmm(c, dir, file, paused, NULL, 0);
 	if (err && created)
 		remove_vm_dir(dir);
 	if (!err && restored)

@@ -65,6 +65,12 @@ int vmctl_create(struct vmctl *c, struct vmdef *d);
 int vmctl_start(struct vmctl *c, const char *name, bool paused);
 /* Asks the guest to power off and waits for it; @force ends the VMM. */
 int vmctl_stop(struct vmctl *c, const char *name, bool force);
+/*
+ * Starts the VMM of an incoming migration on its streams (vmmig-vmm
+ * --incoming) and waits until it has read them all: the VM is then
+ * paused, held until CTL_REQ_INCOMING_END.
+ */
+int vmctl_start_incoming(struct vmctl *c, const char *name, const int *fds, unsigned int nfds);
 int vmctl_pause(struct vmctl *c, const char *name);
 int vmctl_resume(struct vmctl *c, const char *name);
 /*

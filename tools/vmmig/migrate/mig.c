@@ -24,6 +24,7 @@ static const struct jfield opts_fields[] = {
 	JFIELD(struct mig_opts, "timeout_s", JF_U32, timeout_s),
 	JENUM(struct mig_opts, "on_timeout", on_timeout, mig_on_timeout_names, MIG_NTIMEOUT),
 	JFIELD(struct mig_opts, "transport_auth", JF_BOOL, transport_auth),
+	JFIELD(struct mig_opts, "verify", JF_BOOL, verify),
 };
 
 static const struct jfield progress_fields[] = {

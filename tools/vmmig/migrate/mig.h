@@ -37,6 +37,7 @@ struct mig_opts {
 	 * byte (TLS), so memory sections go without their CRC32C.
 	 */
 	bool transport_auth;
+	bool verify;			/* compare memory hashes before the commit */
 };
 
 void mig_opts_default(struct mig_opts *o);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The control socket: one client at a time, one request per connection, one
- * reply; the protocol is lib/ctl_proto.h's.
+ * reply; the protocol is lib/ctl_proto.h's. A migration's connection stays
+ * open beside the others (migrate.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,7 @@
 #include "vmm.h"
 
 /* What serving a request asks of the main loop. */
-enum { KEEP_GOING, END_VMM, ATTACH_CONSOLE };
+enum { KEEP_GOING, END_VMM, ATTACH_CONSOLE, KEEP_CONNECTION };
 
 int control_listen(struct vm *vm, char *why)
 {
@@ -90,6 +91,7 @@ static int status(struct vm *vm, struct json_object *rep)
 	st->first_insn_ns = vm->first_insn_ns ? vm->first_insn_ns - vm->t0_ns : 0;
 	st->console_attached = vm->uart.client_fd >= 0;
 	st->registered = vm->registered;
+	st->migration = vm->mig.role;
 	if (gp) {
 		st->has_workload = true;
 		st->wl = (struct ctl_workload){
@@ -224,11 +226,24 @@ static int console(struct vm *vm, const struct ctl_request *req, char *why, int 
 }
 
 static int serve(struct vm *vm, const struct ctl_request *req, struct json_object *rep,
-		 char *why, int *next)
+		 char *why, int *next, int fd, const int *fds, unsigned int nfds)
 {
+	bool end = false;
 	int err = 0;
 
+	if (migrate_holds(vm, req->cmd, why))
+		return -EBUSY;
 	switch (req->cmd) {
+	case CTL_REQ_MIGRATE:
+		err = migrate_out_start(vm, req, fd, fds, nfds, why);
+		if (!err)
+			*next = KEEP_CONNECTION;
+		return err;
+	case CTL_REQ_INCOMING_END:
+		err = migrate_incoming_end(vm, req->commit, why, &end);
+		if (!err && end)
+			*next = END_VMM;
+		return err;
 	case CTL_REQ_CONSOLE:
 		return console(vm, req, why, next);
 	case CTL_REQ_STATUS:
@@ -262,16 +277,22 @@ static int handle_client(struct vm *vm, int fd)
 	struct json_object *req = NULL, *rep, *res = json_object_new_object();
 	struct ctl_request *r = malloc(sizeof(*r));
 	char why[VMMIG_ERRLEN] = "", *line = malloc(CTL_LINE_MAX);
-	int next = KEEP_GOING, err;
+	int next = KEEP_GOING, err, fds[CTL_MAX_FDS];
+	unsigned int nfds = CTL_MAX_FDS, i;
 	const char *s;
 
-	err = r && line ? ctl_read_line(fd, line, CTL_LINE_MAX, 5000) : -ENOMEM;
+	err = r && line ? ctl_recv_line(fd, line, CTL_LINE_MAX, 5000, fds, &nfds) : -ENOMEM;
 	if (err)
 		goto out;
 	req = json_tokener_parse(line);
 	err = ctl_request_from_json(req, r, why);
 	if (!err)
-		err = serve(vm, r, res, why, &next);
+		err = serve(vm, r, res, why, &next, fd, fds, nfds);
+	/* The migration thread owns the streams now, and replies itself. */
+	if (next == KEEP_CONNECTION)
+		goto out;
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
 	rep = ctl_reply_new(err, why);
 	if (!err) {
 		json_object_object_foreach(res, k, v)
@@ -370,7 +391,7 @@ static void console_event(struct vm *vm, short revents, bool *stalled)
 		console_input(vm, stalled);
 }
 
-enum { P_LISTEN, P_EVENT, P_SIGNAL, P_CONSOLE, P_WAKE, NPOLL };
+enum { P_LISTEN, P_EVENT, P_SIGNAL, P_CONSOLE, P_WAKE, P_MIG_DONE, P_MIG, NPOLL };
 
 int control_loop(struct vm *vm, int listen_fd)
 {
@@ -380,6 +401,8 @@ int control_loop(struct vm *vm, int listen_fd)
 		[P_SIGNAL] = { signal_fd(), POLLIN, 0 },
 		[P_CONSOLE] = { -1, POLLIN, 0 },
 		[P_WAKE] = { vm->uart.wake_fd, POLLIN, 0 },
+		[P_MIG_DONE] = { -1, POLLIN, 0 },
+		[P_MIG] = { -1, POLLIN | POLLRDHUP, 0 },
 	};
 	int fd, next = KEEP_GOING;
 	bool reset = false, stalled = false;
@@ -408,12 +431,26 @@ int control_loop(struct vm *vm, int listen_fd)
 			perror("vmmig-vmm: uart wake");
 		if (pfd[P_CONSOLE].fd >= 0 && pfd[P_CONSOLE].revents)
 			console_event(vm, pfd[P_CONSOLE].revents, &stalled);
+		if (pfd[P_MIG_DONE].fd >= 0 && pfd[P_MIG_DONE].revents) {
+			pfd[P_MIG].fd = migrate_out_done(vm);
+			pfd[P_MIG_DONE].fd = -1;
+		}
+		if (pfd[P_MIG].fd >= 0 && pfd[P_MIG].revents) {
+			pfd[P_MIG].fd = -1;
+			if (migrate_out_decide(vm))
+				break;
+		}
 		if (!pfd[P_LISTEN].revents)
 			continue;
 		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
 		next = handle_client(vm, fd);
+		if (next == KEEP_CONNECTION) {
+			pfd[P_MIG_DONE].fd = vm->mig.done_fd;
+			next = KEEP_GOING;
+			continue;
+		}
 		if (next == ATTACH_CONSOLE) {
 			console_detach(vm);
 			uart_attach(&vm->uart, fd);

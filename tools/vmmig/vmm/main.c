@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmmig-vmm --dir STATE_DIR/NAME [--restore FILE] [--paused] [--ready-fd FD]
- *           [--t0 NS] [--pid-fd FD --listen-fd FD [--console-fd FD]]
+ * vmmig-vmm --dir STATE_DIR/NAME [--restore FILE | --incoming FD[,FD...]] [--paused]
+ *           [--ready-fd FD] [--t0 NS] [--pid-fd FD --listen-fd FD [--console-fd FD]]
+ *
+ * --incoming: the streams of a live migration (migrate.c), inherited from
+ * vmmigd; the VM is restored from them and waits, paused, for incoming-end.
  *
  * Runs the VM defined in DIR/vm.json until it powers off or is told to stop.
  * `vmmig vm start` starts it with a pipe as FD: the VMM writes "ok" there
@@ -29,6 +32,8 @@
 
 struct opts {
 	const char *dir, *restore;
+	int incoming[CTL_MAX_FDS];
+	unsigned int nincoming;
 	bool paused;
 	int ready_fd, pid_fd, listen_fd, console_fd;
 	uint64_t t0;
@@ -105,14 +110,19 @@ static int boot(struct vm *vm, const struct opts *o, char *why)
 
 	err = vmdef_load(&vm->def, vm->dir, why);
 	if (!err)
-		err = open_console(vm, o->restore || o->pid_fd >= 0, why);
+		err = open_console(vm, o->restore || o->nincoming || o->pid_fd >= 0, why);
 	if (!err)
 		err = vm_create(vm, why);
 	if (!err)
 		err = virtio_setup(vm, why);
 	if (err)
 		return err;
-	if (o->restore)
+	if (o->nincoming) {
+		err = vm_restore_streams(vm, o->incoming, o->nincoming, why);
+		for (unsigned int i = 0; i < o->nincoming; i++)
+			close(o->incoming[i]);
+		vm->mig.role = err ? CTL_MIG_NONE : CTL_MIG_INCOMING;
+	} else if (o->restore)
 		err = restore_file(vm, o->restore, why);
 	else
 		err = vm->def.workload ? vm_setup_workload(vm, why) : vm_setup_linux(vm, why);
@@ -201,6 +211,25 @@ static int listen_fd(struct vm *vm, const struct opts *o, char *why)
 	return o->listen_fd;
 }
 
+/* --incoming FD[,FD...]: the streams of a migration, inherited. */
+static int parse_fds(const char *s, struct opts *o)
+{
+	char *end;
+	long fd;
+
+	do {
+		fd = strtol(s, &end, 10);
+		if (end == s || fd < 3 || fd > 1023 || o->nincoming == CTL_MAX_FDS ||
+		    (*end && *end != ','))
+			return -EINVAL;
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC))
+			return -EBADF;
+		o->incoming[o->nincoming++] = fd;
+		s = end + 1;
+	} while (*end);
+	return 0;
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
@@ -212,6 +241,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "pid-fd", required_argument, NULL, 'P' },
 		{ "listen-fd", required_argument, NULL, 'L' },
 		{ "console-fd", required_argument, NULL, 'C' },
+		{ "incoming", required_argument, NULL, 'i' },
 		{}
 	};
 	int c;
@@ -227,24 +257,30 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'P': o->pid_fd = atoi(optarg); break;
 		case 'L': o->listen_fd = atoi(optarg); break;
 		case 'C': o->console_fd = atoi(optarg); break;
+		case 'i':
+			if (parse_fds(optarg, o))
+				return -EINVAL;
+			o->paused = true;
+			break;
 		default: return -EINVAL;
 		}
 	}
-	if ((o->pid_fd < 0) != (o->listen_fd < 0))
+	if ((o->pid_fd < 0) != (o->listen_fd < 0) || (o->nincoming && o->restore))
 		return -EINVAL;
 	return o->dir && optind == argc ? 0 : -EINVAL;
 }
 
 int main(int argc, char **argv)
 {
-	static struct vm vm = { .kvm_fd = -1, .vm_fd = -1, .mem_fd = -1, .event_fd = -1 };
+	static struct vm vm = { .kvm_fd = -1, .vm_fd = -1, .mem_fd = -1, .event_fd = -1,
+				.mig = { .fd = -1, .done_fd = -1 } };
 	char why[VMMIG_ERRLEN] = "", msg[VMMIG_ERRLEN + 8];
 	struct opts o;
 	sigset_t set;
 	int pid_fd, lfd, status;
 
 	if (parse(argc, argv, &o)) {
-		fprintf(stderr, "usage: vmmig-vmm --dir DIR [--restore FILE] [--paused] [--ready-fd FD] [--t0 NS]\n");
+		fprintf(stderr, "usage: vmmig-vmm --dir DIR [--restore FILE | --incoming FD[,FD...]] [--paused] [--ready-fd FD] [--t0 NS]\n");
 		return 2;
 	}
 	vm.dir = o.dir;

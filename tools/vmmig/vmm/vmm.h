@@ -13,6 +13,7 @@
 #include <string.h>
 #include <linux/kvm.h>
 
+#include "ctl.h"
 #include "mig.h"
 #include "nl.h"
 #include "vmdef.h"
@@ -76,6 +77,20 @@ struct uart {
 	int irq_level;
 };
 
+/* A migration that holds the VM (migrate.c). */
+struct vm_migration {
+	enum ctl_mig_role role;
+	int fd;				/* outgoing: vmmigd's connection, or -1 */
+	int fds[CTL_MAX_FDS];		/* outgoing: the streams */
+	unsigned int nfds;
+	struct mig_opts opts;
+	bool was_running, decided;
+	pthread_t thread;
+	int done_fd;			/* eventfd: the thread is done */
+	int err;
+	char why[VMMIG_ERRLEN];
+};
+
 struct vm {
 	struct vmdef def;
 	const char *dir;
@@ -97,6 +112,8 @@ struct vm {
 	/* vmmig.ko, and the VM in its registry (register.c). */
 	struct vmmig_nl nl;
 	bool registered;
+
+	struct vm_migration mig;
 
 	/* Pages the VMM wrote, while a live save wants them (vm_mark_dirty). */
 	uint64_t *vmm_dirty;
@@ -222,6 +239,17 @@ int vm_register(struct vm *vm, char *why);
 /* As vm_register(), but a VM without vmmig.ko runs, and says so in vmm.log. */
 int vm_register_at_start(struct vm *vm, char *why);
 void vm_unregister(struct vm *vm);
+
+/* migrate.c */
+int migrate_out_start(struct vm *vm, const struct ctl_request *req, int fd, const int *fds,
+		      unsigned int nfds, char *why);
+/* The thread ended: the connection to wait on for the decision, or -1. */
+int migrate_out_done(struct vm *vm);
+/* Reads the decision; true when the VMM ends (committed). */
+bool migrate_out_decide(struct vm *vm);
+int migrate_incoming_end(struct vm *vm, bool commit, char *why, bool *end);
+/* A request a migration refuses now, with @why set. */
+bool migrate_holds(struct vm *vm, enum ctl_req cmd, char *why);
 
 /* control.c */
 int control_listen(struct vm *vm, char *why);

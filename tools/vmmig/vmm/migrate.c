@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VMM's side of a live migration (ctl_proto.h, CTL_REQ_MIGRATE and
+ * CTL_REQ_INCOMING_END; Documentation/design/migration.rst).
+ *
+ * Outgoing: vmmigd sends a migrate request with the streams, already
+ * connected to the destination. A thread live-saves into them while the
+ * control loop keeps serving status and the console; progress lines go to
+ * vmmigd on the request's connection. Once the stream is complete the VM is
+ * paused and held: nothing but vmmigd's decision on that connection moves
+ * it. Abort resumes it; commit ends the VMM, the VM now runs elsewhere. A
+ * connection lost without a decision is an abort, unless vmmigd had
+ * committed (DIR/migrated): then the VM stays paused, never to run twice.
+ *
+ * Incoming: `vmmig-vmm --incoming FD,...` restores the streams before the
+ * VM starts, paused and held; incoming-end resumes it (commit) or ends the
+ * VMM (abort).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include "ctl.h"
+#include "vmm.h"
+
+static void send_line(int fd, struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	size_t len = strlen(s);
+
+	/* vmmigd gone: the decision (or its absence) tells what to do. */
+	if (send(fd, s, len, MSG_NOSIGNAL) != (ssize_t)len || send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
+		return;
+}
+
+static void progress(void *ctx, const struct mig_progress *p)
+{
+	struct vm *vm = ctx;
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, CTL_KEY_PROGRESS, mig_progress_to_json(p));
+	send_line(vm->mig.fd, o);
+	json_object_put(o);
+}
+
+static void *out_thread(void *arg)
+{
+	struct vm *vm = arg;
+	struct vm_migration *m = &vm->mig;
+	struct ctl_save_result res = { .live = true };
+	struct precopy_stats pc;
+	struct json_object *rep;
+	uint64_t t = now_ns();
+	unsigned int i;
+
+	m->err = vm_save_live(vm, m->fds, m->nfds, &m->opts, &pc, progress, vm, m->why);
+	for (i = 0; i < m->nfds; i++)
+		close(m->fds[i]);
+	m->nfds = 0;
+	if (m->err && m->was_running)
+		vm_resume(vm);
+	rep = ctl_reply_new(m->err, m->why);
+	if (!m->err) {
+		res.save_ns = now_ns() - t;
+		res.rounds = pc.rounds;
+		res.resent_pages = pc.resent_pages;
+		res.final_pages = pc.final_pages;
+		res.downtime_ns = pc.downtime_ns;
+		res.has_memory_hash = m->opts.verify;
+		if (m->opts.verify)
+			res.memory_hash = vm_memory_hash(vm);
+		ctl_save_to_json(rep, &res);
+	}
+	send_line(m->fd, rep);
+	json_object_put(rep);
+	eventfd_write(m->done_fd, 1);
+	return NULL;
+}
+
+int migrate_out_start(struct vm *vm, const struct ctl_request *req, int fd, const int *fds,
+		      unsigned int nfds, char *why)
+{
+	struct vm_migration *m = &vm->mig;
+	unsigned int i;
+
+	if (m->role != CTL_MIG_NONE)
+		return vmm_fail(why, -EBUSY, "a migration holds this VM already");
+	if (nfds != req->streams || !nfds || nfds != req->mig.streams)
+		return vmm_fail(why, -EINVAL, "migrate: %u streams announced, %u came", req->streams,
+				nfds);
+	if (vm_is_paused(vm))
+		return vmm_fail(why, -EINVAL, "the VM is paused: a live migration needs it running");
+	m->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->done_fd < 0)
+		return vmm_fail(why, -errno, "eventfd: %s", strerror(errno));
+	for (i = 0; i < nfds; i++)
+		m->fds[i] = fds[i];
+	m->nfds = nfds;
+	m->opts = req->mig;
+	m->fd = fd;
+	m->was_running = true;
+	m->role = CTL_MIG_OUTGOING;
+	m->decided = false;
+	if (pthread_create(&m->thread, NULL, out_thread, vm)) {
+		close(m->done_fd);
+		m->role = CTL_MIG_NONE;
+		m->nfds = 0;
+		return vmm_fail(why, -EAGAIN, "cannot start the migration thread");
+	}
+	return 0;
+}
+
+static void release(struct vm *vm)
+{
+	struct vm_migration *m = &vm->mig;
+
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	m->role = CTL_MIG_NONE;
+}
+
+static bool committed(struct vm *vm)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", vm->dir, CTL_MIGRATED_FILE);
+	return !access(path, F_OK);
+}
+
+/* The stream is complete (or failed): the loop joins the thread. */
+int migrate_out_done(struct vm *vm)
+{
+	struct vm_migration *m = &vm->mig;
+	eventfd_t n;
+
+	eventfd_read(m->done_fd, &n);
+	pthread_join(m->thread, NULL);
+	close(m->done_fd);
+	m->done_fd = -1;
+	if (m->err) {
+		release(vm);
+		return -1;
+	}
+	return m->fd;	/* the loop now waits for the decision on it */
+}
+
+/* The decision, or the connection's end. Returns true when the VMM ends. */
+bool migrate_out_decide(struct vm *vm)
+{
+	struct vm_migration *m = &vm->mig;
+	struct json_object *o = NULL, *v, *rep;
+	char line[256], why[VMMIG_ERRLEN] = "";
+	int err = ctl_read_line(m->fd, line, sizeof(line), 1000);
+	bool commit = false, known = false;
+
+	if (!err) {
+		o = json_tokener_parse(line);
+		known = o && json_object_object_get_ex(o, CTL_ARG_COMMIT, &v) &&
+			json_object_is_type(v, json_type_boolean);
+		commit = known && json_object_get_boolean(v);
+		json_object_put(o);
+	}
+	if (!known) {
+		/* No decision: vmmigd died or spoke nonsense. */
+		if (committed(vm)) {
+			fprintf(stderr, "vmmig-vmm: %s: vmmigd left after committing the migration: the VM stays paused\n",
+				vm->def.name);
+			close(m->fd);
+			m->fd = -1;
+			return false;
+		}
+		fprintf(stderr, "vmmig-vmm: %s: the migration ended without a decision: resuming\n",
+			vm->def.name);
+		vm_resume(vm);
+		release(vm);
+		return false;
+	}
+	if (!commit)
+		vm_resume(vm);
+	rep = ctl_reply_new(0, why);
+	send_line(m->fd, rep);
+	json_object_put(rep);
+	release(vm);
+	if (commit)
+		m->role = CTL_MIG_OUTGOING;	/* held until the VMM is gone */
+	return commit;
+}
+
+int migrate_incoming_end(struct vm *vm, bool commit, char *why, bool *end)
+{
+	struct vm_migration *m = &vm->mig;
+
+	if (m->role != CTL_MIG_INCOMING)
+		return vmm_fail(why, -EINVAL, "this VM is not an incoming migration");
+	m->role = CTL_MIG_NONE;
+	*end = !commit;
+	if (commit)
+		vm_resume(vm);
+	return 0;
+}
+
+/* Requests that would move a VM a migration holds. */
+bool migrate_holds(struct vm *vm, enum ctl_req cmd, char *why)
+{
+	static const char *const role[] = {
+		[CTL_MIG_OUTGOING] = "is migrating to another host",
+		[CTL_MIG_INCOMING] = "is arriving from another host",
+	};
+
+	if (vm->mig.role == CTL_MIG_NONE)
+		return false;
+	switch (cmd) {
+	case CTL_REQ_PAUSE:
+	case CTL_REQ_RESUME:
+	case CTL_REQ_STOP:
+	case CTL_REQ_QUIT:
+	case CTL_REQ_SAVE:
+	case CTL_REQ_MIGRATE:
+		vmm_fail(why, -EBUSY, "%s %s: cancel the migration first", vm->def.name,
+			 role[vm->mig.role]);
+		return true;
+	default:
+		return false;
+	}
+}
