@@ -31,7 +31,7 @@ KSRCS := $(KMOD_SRCS) kmod/Kbuild uapi/linux/vmmig.h include/vmmig/cpuid_table.h
 MODULES := $(foreach v,$(KVERS),$(BUILD)/kmod/$(v)/vmmig.ko)
 
 CC      ?= gcc
-PKGS    := libnl-genl-3.0 json-c uuid openssl libzstd liblz4
+PKGS    := libnl-genl-3.0 json-c uuid openssl libzstd liblz4 libsystemd
 CFLAGS  ?= -O2 -g
 WFLAGS  := -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow

@@ -85,7 +85,8 @@ int cli_connect(struct vmmig_nl *nl, const char *context);
 int cli_close(struct vmmig_nl *nl, int err);
 
 /* The objects. */
-extern const struct cmd host_cmd, monitor_cmd, kvm_cmd, vm_cmd, version_cmd;
+extern const struct cmd host_cmd, monitor_cmd, kvm_cmd, vm_cmd, move_cmd, migration_cmd,
+	version_cmd;
 /* host_cert.c: `host cert`. */
 extern const struct cmd host_cert_cmd;
 

@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Live migration between two hosts (network namespaces, each with its
+# vmmigd): a workload VM moves while it writes its memory, and keeps
+# counting at the destination with the memory it had at the pause (its
+# memory hash, compared by vmmigd before the commit with --verify, and the
+# guest's own checksum); its definition and UUID move with it, nothing is
+# left at the source. Then bad input, refusals, and the limits.
+# shellcheck source=selftests/common.sh
+source "$(dirname "$0")/common.sh"
+# shellcheck source=selftests/vm_common.sh
+source "$(dirname "$0")/vm_common.sh"
+# shellcheck source=selftests/mig_common.sh
+source "$(dirname "$0")/mig_common.sh"
+
+host_up a 1 || { fail "host a"; finish; exit; }
+host_up b 2 || { fail "host b"; finish; exit; }
+
+expect_rc 0 "create on a" -- H a vm create wl --memory 16M --workload dirty=2000,wss=8M,pattern=random
+expect_rc 0 "start on a" -- H a vm start wl
+wait_for 30 hcounter_above a wl 1000 && pass "guest writes on a" || fail "counter stuck"
+uuid=$(hjs a wl .uuid)
+
+# Bad input: one line, exit 1 or 2, nothing changed.
+expect_rc 2 "move without --to" -- H a move wl
+one_line "no --to" "^vmmig: move: where to\? --to HOST"
+expect_rc 2 "bad --streams" -- H a move wl --to 10.77.0.2 --streams 17
+expect_rc 2 "bad --compress" -- H a move wl --to 10.77.0.2 --compress gzip
+expect_rc 2 "bad --on-timeout" -- H a move wl --to 10.77.0.2 --on-timeout wait
+expect_rc 1 "unknown VM" -- H a move nosuch --to 10.77.0.2
+one_line "unknown VM" "^vmmig: move: .*nosuch"
+expect_rc 1 "unknown host" -- H a move wl --to no-such-host.invalid
+one_line "unknown host" "^vmmig: move: .*no-such-host.invalid"
+expect_rc 1 "move to itself" -- H a move wl --to 10.77.0.1
+one_line "itself" "^vmmig: move: .*is this host"
+expect_rc 1 "nothing listens" -- H a move wl --to 10.77.0.2:6601
+expect_eq "still running on a" "$(hstate a wl)" running
+expect_rc 0 "a paused VM" -- H a vm pause wl
+expect_rc 1 "move a paused VM" -- H a move wl --to 10.77.0.2
+one_line "paused" "^vmmig: move: wl is paused: a live migration needs it running"
+expect_rc 0 "resume" -- H a vm resume wl
+
+# Migration off at the destination: refused with that reason, nothing left there.
+expect_rc 0 "b: migration off" -- H b host set migration off
+expect_rc 1 "move to a host with migration off" -- H a move wl --to 10.77.0.2
+one_line "off at b" "^vmmig: move: b refused: live migration is off on b"
+expect_eq "still running on a" "$(hstate a wl)" running
+[ ! -e "$tmp/b/state/wl" ] && pass "nothing at b" || fail "b has $(ls "$tmp/b/state")"
+expect_rc 0 "b: migration on" -- H b host set migration on
+# ...and at the source.
+expect_rc 0 "a: migration off" -- H a host set migration off
+expect_rc 1 "move from a host with migration off" -- H a move wl --to 10.77.0.2
+one_line "off at a" "^vmmig: move: live migration is off on a"
+expect_rc 0 "a: migration on" -- H a host set migration on
+
+# The move.
+c0=$(hcounter a wl)
+expect_rc 0 "move a -> b" -- H a -j move wl --to 10.77.0.2 --verify
+res=$(tail -n1 <<<"$out")
+echo "# $(jq -c '.migration | {elapsed_ns, downtime_ns, progress}' <<<"$res")"
+expect_eq "done" "$(jq -r .migration.progress.phase <<<"$res")" done
+[ "$(wc -l <<<"$out")" -ge 2 ] && pass "progress lines before the result" || fail "no progress: $out"
+expect_eq "ran at b" "$(hstate b wl)" running
+expect_eq "same UUID at b" "$(hjs b wl .uuid)" "$uuid"
+[ ! -e "$tmp/a/state/wl" ] && pass "gone from a" || fail "a still has wl: $(ls "$tmp/a/state/wl")"
+c1=$(hcounter b wl)
+[ "$c1" -ge "$c0" ] && pass "counter carried over ($c0 -> $c1)" || fail "counter went back: $c0 -> $c1"
+wait_for 30 hcounter_above b wl "$c1" && pass "guest writes on b" || fail "counter stuck on b"
+expect_rc 0 "verify on b" -- H b -j vm verify wl
+expect_eq "the guest's checksum holds" "$(jq -r .verified <<<"$out")" true
+expect_rc 0 "registered at b under its UUID" -- H b -j kvm list
+expect_eq "in b's vmmig.ko" "$(jq -r --arg n wl '.[] | select(.name == $n) | .uuid' <<<"$out")" "$uuid"
+expect_rc 0 "a: migration list" -- H a -j migration list
+expect_eq "a lists it done" "$(jq -r 'select(.vm == "wl") | .progress.phase' <<<"$out" | head -n1)" done
+expect_rc 0 "b: migration show" -- H b migration show wl
+expect_match "b shows it incoming" "$out" "wl incoming from a done"
+
+# And back, text output.
+expect_rc 0 "move b -> a" -- H b move wl --to 10.77.0.1
+expect_match "one result line" "$(tail -n1 <<<"$out")" "^wl moved to a in [0-9.]+ s, downtime [0-9]+ ms"
+expect_eq "runs at a again" "$(hstate a wl)" running
+[ ! -e "$tmp/b/state/wl" ] && pass "gone from b" || fail "b still has wl"
+expect_rc 0 "verify on a" -- H a -j vm verify wl
+expect_eq "checksum holds after two moves" "$(jq -r .verified <<<"$out")" true
+
+# The name taken at the destination: refused, nothing changes on either side.
+expect_rc 0 "another wl on b" -- H b vm create wl --memory 4M --workload dirty=0
+expect_rc 1 "move onto a taken name" -- H a move wl --to 10.77.0.2
+one_line "taken" "^vmmig: move: b refused: a VM named wl exists on b"
+expect_eq "still running on a" "$(hstate a wl)" running
+expect_eq "b's own wl untouched" "$(hstate b wl)" off
+expect_rc 0 "delete b's wl" -- H b vm delete wl
+
+# A certificate from another CA: refused by TLS, the VM stays.
+mkdir -p "$tmp/rogue"
+"$V" host cert ca-create --dir "$tmp/rogue-ca" >/dev/null
+"$V" host cert request --name b --dir "$tmp/rogue" >/dev/null
+"$V" host cert sign "$tmp/rogue/host.csr" --ca "$tmp/rogue-ca" >/dev/null
+cp "$tmp/rogue-ca/ca.crt" "$tmp/rogue/ca.crt"
+daemon_down b
+on b "$VMMIGD" --tls-dir "$tmp/rogue" --settings "$tmp/b/host.json" >>"$tmp/b/vmmigd.log" 2>&1 &
+host_pid[b]=$!
+wait_for 10 test -S "$tmp/b/vmmigd.sock"
+expect_rc 1 "move to a host of another CA" -- H a move wl --to 10.77.0.2
+one_line "other CA" "^vmmig: move: .*not signed by the cluster CA"
+expect_eq "still running on a" "$(hstate a wl)" running
+daemon_down b
+daemon_up b
+
+H a vm stop wl --force >/dev/null
+finish

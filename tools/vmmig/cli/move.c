@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmmig move NAME --to HOST [...]: a live migration, done by this host's
+ * vmmigd; and vmmig migration list|show|cancel, the migrations it knows.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dctl.h"
+#include "output.h"
+#include "parse.h"
+#include "vmmig.h"
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+static uint64_t jget_u64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) : 0;
+}
+
+static const char *jget_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static const char *mib(uint64_t bytes, char *buf, size_t len)
+{
+	return fmt_size(bytes, buf, len);
+}
+
+/* What a waiting move shows: a bar on a terminal, lines otherwise. */
+struct view {
+	bool tty;
+	uint64_t eta_ns, eta_at;	/* the ETA shown, and when */
+	char last_phase[16];
+	unsigned int last_round;
+};
+
+static uint64_t eta(struct view *v, const struct mig_progress *p)
+{
+	uint64_t now = mono_ns(), left, est;
+
+	if (!p->throughput)
+		return v->eta_ns;
+	left = p->phase == MIG_PRECOPY && p->round == 0 && p->total_pages > p->sent_pages ?
+	       (p->total_pages - p->sent_pages) * 4096 : p->remaining_pages * 4096;
+	est = left * 1000000000ULL / p->throughput;
+	/* Counts down, never up: a worse estimate waits for the clock. */
+	if (v->eta_at) {
+		uint64_t counted = v->eta_ns > now - v->eta_at ? v->eta_ns - (now - v->eta_at) : 0;
+
+		if (est > counted)
+			est = counted;
+	}
+	v->eta_ns = est;
+	v->eta_at = now;
+	return est;
+}
+
+static void show_progress(struct view *v, struct json_object *m)
+{
+	struct json_object *pj;
+	struct mig_progress p;
+	char why[VMMIG_ERRLEN], a[32], b[32];
+	uint64_t pct, e;
+
+	if (!json_object_object_get_ex(m, DCTL_KEY_MIGRATION, &pj) ||
+	    !json_object_object_get_ex(pj, "progress", &pj) || mig_progress_from_json(pj, &p, why))
+		return;
+	e = eta(v, &p);
+	pct = p.total_pages ? (p.sent_pages > p.total_pages ? 100 : p.sent_pages * 100 / p.total_pages) : 0;
+	if (v->tty) {
+		char bar[21];
+		unsigned int i, fill = pct / 5;
+
+		for (i = 0; i < 20; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[20] = '\0';
+		printf("\r\033[K%-8s [%s] round %u sent %s dirty %" PRIu64 " pg/s %s/s ETA %" PRIu64
+		       "s downtime ~%" PRIu64 "ms", mig_phase_names[p.phase], bar, p.round,
+		       mib(p.sent_bytes, a, sizeof(a)), p.dirty_rate, mib(p.throughput, b, sizeof(b)),
+		       (uint64_t)((e + 999999999) / 1000000000ULL), p.expected_downtime_ms);
+		if (p.throttle_pct)
+			printf(" throttle %u%%", p.throttle_pct);
+		fflush(stdout);
+		return;
+	}
+	/* Plain lines: one per phase or round. */
+	if (!strcmp(v->last_phase, mig_phase_names[p.phase]) && v->last_round == p.round)
+		return;
+	snprintf(v->last_phase, sizeof(v->last_phase), "%s", mig_phase_names[p.phase]);
+	v->last_round = p.round;
+	printf("%s round %u sent %s remaining %" PRIu64 " pages dirty %" PRIu64
+	       " pages/s throughput %s/s expected downtime %" PRIu64 " ms",
+	       mig_phase_names[p.phase], p.round, mib(p.sent_bytes, a, sizeof(a)),
+	       p.remaining_pages, p.dirty_rate, mib(p.throughput, b, sizeof(b)),
+	       p.expected_downtime_ms);
+	if (p.throttle_pct)
+		printf(" throttle %u%%", p.throttle_pct);
+	printf("\n");
+	fflush(stdout);
+}
+
+static void print_json_line(struct json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	fflush(stdout);
+}
+
+static void print_result(struct json_object *o, bool ok)
+{
+	struct json_object *m;
+	char a[32];
+
+	if (!json_object_object_get_ex(o, DCTL_KEY_MIGRATION, &m))
+		return;
+	if (!ok)
+		return;
+	printf("%s moved to %s in %.1f s, downtime %.0f ms, %s sent in %" PRIu64 " rounds\n",
+	       jget_str(m, "vm"), jget_str(m, "peer"), jget_u64(m, "elapsed_ns") / 1e9,
+	       jget_u64(m, "downtime_ns") / 1e6,
+	       mib(jget_u64(json_object_object_get(m, "progress"), "sent_bytes"), a, sizeof(a)),
+	       jget_u64(json_object_object_get(m, "progress"), "round"));
+}
+
+static int move_main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "streams", required_argument, NULL, 's' },
+		{ "compress", required_argument, NULL, 'c' },
+		{ "bandwidth", required_argument, NULL, 'b' },
+		{ "downtime-limit", required_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "on-timeout", required_argument, NULL, 'o' },
+		{ "detach", no_argument, NULL, 'D' },
+		{ "verify", no_argument, NULL, 'v' },
+		{}
+	};
+	struct dctl_request r = { .cmd = DCTL_MOVE };
+	struct view v = { .tty = isatty(STDOUT_FILENO) && !output_is_json() };
+	char why[VMMIG_ERRLEN];
+	struct json_object *o;
+	uint64_t n;
+	unsigned int i;
+	int c, fd, err;
+
+	mig_opts_default(&r.mig);
+	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
+		switch (c) {
+		case 't':
+			if (strlen(optarg) >= sizeof(r.to))
+				return usage_error("--to: name too long");
+			strcpy(r.to, optarg);
+			break;
+		case 's':
+			if (parse_u32("--streams", optarg, 1, MIG_MAX_STREAMS, &r.mig.streams, why))
+				return usage_error("%s", why);
+			break;
+		case 'c':
+			if (mig_parse_compress(optarg, &r.mig.compress, &r.mig.level, why))
+				return usage_error("--compress: %s", why);
+			break;
+		case 'b':
+			if (parse_size("--bandwidth", optarg, 1, UINT64_MAX, &n, why))
+				return usage_error("%s", why);
+			r.mig.bandwidth = n;
+			break;
+		case 'd':
+			if (parse_u32("--downtime-limit", optarg, 1, 3600000, &r.mig.downtime_limit_ms,
+				      why))
+				return usage_error("%s", why);
+			break;
+		case 'T':
+			if (parse_u32("--timeout", optarg, 1, 86400, &r.mig.timeout_s, why))
+				return usage_error("%s", why);
+			break;
+		case 'o':
+			for (i = 0; i < MIG_NTIMEOUT && strcmp(optarg, mig_on_timeout_names[i]); i++)
+				;
+			if (i == MIG_NTIMEOUT)
+				return usage_error("--on-timeout: '%s' is not cancel, throttle or pause",
+						   optarg);
+			r.mig.on_timeout = i;
+			break;
+		case 'D':
+			r.detach = true;
+			break;
+		case 'v':
+			r.mig.verify = true;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	err = cmd_args(argc, argv, "NAME");
+	if (err)
+		return err;
+	if (vmdef_check_name(argv[optind], why))
+		return usage_error("%s", why);
+	snprintf(r.vm, sizeof(r.vm), "%s", argv[optind]);
+	if (!r.to[0])
+		return usage_error("where to? --to HOST");
+
+	fd = dctl_open(&r, why);
+	if (fd < 0) {
+		error_msg(what, "%s", why);
+		return EXIT_FAIL;
+	}
+	while ((err = dctl_next(fd, &o, why)) == 1) {
+		if (output_is_json())
+			print_json_line(o);
+		else
+			show_progress(&v, o);
+		json_object_put(o);
+	}
+	close(fd);
+	if (v.tty)
+		printf("\n");
+	if (output_is_json() && o)
+		print_json_line(o);
+	else if (!err && r.detach)
+		printf("%s: moving to %s (migration %" PRIu64 "); see 'vmmig migration show %s'\n",
+		       r.vm, r.to, jget_u64(json_object_object_get(o, DCTL_KEY_MIGRATION), "id"),
+		       r.vm);
+	else
+		print_result(o, !err);
+	json_object_put(o);
+	if (err) {
+		error_msg(what, "%s", why);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+const struct cmd move_cmd = {
+	.name = "move",
+	.fn = move_main,
+	.args = "NAME --to HOST[:PORT] [ --streams N ] [ --compress zstd[:LEVEL]|lz4|none ]\n"
+		"\t[ --bandwidth RATE ] [ --downtime-limit MS ] [ --timeout S ]\n"
+		"\t[ --on-timeout cancel|throttle|pause ] [ --verify ] [ --detach ]",
+	.help = "Moves a running VM live to another host (this host's vmmigd does it)\n"
+		"The VM keeps running while its memory is copied, then pauses for the last\n"
+		"pages and its device state and resumes on HOST. Until the destination has\n"
+		"the whole VM, any failure or a cancel leaves it running here, unchanged.\n"
+		"  --to HOST         the destination's vmmigd (port 6600 unless given)\n"
+		"  --streams N       TCP streams, 1..16 (default 1)\n"
+		"  --compress ALG    zstd (optionally :LEVEL 1..19), lz4 or none (default)\n"
+		"  --bandwidth RATE  bytes per second over all streams, e.g. 100M\n"
+		"  --downtime-limit MS  switch over once the expected downtime is below\n"
+		"                    (default 300)\n"
+		"  --timeout S       then --on-timeout: cancel (default), throttle the\n"
+		"                    vCPUs, or pause the VM and switch over\n"
+		"  --verify          compare the memory at both ends before the switchover\n"
+		"                    (a hash of all memory on each side, inside the downtime)\n"
+		"  --detach          return once started ('vmmig migration show NAME')\n"
+		"Waits and shows the progress (JSON lines with -j).\n",
+};
+
+static void print_migration(struct json_object *m)
+{
+	struct json_object *p = json_object_object_get(m, "progress");
+	char a[32];
+
+	if (output_is_json()) {
+		print_json_line(m);
+		return;
+	}
+	printf("%" PRIu64 " %s %s %s %s %s round %" PRIu64 " sent %s elapsed %.1f s",
+	       jget_u64(m, "id"), jget_str(m, "vm"), jget_str(m, "direction"),
+	       !strcmp(jget_str(m, "direction"), "outgoing") ? "to" : "from", jget_str(m, "peer"),
+	       jget_str(p, "phase"), jget_u64(p, "round"),
+	       mib(jget_u64(p, "sent_bytes"), a, sizeof(a)), jget_u64(m, "elapsed_ns") / 1e9);
+	if (jget_u64(m, "downtime_ns"))
+		printf(" downtime %.0f ms", jget_u64(m, "downtime_ns") / 1e6);
+	if (!strcmp(jget_str(p, "phase"), "queued"))
+		printf(" behind %" PRIu64, jget_u64(m, "queued_behind"));
+	if (*jget_str(m, "error"))
+		printf("\n  %s", jget_str(m, "error"));
+	printf("\n");
+}
+
+static int migration_request(struct dctl_request *r)
+{
+	struct json_object *o, *a;
+	char why[VMMIG_ERRLEN];
+	size_t i;
+	int fd, err;
+
+	fd = dctl_open(r, why);
+	if (fd < 0) {
+		error_msg(what, "%s", why);
+		return EXIT_FAIL;
+	}
+	err = dctl_next(fd, &o, why);
+	close(fd);
+	if (err) {
+		json_object_put(o);
+		error_msg(what, "%s", err > 0 ? "vmmigd sent no reply" : why);
+		return EXIT_FAIL;
+	}
+	if (json_object_object_get_ex(o, DCTL_KEY_MIGRATIONS, &a)) {
+		for (i = 0; i < json_object_array_length(a); i++)
+			if (r->cmd == DCTL_LIST || i == 0)
+				print_migration(json_object_array_get_idx(a, i));
+	}
+	json_object_put(o);
+	return EXIT_OK;
+}
+
+static int migration_list(int argc, char **argv)
+{
+	struct dctl_request r = { .cmd = DCTL_LIST };
+	int err = cmd_no_options(argc, argv, "");
+
+	return err ? err : migration_request(&r);
+}
+
+static int migration_show_cancel(int argc, char **argv, enum dctl_cmd cmd)
+{
+	struct dctl_request r = { .cmd = cmd };
+	int err = cmd_no_options(argc, argv, "NAME");
+
+	if (err)
+		return err;
+	snprintf(r.vm, sizeof(r.vm), "%s", argv[optind]);
+	err = migration_request(&r);
+	if (!err && cmd == DCTL_CANCEL && !output_is_json())
+		printf("%s: cancelling; it keeps running here\n", r.vm);
+	return err;
+}
+
+static int migration_show(int argc, char **argv)
+{
+	return migration_show_cancel(argc, argv, DCTL_SHOW);
+}
+
+static int migration_cancel(int argc, char **argv)
+{
+	return migration_show_cancel(argc, argv, DCTL_CANCEL);
+}
+
+static const struct cmd list_cmd = {
+	.name = "list", .fn = migration_list, .args = "",
+	.help = "The migrations of this host, both ways, newest first: running, queued,\n"
+		"and the last finished ones with how they ended\n",
+};
+static const struct cmd show_cmd = {
+	.name = "show", .fn = migration_show, .args = "NAME",
+	.help = "The latest migration of VM NAME\n",
+};
+static const struct cmd cancel_cmd = {
+	.name = "cancel", .fn = migration_cancel, .args = "NAME",
+	.help = "Cancels the outgoing migration of VM NAME before its switchover:\n"
+		"the VM keeps running here, unchanged\n",
+};
+static const struct cmd *const migration_cmds[] = { &list_cmd, &show_cmd, &cancel_cmd };
+static const struct cmd_table migration_table = CMD_TABLE("migration", migration_cmds, "list",
+							   NULL);
+
+const struct cmd migration_cmd = {
+	.name = "migration",
+	.args = "{ list | show NAME | cancel NAME }",
+	.help = "Live migrations of this host (vmmigd): list, show, cancel\n",
+	.sub = &migration_table,
+};

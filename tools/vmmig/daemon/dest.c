@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Taking a VM in. The VM's folder is made from the definition that came
+ * with the request, marked incoming; the VMM reads the streams
+ * (vmmig-vmm --incoming) and waits, paused. READY goes to the source; COMMIT
+ * resumes the VM here, ABORT (or a failure before READY) removes it.
+ *
+ * The control connection lost after READY leaves the outcome open: the
+ * source may have committed. The VM stays paused while this host asks the
+ * source (OUTCOME); committed resumes it, aborted removes it, and no answer
+ * leaves it paused and reported, never run twice.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "ctl.h"
+#include "vmmigd.h"
+
+#define STREAMS_MS	30000
+#define COMMIT_MS	(10 * 60 * 1000)
+#define OUTCOME_TRIES	30
+
+struct dest {
+	struct migration *m;
+	struct tls_conn *ctl;
+	char token[2 * MIG_TOKEN_LEN + 1];
+	char source[300];		/* the source's listener, to ask the outcome */
+	char dir[4096];
+	bool created, started;
+	char why[VMMIG_ERRLEN];
+};
+
+static void reply(struct tls_conn *c, enum frame_type type, const char *reason)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (reason)
+		json_object_object_add(o, "reason", json_object_new_string(reason));
+	peer_send(c, type, o);
+	json_object_put(o);
+}
+
+static void marker(struct dest *d, bool on)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", d->dir, CTL_INCOMING_FILE);
+	if (on)
+		write_file_atomic(path, d->source);
+	else
+		unlink(path);
+}
+
+/* The request's checks and the VM's folder; 0, or a refusal in d->why. */
+static int prepare(struct dest *d, struct json_object *req, struct vmdef *def)
+{
+	struct migration *m = d->m;
+	struct json_object *v;
+	struct vmdef other;
+	struct vmctl c;
+	char why[VMMIG_ERRLEN];
+	int err;
+
+	vmctl_init(&c, vmmigd.state_dir);
+	snprintf(d->token, sizeof(d->token), "%s", jstr(req, "token"));
+	if (strlen(d->token) != 2 * MIG_TOKEN_LEN ||
+	    !json_object_object_get_ex(req, "definition", &v) || vmdef_from_json(def, v, why) ||
+	    !json_object_object_get_ex(req, "migration", &v) ||
+	    mig_opts_from_json(v, &m->opts, why)) {
+		snprintf(d->why, sizeof(d->why), "malformed request");
+		return -EPROTO;
+	}
+	if (!json_object_object_get_ex(req, "state_version", &v) ||
+	    json_object_get_int(v) > VMSTATE_VERSION) {
+		snprintf(d->why, sizeof(d->why), "%s reads VM state up to version %d",
+			 vmmigd.host, VMSTATE_VERSION);
+		return -EPROTO;
+	}
+	for (unsigned int i = 0; i < MIG_TOKEN_LEN; i++)
+		sscanf(d->token + 2 * i, "%2hhx", &m->token[i]);
+	snprintf(m->vm, sizeof(m->vm), "%s", def->name);
+	memcpy(m->uuid, def->uuid, sizeof(m->uuid));
+	if (!settings_migration_enabled(d->why))
+		return -EPERM;
+	if (!vmctl_load(&c, def->name, &other)) {
+		vmdef_free(&other);
+		snprintf(d->why, sizeof(d->why), "a VM named %s exists on %s", def->name,
+			 vmmigd.host);
+		return -EEXIST;
+	}
+	err = vmctl_create(&c, def);
+	if (err) {
+		snprintf(d->why, sizeof(d->why), "%s", c.err);
+		return err;
+	}
+	d->created = true;
+	vmctl_dir(&c, def->name, d->dir, sizeof(d->dir));
+	marker(d, true);
+	return 0;
+}
+
+/* Every stream attached (dest_stream), or none in time. */
+static int wait_streams(struct dest *d)
+{
+	struct migration *m = d->m;
+	struct timespec t;
+	int err = 0;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += STREAMS_MS / 1000;
+	pthread_mutex_lock(&vmmigd.lock);
+	while (m->nstreams < m->opts.streams && !m->cancel && !err)
+		err = pthread_cond_timedwait(&m->cond, &vmmigd.lock, &t);
+	err = m->nstreams == m->opts.streams ? 0 : -ETIMEDOUT;
+	pthread_mutex_unlock(&vmmigd.lock);
+	if (err)
+		snprintf(d->why, sizeof(d->why), "%u of %u streams arrived", m->nstreams,
+			 m->opts.streams);
+	return err;
+}
+
+/* The VMM reads the streams; returns when the VM is in, paused. */
+static int load(struct dest *d)
+{
+	struct migration *m = d->m;
+	int fds[MIG_MAX_STREAMS], err = 0;
+	unsigned int i, n = 0;
+	struct vmctl c;
+
+	for (i = 0; i < m->opts.streams && !err; i++) {
+		fds[i] = tls_plain_fd(m->stream[i], d->why);
+		if (fds[i] < 0)
+			err = fds[i];
+		else
+			n++;
+	}
+	migration_set_phase(m, MIG_PRECOPY);
+	vmctl_init(&c, vmmigd.state_dir);
+	if (!err) {
+		err = vmctl_start_incoming(&c, m->vm, fds, n);
+		d->started = !err;
+		if (err)
+			snprintf(d->why, sizeof(d->why), "%s", c.err);
+	}
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	return err;
+}
+
+static void drop(struct dest *d)
+{
+	struct vmctl c;
+	struct ctl_request r = { .cmd = CTL_REQ_INCOMING_END, .commit = false };
+	struct json_object *rep = NULL;
+	char why[VMMIG_ERRLEN];
+
+	vmctl_init(&c, vmmigd.state_dir);
+	if (d->started && !ctl_call(d->dir, &r, &rep, 5000, why))
+		json_object_put(rep);
+	if (d->created) {
+		vmctl_wait(&c, d->m->vm, 10000);
+		if (vmctl_delete(&c, d->m->vm))
+			event(EV_MIG_IN_FAILED, d->m, "%s: cannot remove its folder: %s", d->m->vm,
+			      c.err);
+	}
+}
+
+static int resume(struct dest *d)
+{
+	struct ctl_request r = { .cmd = CTL_REQ_INCOMING_END, .commit = true };
+	struct json_object *rep = NULL;
+	int err;
+
+	err = ctl_call(d->dir, &r, &rep, 10000, d->why);
+	json_object_put(rep);
+	if (!err)
+		marker(d, false);
+	return err;
+}
+
+/* Asks the source how the switchover ended: 1 committed, 0 aborted, <0 unknown. */
+static int ask_outcome(struct dest *d)
+{
+	struct json_object *o, *r = NULL;
+	char why[VMMIG_ERRLEN];
+	struct tls_conn *c;
+	int type, i, ret = -EAGAIN;
+
+	for (i = 0; i < OUTCOME_TRIES && ret == -EAGAIN; i++) {
+		if (i)
+			sleep(1);
+		c = peer_connect(d->source, why);
+		if (!c)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "token", json_object_new_string(d->token));
+		type = peer_send(c, FRAME_OUTCOME, o);
+		json_object_put(o);
+		if (!type)
+			type = peer_recv(c, &r, VMMIG_TLS_TIMEOUT_MS, why);
+		if (type == FRAME_OUTCOME_ACK) {
+			const char *s = jstr(r, "outcome");
+
+			ret = !strcmp(s, "committed") ? 1 : !strcmp(s, "aborted") ? 0 : -EAGAIN;
+			if (!strcmp(s, "unknown"))
+				ret = -ENOENT;
+		}
+		json_object_put(r);
+		r = NULL;
+		tls_free(c);
+	}
+	return ret;
+}
+
+static void finish(struct dest *d)
+{
+	struct migration *m = d->m;
+	struct json_object *r = NULL;
+	char why[VMMIG_ERRLEN];
+	int type, outcome;
+
+	type = peer_recv(d->ctl, &r, COMMIT_MS, why);
+	if (type == FRAME_COMMIT) {
+		outcome = 1;
+	} else if (type == FRAME_ABORT) {
+		outcome = 0;
+		snprintf(d->why, sizeof(d->why), "the source aborted: %s", jstr(r, "reason"));
+	} else {
+		event(EV_MIG_IN_UNKNOWN, m, "%s: lost %s before the decision (%s): asking it",
+		      m->vm, m->peer, type < 0 ? why : frame_type_name(type));
+		outcome = ask_outcome(d);
+		snprintf(d->why, sizeof(d->why), "the connection to %s was lost before the commit",
+			 m->peer);
+	}
+	json_object_put(r);
+	if (outcome == 1) {
+		migration_set_phase(m, MIG_COMMIT);
+		if (resume(d)) {
+			migration_fail(m, MIG_UNKNOWN, "committed, but the VM did not resume: %s",
+				       d->why);
+			event(EV_MIG_IN_UNKNOWN, m, "%s: %s", m->vm, m->error);
+			return;
+		}
+		if (type == FRAME_COMMIT)
+			reply(d->ctl, FRAME_RESUMED, NULL);
+		migration_set_phase(m, MIG_DONE);
+		event(EV_MIG_IN_DONE, m, "%s: arrived from %s and runs here", m->vm, m->peer);
+		return;
+	}
+	if (outcome == 0) {
+		drop(d);
+		migration_fail(m, MIG_FAILED, "%s", d->why);
+		event(EV_MIG_IN_FAILED, m, "%s: %s; removed here", m->vm, d->why);
+		return;
+	}
+	migration_fail(m, MIG_UNKNOWN, "%s did not say how the switchover ended: the VM stays paused here",
+		       m->peer);
+	event(EV_MIG_IN_UNKNOWN, m, "%s: %s", m->vm, m->error);
+}
+
+static void source_addr(struct dest *d, int fd, int port)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (getpeername(fd, (struct sockaddr *)&a, &len))
+		return;
+	if (a.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (void *)&a;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			snprintf(d->source, sizeof(d->source), "%s:%d", ip + 7, port);
+		else
+			snprintf(d->source, sizeof(d->source), "[%s]:%d", ip, port);
+	} else {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&a)->sin_addr, ip, sizeof(ip));
+		snprintf(d->source, sizeof(d->source), "%s:%d", ip, port);
+	}
+}
+
+void dest_session(struct tls_conn *c, struct json_object *hello)
+{
+	struct dest d = { .ctl = c };
+	struct json_object *o, *req = NULL, *v;
+	struct vmdef def = { 0 };
+	char why[VMMIG_ERRLEN];
+	struct migration *m;
+	int type, err;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "host", json_object_new_string(vmmigd.host));
+	json_object_object_add(o, "version", json_object_new_int(FRAME_VERSION));
+	err = peer_send(c, FRAME_HELLO, o);
+	json_object_put(o);
+	type = err ? err : peer_recv(c, &req, VMMIG_TLS_TIMEOUT_MS, why);
+	if (type != FRAME_REQUEST) {
+		json_object_put(req);
+		return;
+	}
+	m = migration_new(MIG_IN, "");
+	d.m = m;
+	snprintf(m->peer, sizeof(m->peer), "%s", tls_peer_name(c));
+	source_addr(&d, tls_fd(c), json_object_object_get_ex(hello, "port", &v) ?
+		    json_object_get_int(v) : MIG_DEFAULT_PORT);
+	err = prepare(&d, req, &def);
+	json_object_put(req);
+	vmdef_free(&def);
+	if (err) {
+		reply(c, FRAME_REFUSE, d.why);
+		drop(&d);
+		migration_fail(m, MIG_FAILED, "refused: %s", d.why);
+		event(EV_MIG_IN_FAILED, m, "%s: refused %s from %s: %s", m->vm[0] ? m->vm : "a VM",
+		      m->vm, m->peer, d.why);
+		return;
+	}
+	/* Over the limit: the source waits in line, told so. */
+	if (settings_max_migrations() <= vmmigd.active)
+		reply(c, FRAME_QUEUED, "max-migrations reached");
+	if (!slot_get(m)) {
+		reply(c, FRAME_REFUSE, "cancelled");
+		drop(&d);
+		migration_fail(m, MIG_CANCELLED, "cancelled while queued");
+		return;
+	}
+	event(EV_MIG_IN_START, m, "%s: arriving from %s", m->vm, m->peer);
+	reply(c, FRAME_ACCEPT, NULL);
+	err = wait_streams(&d);
+	if (!err)
+		err = load(&d);
+	if (err) {
+		reply(c, FRAME_ABORT, d.why);
+		drop(&d);
+		migration_fail(m, MIG_FAILED, "%s", d.why);
+		event(EV_MIG_IN_FAILED, m, "%s: %s; removed here", m->vm, d.why);
+		slot_put(m);
+		return;
+	}
+	migration_set_phase(m, MIG_STOPCOPY);
+	o = json_object_new_object();
+	if (m->opts.verify) {
+		struct vm_status st;
+		struct vmctl vc;
+		char h[24];
+
+		vmctl_init(&vc, vmmigd.state_dir);
+		if (!vmctl_status(&vc, m->vm, &st) && st.has_vmm && st.vmm.has_memory_hash) {
+			snprintf(h, sizeof(h), "0x%llx", (unsigned long long)st.vmm.memory_hash);
+			json_object_object_add(o, "memory_hash", json_object_new_string(h));
+		}
+	}
+	peer_send(c, FRAME_READY, o);
+	json_object_put(o);
+	finish(&d);
+	slot_put(m);
+}
+
+/* A stream of an incoming migration: kept until its migration takes it. */
+void dest_stream(struct tls_conn *c, struct json_object *frame)
+{
+	const char *token = jstr(frame, "token");
+	struct json_object *v;
+	char hex[2 * MIG_TOKEN_LEN + 1];
+	struct migration *m;
+	unsigned int i;
+	int index = json_object_object_get_ex(frame, "index", &v) ? json_object_get_int(v) : -1;
+
+	pthread_mutex_lock(&vmmigd.lock);
+	for (m = vmmigd.migrations; m; m = m->next) {
+		for (i = 0; i < MIG_TOKEN_LEN; i++)
+			sprintf(hex + 2 * i, "%02x", m->token[i]);
+		if (m->dir == MIG_IN && !m->done && !strcmp(hex, token))
+			break;
+	}
+	/* Streams come in order, each from the migration's source. */
+	if (!m || index != (int)m->nstreams || index >= (int)m->opts.streams ||
+	    strcmp(tls_peer_name(c), m->peer)) {
+		pthread_mutex_unlock(&vmmigd.lock);
+		reply(c, FRAME_ABORT, "no such migration stream");
+		tls_free(c);
+		return;
+	}
+	m->stream[m->nstreams++] = c;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&vmmigd.lock);
+	reply(c, FRAME_STREAM_ACK, NULL);
+}
+
+/* Incoming VMs a dead daemon left: without a VMM, gone; with one, reported. */
+static int recover_one(struct vmctl *c, const char *name, void *arg)
+{
+	char dir[4096], path[4200];
+	struct vm_status st;
+	struct migration *m;
+
+	if (vmctl_dir(c, name, dir, sizeof(dir)))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, CTL_INCOMING_FILE);
+	if (access(path, F_OK))
+		return 0;
+	if (vmctl_status(c, name, &st) || !vm_state_live(st.state)) {
+		if (!vmctl_delete(c, name))
+			event(EV_MIG_IN_FAILED, NULL, "%s: removed the remains of an incoming migration",
+			      name);
+		return 0;
+	}
+	m = migration_new(MIG_IN, name);
+	migration_fail(m, MIG_UNKNOWN, "arrived before vmmigd restarted; its source decides: it stays paused");
+	event(EV_MIG_IN_UNKNOWN, m, "%s: %s", name, m->error);
+	return 0;
+}
+
+void dest_recover(void)
+{
+	vmctl_list(&vmmigd.vmctl, recover_one, NULL);
+}

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The migrations this host takes part in, either way, and the queue under
+ * max-migrations: incoming and outgoing moves share the host's slots, and
+ * take them in the order they asked.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vmmigd.h"
+
+/* Finished migrations kept for `vmmig migration list`. */
+#define KEEP_DONE	32
+
+uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+static void forget_old(void)
+{
+	struct migration **p = &vmmigd.migrations, *m;
+	unsigned int kept = 0;
+
+	while ((m = *p)) {
+		/* Unknown fates stay: someone must look at them. */
+		if (m->done && m->progress.phase != MIG_UNKNOWN && ++kept > KEEP_DONE) {
+			*p = m->next;
+			json_object_put(m->prediction);
+			pthread_cond_destroy(&m->cond);
+			free(m);
+			continue;
+		}
+		p = &m->next;
+	}
+}
+
+struct migration *migration_new(enum mig_dir dir, const char *vm)
+{
+	struct migration *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		abort();
+	m->dir = dir;
+	snprintf(m->vm, sizeof(m->vm), "%s", vm);
+	mig_opts_default(&m->opts);
+	m->progress.phase = MIG_PREPARE;
+	m->start_ns = now_ns();
+	pthread_cond_init(&m->cond, NULL);
+	pthread_mutex_lock(&vmmigd.lock);
+	m->id = ++vmmigd.next_id;
+	m->next = vmmigd.migrations;
+	vmmigd.migrations = m;
+	forget_old();
+	pthread_mutex_unlock(&vmmigd.lock);
+	return m;
+}
+
+void migration_set_phase(struct migration *m, enum mig_phase phase)
+{
+	pthread_mutex_lock(&vmmigd.lock);
+	m->progress.phase = phase;
+	m->done = phase >= MIG_DONE;
+	if (m->done && !m->end_ns)
+		m->end_ns = now_ns();
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&vmmigd.lock);
+}
+
+void migration_fail(struct migration *m, enum mig_phase phase, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&vmmigd.lock);
+	va_start(ap, fmt);
+	vsnprintf(m->error, sizeof(m->error), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&vmmigd.lock);
+	migration_set_phase(m, phase);
+}
+
+/* Under vmmigd.lock. */
+struct migration *migration_find(const char *vm, bool live_only)
+{
+	struct migration *m;
+
+	for (m = vmmigd.migrations; m; m = m->next)
+		if (!strcmp(m->vm, vm) && (!live_only || !m->done))
+			return m;
+	return NULL;
+}
+
+/* Under vmmigd.lock. */
+struct json_object *migration_to_json(const struct migration *m)
+{
+	struct json_object *o = json_object_new_object();
+	char uuid[40];
+
+	json_object_object_add(o, "id", json_object_new_uint64(m->id));
+	json_object_object_add(o, "vm", json_object_new_string(m->vm));
+	json_object_object_add(o, "uuid", json_object_new_string(vmdef_uuid_str(m->uuid, uuid)));
+	json_object_object_add(o, "direction",
+			       json_object_new_string(m->dir == MIG_OUT ? "outgoing" : "incoming"));
+	json_object_object_add(o, "peer", json_object_new_string(m->peer[0] ? m->peer : m->to));
+	json_object_object_add(o, "progress", mig_progress_to_json(&m->progress));
+	json_object_object_add(o, "migration", mig_opts_to_json(&m->opts));
+	json_object_object_add(o, "elapsed_ns",
+			       json_object_new_uint64((m->end_ns ? m->end_ns : now_ns()) - m->start_ns));
+	if (m->downtime_ns && m->done)
+		json_object_object_add(o, "downtime_ns", json_object_new_uint64(m->downtime_ns));
+	if (m->progress.phase == MIG_QUEUED)
+		json_object_object_add(o, "queued_behind", json_object_new_uint64(m->queued_behind));
+	if (m->error[0])
+		json_object_object_add(o, "error", json_object_new_string(m->error));
+	if (m->prediction)
+		json_object_object_add(o, "prediction", json_object_get(m->prediction));
+	return o;
+}
+
+bool slot_get(struct migration *m)
+{
+	uint64_t ticket;
+	struct timespec t;
+	bool ok;
+
+	pthread_mutex_lock(&vmmigd.lock);
+	ticket = vmmigd.next_ticket++;
+	for (;;) {
+		unsigned int max = settings_max_migrations();
+
+		if (ticket == vmmigd.serving && (vmmigd.active < max || m->cancel))
+			break;
+		m->progress.phase = MIG_QUEUED;
+		m->queued_behind = ticket - vmmigd.serving;
+		pthread_cond_broadcast(&m->cond);
+		/* The limit may change under us: look again now and then. */
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_sec += 1;
+		pthread_cond_timedwait(&vmmigd.cond, &vmmigd.lock, &t);
+	}
+	vmmigd.serving++;
+	ok = !m->cancel;
+	if (ok) {
+		vmmigd.active++;
+		m->slot = true;
+		m->progress.phase = MIG_PREPARE;
+	}
+	pthread_cond_broadcast(&vmmigd.cond);
+	pthread_mutex_unlock(&vmmigd.lock);
+	return ok;
+}
+
+void slot_put(struct migration *m)
+{
+	pthread_mutex_lock(&vmmigd.lock);
+	if (m->slot) {
+		vmmigd.active--;
+		m->slot = false;
+	}
+	pthread_cond_broadcast(&vmmigd.cond);
+	pthread_mutex_unlock(&vmmigd.lock);
+}

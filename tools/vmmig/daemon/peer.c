@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Other hosts: the TCP listener, the TLS handshake, and frames
+ * (migrate/frame.h) both ways. A connection's first frame says what it is:
+ * HELLO a migration's control connection, STREAM one of its data streams,
+ * OUTCOME a destination asking how a switchover ended.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "vmmigd.h"
+
+const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return "";
+	return json_object_get_string(v);
+}
+
+int peer_send_raw(struct tls_conn *c, enum frame_type type, const void *p, uint32_t len)
+{
+	struct frame_hdr h;
+	int err;
+
+	frame_hdr_fill(&h, type, p, len);
+	err = tls_write_all(c, &h, sizeof(h));
+	return err ? err : tls_write_all(c, p, len);
+}
+
+int peer_send(struct tls_conn *c, enum frame_type type, struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+	return peer_send_raw(c, type, s, strlen(s));
+}
+
+static int wait_readable(struct tls_conn *c, int timeout_ms)
+{
+	struct pollfd p = { tls_fd(c), POLLIN, 0 };
+	int r;
+
+	if (timeout_ms < 0)
+		return 0;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	return r > 0 ? 0 : r ? -errno : -ETIMEDOUT;
+}
+
+int peer_recv(struct tls_conn *c, struct json_object **o, int timeout_ms, char *why)
+{
+	struct frame_hdr h;
+	char *p;
+	int err;
+
+	*o = NULL;
+	/* OpenSSL may hold a whole record already: only an empty pipe waits. */
+	err = wait_readable(c, timeout_ms);
+	if (!err)
+		err = tls_read_full(c, &h, sizeof(h));
+	if (err) {
+		snprintf(why, VMMIG_ERRLEN, "%s",
+			 err == -ETIMEDOUT ? "the other host did not answer in time" :
+			 err == -ENODATA || err == -EPIPE ? "the other host closed the connection" :
+			 strerror(-err));
+		return err;
+	}
+	err = frame_hdr_check(&h, why);
+	if (err)
+		return err;
+	p = malloc(h.len + 1);
+	if (!p)
+		return -ENOMEM;
+	err = tls_read_full(c, p, h.len);
+	if (err) {
+		snprintf(why, VMMIG_ERRLEN, "the other host closed the connection in a frame");
+		free(p);
+		return err;
+	}
+	err = frame_payload_check(&h, p, why);
+	if (!err && h.type != FRAME_PROBE) {
+		p[h.len] = '\0';
+		*o = json_tokener_parse(p);
+		if (!*o || !json_object_is_type(*o, json_type_object)) {
+			snprintf(why, VMMIG_ERRLEN, "corrupt frame: %s is not a JSON object",
+				 frame_type_name(h.type));
+			json_object_put(*o);
+			*o = NULL;
+			err = -EPROTO;
+		}
+	}
+	free(p);
+	return err ? err : h.type;
+}
+
+/* HOST, HOST:PORT, [V6]:PORT */
+static int split(const char *to, char *host, size_t len, char *port)
+{
+	const char *colon;
+
+	if (to[0] == '[') {
+		colon = strchr(to, ']');
+		if (!colon || (colon[1] && colon[1] != ':'))
+			return -EINVAL;
+		snprintf(host, len, "%.*s", (int)(colon - to - 1), to + 1);
+		colon = colon[1] ? colon + 1 : NULL;
+	} else {
+		colon = strrchr(to, ':');
+		if (colon && strchr(to, ':') != colon)
+			colon = NULL;	/* a bare IPv6 address */
+		snprintf(host, len, "%.*s", colon ? (int)(colon - to) : (int)strlen(to), to);
+	}
+	snprintf(port, 8, "%u", MIG_DEFAULT_PORT);
+	if (colon) {
+		char *end;
+		unsigned long p = strtoul(colon + 1, &end, 10);
+
+		if (!colon[1] || *end || !p || p > 65535)
+			return -EINVAL;
+		snprintf(port, 8, "%lu", p);
+	}
+	return host[0] ? 0 : -EINVAL;
+}
+
+static int tcp_connect(const char *to, char *why)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	char host[256], port[8];
+	int fd = -1, err, one = 1;
+
+	if (split(to, host, sizeof(host), port)) {
+		snprintf(why, VMMIG_ERRLEN, "'%s' is not HOST or HOST:PORT", to);
+		return -EINVAL;
+	}
+	err = getaddrinfo(host, port, &hints, &res);
+	if (err) {
+		snprintf(why, VMMIG_ERRLEN, "%.100s: %s", host, gai_strerror(err));
+		return -EHOSTUNREACH;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
+			break;
+		err = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(why, VMMIG_ERRLEN, "%.100s port %s: %s", host, port, strerror(err));
+		return -err;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+struct tls_conn *peer_connect(const char *to, char *why)
+{
+	char msg[VMMIG_ERRLEN];
+	struct tls_conn *c;
+	int fd = tcp_connect(to, why);
+
+	if (fd < 0)
+		return NULL;
+	c = tls_connect(vmmigd.tls, fd, VMMIG_TLS_TIMEOUT_MS, msg);
+	if (!c)
+		snprintf(why, VMMIG_ERRLEN, "%.60s: %.180s", to, msg);
+	return c;
+}
+
+int peer_listen(unsigned int port, char *why)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port),
+				  .sin6_addr = IN6ADDR_ANY_INIT };
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, zero = 0;
+
+	if (fd < 0) {
+		snprintf(why, VMMIG_ERRLEN, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 64)) {
+		snprintf(why, VMMIG_ERRLEN, "TCP port %u: %s", port, strerror(errno));
+		close(fd);
+		return -EADDRINUSE;
+	}
+	return fd;
+}
+
+/* A connection from another host: the handshake, then its first frame. */
+void *peer_client(void *arg)
+{
+	int fd = (int)(intptr_t)arg, type, one = 1;
+	char why[VMMIG_ERRLEN];
+	struct json_object *o;
+	struct tls_conn *c;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = tls_accept(vmmigd.tls, fd, VMMIG_TLS_TIMEOUT_MS, why);
+	if (!c) {
+		event(EV_PEER_REFUSED, NULL, "refused a connection: %s", why);
+		return NULL;
+	}
+	type = peer_recv(c, &o, VMMIG_TLS_TIMEOUT_MS, why);
+	switch (type) {
+	case FRAME_HELLO:
+		dest_session(c, o);
+		break;
+	case FRAME_STREAM:
+		dest_stream(c, o);
+		c = NULL;	/* the migration owns it */
+		break;
+	case FRAME_OUTCOME:
+		source_outcome_reply(c, o);
+		break;
+	default:
+		if (type > 0)
+			snprintf(why, VMMIG_ERRLEN, "a connection began with %s",
+				 frame_type_name(type));
+		event(EV_PEER_REFUSED, NULL, "%s: %s", tls_peer_name(c), why);
+		break;
+	}
+	json_object_put(o);
+	if (c)
+		tls_free(c);
+	return NULL;
+}

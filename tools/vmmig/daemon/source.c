@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Moving a VM out (Documentation/design/migration.rst, "Switchover"):
+ *
+ *   checks -> slot -> HELLO, REQUEST -> ACCEPT -> N streams -> the VMM
+ *   live-saves into them -> READY -> [migrated marker] COMMIT -> RESUMED
+ *   -> the VMM ends, the VM's folder goes.
+ *
+ * Until COMMIT is sent, every failure (and a cancel) resumes the VM here
+ * and tells the destination to drop its copy. The marker file is written
+ * before COMMIT leaves: from then on the VM never runs here again; without
+ * RESUMED, it stays paused and the migration is reported as unknown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include "ctl.h"
+#include "vmmigd.h"
+
+#define READY_MS	(10 * 60 * 1000)	/* the destination loads the last state */
+#define RESUMED_MS	30000
+
+struct source {
+	struct migration *m;
+	struct tls_conn *ctl;			/* control connection */
+	struct tls_conn *streams[MIG_MAX_STREAMS];
+	int vmm;				/* connection to the VMM, or -1 */
+	bool has_hash;
+	uint64_t hash;				/* memory at the pause (--verify) */
+	char dir[4096];
+	char why[VMMIG_ERRLEN];
+};
+
+/* A JSON object of the REQUEST frame. */
+static struct json_object *request(struct source *s, const struct vmdef *d)
+{
+	struct json_object *o = json_object_new_object();
+	char token[2 * MIG_TOKEN_LEN + 1];
+	unsigned int i;
+
+	for (i = 0; i < MIG_TOKEN_LEN; i++)
+		sprintf(token + 2 * i, "%02x", s->m->token[i]);
+	json_object_object_add(o, "token", json_object_new_string(token));
+	json_object_object_add(o, "vm", json_object_new_string(d->name));
+	json_object_object_add(o, "definition", vmdef_to_json(d));
+	json_object_object_add(o, "migration", mig_opts_to_json(&s->m->opts));
+	json_object_object_add(o, "state_version", json_object_new_int(VMSTATE_VERSION));
+	return o;
+}
+
+static struct json_object *hello(void)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "host", json_object_new_string(vmmigd.host));
+	json_object_object_add(o, "port", json_object_new_int(vmmigd.port));
+	json_object_object_add(o, "version", json_object_new_int(FRAME_VERSION));
+	return o;
+}
+
+static int fail(struct source *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct source *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof(s->why), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* HELLO both ways, then REQUEST until ACCEPT (QUEUED meanwhile) or REFUSE. */
+static int negotiate(struct source *s, const struct vmdef *d)
+{
+	struct migration *m = s->m;
+	struct json_object *o = hello(), *r = NULL;
+	char why[VMMIG_ERRLEN];
+	int type;
+
+	s->ctl = peer_connect(m->to, why);
+	if (!s->ctl)
+		return fail(s, -ECONNREFUSED, "%s", why);
+	type = peer_send(s->ctl, FRAME_HELLO, o);
+	json_object_put(o);
+	if (type)
+		return fail(s, type, "%s: %s", m->to, strerror(-type));
+	type = peer_recv(s->ctl, &r, VMMIG_TLS_TIMEOUT_MS, why);
+	if (type != FRAME_HELLO) {
+		json_object_put(r);
+		return fail(s, -EPROTO, "%s: %s", m->to, type < 0 ? why : "no HELLO");
+	}
+	pthread_mutex_lock(&vmmigd.lock);
+	snprintf(m->peer, sizeof(m->peer), "%s", tls_peer_name(s->ctl));
+	pthread_mutex_unlock(&vmmigd.lock);
+	json_object_put(r);
+	if (!strcmp(m->peer, vmmigd.host))
+		return fail(s, -EINVAL, "%s is this host (%s): a VM moves to another host",
+			    m->to, vmmigd.host);
+
+	o = request(s, d);
+	type = peer_send(s->ctl, FRAME_REQUEST, o);
+	json_object_put(o);
+	if (type)
+		return fail(s, type, "%s: %s", m->peer, strerror(-type));
+	for (;;) {
+		type = peer_recv(s->ctl, &r, -1, why);
+		if (type == FRAME_QUEUED) {
+			pthread_mutex_lock(&vmmigd.lock);
+			m->progress.phase = MIG_QUEUED;
+			pthread_mutex_unlock(&vmmigd.lock);
+			event(EV_MIG_QUEUED, m, "%s: queued at %s (%s)", m->vm, m->peer,
+			      jstr(r, "reason"));
+			json_object_put(r);
+			continue;
+		}
+		break;
+	}
+	if (type == FRAME_REFUSE)
+		fail(s, -EPERM, "%s refused: %s", m->peer, jstr(r, "reason"));
+	else if (type < 0)
+		fail(s, type, "%s: %s", m->peer, why);
+	else if (type != FRAME_ACCEPT)
+		fail(s, -EPROTO, "%s: %s instead of accept", m->peer, frame_type_name(type));
+	json_object_put(r);
+	if (type == FRAME_ACCEPT) {
+		migration_set_phase(m, MIG_PREPARE);
+		return 0;
+	}
+	return type < 0 ? type : -EPERM;
+}
+
+/* N more connections, each a stream, as plaintext fds for the VMM. */
+static int open_streams(struct source *s, int *fds)
+{
+	struct migration *m = s->m;
+	struct json_object *o, *r = NULL;
+	char why[VMMIG_ERRLEN], token[2 * MIG_TOKEN_LEN + 1];
+	unsigned int i, j;
+	int type;
+
+	for (j = 0; j < MIG_TOKEN_LEN; j++)
+		sprintf(token + 2 * j, "%02x", m->token[j]);
+	for (i = 0; i < m->opts.streams; i++) {
+		s->streams[i] = peer_connect(m->to, why);
+		if (!s->streams[i])
+			return fail(s, -ECONNREFUSED, "stream %u: %s", i, why);
+		o = json_object_new_object();
+		json_object_object_add(o, "token", json_object_new_string(token));
+		json_object_object_add(o, "index", json_object_new_int(i));
+		type = peer_send(s->streams[i], FRAME_STREAM, o);
+		json_object_put(o);
+		if (!type)
+			type = peer_recv(s->streams[i], &r, VMMIG_TLS_TIMEOUT_MS, why);
+		json_object_put(r);
+		r = NULL;
+		if (type != FRAME_STREAM_ACK)
+			return fail(s, type < 0 ? type : -EPROTO, "stream %u: %s", i,
+				    type < 0 ? why : "not acknowledged");
+		fds[i] = tls_plain_fd(s->streams[i], why);
+		if (fds[i] < 0)
+			return fail(s, fds[i], "stream %u: %s", i, why);
+		pthread_mutex_lock(&vmmigd.lock);
+		m->sock[m->nsock++] = tls_fd(s->streams[i]);
+		pthread_mutex_unlock(&vmmigd.lock);
+	}
+	return 0;
+}
+
+/* The VMM's progress lines, until its reply: 0 with the VM paused and held. */
+static int precopy(struct source *s, const int *fds)
+{
+	struct migration *m = s->m;
+	struct ctl_request *req = calloc(1, sizeof(*req));
+	struct json_object *o, *v;
+	char *line = malloc(CTL_LINE_MAX), why[VMMIG_ERRLEN];
+	struct ctl_save_result res;
+	int err;
+
+	if (!req || !line) {
+		free(req);
+		free(line);
+		return fail(s, -ENOMEM, "out of memory");
+	}
+	req->cmd = CTL_REQ_MIGRATE;
+	req->streams = m->opts.streams;
+	req->mig = m->opts;
+	s->vmm = ctl_open(s->dir, req, fds, m->opts.streams, why);
+	free(req);
+	if (s->vmm < 0) {
+		free(line);
+		return fail(s, s->vmm, "the VMM of %s: %s", m->vm, why);
+	}
+	migration_set_phase(m, MIG_PRECOPY);
+	for (;;) {
+		err = ctl_read_line(s->vmm, line, CTL_LINE_MAX, -1);
+		if (err) {
+			fail(s, err, "the VMM of %s stopped answering: %s", m->vm,
+			     err == -EPIPE ? "it closed the connection" : strerror(-err));
+			break;
+		}
+		o = json_tokener_parse(line);
+		if (o && json_object_object_get_ex(o, CTL_KEY_PROGRESS, &v)) {
+			struct mig_progress p;
+
+			if (!mig_progress_from_json(v, &p, why)) {
+				pthread_mutex_lock(&vmmigd.lock);
+				p.elapsed_ns = now_ns() - m->start_ns;
+				if (p.phase == MIG_STOPCOPY && m->progress.phase != MIG_STOPCOPY)
+					m->downtime_ns = now_ns();
+				m->progress = p;
+				pthread_cond_broadcast(&m->cond);
+				pthread_mutex_unlock(&vmmigd.lock);
+			}
+			json_object_put(o);
+			continue;
+		}
+		json_object_put(o);
+		err = ctl_parse_reply(line, &o, why);
+		if (err) {
+			fail(s, err, "%s", why);
+			break;
+		}
+		if (!ctl_save_from_json(o, &res, why)) {
+			s->has_hash = res.has_memory_hash;
+			s->hash = res.memory_hash;
+			pthread_mutex_lock(&vmmigd.lock);
+			m->progress.round = res.rounds;
+			pthread_mutex_unlock(&vmmigd.lock);
+		}
+		json_object_put(o);
+		break;
+	}
+	free(line);
+	return err;
+}
+
+/* Tells the VMM the decision; commit: it ends, the VM runs elsewhere. */
+static int decide(struct source *s, bool commit)
+{
+	char line[256];
+	const char *msg = commit ? "{\"commit\":true}\n" : "{\"commit\":false}\n";
+	int err;
+
+	if (s->vmm < 0)
+		return -ENOTCONN;
+	if (write(s->vmm, msg, strlen(msg)) != (ssize_t)strlen(msg))
+		return -errno;
+	err = ctl_read_line(s->vmm, line, sizeof(line), 10000);
+	close(s->vmm);
+	s->vmm = -1;
+	return err;
+}
+
+static bool cancelled(struct migration *m)
+{
+	bool c;
+
+	pthread_mutex_lock(&vmmigd.lock);
+	c = m->cancel;
+	pthread_mutex_unlock(&vmmigd.lock);
+	return c;
+}
+
+/* READY from the destination, watching for a cancel meanwhile. */
+static int wait_ready(struct source *s)
+{
+	struct migration *m = s->m;
+	struct json_object *r = NULL;
+	char why[VMMIG_ERRLEN];
+	int waited = 0, type;
+
+	for (;;) {
+		if (cancelled(m))
+			return fail(s, -ECANCELED, "cancelled");
+		type = peer_recv(s->ctl, &r, 500, why);
+		if (type != -ETIMEDOUT)
+			break;
+		waited += 500;
+		if (waited >= READY_MS)
+			return fail(s, -ETIMEDOUT, "%s did not load the VM in time", m->peer);
+	}
+	if (type == FRAME_READY) {
+		const char *h = jstr(r, "memory_hash");
+
+		if (m->opts.verify && (!s->has_hash || strtoull(h, NULL, 16) != s->hash)) {
+			fail(s, -EIO, "the memory at %s differs from the memory here (%s, here 0x%llx)",
+			     m->peer, h[0] ? h : "no hash", (unsigned long long)s->hash);
+			json_object_put(r);
+			return -EIO;
+		}
+		json_object_put(r);
+		return 0;
+	}
+	if (type == FRAME_ABORT)
+		fail(s, -EIO, "%s: %s", m->peer, jstr(r, "reason"));
+	else
+		fail(s, type < 0 ? type : -EPROTO, "%s: %s", m->peer,
+		     type < 0 ? why : frame_type_name(type));
+	json_object_put(r);
+	return type < 0 ? type : -EIO;
+}
+
+static void send_abort(struct source *s, const char *reason)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!s->ctl)
+		return;
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	peer_send(s->ctl, FRAME_ABORT, o);
+	json_object_put(o);
+}
+
+static int marker(struct source *s)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", s->dir, CTL_MIGRATED_FILE);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (dprintf(fd, "%s\n", s->m->peer) < 0 || fsync(fd)) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The switchover after READY: COMMIT, then RESUMED; 0, or the fate is unknown. */
+static int commit(struct source *s)
+{
+	struct migration *m = s->m;
+	struct json_object *o = json_object_new_object(), *r = NULL;
+	char why[VMMIG_ERRLEN];
+	int type;
+
+	type = peer_send(s->ctl, FRAME_COMMIT, o);
+	json_object_put(o);
+	if (!type)
+		type = peer_recv(s->ctl, &r, RESUMED_MS, why);
+	if (type == FRAME_RESUMED) {
+		json_object_put(r);
+		return 0;
+	}
+	fail(s, -EIO, "no confirmation from %s after the commit (%s): the VM stays paused here; check it there",
+	     m->peer, type < 0 ? why : frame_type_name(type));
+	json_object_put(r);
+	return -EIO;
+}
+
+static void cleanup(struct source *s)
+{
+	unsigned int i;
+
+	if (s->vmm >= 0)
+		close(s->vmm);
+	for (i = 0; i < MIG_MAX_STREAMS; i++)
+		if (s->streams[i])
+			tls_free(s->streams[i]);
+	pthread_mutex_lock(&vmmigd.lock);
+	s->m->nsock = 0;
+	pthread_mutex_unlock(&vmmigd.lock);
+	if (s->ctl)
+		tls_free(s->ctl);
+}
+
+static int checks(struct source *s, struct vmdef *d)
+{
+	struct migration *m = s->m;
+	struct vm_status *st = malloc(sizeof(*st));
+	struct vmctl c;
+	int err;
+
+	vmctl_init(&c, vmmigd.state_dir);
+	err = st ? vmctl_dir(&c, m->vm, s->dir, sizeof(s->dir)) : -ENOMEM;
+	if (!err)
+		err = vmctl_load(&c, m->vm, d);
+	if (!err)
+		err = vmctl_status(&c, m->vm, st);
+	if (err) {
+		fail(s, err, "%s", c.err[0] ? c.err : strerror(-err));
+		free(st);
+		return err;
+	}
+	memcpy(m->uuid, d->uuid, sizeof(m->uuid));
+	if (st->state != VM_RUNNING) {
+		err = fail(s, -EINVAL, "%s is %s: a live migration needs it running", m->vm,
+			   vm_state_names[st->state]);
+	} else if (st->has_vmm && st->vmm.migration != CTL_MIG_NONE) {
+		err = fail(s, -EBUSY, "%s is already migrating", m->vm);
+	} else if (!settings_migration_enabled(s->why)) {
+		err = -EPERM;
+	}
+	free(st);
+	return err;
+}
+
+void *source_run(void *arg)
+{
+	struct source s = { .m = arg, .vmm = -1 };
+	struct migration *m = s.m;
+	int fds[MIG_MAX_STREAMS], err, i;
+	bool held = false;
+	struct vmdef d = { 0 };
+	struct vmctl c;
+
+	vmctl_init(&c, vmmigd.state_dir);
+	getrandom(m->token, sizeof(m->token), 0);
+	err = checks(&s, &d);
+	if (err)
+		goto out;
+	if (!slot_get(m)) {
+		err = fail(&s, -ECANCELED, "cancelled");
+		goto out;
+	}
+	event(EV_MIG_START, m, "%s: moving to %s", m->vm, m->to);
+	err = negotiate(&s, &d);
+	if (!err)
+		err = open_streams(&s, fds);
+	if (!err) {
+		err = precopy(&s, fds);
+		for (i = 0; i < (int)m->opts.streams; i++)
+			close(fds[i]);
+		held = !err;
+	}
+	if (!err)
+		err = wait_ready(&s);
+	if (!err && cancelled(m))
+		err = fail(&s, -ECANCELED, "cancelled");
+	if (!err && !settings_migration_enabled(s.why))
+		err = -EPERM;
+	if (err) {
+		/* Before the commit: the VM resumes here, the destination drops it. */
+		send_abort(&s, s.why);
+		if (held && decide(&s, false))
+			snprintf(s.why + strlen(s.why), sizeof(s.why) - strlen(s.why),
+				 "; resuming the VM failed");
+		goto out;
+	}
+	migration_set_phase(m, MIG_COMMIT);
+	if (marker(&s)) {
+		err = fail(&s, -EIO, "cannot record the commit in %s: not committed", s.dir);
+		send_abort(&s, s.why);
+		decide(&s, false);
+		goto out;
+	}
+	event(EV_MIG_SWITCHOVER, m, "%s: committed the switchover to %s", m->vm, m->peer);
+	err = commit(&s);
+	if (err) {
+		/* The VMM keeps the VM paused: the marker says it committed. */
+		migration_fail(m, MIG_UNKNOWN, "%s", s.why);
+		event(EV_MIG_UNKNOWN, m, "%s: %s", m->vm, s.why);
+		goto unknown;
+	}
+	if (decide(&s, true))
+		event(EV_MIG_DONE, m, "%s: the VMM here did not confirm its end", m->vm);
+	vmctl_wait(&c, m->vm, 10000);
+	if (vmctl_delete(&c, m->vm))
+		event(EV_MIG_DONE, m, "%s: its folder here stays: %s", m->vm, c.err);
+	pthread_mutex_lock(&vmmigd.lock);
+	m->end_ns = now_ns();
+	if (m->downtime_ns)
+		m->downtime_ns = m->end_ns - m->downtime_ns;
+	pthread_mutex_unlock(&vmmigd.lock);
+	migration_set_phase(m, MIG_DONE);
+	event(EV_MIG_DONE, m, "%s: moved to %s in %.1f s, downtime %.0f ms, %llu bytes, %u rounds",
+	      m->vm, m->peer, (m->end_ns - m->start_ns) / 1e9, m->downtime_ns / 1e6,
+	      (unsigned long long)m->progress.sent_bytes, m->progress.round);
+	goto unknown;
+out:
+	migration_fail(m, err == -ECANCELED ? MIG_CANCELLED : MIG_FAILED, "%s", s.why);
+	event(err == -ECANCELED ? EV_MIG_CANCELLED : EV_MIG_FAILED, m, "%s: %s; it runs on %s",
+	      m->vm, s.why, vmmigd.host);
+unknown:
+	cleanup(&s);
+	vmdef_free(&d);
+	slot_put(m);
+	return NULL;
+}
+
+/* The destination asks how a switchover it lost track of ended. */
+void source_outcome_reply(struct tls_conn *c, struct json_object *frame)
+{
+	const char *token = jstr(frame, "token"), *outcome = "aborted";
+	struct json_object *o = json_object_new_object();
+	char hex[2 * MIG_TOKEN_LEN + 1];
+	struct migration *m;
+	unsigned int i;
+
+	pthread_mutex_lock(&vmmigd.lock);
+	for (m = vmmigd.migrations; m; m = m->next) {
+		for (i = 0; i < MIG_TOKEN_LEN; i++)
+			sprintf(hex + 2 * i, "%02x", m->token[i]);
+		if (m->dir == MIG_OUT && !strcmp(hex, token))
+			break;
+	}
+	if (m && (m->progress.phase == MIG_COMMIT || m->progress.phase == MIG_DONE ||
+		  m->progress.phase == MIG_UNKNOWN))
+		outcome = "committed";
+	else if (m && !m->done)
+		outcome = "pending";
+	else if (!m)
+		outcome = "unknown";
+	pthread_mutex_unlock(&vmmigd.lock);
+	json_object_object_add(o, "outcome", json_object_new_string(outcome));
+	peer_send(c, FRAME_OUTCOME_ACK, o);
+	json_object_put(o);
+}

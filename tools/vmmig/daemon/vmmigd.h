@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vmmigd: one per host (per network namespace in tests). It serves the CLI
+ * on a UNIX socket (control.c), listens for other hosts on TCP with mutual
+ * TLS (peer.c), moves VMs out (source.c) and takes them in (dest.c), keeps
+ * the host settings across restarts (settings.c) and reports events
+ * (event.c). Documentation/admin-guide/migration.rst is the user's view,
+ * Documentation/design/migration.rst the protocol.
+ */
+#ifndef VMMIG_VMMIGD_H
+#define VMMIG_VMMIGD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "frame.h"
+#include "mig.h"
+#include "tls.h"
+#include "vmctl.h"
+#include "vmdef.h"
+#include "vmstate.h"
+
+#define VMMIGD_SOCKET		"/run/vmmig/vmmigd.sock"
+#define VMMIGD_SETTINGS		"/var/lib/vmmig/host.json"
+#define VMMIGD_HOST_MAX		64
+#define MIG_TOKEN_LEN		16
+
+enum mig_dir { MIG_OUT, MIG_IN };
+
+/* One migration, either way; shared with the CLI's watchers under d->lock. */
+struct migration {
+	struct migration *next;
+	uint64_t id;
+	enum mig_dir dir;
+	char vm[VMDEF_NAME_MAX + 1];
+	uint8_t uuid[VMDEF_UUID_LEN];
+	char peer[VMMIGD_HOST_MAX];		/* the other host's name */
+	char to[256];				/* source: as the user gave it */
+	uint8_t token[MIG_TOKEN_LEN];
+	struct mig_opts opts;
+	struct mig_progress progress;
+	uint64_t start_ns, end_ns, downtime_ns;
+	uint64_t queued_behind;			/* queued: migrations ahead */
+	char error[VMMIG_ERRLEN];
+	bool cancel;				/* asked to cancel */
+	bool done;				/* final phase reached */
+	bool slot;				/* holds a slot under max-migrations */
+	/* Source: the stream sockets, shut down to cancel. */
+	int sock[MIG_MAX_STREAMS];
+	unsigned int nsock;
+	/* Destination: streams attached so far. */
+	struct tls_conn *stream[MIG_MAX_STREAMS];
+	unsigned int nstreams;
+	pthread_cond_t cond;			/* a stream arrived, a phase changed */
+	/* Prediction (source). */
+	bool predicted;
+	struct json_object *prediction;
+};
+
+struct daemon {
+	char host[VMMIGD_HOST_MAX];	/* this host's name, from its certificate */
+	const char *socket_path, *settings_path, *tls_dir, *state_dir;
+	unsigned int port;
+	struct tls_ctx *tls;
+	struct vmctl vmctl;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* a slot freed, a setting changed */
+	struct migration *migrations;	/* newest first */
+	uint64_t next_id;
+	uint64_t next_ticket, serving;	/* the queue under max-migrations */
+	unsigned int active;
+	bool stopping;
+};
+
+extern struct daemon vmmigd;
+
+/* event.c: stable IDs; Documentation/admin-guide/migration.rst lists them. */
+enum vmmigd_event {
+	EV_DAEMON_START = 1000,
+	EV_DAEMON_STOP = 1001,
+	EV_SETTINGS = 1002,
+	EV_PEER_REFUSED = 1003,
+	EV_MIG_QUEUED = 1100,
+	EV_MIG_START = 1101,
+	EV_MIG_SWITCHOVER = 1102,
+	EV_MIG_DONE = 1103,
+	EV_MIG_FAILED = 1104,
+	EV_MIG_CANCELLED = 1105,
+	EV_MIG_UNKNOWN = 1106,
+	EV_MIG_THROTTLE = 1107,
+	EV_MIG_IN_START = 1200,
+	EV_MIG_IN_DONE = 1201,
+	EV_MIG_IN_FAILED = 1202,
+	EV_MIG_IN_UNKNOWN = 1203,
+};
+void event(enum vmmigd_event id, const struct migration *m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A CLI watcher of events (vmmig monitor): lines go to @fd until it fails. */
+void event_watch(int fd);
+
+/* control.c */
+int control_listen(const char *path, char *why);
+void *control_client(void *arg);
+
+/* peer.c: frames over TLS. */
+int peer_send(struct tls_conn *c, enum frame_type type, struct json_object *o);
+int peer_send_raw(struct tls_conn *c, enum frame_type type, const void *p, uint32_t len);
+/*
+ * Receives a frame within @timeout_ms (-1: none): its type, and its payload
+ * as JSON in *@o (NULL for PROBE, whose bytes are skipped and counted in
+ * *@o's absence). -errno with @why.
+ */
+int peer_recv(struct tls_conn *c, struct json_object **o, int timeout_ms, char *why);
+/* Connects to HOST[:PORT] and does the handshake; NULL with @why. */
+struct tls_conn *peer_connect(const char *to, char *why);
+int peer_listen(unsigned int port, char *why);
+void *peer_client(void *arg);
+/* A string member of a frame's object, or "". */
+const char *jstr(struct json_object *o, const char *key);
+
+/* source.c, dest.c */
+struct migration *migration_new(enum mig_dir dir, const char *vm);
+void migration_set_phase(struct migration *m, enum mig_phase phase);
+void migration_fail(struct migration *m, enum mig_phase phase, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+struct json_object *migration_to_json(const struct migration *m);
+struct migration *migration_find(const char *vm, bool live_only);
+uint64_t now_ns(void);
+/* Waits for a slot under max-migrations, in order; false if cancelled meanwhile. */
+bool slot_get(struct migration *m);
+void slot_put(struct migration *m);
+/* Source: checks, then the whole move; the migration ends in a final phase. */
+void *source_run(void *arg);
+/* Destination: a control connection that began with HELLO; a stream connection. */
+void dest_session(struct tls_conn *c, struct json_object *hello);
+void dest_stream(struct tls_conn *c, struct json_object *frame);
+void source_outcome_reply(struct tls_conn *c, struct json_object *frame);
+/* At start: incoming VMs left behind by a daemon that died. */
+void dest_recover(void);
+
+/* settings.c */
+int settings_load_apply(char *why);
+void *settings_watch(void *arg);
+bool settings_migration_enabled(char *why);
+unsigned int settings_max_migrations(void);
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The protocol between the CLI and vmmigd, over its UNIX socket (root
+ * only): one JSON request per connection, with a version; replies
+ * {"ok": true|false, "version": V, "error": "why", RESULTS...}. A move that
+ * waits first sends lines {"migration": {...}} as it progresses, then its
+ * reply. monitor's reply is followed by lines {"event": {...}}.
+ * Documentation/design/migration.rst describes the objects.
+ */
+#ifndef VMMIG_DCTL_H
+#define VMMIG_DCTL_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+#include "mig.h"
+#include "vmdef.h"
+
+#define DCTL_VERSION		1
+#define DCTL_LINE_MAX		(64 << 10)
+#define DCTL_DEFAULT_SOCKET	"/run/vmmig/vmmigd.sock"
+
+#define DCTL_KEY_CMD		"cmd"
+#define DCTL_KEY_VERSION	"version"
+#define DCTL_KEY_OK		"ok"
+#define DCTL_KEY_ERROR		"error"
+#define DCTL_KEY_MIGRATION	"migration"	/* one migration's object */
+#define DCTL_KEY_MIGRATIONS	"migrations"
+#define DCTL_KEY_EVENT		"event"
+
+enum dctl_cmd {
+	DCTL_STATUS,
+	DCTL_MOVE,		/* vm, to, options, detach */
+	DCTL_LIST,		/* vm (optional) */
+	DCTL_SHOW,		/* vm */
+	DCTL_CANCEL,		/* vm */
+	DCTL_MONITOR,
+	DCTL_NCMDS
+};
+
+struct dctl_request {
+	enum dctl_cmd cmd;
+	char vm[VMDEF_NAME_MAX + 1];
+	char to[256];
+	bool detach;
+	struct mig_opts mig;
+};
+
+/* $VMMIG_SOCKET or the default. */
+const char *dctl_socket(void);
+struct json_object *dctl_request_to_json(const struct dctl_request *r);
+int dctl_request_from_json(struct json_object *o, struct dctl_request *r, char *why);
+/*
+ * Connects and sends @r: the connection, or -errno with @why ("vmmigd is
+ * not running (no SOCKET)" when nobody listens).
+ */
+int dctl_open(const struct dctl_request *r, char *why);
+/*
+ * Reads the next line: 1 and a progress or event object in *@o, 0 and the
+ * reply (ok) in *@o, or -errno: -EREMOTEIO with vmmigd's reason in @why.
+ */
+int dctl_next(int fd, struct json_object **o, char *why);
+
+#endif
