@@ -34,7 +34,15 @@ mig_ca() {
 daemon_up() {
 	local h=$1
 	shift
-	on "$h" "$VMMIGD" --tls-dir "$tmp/$h/tls" --settings "$tmp/$h/host.json" "$@" \
+	daemon_start "$h" --tls-dir "$tmp/$h/tls" "$@"
+}
+
+# daemon_start NAME VMMIGD-ARGS...: $! is vmmigd itself (ip and env exec).
+daemon_start() {
+	local h=$1
+	shift
+	ip netns exec "$(ns "$h")" env VMMIG_STATE_DIR="$tmp/$h/state" \
+		VMMIG_SOCKET="$tmp/$h/vmmigd.sock" "$VMMIGD" --settings "$tmp/$h/host.json" "$@" \
 		>>"$tmp/$h/vmmigd.log" 2>&1 &
 	host_pid[$h]=$!
 	wait_for 10 test -S "$tmp/$h/vmmigd.sock" || { cat "$tmp/$h/vmmigd.log"; return 1; }

@@ -16,9 +16,9 @@ source "$(dirname "$0")/mig_common.sh"
 host_up a 1 || { fail "host a"; finish; exit; }
 host_up b 2 || { fail "host b"; finish; exit; }
 
-expect_rc 0 "create on a" -- H a vm create wl --memory 16M --workload dirty=2000,wss=8M,pattern=random
+expect_rc 0 "create on a" -- H a vm create wl --memory 16M --workload dirty=500,wss=4M,pattern=random
 expect_rc 0 "start on a" -- H a vm start wl
-wait_for 30 hcounter_above a wl 1000 && pass "guest writes on a" || fail "counter stuck"
+wait_for 30 hcounter_above a wl 500 && pass "guest writes on a" || fail "counter stuck"
 uuid=$(hjs a wl .uuid)
 
 # Bad input: one line, exit 1 or 2, nothing changed.
@@ -66,8 +66,7 @@ expect_eq "same UUID at b" "$(hjs b wl .uuid)" "$uuid"
 c1=$(hcounter b wl)
 [ "$c1" -ge "$c0" ] && pass "counter carried over ($c0 -> $c1)" || fail "counter went back: $c0 -> $c1"
 wait_for 30 hcounter_above b wl "$c1" && pass "guest writes on b" || fail "counter stuck on b"
-expect_rc 0 "verify on b" -- H b -j vm verify wl
-expect_eq "the guest's checksum holds" "$(jq -r .verified <<<"$out")" true
+expect_rc 0 "the guest's own checksum holds on b" -- H b vm show wl --verify
 expect_rc 0 "registered at b under its UUID" -- H b -j kvm list
 expect_eq "in b's vmmig.ko" "$(jq -r --arg n wl '.[] | select(.name == $n) | .uuid' <<<"$out")" "$uuid"
 expect_rc 0 "a: migration list" -- H a -j migration list
@@ -80,8 +79,7 @@ expect_rc 0 "move b -> a" -- H b move wl --to 10.77.0.1
 expect_match "one result line" "$(tail -n1 <<<"$out")" "^wl moved to a in [0-9.]+ s, downtime [0-9]+ ms"
 expect_eq "runs at a again" "$(hstate a wl)" running
 [ ! -e "$tmp/b/state/wl" ] && pass "gone from b" || fail "b still has wl"
-expect_rc 0 "verify on a" -- H a -j vm verify wl
-expect_eq "checksum holds after two moves" "$(jq -r .verified <<<"$out")" true
+expect_rc 0 "the checksum holds after two moves" -- H a vm show wl --verify
 
 # The name taken at the destination: refused, nothing changes on either side.
 expect_rc 0 "another wl on b" -- H b vm create wl --memory 4M --workload dirty=0
@@ -98,9 +96,7 @@ mkdir -p "$tmp/rogue"
 "$V" host cert sign "$tmp/rogue/host.csr" --ca "$tmp/rogue-ca" >/dev/null
 cp "$tmp/rogue-ca/ca.crt" "$tmp/rogue/ca.crt"
 daemon_down b
-on b "$VMMIGD" --tls-dir "$tmp/rogue" --settings "$tmp/b/host.json" >>"$tmp/b/vmmigd.log" 2>&1 &
-host_pid[b]=$!
-wait_for 10 test -S "$tmp/b/vmmigd.sock"
+daemon_start b --tls-dir "$tmp/rogue"
 expect_rc 1 "move to a host of another CA" -- H a move wl --to 10.77.0.2
 one_line "other CA" "^vmmig: move: .*not signed by the cluster CA"
 expect_eq "still running on a" "$(hstate a wl)" running

@@ -220,7 +220,8 @@ static void remove_vm_dir(const char *dir)
 {
 	static const char *const files[] = {
 		"vm.json", "vm.json.tmp", "console.log", "vmm.log", "vmm.pid", "saved",
-		"saved.tmp", "crashed", "crashed.tmp", CTL_SOCKET,
+		"saved.tmp", "crashed", "crashed.tmp", CTL_SOCKET, CTL_MIGRATED_FILE,
+		CTL_INCOMING_FILE, CTL_INCOMING_FILE ".tmp",
 	};
 	char path[PATH_MAX];
 	size_t i;
@@ -407,6 +408,10 @@ int vmctl_start(struct vmctl *c, const char *name, bool paused)
 	s = state_of(dir, saved);
 	if (vm_state_live(s))
 		return fail(c, -EBUSY, "%s is already %s", name, vm_state_names[s]);
+	/* Committed to another host: it may run there; never twice. */
+	if (exists(dir, CTL_MIGRATED_FILE))
+		return fail(c, -EBUSY, "%s was moved to another host, which may run it (%s/%s): start it here only if it runs nowhere else, after removing that file",
+			    name, dir, CTL_MIGRATED_FILE);
 	/* A saved VM starts from its saved state, as it was. */
 	if (s == VM_SAVED && access(saved, R_OK))
 		return fail(c, -errno, "%s: saved state %s: %s", name, saved, strerror(errno));
