@@ -12,6 +12,7 @@ set -euo pipefail
 action=$1 version=$2 kver=$3 repo=$4
 prefix=${PREFIX:-/usr/local}
 bindir=${DESTDIR:-}$prefix/bin
+unitdir=${DESTDIR:-}${UNITDIR:-/etc/systemd/system}
 use_dkms=0
 if [ "${DKMS:-1}" != 0 ] && command -v dkms >/dev/null; then
 	use_dkms=1
@@ -47,7 +48,13 @@ install)
 	fi
 	install -D -m 0755 "$repo/build/bin/vmmig" "$bindir/vmmig"
 	install -D -m 0755 "$repo/build/bin/vmmig-vmm" "$bindir/vmmig-vmm"
-	echo "installed $bindir/vmmig"
+	install -D -m 0755 "$repo/build/bin/vmmigd" "$bindir/vmmigd"
+	# vmmigd.service, for systemd; where systemd runs: systemctl enable --now vmmigd
+	mkdir -p "$unitdir"
+	sed -e "s|@BINDIR@|$prefix/bin|" -e "s|@DOCDIR@|$repo/Documentation|" \
+		"$repo/tools/vmmig/daemon/systemd/vmmigd.service.in" >"$unitdir/vmmigd.service"
+	[ -d /run/systemd/system ] && [ -z "${DESTDIR:-}" ] && systemctl daemon-reload
+	echo "installed $bindir/vmmig, vmmigd and $unitdir/vmmigd.service"
 	;;
 uninstall)
 	if [ $use_dkms = 1 ] && dkms status -m vmmig -v "$version" | grep -q .; then
@@ -58,7 +65,7 @@ uninstall)
 		rm -f "/lib/modules/$kver/updates/vmmig.ko"
 		depmod -a "$kver"
 	fi
-	rm -f "$bindir/vmmig" "$bindir/vmmig-vmm"
+	rm -f "$bindir/vmmig" "$bindir/vmmig-vmm" "$bindir/vmmigd" "$unitdir/vmmigd.service"
 	echo "uninstalled vmmig $version"
 	;;
 *)

@@ -8,7 +8,7 @@ source "$(dirname "$0")/common.sh"
 
 kver=$(uname -r)
 cleanup_hook() {
-	make -s -C "$REPO" uninstall DKMS=0 KVER="$kver" PREFIX="$tmp/prefix" >/dev/null 2>&1
+	make -s -C "$REPO" uninstall DKMS=0 KVER="$kver" PREFIX="$tmp/prefix" UNITDIR="$tmp/units" >/dev/null 2>&1
 	[ -e /sys/module/vmmig ] || insmod "$VMMIG_KO"
 }
 [ -n "${VMMIG_KO:-}" ] || skip "VMMIG_KO is not set"
@@ -17,7 +17,10 @@ touch "/lib/modules/$kver/.vmmig-write-test" 2>/dev/null ||
 rm -f "/lib/modules/$kver/.vmmig-write-test"
 
 rmmod vmmig
-expect_rc 0 "make install" -- make -s -C "$REPO" install DKMS=0 KVER="$kver" PREFIX="$tmp/prefix"
+expect_rc 0 "make install" -- make -s -C "$REPO" install DKMS=0 KVER="$kver" PREFIX="$tmp/prefix" \
+	UNITDIR="$tmp/units"
+expect_rc 0 "vmmigd installed" -- test -x "$tmp/prefix/bin/vmmigd"
+expect_match "vmmigd.service runs it" "$(cat "$tmp/units/vmmigd.service")" "ExecStart=$tmp/prefix/bin/vmmigd"
 # No modprobe: resolving the "vmmig" family loads the module by its alias.
 expect_rc 0 "installed CLI works, loading the module" -- "$tmp/prefix/bin/vmmig" host show
 expect_eq "first use of the family loaded it" "$(cat /sys/module/vmmig/version 2>/dev/null)" \
@@ -26,7 +29,9 @@ expect_eq "by its alias" "$(modinfo -F alias "$VMMIG_KO")" "net-pf-16-proto-16-f
 expect_rc 0 "modprobe vmmig" -- modprobe vmmig
 expect_eq "modprobe found it in updates/" "$(modinfo -n vmmig)" "/lib/modules/$kver/updates/vmmig.ko"
 expect_rc 0 "modprobe -r vmmig" -- modprobe -r vmmig
-expect_rc 0 "make uninstall" -- make -s -C "$REPO" uninstall DKMS=0 KVER="$kver" PREFIX="$tmp/prefix"
+expect_rc 0 "make uninstall" -- make -s -C "$REPO" uninstall DKMS=0 KVER="$kver" PREFIX="$tmp/prefix" \
+	UNITDIR="$tmp/units"
+expect_eq "unit removed" "$(ls "$tmp/units" 2>/dev/null)" ""
 expect_rc 1 "modprobe after uninstall" -- modprobe vmmig
 expect_eq "CLI removed" "$(ls "$tmp/prefix/bin" 2>/dev/null)" ""
 insmod "$VMMIG_KO"

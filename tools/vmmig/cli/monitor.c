@@ -13,6 +13,9 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 
+#include <unistd.h>
+
+#include "dctl.h"
 #include "output.h"
 #include "vmmig.h"
 
@@ -163,13 +166,62 @@ static int monitor_valid(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
+/* vmmigd's events, when it runs: the connection, or -1. */
+static int daemon_events(void)
+{
+	struct dctl_request r = { .cmd = DCTL_MONITOR };
+	struct json_object *o;
+	char why[VMMIG_ERRLEN];
+	int fd = dctl_open(&r, why);
+
+	if (fd < 0)
+		return -1;
+	if (dctl_next(fd, &o, why)) {
+		close(fd);
+		fd = -1;
+	}
+	json_object_put(o);
+	return fd;
+}
+
+/* One line from vmmigd; non-zero when it went away. */
+static int daemon_event(int fd)
+{
+	struct json_object *o, *e;
+	char why[VMMIG_ERRLEN];
+	int err = dctl_next(fd, &o, why);
+
+	if (err == 1 && json_object_object_get_ex(o, DCTL_KEY_EVENT, &e)) {
+		struct json_object *v;
+
+		print_string(PRINT_ANY, "event", "%s", "migration");
+		if (output_is_json()) {
+			open_object("migration");
+			json_object_object_foreach(e, k, val) {
+				(void)val;
+				print_string(PRINT_JSON, k, NULL, json_object_get_string(val));
+			}
+			close_object();
+		} else {
+			print_string(PRINT_FP, NULL, " %s", json_object_object_get_ex(e, "id", &v) ?
+				     json_object_get_string(v) : "?");
+			print_string(PRINT_FP, NULL, " %s", json_object_object_get_ex(e, "message", &v) ?
+				     json_object_get_string(v) : "");
+		}
+		print_nl();
+		output_flush();
+	}
+	json_object_put(o);
+	return err < 0;
+}
+
 static int monitor_main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct monitor m = {};
+	struct pollfd pfd[2];
 	struct vmmig_nl nl;
 	int events, ctrl, err, ret = EXIT_FAIL;
-	struct pollfd pfd;
 
 	if (argc > 1)
 		return usage_error("unexpected argument '%s'", argv[1]);
@@ -199,15 +251,23 @@ static int monitor_main(int argc, char **argv)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	pfd.fd = nl_socket_get_fd(m.sk);
-	pfd.events = POLLIN;
+	pfd[0].fd = nl_socket_get_fd(m.sk);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = daemon_events();
+	pfd[1].events = POLLIN;
 	while (!stop) {
-		if (poll(&pfd, 1, -1) < 0) {
+		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			error_msg(what, "poll: %s", strerror(errno));
 			goto out;
 		}
+		if (pfd[1].revents && daemon_event(pfd[1].fd)) {
+			close(pfd[1].fd);
+			pfd[1].fd = -1;
+		}
+		if (!pfd[0].revents)
+			continue;
 		err = nl_recvmsgs_default(m.sk);
 		if (m.err) {
 			error_msg(what, "malformed event: %s", strerror(-m.err));
@@ -234,10 +294,13 @@ const struct cmd monitor_cmd = {
 	.name = "monitor",
 	.fn = monitor_main,
 	.args = "",
-	.help = "Prints events from vmmig.ko as they happen\n"
+	.help = "Prints events from vmmig.ko and vmmigd as they happen\n"
 		"\n"
 		"One line per event (with -j, one JSON object per line) until\n"
 		"interrupted: host setting changes in this network namespace, KVM\n"
 		"modules loading and unloading, and vmmig.ko itself going away and\n"
-		"coming back (monitor keeps running across a module reload).\n",
+		"coming back (monitor keeps running across a module reload); and,\n"
+		"when vmmigd runs, its events: migrations starting, queued,\n"
+		"committed, done, failed, cancelled, with their IDs\n"
+		"(Documentation/admin-guide/migration.rst).\n",
 };

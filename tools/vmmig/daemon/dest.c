@@ -45,13 +45,26 @@ static void reply(struct tls_conn *c, enum frame_type type, const char *reason)
 	json_object_put(o);
 }
 
+static void ready_mark(struct dest *d)
+{
+	char path[4200], text[400];
+
+	snprintf(path, sizeof(path), "%s/%s", d->dir, CTL_INCOMING_FILE);
+	snprintf(text, sizeof(text), "%s\n%s\nready\n", d->source, d->token);
+	write_file_atomic(path, text);
+}
+
 static void marker(struct dest *d, bool on)
 {
 	char path[4200];
 
 	snprintf(path, sizeof(path), "%s/%s", d->dir, CTL_INCOMING_FILE);
-	if (on)
-		write_file_atomic(path, d->source);
+	if (on) {
+		char text[400];
+
+		snprintf(text, sizeof(text), "%s\n%s\n", d->source, d->token);
+		write_file_atomic(path, text);
+	}
 	else
 		unlink(path);
 }
@@ -224,7 +237,12 @@ static void finish(struct dest *d)
 	char why[VMMIG_ERRLEN];
 	int type, outcome;
 
-	type = peer_recv(d->ctl, &r, COMMIT_MS, why);
+	if (d->ctl) {
+		type = peer_recv(d->ctl, &r, COMMIT_MS, why);
+	} else {
+		type = -ENOTCONN;
+		snprintf(why, sizeof(why), "vmmigd restarted");
+	}
 	if (type == FRAME_COMMIT) {
 		outcome = 1;
 	} else if (type == FRAME_ABORT) {
@@ -343,6 +361,8 @@ void dest_session(struct tls_conn *c, struct json_object *hello)
 		return;
 	}
 	migration_set_phase(m, MIG_STOPCOPY);
+	/* From now on the source may commit: a restart asks it (dest_recover). */
+	ready_mark(&d);
 	o = json_object_new_object();
 	if (m->opts.verify) {
 		struct vm_status st;
@@ -392,27 +412,55 @@ void dest_stream(struct tls_conn *c, struct json_object *frame)
 	reply(c, FRAME_STREAM_ACK, NULL);
 }
 
-/* Incoming VMs a dead daemon left: without a VMM, gone; with one, reported. */
+/*
+ * Incoming VMs a dead daemon left. Before READY the source cannot have
+ * committed: the VMM (if any) is ended and the folder removed. After READY
+ * the source decides: it is asked, as when the connection is lost.
+ */
+static void *recover_ready(void *arg)
+{
+	struct dest *d = arg;
+
+	finish(d);
+	free(d);
+	return NULL;
+}
+
 static int recover_one(struct vmctl *c, const char *name, void *arg)
 {
-	char dir[4096], path[4200];
-	struct vm_status st;
+	char dir[4096], path[4200], *text = NULL, *tok, *save;
 	struct migration *m;
+	struct dest *d;
+	pthread_t t;
 
 	if (vmctl_dir(c, name, dir, sizeof(dir)))
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, CTL_INCOMING_FILE);
-	if (access(path, F_OK))
+	if (read_file(path, &text))
 		return 0;
-	if (vmctl_status(c, name, &st) || !vm_state_live(st.state)) {
-		if (!vmctl_delete(c, name))
-			event(EV_MIG_IN_FAILED, NULL, "%s: removed the remains of an incoming migration",
-			      name);
-		return 0;
-	}
 	m = migration_new(MIG_IN, name);
-	migration_fail(m, MIG_UNKNOWN, "arrived before vmmigd restarted; its source decides: it stays paused");
-	event(EV_MIG_IN_UNKNOWN, m, "%s: %s", name, m->error);
+	d = calloc(1, sizeof(*d));
+	d->m = m;
+	d->created = d->started = true;
+	snprintf(d->dir, sizeof(d->dir), "%s", dir);
+	tok = strtok_r(text, "\n", &save);
+	snprintf(d->source, sizeof(d->source), "%s", tok ? tok : "");
+	tok = strtok_r(NULL, "\n", &save);
+	snprintf(d->token, sizeof(d->token), "%s", tok ? tok : "");
+	snprintf(m->peer, sizeof(m->peer), "%.60s", d->source);
+	tok = strtok_r(NULL, "\n", &save);
+	if (!tok || strcmp(tok, "ready")) {
+		vmctl_stop(c, name, true);
+		drop(d);
+		migration_fail(m, MIG_FAILED, "vmmigd restarted before the VM had arrived");
+		event(EV_MIG_IN_FAILED, m, "%s: removed the remains of an incoming migration", name);
+		free(d);
+	} else if (pthread_create(&t, NULL, recover_ready, d)) {
+		free(d);
+	} else {
+		pthread_detach(t);
+	}
+	free(text);
 	return 0;
 }
 

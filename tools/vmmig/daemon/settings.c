@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 #include <linux/genetlink.h>
@@ -41,8 +42,15 @@ static int save(const struct vmmig_host *h)
 		.max_storage_migrations = h->max_storage_migrations,
 	};
 	struct json_object *o = json_object_new_object();
+	char dir[4096], *slash;
 	int err;
 
+	snprintf(dir, sizeof(dir), "%s", vmmigd.settings_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
 	jfield_encode(o, JFIELDS(fields), &s);
 	err = write_file_atomic(vmmigd.settings_path,
 				json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));

@@ -23,7 +23,7 @@
 #include "vmstate.h"
 
 #define VMMIGD_SOCKET		"/run/vmmig/vmmigd.sock"
-#define VMMIGD_SETTINGS		"/var/lib/vmmig/host.json"
+#define VMMIGD_SETTINGS		"/etc/vmmig/host.json"
 #define VMMIGD_HOST_MAX		64
 #define MIG_TOKEN_LEN		16
 

@@ -1,0 +1,127 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Live migration when things go wrong: a cancel while queued and during
+# pre-copy, the destination host killed during pre-copy and during
+# stop-and-copy, one byte of a stream corrupted on the wire, and five moves
+# under a limit of two. In every failure the VM runs at the source with its
+# memory intact (the guest's own checksum) and nothing remains at the
+# destination. Host settings survive a restart of vmmigd.
+# shellcheck source=selftests/common.sh
+source "$(dirname "$0")/common.sh"
+# shellcheck source=selftests/vm_common.sh
+source "$(dirname "$0")/vm_common.sh"
+# shellcheck source=selftests/mig_common.sh
+source "$(dirname "$0")/mig_common.sh"
+
+host_up a 1 || { fail "host a"; finish; exit; }
+host_up b 2 || { fail "host b"; finish; exit; }
+
+phase() { H a -j migration show "$1" 2>/dev/null | jq -r .progress.phase; }
+phase_is() { [ "$(phase "$1")" = "$2" ]; }
+# intact NAME WHAT: the VM runs at a, writes, its checksum holds; b has nothing.
+intact() {
+	local c
+	expect_eq "$2: running at a" "$(hstate a "$1")" running
+	c=$(hcounter a "$1")
+	wait_for 30 hcounter_above a "$1" "$c" && pass "$2: guest writes at a" ||
+		fail "$2: counter stuck at $c"
+	expect_rc 0 "$2: checksum holds" -- H a vm show "$1" --verify
+	wait_for 20 test ! -e "$tmp/b/state/$1" && pass "$2: nothing at b" ||
+		fail "$2: b has $(ls "$tmp/b/state/$1" 2>&1)"
+}
+
+# 8 MiB of data at 256 KiB/s: the pre-copy lasts long enough to step in.
+expect_rc 0 "create" -- H a vm create wl --memory 16M --workload dirty=200,wss=8M,pattern=random
+expect_rc 0 "start" -- H a vm start wl
+wait_for 30 hcounter_above a wl 200 && pass "guest writes" || fail "counter stuck"
+slow=(--bandwidth 256K)
+
+# Cancel during pre-copy.
+expect_rc 0 "move, detached" -- H a move wl --to 10.77.0.2 "${slow[@]}" --detach
+wait_for 60 phase_is wl precopy && pass "in pre-copy" || fail "phase $(phase wl)"
+expect_rc 0 "cancel" -- H a migration cancel wl
+wait_for 30 phase_is wl cancelled && pass "cancelled" || fail "phase $(phase wl)"
+intact wl "cancel in pre-copy"
+expect_rc 1 "cancel again" -- H a migration cancel wl
+one_line "nothing to cancel" "^vmmig: migration cancel: wl is not migrating on a"
+
+# Cancel while queued, under max-migrations 1.
+expect_rc 0 "second VM" -- H a vm create w2 --memory 8M --workload dirty=100,wss=2M
+expect_rc 0 "start w2" -- H a vm start w2
+expect_rc 0 "max-migrations 1" -- H a host set max-migrations 1
+expect_rc 0 "move wl" -- H a move wl --to 10.77.0.2 "${slow[@]}" --detach
+expect_rc 0 "move w2" -- H a move w2 --to 10.77.0.2 --detach
+wait_for 30 phase_is w2 queued && pass "w2 queued" || fail "w2: $(phase w2)"
+expect_rc 0 "list shows it queued" -- H a migration list
+expect_match "queued behind one" "$out" "w2 outgoing to 10.77.0.2 queued .* behind 1"
+expect_rc 0 "cancel w2" -- H a migration cancel w2
+wait_for 30 phase_is w2 cancelled && pass "queued move cancelled" || fail "w2: $(phase w2)"
+expect_rc 0 "cancel wl" -- H a migration cancel wl
+wait_for 30 phase_is wl cancelled && pass "wl cancelled" || fail "wl: $(phase wl)"
+intact w2 "cancel while queued"
+expect_rc 0 "max-migrations 2" -- H a host set max-migrations 2
+
+# The destination host dies during pre-copy: its daemon and VMMs killed.
+kill_b() { ip netns pids "$(ns b)" | xargs -r kill -9; wait "${host_pid[b]}" 2>/dev/null; host_pid[b]=; }
+expect_rc 0 "move" -- H a move wl --to 10.77.0.2 "${slow[@]}" --detach
+wait_for 60 phase_is wl precopy && pass "in pre-copy" || fail "phase $(phase wl)"
+kill_b
+wait_for 60 phase_is wl failed && pass "failed" || fail "phase $(phase wl)"
+expect_rc 0 "why" -- H a migration show wl
+echo "# $out"
+rm -f "$tmp/b/vmmigd.sock"
+daemon_up b
+intact wl "destination killed in pre-copy"
+
+# ...and during stop-and-copy: the source VMM lingers there (a test hook).
+expect_rc 0 "stop wl" -- H a vm stop wl --force
+expect_rc 0 "start wl slow to switch" -- on a env VMMIG_TEST_STOPCOPY_DELAY_MS=8000 "$V" vm start wl
+wait_for 30 hcounter_above a wl 100 && pass "guest writes" || fail "counter stuck"
+expect_rc 0 "move" -- H a move wl --to 10.77.0.2 --detach
+wait_for 120 phase_is wl stopcopy && pass "in stop-and-copy" || fail "phase $(phase wl)"
+kill_b
+wait_for 60 phase_is wl failed && pass "failed" || fail "phase $(phase wl)"
+rm -f "$tmp/b/vmmigd.sock"
+daemon_up b
+intact wl "destination killed in stop-and-copy"
+expect_rc 0 "stop wl" -- H a vm stop wl --force
+expect_rc 0 "start wl" -- H a vm start wl
+
+# One byte of a stream flipped on the wire: TLS refuses the record.
+on a python3 "$REPO/selftests/lib/flip_proxy.py" 7000 10.77.0.2 6600 300000 >"$tmp/proxy.log" 2>&1 &
+proxy=$!
+wait_for 10 grep -q ready "$tmp/proxy.log"
+expect_rc 1 "move through a corrupting link" -- H a move wl --to 127.0.0.1:7000
+echo "# $err"
+kill "$proxy"
+intact wl "corrupted byte"
+
+# Five moves under a limit of two: queued in order, all complete.
+expect_rc 0 "stop w2" -- H a vm delete w2 || H a vm stop w2 --force
+for i in 1 2 3 4 5; do
+	H a vm create "q$i" --memory 4M --workload dirty=50,wss=512K >/dev/null
+	H a vm start "q$i" >/dev/null
+done
+for i in 1 2 3 4 5; do
+	expect_rc 0 "move q$i" -- H a move "q$i" --to 10.77.0.2 --bandwidth 512K --detach
+done
+expect_rc 0 "list" -- H a -j migration list
+queued=$(jq -r 'select(.progress.phase == "queued") | .vm' <<<"$out" | wc -l)
+[ "$queued" -ge 1 ] && pass "$queued of them queued" || fail "none queued: $out"
+all_done() { [ "$(H a -j migration list | jq -r 'select(.vm | startswith("q")) | select(.progress.phase == "done") | .vm' | sort -u | wc -l)" = 5 ]; }
+wait_for 300 all_done && pass "all five moved" || fail "$(H a migration list)"
+for i in 1 2 3 4 5; do
+	expect_eq "q$i runs at b" "$(hstate b "q$i")" running
+done
+
+# Settings survive a restart of vmmigd, applied to vmmig.ko at start.
+expect_rc 0 "b: max-storage-migrations 7" -- H b host set max-storage-migrations 7
+wait_for 10 grep -q '"max_storage_migrations": 7' "$tmp/b/host.json" && pass "persisted" ||
+	fail "$(cat "$tmp/b/host.json")"
+daemon_down b
+expect_rc 0 "changed while vmmigd is down" -- H b host set max-storage-migrations 3
+daemon_up b
+expect_rc 0 "b: host show" -- H b -j host show
+expect_eq "vmmigd applied its settings" "$(jq -r .max_storage_migrations <<<"$out")" 7
+
+finish
