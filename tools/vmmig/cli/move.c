@@ -290,7 +290,7 @@ static void print_migration(struct json_object *m)
 	if (jget_u64(m, "downtime_ns"))
 		printf(" downtime %.0f ms", jget_u64(m, "downtime_ns") / 1e6);
 	if (!strcmp(jget_str(p, "phase"), "queued"))
-		printf(" behind %" PRIu64, jget_u64(m, "queued_behind"));
+		printf(" (%" PRIu64 " ahead)", jget_u64(m, "queued_ahead"));
 	if (*jget_str(m, "error"))
 		printf("\n  %s", jget_str(m, "error"));
 	printf("\n");

@@ -190,7 +190,12 @@ static void cancel(int fd, const struct dctl_request *r)
 		err = -EBUSY;
 	} else {
 		m->cancel = true;
-		/* The VMM's writes fail at once; it resumes the VM. */
+		/*
+		 * The VMM takes the end of its connection as a cancel: its
+		 * streams fail at once and it resumes the VM.
+		 */
+		if (m->vmm_fd >= 0)
+			shutdown(m->vmm_fd, SHUT_WR);
 		for (i = 0; i < m->nsock; i++)
 			shutdown(m->sock[i], SHUT_RDWR);
 		pthread_cond_broadcast(&vmmigd.cond);

@@ -49,6 +49,7 @@ struct migration *migration_new(enum mig_dir dir, const char *vm)
 	if (!m)
 		abort();
 	m->dir = dir;
+	m->vmm_fd = -1;
 	snprintf(m->vm, sizeof(m->vm), "%s", vm);
 	mig_opts_default(&m->opts);
 	m->progress.phase = MIG_PREPARE;
@@ -116,7 +117,7 @@ struct json_object *migration_to_json(const struct migration *m)
 	if (m->downtime_ns && m->done)
 		json_object_object_add(o, "downtime_ns", json_object_new_uint64(m->downtime_ns));
 	if (m->progress.phase == MIG_QUEUED)
-		json_object_object_add(o, "queued_behind", json_object_new_uint64(m->queued_behind));
+		json_object_object_add(o, "queued_ahead", json_object_new_uint64(m->queued_behind));
 	if (m->error[0])
 		json_object_object_add(o, "error", json_object_new_string(m->error));
 	if (m->prediction)
@@ -137,7 +138,13 @@ bool slot_get(struct migration *m)
 
 		if (ticket == vmmigd.serving && (vmmigd.active < max || m->cancel))
 			break;
-		m->progress.phase = MIG_QUEUED;
+		if (m->progress.phase != MIG_QUEUED) {
+			m->progress.phase = MIG_QUEUED;
+			pthread_mutex_unlock(&vmmigd.lock);
+			event(EV_MIG_QUEUED, m, "%s: queued on %s: max-migrations %u reached",
+			      m->vm, vmmigd.host, max);
+			pthread_mutex_lock(&vmmigd.lock);
+		}
 		m->queued_behind = ticket - vmmigd.serving;
 		pthread_cond_broadcast(&m->cond);
 		/* The limit may change under us: look again now and then. */

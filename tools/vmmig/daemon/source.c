@@ -193,13 +193,21 @@ static int precopy(struct source *s, const int *fds)
 	req->cmd = CTL_REQ_MIGRATE;
 	req->streams = m->opts.streams;
 	req->mig = m->opts;
+	/* TLS authenticates every byte: memory sections go without their CRC. */
+	req->mig.transport_auth = true;
 	s->vmm = ctl_open(s->dir, req, fds, m->opts.streams, why);
 	free(req);
 	if (s->vmm < 0) {
 		free(line);
 		return fail(s, s->vmm, "the VMM of %s: %s", m->vm, why);
 	}
-	migration_set_phase(m, MIG_PRECOPY);
+	pthread_mutex_lock(&vmmigd.lock);
+	m->vmm_fd = s->vmm;
+	m->progress.phase = MIG_PRECOPY;
+	/* Cancelled while the streams opened: the VMM stops at once. */
+	if (m->cancel)
+		shutdown(s->vmm, SHUT_WR);
+	pthread_mutex_unlock(&vmmigd.lock);
 	for (;;) {
 		err = ctl_read_line(s->vmm, line, CTL_LINE_MAX, -1);
 		if (err) {
@@ -215,7 +223,7 @@ static int precopy(struct source *s, const int *fds)
 				pthread_mutex_lock(&vmmigd.lock);
 				p.elapsed_ns = now_ns() - m->start_ns;
 				if (p.phase == MIG_STOPCOPY && m->progress.phase != MIG_STOPCOPY)
-					m->downtime_ns = now_ns();
+					m->pause_ns = now_ns();
 				m->progress = p;
 				pthread_cond_broadcast(&m->cond);
 				pthread_mutex_unlock(&vmmigd.lock);
@@ -248,13 +256,18 @@ static int decide(struct source *s, bool commit)
 {
 	char line[256];
 	const char *msg = commit ? "{\"commit\":true}\n" : "{\"commit\":false}\n";
-	int err;
+	int err = 0;
 
 	if (s->vmm < 0)
 		return -ENOTCONN;
-	if (write(s->vmm, msg, strlen(msg)) != (ssize_t)strlen(msg))
-		return -errno;
-	err = ctl_read_line(s->vmm, line, sizeof(line), 10000);
+	pthread_mutex_lock(&vmmigd.lock);
+	s->m->vmm_fd = -1;
+	pthread_mutex_unlock(&vmmigd.lock);
+	/* After a cancel the VMM saw the end of the connection: it resumed. */
+	if (send(s->vmm, msg, strlen(msg), MSG_NOSIGNAL) != (ssize_t)strlen(msg))
+		err = !commit && errno == EPIPE ? 0 : -errno;
+	else
+		err = ctl_read_line(s->vmm, line, sizeof(line), 10000);
 	close(s->vmm);
 	s->vmm = -1;
 	return err;
@@ -363,6 +376,9 @@ static void cleanup(struct source *s)
 {
 	unsigned int i;
 
+	pthread_mutex_lock(&vmmigd.lock);
+	s->m->vmm_fd = -1;
+	pthread_mutex_unlock(&vmmigd.lock);
 	if (s->vmm >= 0)
 		close(s->vmm);
 	for (i = 0; i < MIG_MAX_STREAMS; i++)
@@ -434,12 +450,22 @@ void *source_run(void *arg)
 			close(fds[i]);
 		held = !err;
 	}
+	if (err && cancelled(m))
+		err = fail(&s, -ECANCELED, "cancelled");
 	if (!err)
 		err = wait_ready(&s);
-	if (!err && cancelled(m))
-		err = fail(&s, -ECANCELED, "cancelled");
 	if (!err && !settings_migration_enabled(s.why))
 		err = -EPERM;
+	/* The cancel check and the commit phase, at once: no cancel after. */
+	if (!err) {
+		pthread_mutex_lock(&vmmigd.lock);
+		if (m->cancel)
+			err = fail(&s, -ECANCELED, "cancelled");
+		else
+			m->progress.phase = MIG_COMMIT;
+		pthread_cond_broadcast(&m->cond);
+		pthread_mutex_unlock(&vmmigd.lock);
+	}
 	if (err) {
 		/* Before the commit: the VM resumes here, the destination drops it. */
 		send_abort(&s, s.why);
@@ -448,7 +474,6 @@ void *source_run(void *arg)
 				 "; resuming the VM failed");
 		goto out;
 	}
-	migration_set_phase(m, MIG_COMMIT);
 	if (marker(&s)) {
 		err = fail(&s, -EIO, "cannot record the commit in %s: not committed", s.dir);
 		send_abort(&s, s.why);
@@ -470,8 +495,8 @@ void *source_run(void *arg)
 		event(EV_MIG_DONE, m, "%s: its folder here stays: %s", m->vm, c.err);
 	pthread_mutex_lock(&vmmigd.lock);
 	m->end_ns = now_ns();
-	if (m->downtime_ns)
-		m->downtime_ns = m->end_ns - m->downtime_ns;
+	if (m->pause_ns)
+		m->downtime_ns = m->end_ns - m->pause_ns;
 	pthread_mutex_unlock(&vmmigd.lock);
 	migration_set_phase(m, MIG_DONE);
 	event(EV_MIG_DONE, m, "%s: moved to %s in %.1f s, downtime %.0f ms, %llu bytes, %u rounds",

@@ -41,7 +41,7 @@ struct migration {
 	uint8_t token[MIG_TOKEN_LEN];
 	struct mig_opts opts;
 	struct mig_progress progress;
-	uint64_t start_ns, end_ns, downtime_ns;
+	uint64_t start_ns, end_ns, pause_ns, downtime_ns;
 	uint64_t queued_behind;			/* queued: migrations ahead */
 	char error[VMMIG_ERRLEN];
 	bool cancel;				/* asked to cancel */
@@ -50,6 +50,7 @@ struct migration {
 	/* Source: the stream sockets, shut down to cancel. */
 	int sock[MIG_MAX_STREAMS];
 	unsigned int nsock;
+	int vmm_fd;				/* source: the VMM's migrate connection */
 	/* Destination: streams attached so far. */
 	struct tls_conn *stream[MIG_MAX_STREAMS];
 	unsigned int nstreams;

@@ -89,7 +89,7 @@ static void bw_wait(struct mig_tx *tx, uint64_t bytes)
 	struct timespec ts;
 	uint64_t now, due;
 
-	if (!tx->rate)
+	if (!__atomic_load_n(&tx->rate, __ATOMIC_RELAXED))
 		return;
 	now = mono_ns();
 	pthread_mutex_lock(&tx->bw_lock);
@@ -100,17 +100,47 @@ static void bw_wait(struct mig_tx *tx, uint64_t bytes)
 	pthread_mutex_unlock(&tx->bw_lock);
 	if (due <= now)
 		return;
-	ts.tv_sec = due / 1000000000ULL;
-	ts.tv_nsec = due % 1000000000ULL;
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
+	/* In slices: a cancel, a failure or a lifted cap ends the wait. */
+	while (now < due && !__atomic_load_n(&tx->err, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&tx->rate, __ATOMIC_RELAXED)) {
+		uint64_t until = due - now > 50000000 ? now + 50000000 : due;
+
+		ts.tv_sec = until / 1000000000ULL;
+		ts.tv_nsec = until % 1000000000ULL;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		now = mono_ns();
+	}
+}
+
+void mig_tx_set_rate(struct mig_tx *tx, uint64_t rate)
+{
+	pthread_mutex_lock(&tx->bw_lock);
+	__atomic_store_n(&tx->rate, rate, __ATOMIC_RELAXED);
+	tx->due_ns = 0;
+	pthread_mutex_unlock(&tx->bw_lock);
+}
+
+void mig_tx_cancel(struct mig_tx *tx, int err, const char *why)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&tx->lock);
+	if (!tx->err) {
+		__atomic_store_n(&tx->err, err, __ATOMIC_RELAXED);
+		snprintf(tx->why, sizeof(tx->why), "%s", why);
+	}
+	/* Senders blocked in a write return at once. */
+	for (i = 0; i < tx->n; i++)
+		shutdown(tx->s[i].fd, SHUT_RDWR);
+	pthread_cond_broadcast(&tx->cond);
+	pthread_mutex_unlock(&tx->lock);
 }
 
 static void tx_fail(struct mig_tx *tx, struct tx_stream *s, int err, const char *what)
 {
 	pthread_mutex_lock(&tx->lock);
 	if (!tx->err) {
-		tx->err = err;
+		__atomic_store_n(&tx->err, err, __ATOMIC_RELAXED);
 		if (tx->n > 1)
 			snprintf(tx->why, sizeof(tx->why), "stream %u: %s: %s", s->idx, what,
 				 strerror(-err));

@@ -34,6 +34,10 @@ int mig_tx_drain(struct mig_tx *tx, char *why);
 int mig_tx_finish(struct mig_tx *tx, char *why);
 /* Bytes written on all streams (@wire) and what they held before compression (@raw). */
 void mig_tx_bytes(struct mig_tx *tx, uint64_t *wire, uint64_t *raw);
+/* A new bandwidth cap (bytes per second, 0: none), from the next section on. */
+void mig_tx_set_rate(struct mig_tx *tx, uint64_t rate);
+/* From another thread: every stream fails now with @err and @why. */
+void mig_tx_cancel(struct mig_tx *tx, int err, const char *why);
 /* Stops the threads (shutting the sockets down if a stream failed) and frees @tx. */
 void mig_tx_close(struct mig_tx *tx);
 

@@ -434,8 +434,13 @@ int control_loop(struct vm *vm, int listen_fd)
 		if (pfd[P_MIG_DONE].fd >= 0 && pfd[P_MIG_DONE].revents) {
 			pfd[P_MIG].fd = migrate_out_done(vm);
 			pfd[P_MIG_DONE].fd = -1;
+		} else if (pfd[P_MIG_DONE].fd >= 0 && pfd[P_MIG].fd >= 0 && pfd[P_MIG].revents) {
+			/* Mid-copy: a cancel; the connection is looked at again after. */
+			migrate_out_cancel(vm);
+			pfd[P_MIG].fd = -1;
+			continue;
 		}
-		if (pfd[P_MIG].fd >= 0 && pfd[P_MIG].revents) {
+		if (pfd[P_MIG_DONE].fd < 0 && pfd[P_MIG].fd >= 0 && pfd[P_MIG].revents) {
 			pfd[P_MIG].fd = -1;
 			if (migrate_out_decide(vm))
 				break;
@@ -448,6 +453,7 @@ int control_loop(struct vm *vm, int listen_fd)
 		next = handle_client(vm, fd);
 		if (next == KEEP_CONNECTION) {
 			pfd[P_MIG_DONE].fd = vm->mig.done_fd;
+			pfd[P_MIG].fd = vm->mig.fd;
 			next = KEEP_GOING;
 			continue;
 		}

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "ctl.h"
+#include "stream.h"
 #include "vmm.h"
 
 static void send_line(int fd, struct json_object *o)
@@ -104,6 +105,7 @@ int migrate_out_start(struct vm *vm, const struct ctl_request *req, int fd, cons
 	m->opts = req->mig;
 	m->fd = fd;
 	m->was_running = true;
+	m->cancel_seen = false;
 	m->role = CTL_MIG_OUTGOING;
 	m->decided = false;
 	if (pthread_create(&m->thread, NULL, out_thread, vm)) {
@@ -203,6 +205,29 @@ int migrate_incoming_end(struct vm *vm, bool commit, char *why, bool *end)
 	if (commit)
 		vm_resume(vm);
 	return 0;
+}
+
+void migrate_attach_tx(struct vm *vm, struct mig_tx *tx)
+{
+	pthread_mutex_lock(&vm->mig.tx_lock);
+	vm->mig.tx = tx;
+	pthread_mutex_unlock(&vm->mig.tx_lock);
+}
+
+/*
+ * During the copy vmmigd says nothing on the connection: anything it sends,
+ * or its end, is a cancel (`vmmig migration cancel`, or vmmigd died). The
+ * streams fail at once, the live save returns, and the VM resumes.
+ */
+void migrate_out_cancel(struct vm *vm)
+{
+	struct vm_migration *m = &vm->mig;
+
+	m->cancel_seen = true;
+	pthread_mutex_lock(&m->tx_lock);
+	if (m->tx)
+		mig_tx_cancel(m->tx, -ECANCELED, "cancelled by vmmigd");
+	pthread_mutex_unlock(&m->tx_lock);
 }
 
 /* Requests that would move a VM a migration holds. */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "converge.h"
 #include "nl.h"
@@ -173,6 +174,7 @@ static int live_open(struct live *l)
 
 static void live_close(struct live *l, bool logging)
 {
+	migrate_attach_tx(l->vm, NULL);
 	mig_tx_close(l->tx);
 	if (logging)
 		vmmig_dirty_stop(&l->vm->nl, VMMIG_BY_FD(l->vm->vm_fd));
@@ -213,6 +215,18 @@ static uint64_t wire_bytes(struct live *l)
 	return wire;
 }
 
+/*
+ * A test hook: the tests of failures during stop-and-copy need it to last
+ * long enough to step in (selftests/migrate_fail.sh). Unset, nothing.
+ */
+static void test_delay(const char *var)
+{
+	const char *ms = getenv(var);
+
+	if (ms && *ms)
+		usleep(strtoul(ms, NULL, 10) * 1000);
+}
+
 /**
  * vm_save_live() - save a running VM with pre-copy
  * @vm: the VM, running
@@ -245,6 +259,8 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 	/* File saves keep the CRC of every section. */
 	err = mig_tx_open(&l.tx, fds, nfds, o, o->transport_auth ? VMSTATE_F_NO_MEMORY_CRC : 0,
 			  &l.w, why);
+	if (!err)
+		migrate_attach_tx(vm, l.tx);	/* a cancel reaches the streams */
 	if (err) {
 		live_close(&l, true);
 		return err;
@@ -300,7 +316,10 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 	st->expected_downtime_ms = cv.expected_downtime_ms;
 	t = now_ns();
 	vm_pause(vm);
+	/* The VM waits: the last pages go as fast as the path allows. */
+	mig_tx_set_rate(l.tx, 0);
 	report(&l, fn, ctx, MIG_STOPCOPY, &cv, t0);
+	test_delay("VMMIG_TEST_STOPCOPY_DELAY_MS");
 	n = round_trip(&l);
 	if (n < 0)
 		goto fail;

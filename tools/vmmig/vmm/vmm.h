@@ -89,6 +89,9 @@ struct vm_migration {
 	int done_fd;			/* eventfd: the thread is done */
 	int err;
 	char why[VMMIG_ERRLEN];
+	pthread_mutex_t tx_lock;
+	struct mig_tx *tx;		/* the streams of a live save, while it runs */
+	bool cancel_seen;		/* the daemon's connection ended mid-copy */
 };
 
 struct vm {
@@ -250,6 +253,10 @@ bool migrate_out_decide(struct vm *vm);
 int migrate_incoming_end(struct vm *vm, bool commit, char *why, bool *end);
 /* A request a migration refuses now, with @why set. */
 bool migrate_holds(struct vm *vm, enum ctl_req cmd, char *why);
+/* The streams a live save writes, while it runs (NULL after). */
+void migrate_attach_tx(struct vm *vm, struct mig_tx *tx);
+/* vmmigd's connection ended or spoke during the copy: cancel it. */
+void migrate_out_cancel(struct vm *vm);
 
 /* control.c */
 int control_listen(struct vm *vm, char *why);
