@@ -53,11 +53,19 @@ expect_rc 1 "move from a host with migration off" -- H a move wl --to 10.77.0.2
 one_line "off at a" "^vmmig: move: live migration is off on a"
 expect_rc 0 "a: migration on" -- H a host set migration on
 
+# A dry run: the prediction alone, nothing moves.
+expect_rc 0 "dry run" -- H a move wl --to 10.77.0.2 --dry-run
+expect_match "a prediction" "$out" "^wl to b: (converges|converges-throttled|never).*, expected total [0-9.]+ s, downtime [0-9]+ ms; dirty rate [0-9]+ pages/s, path "
+expect_eq "still running on a" "$(hstate a wl)" running
+[ ! -e "$tmp/b/state/wl" ] && pass "nothing at b" || fail "b has wl after a dry run"
+
 # The move.
 c0=$(hcounter a wl)
 expect_rc 0 "move a -> b" -- H a -j move wl --to 10.77.0.2 --verify
 res=$(tail -n1 <<<"$out")
-echo "# $(jq -c '.migration | {elapsed_ns, downtime_ns, progress}' <<<"$res")"
+echo "# $(jq -c '.migration | {elapsed_ns, downtime_ns, progress, prediction}' <<<"$res")"
+[ "$(jq -r .migration.prediction.verdict <<<"$res")" != null ] && pass "the move was predicted first" ||
+	fail "no prediction: $res"
 expect_eq "done" "$(jq -r .migration.progress.phase <<<"$res")" done
 [ "$(wc -l <<<"$out")" -ge 2 ] && pass "progress lines before the result" || fail "no progress: $out"
 expect_eq "ran at b" "$(hstate b wl)" running

@@ -38,9 +38,9 @@ slow=(--bandwidth 128K)
 
 # Cancel during pre-copy.
 expect_rc 0 "move, detached" -- H a move wl --to 10.77.0.2 "${slow[@]}" --detach
-wait_for 60 phase_is wl precopy && pass "in pre-copy" || fail "phase $(phase wl)"
+wait_for 60 phase_is wl precopy && pass "in pre-copy" || fail "$(H a migration show wl)"
 expect_rc 0 "cancel" -- H a migration cancel wl
-wait_for 30 phase_is wl cancelled && pass "cancelled" || fail "phase $(phase wl)"
+wait_for 30 phase_is wl cancelled && pass "cancelled" || fail "$(H a migration show wl)"
 intact wl "cancel in pre-copy"
 expect_rc 1 "cancel again" -- H a migration cancel wl
 one_line "nothing to cancel" "^vmmig: migration cancel: wl is not migrating on a"
@@ -64,9 +64,9 @@ expect_rc 0 "max-migrations 2" -- H a host set max-migrations 2
 # The destination host dies during pre-copy: its daemon and VMMs killed.
 kill_b() { ip netns pids "$(ns b)" | xargs -r kill -9; wait "${host_pid[b]}" 2>/dev/null; host_pid[b]=; }
 expect_rc 0 "move" -- H a move wl --to 10.77.0.2 "${slow[@]}" --detach
-wait_for 60 phase_is wl precopy && pass "in pre-copy" || fail "phase $(phase wl)"
+wait_for 60 phase_is wl precopy && pass "in pre-copy" || fail "$(H a migration show wl)"
 kill_b
-wait_for 60 phase_is wl failed && pass "failed" || fail "phase $(phase wl)"
+wait_for 60 phase_is wl failed && pass "failed" || fail "$(H a migration show wl)"
 expect_rc 0 "why" -- H a migration show wl
 echo "# $out"
 rm -f "$tmp/b/vmmigd.sock"
@@ -78,9 +78,9 @@ expect_rc 0 "stop wl" -- H a vm stop wl --force
 expect_rc 0 "start wl slow to switch" -- on a env VMMIG_TEST_STOPCOPY_DELAY_MS=8000 "$V" vm start wl
 wait_for 30 hcounter_above a wl 100 && pass "guest writes" || fail "counter stuck"
 expect_rc 0 "move" -- H a move wl --to 10.77.0.2 --detach
-wait_for 120 phase_is wl stopcopy && pass "in stop-and-copy" || fail "phase $(phase wl)"
+wait_for 120 phase_is wl stopcopy && pass "in stop-and-copy" || fail "$(H a migration show wl)"
 kill_b
-wait_for 60 phase_is wl failed && pass "failed" || fail "phase $(phase wl)"
+wait_for 60 phase_is wl failed && pass "failed" || fail "$(H a migration show wl)"
 rm -f "$tmp/b/vmmigd.sock"
 daemon_up b
 intact wl "destination killed in stop-and-copy"
@@ -107,7 +107,8 @@ on a "$V" -j monitor >"$tmp/events" 2>/dev/null &
 mon=$!
 sleep 1
 for i in 1 2 3 4 5; do
-	expect_rc 0 "move q$i" -- H a move "q$i" --to 10.77.0.2 --bandwidth 256K --detach
+	expect_rc 0 "move q$i" -- H a move "q$i" --to 10.77.0.2 --bandwidth 256K \
+		--downtime-limit 5000 --detach
 done
 all_done() { [ "$(H a -j migration list | jq -r 'select(.vm | startswith("q")) | select(.progress.phase == "done") | .vm' | sort -u | wc -l)" = 5 ]; }
 wait_for 300 all_done && pass "all five moved" || fail "$(H a migration list)"

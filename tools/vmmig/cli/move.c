@@ -47,6 +47,8 @@ static const char *mib(uint64_t bytes, char *buf, size_t len)
 /* What a waiting move shows: a bar on a terminal, lines otherwise. */
 struct view {
 	bool tty;
+	bool predicted;			/* the prediction was shown */
+	bool dry_run;			/* nothing but the prediction */
 	uint64_t eta_ns, eta_at;	/* the ETA shown, and when */
 	char last_phase[16];
 	unsigned int last_round;
@@ -73,6 +75,20 @@ static uint64_t eta(struct view *v, const struct mig_progress *p)
 	return est;
 }
 
+static void show_prediction(struct json_object *m)
+{
+	struct json_object *p = json_object_object_get(m, "prediction");
+	char a[32];
+
+	printf("%s to %s: %s", jget_str(m, "vm"), jget_str(m, "peer"), jget_str(p, "verdict"));
+	if (jget_u64(p, "throttle_pct"))
+		printf(" (vCPUs throttled %" PRIu64 " %%)", jget_u64(p, "throttle_pct"));
+	printf(", expected total %.1f s, downtime %" PRIu64 " ms; dirty rate %" PRIu64
+	       " pages/s, path %s/s\n", jget_u64(p, "total_ms") / 1e3, jget_u64(p, "downtime_ms"),
+	       jget_u64(p, "dirty_rate"), mib(jget_u64(p, "throughput"), a, sizeof(a)));
+	fflush(stdout);
+}
+
 static void show_progress(struct view *v, struct json_object *m)
 {
 	struct json_object *pj;
@@ -80,8 +96,16 @@ static void show_progress(struct view *v, struct json_object *m)
 	char why[VMMIG_ERRLEN], a[32], b[32];
 	uint64_t pct, e;
 
-	if (!json_object_object_get_ex(m, DCTL_KEY_MIGRATION, &pj) ||
-	    !json_object_object_get_ex(pj, "progress", &pj) || mig_progress_from_json(pj, &p, why))
+	if (!json_object_object_get_ex(m, DCTL_KEY_MIGRATION, &pj))
+		return;
+	if (!v->predicted && json_object_object_get(pj, "prediction")) {
+		v->predicted = true;
+		if (v->tty)
+			printf("\r\033[K");
+		show_prediction(pj);
+	}
+	if (v->dry_run || !json_object_object_get_ex(pj, "progress", &pj) ||
+	    mig_progress_from_json(pj, &p, why))
 		return;
 	e = eta(v, &p);
 	pct = p.total_pages ? (p.sent_pages > p.total_pages ? 100 : p.sent_pages * 100 / p.total_pages) : 0;
@@ -151,6 +175,7 @@ static int move_main(int argc, char **argv)
 		{ "on-timeout", required_argument, NULL, 'o' },
 		{ "detach", no_argument, NULL, 'D' },
 		{ "verify", no_argument, NULL, 'v' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{}
 	};
 	struct dctl_request r = { .cmd = DCTL_MOVE };
@@ -205,6 +230,9 @@ static int move_main(int argc, char **argv)
 		case 'v':
 			r.mig.verify = true;
 			break;
+		case 'n':
+			r.dry_run = v.dry_run = true;
+			break;
 		default:
 			return EXIT_USAGE;
 		}
@@ -226,7 +254,7 @@ static int move_main(int argc, char **argv)
 	while ((err = dctl_next(fd, &o, why)) == 1) {
 		if (output_is_json())
 			print_json_line(o);
-		else
+		else if (!r.dry_run || !v.predicted)
 			show_progress(&v, o);
 		json_object_put(o);
 	}
@@ -235,6 +263,10 @@ static int move_main(int argc, char **argv)
 		printf("\n");
 	if (output_is_json() && o)
 		print_json_line(o);
+	else if (!err && r.dry_run && !v.predicted)
+		show_prediction(json_object_object_get(o, DCTL_KEY_MIGRATION));
+	else if (!err && r.dry_run)
+		;
 	else if (!err && r.detach)
 		printf("%s: moving to %s (migration %" PRIu64 "); see 'vmmig migration show %s'\n",
 		       r.vm, r.to, jget_u64(json_object_object_get(o, DCTL_KEY_MIGRATION), "id"),
@@ -254,7 +286,7 @@ const struct cmd move_cmd = {
 	.fn = move_main,
 	.args = "NAME --to HOST[:PORT] [ --streams N ] [ --compress zstd[:LEVEL]|lz4|none ]\n"
 		"\t[ --bandwidth RATE ] [ --downtime-limit MS ] [ --timeout S ]\n"
-		"\t[ --on-timeout cancel|throttle|pause ] [ --verify ] [ --detach ]",
+		"\t[ --on-timeout cancel|throttle|pause ] [ --verify ] [ --detach ] [ --dry-run ]",
 	.help = "Moves a running VM live to another host (this host's vmmigd does it)\n"
 		"The VM keeps running while its memory is copied, then pauses for the last\n"
 		"pages and its device state and resumes on HOST. Until the destination has\n"
@@ -270,6 +302,10 @@ const struct cmd move_cmd = {
 		"  --verify          compare the memory at both ends before the switchover\n"
 		"                    (a hash of all memory on each side, inside the downtime)\n"
 		"  --detach          return once started ('vmmig migration show NAME')\n"
+		"  --dry-run         only predict: sample the VM's dirty rate through\n"
+		"                    vmmig.ko, measure the path, and say whether the move\n"
+		"                    converges, its expected total time and downtime\n"
+		"Every move begins with that prediction (about 3 s) and shows it.\n"
 		"Waits and shows the progress (JSON lines with -j).\n",
 };
 

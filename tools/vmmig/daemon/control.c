@@ -130,6 +130,8 @@ static void move(int fd, const struct dctl_request *r)
 	m = migration_new(MIG_OUT, r->vm);
 	snprintf(m->to, sizeof(m->to), "%s", r->to);
 	m->opts = r->mig;
+	m->opts.transport_auth = false;		/* vmmigd's to set, not the user's */
+	m->dry_run = r->dry_run;
 	if (pthread_create(&t, NULL, source_run, m)) {
 		migration_fail(m, MIG_FAILED, "cannot start a thread");
 		send_reply(fd, -EAGAIN, m->error, NULL);

@@ -318,6 +318,14 @@ void dest_session(struct tls_conn *c, struct json_object *hello)
 	err = peer_send(c, FRAME_HELLO, o);
 	json_object_put(o);
 	type = err ? err : peer_recv(c, &req, VMMIG_TLS_TIMEOUT_MS, why);
+	/* The source measures the path first: PROBE bytes, PROBE_ACK with their count. */
+	while (type == FRAME_PROBE) {
+		o = json_object_new_object();
+		json_object_object_add(o, "ok", json_object_new_boolean(true));
+		err = peer_send(c, FRAME_PROBE_ACK, o);
+		json_object_put(o);
+		type = err ? err : peer_recv(c, &req, VMMIG_TLS_TIMEOUT_MS, why);
+	}
 	if (type != FRAME_REQUEST) {
 		json_object_put(req);
 		return;

@@ -22,7 +22,9 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include "converge.h"
 #include "ctl.h"
+#include "sample.h"
 #include "vmmigd.h"
 
 #define READY_MS	(10 * 60 * 1000)	/* the destination loads the last state */
@@ -33,6 +35,7 @@ struct source {
 	struct tls_conn *ctl;			/* control connection */
 	struct tls_conn *streams[MIG_MAX_STREAMS];
 	int vmm;				/* connection to the VMM, or -1 */
+	struct json_object *ready;		/* READY, when it came early */
 	bool has_hash;
 	uint64_t hash;				/* memory at the pause (--verify) */
 	char dir[4096];
@@ -78,7 +81,7 @@ static int fail(struct source *s, int err, const char *fmt, ...)
 	return err;
 }
 
-/* HELLO both ways, then REQUEST until ACCEPT (QUEUED meanwhile) or REFUSE. */
+/* The connection and HELLO both ways. */
 static int negotiate(struct source *s, const struct vmdef *d)
 {
 	struct migration *m = s->m;
@@ -105,6 +108,16 @@ static int negotiate(struct source *s, const struct vmdef *d)
 	if (!strcmp(m->peer, vmmigd.host))
 		return fail(s, -EINVAL, "%s is this host (%s): a VM moves to another host",
 			    m->to, vmmigd.host);
+	return 0;
+}
+
+/* REQUEST until ACCEPT (QUEUED meanwhile) or REFUSE. */
+static int ask(struct source *s, const struct vmdef *d)
+{
+	struct migration *m = s->m;
+	struct json_object *o, *r = NULL;
+	char why[VMMIG_ERRLEN];
+	int type;
 
 	o = request(s, d);
 	type = peer_send(s->ctl, FRAME_REQUEST, o);
@@ -136,6 +149,88 @@ static int negotiate(struct source *s, const struct vmdef *d)
 		return 0;
 	}
 	return type < 0 ? type : -EPERM;
+}
+
+#define PROBE_CHUNK	(256U << 10)
+#define PROBE_BYTES	(4U << 20)
+#define SAMPLE_S	2
+
+/*
+ * The path's throughput, over the control connection (the same TLS as the
+ * streams): PROBE_BYTES in frames, answered once at the end. Bytes/s.
+ */
+static uint64_t probe(struct source *s)
+{
+	char *buf = calloc(1, PROBE_CHUNK), why[VMMIG_ERRLEN];
+	struct json_object *r = NULL;
+	uint64_t t = now_ns(), sent = 0;
+	int type = 0;
+
+	if (!buf)
+		return 0;
+	/* Bytes that do not compress: TLS does not care, a future link might. */
+	for (unsigned int i = 0; i < PROBE_CHUNK; i++)
+		buf[i] = (char)(i * 2654435761U >> 13);
+	while (sent < PROBE_BYTES && !type) {
+		type = peer_send_raw(s->ctl, FRAME_PROBE, buf, PROBE_CHUNK);
+		sent += PROBE_CHUNK;
+	}
+	free(buf);
+	if (!type)
+		type = peer_recv(s->ctl, &r, VMMIG_TLS_TIMEOUT_MS * 3, why);
+	json_object_put(r);
+	/* One ACK per frame: the last one says all arrived. */
+	for (unsigned int i = 1; i < PROBE_BYTES / PROBE_CHUNK && type == FRAME_PROBE_ACK; i++) {
+		type = peer_recv(s->ctl, &r, VMMIG_TLS_TIMEOUT_MS * 3, why);
+		json_object_put(r);
+		r = NULL;
+	}
+	if (type != FRAME_PROBE_ACK)
+		return 0;
+	t = now_ns() - t;
+	return t ? sent * 1000000000ULL / t : 0;
+}
+
+/*
+ * Before the move (and alone with --dry-run): the VM's dirty rate, sampled
+ * by vmmig.ko without dirty logging, and the path's throughput, into the
+ * engine's model (converge.h). The migration keeps it, to set beside what
+ * happens.
+ */
+static int predict(struct source *s)
+{
+	struct migration *m = s->m;
+	struct mig_dirty_sample ds;
+	struct mig_prediction p;
+	struct json_object *o;
+	char why[VMMIG_ERRLEN];
+	uint64_t bps;
+	int err;
+
+	err = mig_sample_dirty(VMMIG_BY_NAME(m->vm), SAMPLE_S, &ds, why);
+	if (err)
+		return fail(s, err, "sampling the dirty rate of %s: %s", m->vm, why);
+	bps = probe(s);
+	if (!bps)
+		return fail(s, -EIO, "measuring the path to %s failed", m->peer);
+	if (m->opts.bandwidth && m->opts.bandwidth < bps)
+		bps = m->opts.bandwidth;
+	mig_predict(ds.total_pages, ds.rate, ds.wss_pages, bps, m->opts.downtime_limit_ms, &p);
+	o = json_object_new_object();
+	json_object_object_add(o, "verdict", json_object_new_string(mig_verdict_names[p.verdict]));
+	json_object_object_add(o, "total_ms", json_object_new_uint64(p.total_ms));
+	json_object_object_add(o, "downtime_ms", json_object_new_uint64(p.downtime_ms));
+	json_object_object_add(o, "rounds", json_object_new_uint64(p.rounds));
+	json_object_object_add(o, "throttle_pct", json_object_new_uint64(p.throttle_pct));
+	json_object_object_add(o, "dirty_rate", json_object_new_uint64(ds.rate));
+	json_object_object_add(o, "wss_pages", json_object_new_uint64(ds.wss_pages));
+	json_object_object_add(o, "throughput", json_object_new_uint64(bps));
+	pthread_mutex_lock(&vmmigd.lock);
+	json_object_put(m->prediction);
+	m->prediction = o;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&vmmigd.lock);
+	return 0;
 }
 
 /* N more connections, each a stream, as plaintext fds for the VMM. */
@@ -175,14 +270,41 @@ static int open_streams(struct source *s, int *fds)
 	return 0;
 }
 
+/* Something from the destination during the copy: its failure, with @why. */
+static bool peer_speaks(struct source *s, char *why)
+{
+	struct pollfd p = { tls_fd(s->ctl), POLLIN, 0 };
+	struct json_object *r = NULL;
+	int type;
+
+	if (poll(&p, 1, 0) != 1)
+		return false;
+	type = peer_recv(s->ctl, &r, 1000, why);
+	/* The destination may finish before the VMM's reply is read here. */
+	if (type == FRAME_READY) {
+		s->ready = r;
+		return false;
+	}
+	if (type == FRAME_ABORT)
+		snprintf(why, VMMIG_ERRLEN, "%.60s: %.180s", s->m->peer, jstr(r, "reason"));
+	else if (type >= 0)
+		snprintf(why, VMMIG_ERRLEN, "%.60s sent %s during the copy", s->m->peer,
+			 frame_type_name(type));
+	else
+		snprintf(why, VMMIG_ERRLEN, "lost %.60s during the copy", s->m->peer);
+	json_object_put(r);
+	return true;
+}
+
 /* The VMM's progress lines, until its reply: 0 with the VM paused and held. */
 static int precopy(struct source *s, const int *fds)
 {
 	struct migration *m = s->m;
 	struct ctl_request *req = calloc(1, sizeof(*req));
 	struct json_object *o, *v;
-	char *line = malloc(CTL_LINE_MAX), why[VMMIG_ERRLEN];
+	char *line = malloc(CTL_LINE_MAX), why[VMMIG_ERRLEN], peer_why[VMMIG_ERRLEN] = "";
 	struct ctl_save_result res;
+	bool peer_failed = false;
 	int err;
 
 	if (!req || !line) {
@@ -209,7 +331,18 @@ static int precopy(struct source *s, const int *fds)
 		shutdown(s->vmm, SHUT_WR);
 	pthread_mutex_unlock(&vmmigd.lock);
 	for (;;) {
-		err = ctl_read_line(s->vmm, line, CTL_LINE_MAX, -1);
+		/*
+		 * The destination speaks during the copy only when it fails
+		 * (ABORT) or dies: the VMM is stopped at once, as by a cancel.
+		 */
+		if (!peer_failed && !s->ready && peer_speaks(s, why)) {
+			peer_failed = true;
+			snprintf(peer_why, sizeof(peer_why), "%s", why);
+			shutdown(s->vmm, SHUT_WR);
+		}
+		err = ctl_read_line(s->vmm, line, CTL_LINE_MAX, peer_failed ? -1 : 200);
+		if (err == -ETIMEDOUT)
+			continue;
 		if (err) {
 			fail(s, err, "the VMM of %s stopped answering: %s", m->vm,
 			     err == -EPIPE ? "it closed the connection" : strerror(-err));
@@ -234,7 +367,7 @@ static int precopy(struct source *s, const int *fds)
 		json_object_put(o);
 		err = ctl_parse_reply(line, &o, why);
 		if (err) {
-			fail(s, err, "%s", why);
+			fail(s, err, "%s", peer_failed ? peer_why : why);
 			break;
 		}
 		if (!ctl_save_from_json(o, &res, why)) {
@@ -294,6 +427,12 @@ static int wait_ready(struct source *s)
 	for (;;) {
 		if (cancelled(m))
 			return fail(s, -ECANCELED, "cancelled");
+		if (s->ready) {
+			r = s->ready;
+			s->ready = NULL;
+			type = FRAME_READY;
+			break;
+		}
 		type = peer_recv(s->ctl, &r, 500, why);
 		if (type != -ETIMEDOUT)
 			break;
@@ -381,6 +520,7 @@ static void cleanup(struct source *s)
 	pthread_mutex_unlock(&vmmigd.lock);
 	if (s->vmm >= 0)
 		close(s->vmm);
+	json_object_put(s->ready);
 	for (i = 0; i < MIG_MAX_STREAMS; i++)
 		if (s->streams[i])
 			tls_free(s->streams[i]);
@@ -442,6 +582,16 @@ void *source_run(void *arg)
 	}
 	event(EV_MIG_START, m, "%s: moving to %s", m->vm, m->to);
 	err = negotiate(&s, &d);
+	if (!err)
+		err = predict(&s);
+	if (!err && m->dry_run) {
+		migration_set_phase(m, MIG_DONE);
+		event(EV_MIG_DONE, m, "%s: a dry run to %s: %s", m->vm, m->peer,
+		      json_object_to_json_string(m->prediction));
+		goto unknown;
+	}
+	if (!err)
+		err = ask(&s, &d);
 	if (!err)
 		err = open_streams(&s, fds);
 	if (!err) {

@@ -55,8 +55,8 @@ struct migration {
 	struct tls_conn *stream[MIG_MAX_STREAMS];
 	unsigned int nstreams;
 	pthread_cond_t cond;			/* a stream arrived, a phase changed */
-	/* Prediction (source). */
-	bool predicted;
+	/* Prediction (source): measured before the move, or alone (dry run). */
+	bool dry_run;
 	struct json_object *prediction;
 };
 

@@ -19,6 +19,7 @@ static const struct jfield fields[] = {
 	JFIELD(struct dctl_request, "vm", JF_STR, vm),
 	JFIELD(struct dctl_request, "to", JF_STR, to),
 	JFIELD(struct dctl_request, "detach", JF_BOOL, detach),
+	JFIELD(struct dctl_request, "dry_run", JF_BOOL, dry_run),
 };
 
 const char *dctl_socket(void)

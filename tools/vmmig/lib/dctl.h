@@ -43,6 +43,7 @@ struct dctl_request {
 	char vm[VMDEF_NAME_MAX + 1];
 	char to[256];
 	bool detach;
+	bool dry_run;		/* move: predict only */
 	struct mig_opts mig;
 };
 
