@@ -55,7 +55,7 @@ expect_rc 0 "a: migration on" -- H a host set migration on
 
 # A dry run: the prediction alone, nothing moves.
 expect_rc 0 "dry run" -- H a move wl --to 10.77.0.2 --dry-run
-expect_match "a prediction" "$out" "^wl to b: (converges|converges-throttled|never).*, expected total [0-9.]+ s, downtime [0-9]+ ms; dirty rate [0-9]+ pages/s, path "
+expect_match "a prediction" "$(tail -n1 <<<"$out")" "^wl to b: (converges|converges-throttled|never).*, expected total [0-9.]+ s, downtime [0-9]+ ms; dirty rate [0-9]+ pages/s, path "
 expect_eq "still running on a" "$(hstate a wl)" running
 [ ! -e "$tmp/b/state/wl" ] && pass "nothing at b" || fail "b has wl after a dry run"
 
@@ -66,7 +66,7 @@ res=$(tail -n1 <<<"$out")
 echo "# $(jq -c '.migration | {elapsed_ns, downtime_ns, progress, prediction}' <<<"$res")"
 [ "$(jq -r .migration.prediction.verdict <<<"$res")" != null ] && pass "the move was predicted first" ||
 	fail "no prediction: $res"
-expect_eq "done" "$(jq -r .migration.progress.phase <<<"$res")" done
+expect_eq "done" "$(jq -r .migration.progress.phase <<<"$res")" "done"
 [ "$(wc -l <<<"$out")" -ge 2 ] && pass "progress lines before the result" || fail "no progress: $out"
 expect_eq "ran at b" "$(hstate b wl)" running
 expect_eq "same UUID at b" "$(hjs b wl .uuid)" "$uuid"
@@ -78,7 +78,7 @@ expect_rc 0 "the guest's own checksum holds on b" -- H b vm show wl --verify
 expect_rc 0 "registered at b under its UUID" -- H b -j kvm list
 expect_eq "in b's vmmig.ko" "$(jq -r --arg n wl '.[] | select(.name == $n) | .uuid' <<<"$out")" "$uuid"
 expect_rc 0 "a: migration list" -- H a -j migration list
-expect_eq "a lists it done" "$(jq -r 'select(.vm == "wl") | .progress.phase' <<<"$out" | head -n1)" done
+expect_eq "a lists it done" "$(jq -r 'select(.vm == "wl") | .progress.phase' <<<"$out" | head -n1)" "done"
 expect_rc 0 "b: migration show" -- H b migration show wl
 expect_match "b shows it incoming" "$out" "wl incoming from a done"
 
