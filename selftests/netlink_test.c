@@ -199,7 +199,7 @@ TEST_F(nl, reject_wrong_type)
 TEST_F(nl, reject_missing_attribute)
 {
 	EXPECT_EQ(-EINVAL, send_raw(&self->nl, host_set_msg(&self->nl)));
-	EXPECT_STREQ("vmmig: no host setting given (migration, max-migrations)",
+	EXPECT_STREQ("vmmig: no host setting given (migration, max-migrations, max-storage-migrations)",
 		     self->nl.err.msg);
 }
 
