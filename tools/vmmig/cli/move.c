@@ -58,11 +58,16 @@ static uint64_t eta(struct view *v, const struct mig_progress *p)
 {
 	uint64_t now = mono_ns(), left, est;
 
-	if (!p->throughput)
-		return v->eta_ns;
-	left = p->phase == MIG_PRECOPY && p->round == 0 && p->total_pages > p->sent_pages ?
-	       (p->total_pages - p->sent_pages) * 4096 : p->remaining_pages * 4096;
-	est = left * 1000000000ULL / p->throughput;
+	/* The engine's own estimate (converge.c), else remaining bytes / throughput. */
+	if (p->eta_ns) {
+		est = p->eta_ns;
+	} else {
+		if (!p->throughput)
+			return v->eta_ns;
+		left = p->phase == MIG_PRECOPY && p->round == 0 && p->total_pages > p->sent_pages ?
+		       (p->total_pages - p->sent_pages) * 4096 : p->remaining_pages * 4096;
+		est = left * 1000000000ULL / p->throughput;
+	}
 	/* Counts down, never up: a worse estimate waits for the clock. */
 	if (v->eta_at) {
 		uint64_t counted = v->eta_ns > now - v->eta_at ? v->eta_ns - (now - v->eta_at) : 0;
