@@ -45,16 +45,17 @@ expect_eq "kvm show: the VMM's pid" "$(jq -r .pid <<<"$out")" "$(cat "$VMMIG_STA
 
 # The control protocol: versions, requests and arguments checked.
 rep=$(ctl u '{"cmd":"status","version":1}')
+# A VMM of version 2 serves version 1 requests, and says it speaks 2.
 expect_eq "status with version 1" "$(jq -c '[.ok, .version, .name, .uuid]' <<<"$rep")" \
-	"[true,1,\"u\",\"$u\"]"
+	"[true,2,\"u\",\"$u\"]"
 rep=$(ctl u '{"cmd":"status","version":99}')
 expect_eq "version 99 refused" "$(jq -r .ok <<<"$rep")" false
 expect_eq "saying which it speaks" "$(jq -r .error <<<"$rep")" \
-	"control protocol version 99 is not one this VMM speaks (1-1): restart the VM with this vmmig"
-expect_eq "and its version" "$(jq -r .version <<<"$rep")" 1
+	"control protocol version 99 is not one this VMM speaks (1-2): restart the VM with this vmmig"
+expect_eq "and its version" "$(jq -r .version <<<"$rep")" 2
 rep=$(ctl u '{"cmd":"status"}')
 expect_eq "no version refused" "$(jq -r .error <<<"$rep")" \
-	"the request has no control protocol version (this VMM speaks 1-1)"
+	"the request has no control protocol version (this VMM speaks 1-2)"
 rep=$(ctl u '{"cmd":"status","version":1,"path":"/x"}')
 expect_eq "an argument status does not take" "$(jq -r .error <<<"$rep")" \
 	"status: unknown argument 'path'"
