@@ -13,6 +13,8 @@
 
 #include "kselftest_harness.h"
 #include "ctl_proto.h"
+#include "dctl.h"
+#include "frame.h"
 #include "host.h"
 #include "nl.h"
 #include "output.h"
@@ -263,10 +265,10 @@ TEST(ctl_request_refused)
 		const char *line, *why;
 		int err;
 	} bad[] = {
-		{ "{\"cmd\":\"status\",\"version\":2}", "control protocol version 2 is not one this VMM speaks (1-1): restart the VM with this vmmig", -EPROTONOSUPPORT },
-		{ "{\"cmd\":\"status\",\"version\":0}", "control protocol version 0 is not one this VMM speaks (1-1): restart the VM with this vmmig", -EPROTONOSUPPORT },
-		{ "{\"cmd\":\"status\"}", "the request has no control protocol version (this VMM speaks 1-1)", -EPROTONOSUPPORT },
-		{ "{\"cmd\":\"status\",\"version\":\"1\"}", "the request has no control protocol version (this VMM speaks 1-1)", -EPROTONOSUPPORT },
+		{ "{\"cmd\":\"status\",\"version\":3}", "control protocol version 3 is not one this VMM speaks (1-2): restart the VM with this vmmig", -EPROTONOSUPPORT },
+		{ "{\"cmd\":\"status\",\"version\":0}", "control protocol version 0 is not one this VMM speaks (1-2): restart the VM with this vmmig", -EPROTONOSUPPORT },
+		{ "{\"cmd\":\"status\"}", "the request has no control protocol version (this VMM speaks 1-2)", -EPROTONOSUPPORT },
+		{ "{\"cmd\":\"status\",\"version\":\"1\"}", "the request has no control protocol version (this VMM speaks 1-2)", -EPROTONOSUPPORT },
 		{ "{\"version\":1}", "the request has no \"cmd\"", -EINVAL },
 		{ "{\"cmd\":\"halt\",\"version\":1}", "unknown request 'halt'", -EINVAL },
 		{ "{\"cmd\":\"pause\",\"version\":1,\"force\":true}", "pause: unknown argument 'force'", -EINVAL },
@@ -433,6 +435,70 @@ TEST(parse_sizes)
 	EXPECT_EQ(-ERANGE, parse_size("--memory", "17179869184G", 0, UINT64_MAX, &v, why));
 	EXPECT_EQ(-ERANGE, parse_size("--memory", "4097", 0, 4096, &v, why));
 	EXPECT_EQ(7, v);
+}
+
+/* vmmigd's frames: every field of the header is checked, then the payload. */
+TEST(frame_checks)
+{
+	const char payload[] = "{\"host\":\"a\"}";
+	struct frame_hdr h, bad;
+	char why[VMMIG_ERRLEN], copy[sizeof(payload)];
+
+	frame_hdr_fill(&h, FRAME_HELLO, payload, sizeof(payload) - 1);
+	EXPECT_EQ(0, frame_hdr_check(&h, why));
+	EXPECT_EQ(0, frame_payload_check(&h, payload, why));
+	bad = h;
+	bad.magic[0] ^= 1;
+	EXPECT_EQ(-EPROTO, frame_hdr_check(&bad, why));
+	EXPECT_STREQ("corrupt frame: not a vmmig frame", why);
+	bad = h;
+	bad.version = 2;
+	EXPECT_EQ(-EPROTO, frame_hdr_check(&bad, why));
+	EXPECT_STREQ("protocol version 2: this host speaks 1", why);
+	bad = h;
+	bad.type = FRAME_NTYPES;
+	EXPECT_EQ(-EPROTO, frame_hdr_check(&bad, why));
+	bad = h;
+	bad.len = FRAME_MAX + 1;
+	EXPECT_EQ(-EPROTO, frame_hdr_check(&bad, why));
+	memcpy(copy, payload, sizeof(copy));
+	copy[3] ^= 0x10;
+	EXPECT_EQ(-EPROTO, frame_payload_check(&h, copy, why));
+	EXPECT_STREQ("corrupt frame: hello payload fails its CRC", why);
+}
+
+/* The CLI's requests to vmmigd: a round trip, and what is refused. */
+TEST(dctl_requests)
+{
+	struct dctl_request r = { .cmd = DCTL_MOVE, .detach = true }, back;
+	struct json_object *o;
+	char why[VMMIG_ERRLEN];
+
+	strcpy(r.vm, "wl");
+	strcpy(r.to, "hostb:6601");
+	mig_opts_default(&r.mig);
+	r.mig.streams = 4;
+	r.mig.compress = MIG_COMP_ZSTD;
+	o = dctl_request_to_json(&r);
+	ASSERT_EQ(0, dctl_request_from_json(o, &back, why));
+	EXPECT_EQ(DCTL_MOVE, back.cmd);
+	EXPECT_STREQ("wl", back.vm);
+	EXPECT_STREQ("hostb:6601", back.to);
+	EXPECT_EQ(4, back.mig.streams);
+	EXPECT_EQ(MIG_COMP_ZSTD, back.mig.compress);
+	EXPECT_EQ(true, back.detach);
+	json_object_put(o);
+	o = json_tokener_parse("{\"cmd\":\"move\",\"version\":1,\"migration\":{\"streams\":17}}");
+	EXPECT_EQ(-EINVAL, dctl_request_from_json(o, &back, why));
+	EXPECT_STREQ("migration: 'streams' must be 1 to 16", why);
+	json_object_put(o);
+	o = json_tokener_parse("{\"cmd\":\"fly\",\"version\":1}");
+	EXPECT_EQ(-EINVAL, dctl_request_from_json(o, &back, why));
+	EXPECT_STREQ("unknown request 'fly'", why);
+	json_object_put(o);
+	o = json_tokener_parse("{\"cmd\":\"list\",\"version\":9}");
+	EXPECT_EQ(-EPROTONOSUPPORT, dctl_request_from_json(o, &back, why));
+	json_object_put(o);
 }
 
 TEST_HARNESS_MAIN
