@@ -192,7 +192,7 @@ style: $(CHECKPATCH)
 	@# Out of tree, version checks are needed; they live in compat.h only.
 	$(Q)! grep -n LINUX_VERSION_CODE $(filter-out kmod/compat.h,$(KMOD_SRCS))
 	$(Q)shellcheck -x -S warning selftests/*.sh selftests/run_tests selftests/check \
-		selftests/vm-run $(filter-out %.c %.h %.S,$(wildcard selftests/lib/*)) scripts/*.sh .ci/run \
+		selftests/vm-run $(filter-out %.c %.h %.S %.py,$(wildcard selftests/lib/*)) scripts/*.sh .ci/run \
 		bench/run bench/*.sh bench/dirtier-initrd
 
 sparse:
