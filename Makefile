@@ -217,6 +217,8 @@ vng-check: deps
 
 bench: deps
 	$(Q)$(MAKE) all benchmarks
+	@# bench/run qemu takes vmmig's migrations from this run only.
+	$(Q)rm -f $(BUILD)/bench/migrate_bench.out
 	$(Q)selftests/vm-run -k 6.1 -t 1800 -- bench/run
 	@# Nested Linux guests now and then freeze the test VM (vm-run exits 123,
 	@# see "Frozen test VMs" in testing.rst): once more, as make check does.

@@ -8,14 +8,26 @@
  * kernel, else the relay over a kernel send side). Each transfer moves
  * TLS_BENCH_MIB MiB (default 32) one way, median of REPS; ratios to plain
  * TCP from one run.
+ *
+ * tls_bench --between SRC_NETNS DST_NETNS DST_ADDR [--mib N] [--reps N]
+ * [--modes plain_tcp,tls_ktls,...]: the same transfers from a socket in
+ * network namespace SRC_NETNS to one listening on DST_ADDR in DST_NETNS
+ * (names under /run/netns), the path a migration between two such hosts
+ * takes (bench/migrate_bench.sh).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <openssl/crypto.h>
 
@@ -25,10 +37,13 @@
 
 #define MIB	(1024 * 1024ULL)
 #define SIZE	(size_mib * MIB)
-#define REPS	3
+#define MAX_REPS	9
 #define BUF	(256 * 1024)
 
 static const char *lab;
+static int reps = 3;
+/* --between: the namespaces and the listening address; NULL for loopback. */
+static const char *src_ns, *dst_ns, *dst_addr;
 /* TLS_BENCH_MIB, default 32: TCG in a shared VM does some 10-50 MB/s of AES-GCM. */
 static unsigned long long size_mib = 32;
 
@@ -68,6 +83,74 @@ static double transfer(int wfd, int rfd)
 	return s.got == SIZE ? (double)SIZE / 1e6 / (ns / 1e9) : 0;
 }
 
+/* Enters network namespace @name (/run/netns/NAME); 0 or -errno. */
+static int enter_netns(const char *name)
+{
+	char path[256];
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/*
+ * A connected TCP pair, fd[0] the receiving end: over loopback, or with
+ * --between from SRC_NETNS to DST_ADDR in DST_NETNS. A socket stays in the
+ * namespace it was made in, so the thread enters each in turn and returns.
+ */
+static int stream_pair(int fd[2])
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int home, l = -1, one = 1, rc = -EINVAL;
+
+	if (!src_ns)
+		return tcp_pair(fd);
+	fd[0] = fd[1] = -1;
+	if (inet_pton(AF_INET, dst_addr, &a.sin_addr) != 1)
+		return -EINVAL;
+	home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		return -errno;
+	if ((rc = enter_netns(dst_ns)))
+		goto out;
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &len)) {
+		rc = -errno;
+		goto out;
+	}
+	if ((rc = enter_netns(src_ns)))
+		goto out;
+	fd[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd[1] < 0 || connect(fd[1], (struct sockaddr *)&a, sizeof(a)) ||
+	    (fd[0] = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	setsockopt(fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	rc = 0;
+out:
+	if (setns(home, CLONE_NEWNET) && !rc)
+		rc = -errno;
+	close(home);
+	if (l >= 0)
+		close(l);
+	if (rc) {
+		if (fd[1] >= 0)
+			close(fd[1]);
+		fd[0] = fd[1] = -1;
+	}
+	return rc;
+}
+
 enum mode { PLAIN, USERSPACE, KTLS };
 static const char *const mode_names[] = { "plain_tcp", "tls_userspace_relay", "tls_ktls" };
 
@@ -76,11 +159,14 @@ static double run(enum mode m, char *how, size_t howlen)
 {
 	struct tls_side s = {}, c = {};
 	char why[VMMIG_ERRLEN];
-	int fd[2], pa = -1, pb = -1;
+	int fd[2], pa = -1, pb = -1, rc;
 	double mbs = 0;
 
-	if (tcp_pair(fd))
+	rc = stream_pair(fd);
+	if (rc) {
+		fprintf(stderr, "tls_bench: no TCP connection: %s\n", strerror(-rc));
 		return 0;
+	}
 	if (m == PLAIN) {
 		snprintf(how, howlen, "TCP");
 		mbs = transfer(fd[1], fd[0]);
@@ -126,16 +212,54 @@ out:
 	return mbs;
 }
 
-int main(void)
+static int usage(void)
 {
-	char dir[64], why[VMMIG_ERRLEN], how[3][160];
-	double v[3][REPS], med[3];
-	int m, i;
+	fprintf(stderr, "usage: tls_bench [--between SRC_NETNS DST_NETNS DST_ADDR] [--mib N] "
+		"[--reps 1..%d] [--modes plain_tcp,tls_userspace_relay,tls_ktls]\n", MAX_REPS);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	char dir[64], why[VMMIG_ERRLEN], how[3][160] = {};
+	double v[3][MAX_REPS], med[3] = {};
+	bool on[3] = { true, true, true };
+	const char *modes = NULL;
+	int m, i, a, ok = 1;
 
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (getenv("TLS_BENCH_MIB"))
 		size_mib = strtoull(getenv("TLS_BENCH_MIB"), NULL, 0) ?: size_mib;
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--between") && a + 3 < argc) {
+			src_ns = argv[++a];
+			dst_ns = argv[++a];
+			dst_addr = argv[++a];
+		} else if (!strcmp(argv[a], "--mib") && a + 1 < argc) {
+			size_mib = strtoull(argv[++a], NULL, 0);
+			if (!size_mib)
+				return usage();
+		} else if (!strcmp(argv[a], "--reps") && a + 1 < argc) {
+			reps = atoi(argv[++a]);
+			if (reps < 1 || reps > MAX_REPS)
+				return usage();
+		} else if (!strcmp(argv[a], "--modes") && a + 1 < argc) {
+			modes = argv[++a];
+		} else {
+			return usage();
+		}
+	}
+	if (modes) {
+		for (m = PLAIN; m <= KTLS; m++) {
+			size_t n = strlen(mode_names[m]);
+			const char *p = strstr(modes, mode_names[m]);
+
+			on[m] = p && (p == modes || p[-1] == ',') && (!p[n] || p[n] == ',');
+		}
+		if (!on[PLAIN] && !on[USERSPACE] && !on[KTLS])
+			return usage();
+	}
 	if (!module_loaded("tls") && module_probe("tls"))
 		printf("no tls module in this kernel: kTLS cannot engage\n");
 	if (tls_lab_create(dir, why)) {
@@ -143,23 +267,36 @@ int main(void)
 		return 1;
 	}
 	lab = dir;
-	printf("%s; one stream over TCP loopback, %llu MiB one way, median of %d\n",
-	       OpenSSL_version(OPENSSL_VERSION), SIZE / MIB, REPS);
+	if (src_ns)
+		printf("%s; one stream from netns %s to %s in netns %s, %llu MiB one way, median of %d\n",
+		       OpenSSL_version(OPENSSL_VERSION), src_ns, dst_addr, dst_ns, SIZE / MIB, reps);
+	else
+		printf("%s; one stream over TCP loopback, %llu MiB one way, median of %d\n",
+		       OpenSSL_version(OPENSSL_VERSION), SIZE / MIB, reps);
 	/* Interleaved, so that a noisy neighbour hits every mode alike. */
-	for (i = 0; i < REPS; i++) {
-		for (m = PLAIN; m <= KTLS; m++)
-			v[m][i] = run(m, how[m], sizeof(how[m]));
-		printf("  run %d: %.1f %.1f %.1f MB/s\n", i + 1, v[PLAIN][i], v[USERSPACE][i], v[KTLS][i]);
+	for (i = 0; i < reps; i++) {
+		printf("  run %d:", i + 1);
+		for (m = PLAIN; m <= KTLS; m++) {
+			v[m][i] = on[m] ? run(m, how[m], sizeof(how[m])) : 0;
+			if (on[m])
+				printf(" %s %.1f", mode_names[m], v[m][i]);
+		}
+		printf(" MB/s\n");
 	}
 	for (m = PLAIN; m <= KTLS; m++) {
-		med[m] = median(v[m], REPS);
+		if (!on[m])
+			continue;
+		med[m] = median(v[m], reps);
 		printf("%s mb_per_s=%.1f (%s)\n", mode_names[m], med[m], how[m]);
+		ok = ok && med[m];
 	}
 	for (m = USERSPACE; m <= KTLS; m++)
-		printf("%s_ratio_to_plain_tcp ratio=%.2f\n", mode_names[m],
-		       med[PLAIN] ? med[m] / med[PLAIN] : 0);
-	printf("tls_ktls_ratio_to_userspace ratio=%.2f\n",
-	       med[USERSPACE] ? med[KTLS] / med[USERSPACE] : 0);
+		if (on[m] && on[PLAIN])
+			printf("%s_ratio_to_plain_tcp ratio=%.2f\n", mode_names[m],
+			       med[PLAIN] ? med[m] / med[PLAIN] : 0);
+	if (on[USERSPACE] && on[KTLS])
+		printf("tls_ktls_ratio_to_userspace ratio=%.2f\n",
+		       med[USERSPACE] ? med[KTLS] / med[USERSPACE] : 0);
 	tls_lab_remove(dir);
-	return med[PLAIN] && med[USERSPACE] && med[KTLS] ? 0 : 1;
+	return ok ? 0 : 1;
 }

@@ -1,0 +1,197 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# vmmig's side of the migration benchmark (issue 11), run inside the test VM
+# by bench/run: two hosts as network namespaces joined by a veth pair, each
+# with its vmmigd (selftests/mig_common.sh), and workload guests moved from
+# a to b with `vmmig move -j`, over TLS as every move. Per case one
+# key=value line: total time, downtime (vmmigd's), rounds, bytes, the move's
+# own prediction against what was measured, and its throughput against a
+# raw TLS stream (build/bench/tls_bench --between) of the same bytes
+# between the same two namespaces, in the same run. Then a summary table.
+# See "The migration benchmark" in Documentation/admin-guide/testing.rst.
+#
+# MIG_BENCH_MIB (default 32) sets the guests' memory: the test VM is
+# TCG-emulated, TLS runs at a few MB/s there, so the guests are small.
+#
+# migrate_bench.sh --vs-qemu MIGRATE_OUT QEMU_OUT: the ratios vmmig/QEMU of
+# total time and downtime for the dirty rates both ran, from the saved
+# output of this script and of bench/qemu_migrate.sh (bench/run qemu does
+# this at its end, with what bench/run left in build/bench/ in the same
+# `make bench`).
+
+# ratio A B: A/B to two decimals, "-" when either is missing or B is 0.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-";
+		else printf "%.2f\n", a / b }'
+}
+
+# field LINE KEY: the value of KEY= in a key=value line.
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+# vs_qemu MIGRATE_OUT QEMU_OUT: one line per dirty rate both moved.
+vs_qemu() {
+	local l q c
+	declare -A qline=()
+	while read -r q; do
+		qline[$(field "$q" rate)]=$q
+	done < <(grep '^qemu_migrate case=' "$2" | grep ' status=completed ')
+	for c in idle moderate heavy; do
+		l=$(grep "^migrate_bench case=$c " "$1" | tail -n1)
+		[ -n "$l" ] || continue
+		q=${qline[$(field "$l" rate)]:-}
+		[ -n "$q" ] || continue
+		echo "migrate_bench vs_qemu case=$c rate=$(field "$l" rate)" \
+			"mem_mib=$(field "$l" mem_mib) qemu_case=$(field "$q" case)" \
+			"qemu_mem_mib=$(field "$q" mem_mib)" \
+			"total_ratio=$(ratio "$(field "$l" total_ms)" "$(field "$q" total_ms)")" \
+			"downtime_ratio=$(ratio "$(field "$l" downtime_ms)" "$(field "$q" downtime_ms)")" \
+			"downtime_to_switch_gap_ratio=$(ratio "$(field "$l" downtime_ms)" \
+				"$(field "$q" switch_gap_ms)")"
+	done
+}
+
+if [ "${1:-}" = --vs-qemu ]; then
+	[ $# -eq 3 ] && [ -r "$2" ] && [ -r "$3" ] || {
+		echo "usage: migrate_bench.sh --vs-qemu MIGRATE_OUT QEMU_OUT" >&2
+		exit 2
+	}
+	vs_qemu "$2" "$3"
+	exit 0
+fi
+
+# shellcheck source=selftests/common.sh
+source "$(dirname "$0")/../selftests/common.sh"
+# shellcheck source=selftests/vm_common.sh
+source "$REPO/selftests/vm_common.sh"
+# shellcheck source=selftests/mig_common.sh
+source "$REPO/selftests/mig_common.sh"
+
+MIB=${MIG_BENCH_MIB:-32}
+WSS=$((MIB / 2))
+TLS_BENCH=$REPO/build/bench/tls_bench
+say() { printf 'migrate_bench: %s\n' "$*"; }
+
+[ -x "$TLS_BENCH" ] || skip "$TLS_BENCH is not built (make benchmarks)"
+host_up a 1 || { say "host a did not come up"; exit 1; }
+host_up b 2 || { say "host b did not come up"; exit 1; }
+say "guests of $MIB MiB (working set $WSS MiB), moved from a to b over TLS; $(nproc) vCPU(s)"
+
+# started HOST VM RATE: running, and writing if RATE is not 0 (an idle
+# workload's counter stays at 0).
+started() { [ "$(hstate "$1" "$2")" = running ] && { [ "$3" = 0 ] || hcounter_above "$1" "$2" 0; }; }
+
+declare -A line=()
+order=()
+fails=0
+n=0
+# run_case NAME RATE [MOVE ARGS...]: one workload guest of MIB MiB that
+# dirties RATE pages a second, moved a -> b, then removed.
+run_case() {
+	local name=$1 rate=$2 vm res t0 rc=0 p m retried
+	shift 2
+	n=$((n + 1))
+	vm=bench$n
+	t0=$SECONDS
+	if ! H a vm create "$vm" --memory "${MIB}M" --workload "dirty=$rate,wss=${WSS}M" >/dev/null ||
+		! H a vm start "$vm" >/dev/null ||
+		! wait_for 60 started a "$vm" "$rate"; then
+		say "case=$name: the guest did not start"
+		fails=$((fails + 1))
+		return
+	fi
+	# A few seconds at its rate before the move samples it.
+	sleep 3
+	# Every move bounded: after 60 s vmmigd throttles the guest until it
+	# converges (throttle_pct says so).
+	out=$(H a -j move "$vm" --to 10.77.0.2 --timeout 60 --on-timeout throttle "$@" \
+		2>"$tmp/err") || rc=$?
+	# A shared, loaded host can make the TLS handshake under TCG exceed
+	# its 10 s: once more (retried=1), the guest is still running on a.
+	retried=0
+	if [ $rc -ne 0 ] && grep -q "handshake timed out" "$tmp/err"; then
+		retried=1
+		rc=0
+		out=$(H a -j move "$vm" --to 10.77.0.2 --timeout 60 --on-timeout throttle "$@" \
+			2>"$tmp/err") || rc=$?
+	fi
+	res=$(tail -n1 <<<"$out")
+	if [ $rc -ne 0 ] || [ "$(jq -r .migration.progress.phase <<<"$res" 2>/dev/null)" != "done" ]; then
+		say "case=$name: the move failed (exit $rc): $(cat "$tmp/err") $res"
+		fails=$((fails + 1))
+	else
+		m=$(jq -r '.migration | [.elapsed_ns / 1e6, .downtime_ns / 1e6, .progress.round,
+			.progress.sent_bytes, .progress.raw_bytes, .prediction.verdict,
+			.prediction.total_ms, .prediction.downtime_ms, .prediction.throughput,
+			.prediction.dirty_rate, .progress.throttle_pct] | map(tostring) | join(" ")' <<<"$res")
+		read -r tot down rounds sent raw verdict ptot pdown pthr pdirty thr <<<"$m"
+		p="migrate_bench case=$name mem_mib=$MIB rate=$rate args=$(IFS=,; echo "${*:-none}" | tr ' ' ,)"
+		p+=" $(awk -v t="$tot" -v d="$down" -v s="$sent" -v r="$raw" 'BEGIN {
+			printf "total_ms=%.0f downtime_ms=%.0f sent_mib=%.2f raw_mib=%.2f compress_ratio=%.2f mb_per_s=%.2f",
+				t, d, s / 1048576, r / 1048576, s ? r / s : 0, t ? s / 1e6 / (t / 1e3) : 0 }')"
+		p+=" rounds=$((rounds + 1)) throttle_pct=$thr retried=$retried verdict=$verdict predicted_total_ms=$ptot"
+		p+=" predicted_downtime_ms=$pdown predicted_mb_per_s=$(ratio "$pthr" 1e6)"
+		p+=" predicted_dirty_rate=$pdirty total_pred_ratio=$(ratio "$ptot" "$tot")"
+		p+=" downtime_pred_ratio=$(ratio "$pdown" "$down")"
+		echo "$p"
+		line[$name]=$p
+		order+=("$name")
+	fi
+	for h in a b; do
+		[ -e "$tmp/$h/state/$vm/vm.json" ] || continue
+		H "$h" vm stop "$vm" --force >/dev/null 2>&1
+		H "$h" vm delete "$vm" >/dev/null 2>&1
+	done
+	say "case=$name took $((SECONDS - t0)) s"
+}
+
+# The rates of bench/qemu_migrate.sh (0, 300, 1000 pages/s) and one more.
+run_case idle 0
+run_case moderate 300
+run_case heavy 1000
+run_case extreme 3000
+run_case moderate-streams4 300 --streams 4
+run_case moderate-lz4 300 --compress lz4
+run_case moderate-zstd 300 --compress zstd
+
+# The raw stream: as many bytes as the moderate move sent, one way from a's
+# namespace to b's address, plain TCP and TLS as vmmigd's (kTLS when the
+# kernel and OpenSSL take it, else OpenSSL's records through a relay).
+raw_mib=$(field "${line[moderate]:-}" sent_mib)
+raw_mib=$(awk -v m="${raw_mib:-$MIB}" 'BEGIN { printf "%d\n", m < 1 ? 1 : m + 0.999 }')
+raw=$("$TLS_BENCH" --between "$(ns a)" "$(ns b)" 10.77.0.2 --mib "$raw_mib" --reps 1 \
+	--modes plain_tcp,tls_ktls 2>&1)
+sed 's/^/  /' <<<"$raw"
+tls_mbs=$(sed -n 's/^tls_ktls mb_per_s=\([0-9.]*\).*/\1/p' <<<"$raw")
+tcp_mbs=$(sed -n 's/^plain_tcp mb_per_s=\([0-9.]*\).*/\1/p' <<<"$raw")
+echo "migrate_bench raw_stream mib=$raw_mib tls_mb_per_s=${tls_mbs:--} tcp_mb_per_s=${tcp_mbs:--}"
+[ -n "$tls_mbs" ] || { say "the raw TLS stream failed"; fails=$((fails + 1)); }
+
+# Ratios between cases of this run.
+base=${line[moderate]:-}
+for c in moderate-streams4 moderate-lz4 moderate-zstd; do
+	[ -n "$base" ] && [ -n "${line[$c]:-}" ] || continue
+	echo "migrate_bench compare=$c/moderate" \
+		"total_ratio=$(ratio "$(field "${line[$c]}" total_ms)" "$(field "$base" total_ms)")" \
+		"downtime_ratio=$(ratio "$(field "${line[$c]}" downtime_ms)" "$(field "$base" downtime_ms)")" \
+		"sent_ratio=$(ratio "$(field "${line[$c]}" sent_mib)" "$(field "$base" sent_mib)")" \
+		"compress_ratio=$(field "${line[$c]}" compress_ratio)"
+done
+
+echo "== vmmig migration summary (guests of $MIB MiB over TLS; figures in ms," \
+	"MB/s; raw TLS stream ${tls_mbs:--} MB/s)"
+printf '%-18s %5s %7s %8s %6s %8s %6s %7s %9s %9s %8s %8s\n' case rate total downtime rounds \
+	sent_MiB MB/s to_raw verdict pred_tot tot_rat down_rat
+for c in "${order[@]}"; do
+	l=${line[$c]}
+	printf '%-18s %5s %7s %8s %6s %8s %6s %7s %9s %9s %8s %8s\n' "$c" "$(field "$l" rate)" \
+		"$(field "$l" total_ms)" "$(field "$l" downtime_ms)" "$(field "$l" rounds)" \
+		"$(field "$l" sent_mib)" "$(field "$l" mb_per_s)" \
+		"$(ratio "$(field "$l" mb_per_s)" "$tls_mbs")" "$(field "$l" verdict)" \
+		"$(field "$l" predicted_total_ms)" "$(field "$l" total_pred_ratio)" \
+		"$(field "$l" downtime_pred_ratio)"
+done
+for c in "${order[@]}"; do
+	[ -n "$tls_mbs" ] || break
+	echo "migrate_bench throughput case=$c ratio_to_raw_tls=$(ratio "$(field "${line[$c]}" mb_per_s)" "$tls_mbs")"
+done
+exit $((fails > 0))
