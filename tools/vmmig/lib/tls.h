@@ -20,7 +20,7 @@
 #include <sys/types.h>
 
 #define VMMIG_TLS_DIR		"/etc/vmmig/tls"
-#define VMMIG_TLS_TIMEOUT_MS	10000
+#define VMMIG_TLS_TIMEOUT_MS	30000
 
 struct tls_conf {
 	const char *ca_file, *cert_file, *key_file;
