@@ -202,8 +202,11 @@ int migrate_incoming_end(struct vm *vm, bool commit, char *why, bool *end)
 		return vmm_fail(why, -EINVAL, "this VM is not an incoming migration");
 	m->role = CTL_MIG_NONE;
 	*end = !commit;
-	if (commit)
+	if (commit) {
 		vm_resume(vm);
+		/* The guest is here now: tell the network (virtio_net.c). */
+		virtio_net_announce(vm);
+	}
 	return 0;
 }
 

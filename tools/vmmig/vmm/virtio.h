@@ -90,5 +90,7 @@ void virtio_fail(struct virtio_dev *d, const char *fmt, ...)
 /* virtio_blk.c and virtio_net.c */
 int virtio_blk_init(struct virtio_dev *d, const char *path, bool readonly, char *why);
 int virtio_net_init(struct virtio_dev *d, const char *tap, const char *mac, char *why);
+/* Makes each NIC announce the guest's MAC on its tap (after an incoming migration). */
+void virtio_net_announce(struct vm *vm);
 
 #endif

@@ -8,6 +8,11 @@
  * Transmit runs on the vCPU that notified. Receive has a thread of its own,
  * which waits for the tap only while the guest has given buffers and the VM
  * runs, and for a kick (eventfd) otherwise.
+ *
+ * After an incoming migration resumes the VM, that thread also announces the
+ * guest on the tap (virtio_net_announce): a few RARP frames from the guest's
+ * MAC, so that the bridges between here and the guest's peers learn its new
+ * port at once instead of when the guest next sends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,12 +34,17 @@
 #define RXQ	0
 #define TXQ	1
 #define HDR_LEN	((int)sizeof(struct virtio_net_hdr_mrg_rxbuf))
+#define ANNOUNCE_FRAMES	5
+#define ANNOUNCE_GAP_MS	100
+#define ETH_RARP	0x8035
+#define RARP_REQUEST	3
 
 struct net {
 	int tap, kick;
 	pthread_t rx;
 	bool rx_thread, quit;
 	bool rx_waiting;	/* for the guest's buffers, or for the VM to run */
+	int announce;		/* RARP frames still to send */
 	uint8_t mac[6];
 	char name[IFNAMSIZ];
 };
@@ -89,11 +99,37 @@ static void rx_some(struct virtio_dev *d, struct net *n)
 		virtio_interrupt(d);
 }
 
+/*
+ * One RARP request from the guest's MAC to everyone, as a guest that asks
+ * for its own address would send: a switch learns the MAC's port from it,
+ * nobody answers it, and no IP address is claimed.
+ */
+static void announce(struct net *n)
+{
+	uint8_t f[HDR_LEN + 60] = { 0 };	/* a zero virtio-net header: no offload */
+	uint8_t *e = f + HDR_LEN, *a = e + 14;
+
+	memset(e, 0xff, 6);
+	memcpy(e + 6, n->mac, 6);
+	e[12] = ETH_RARP >> 8;
+	e[13] = ETH_RARP & 0xff;
+	a[1] = 1;			/* hardware: Ethernet */
+	a[2] = 0x08;			/* protocol: IPv4 */
+	a[4] = 6;
+	a[5] = 4;
+	a[7] = RARP_REQUEST;
+	memcpy(a + 8, n->mac, 6);	/* sender MAC; sender IP 0 */
+	memcpy(a + 18, n->mac, 6);	/* target MAC; target IP 0 */
+	if (write(n->tap, f, sizeof(f)) < 0)
+		fprintf(stderr, "vmmig-vmm: virtio-net %s: announce: %s\n", n->name, strerror(errno));
+}
+
 static void *rx_thread(void *arg)
 {
 	struct virtio_dev *d = arg;
 	struct net *n = d->priv;
 	struct pollfd p[2] = { { .fd = n->kick, .events = POLLIN }, { .fd = n->tap } };
+	int timeout;
 	uint64_t v;
 
 	for (;;) {
@@ -105,8 +141,14 @@ static void *rx_thread(void *arg)
 		n->rx_waiting = false;
 		rx_some(d, n);
 		p[1].events = n->rx_waiting ? 0 : POLLIN;
+		timeout = -1;
+		if (n->announce > 0) {
+			announce(n);
+			if (--n->announce)
+				timeout = ANNOUNCE_GAP_MS;
+		}
 		pthread_mutex_unlock(&d->lock);
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 2, timeout) < 0 && errno != EINTR)
 			perror("vmmig-vmm: virtio-net: poll");
 		if (p[0].revents && read(n->kick, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			perror("vmmig-vmm: virtio-net: kick");
@@ -186,6 +228,24 @@ const struct virtio_ops virtio_net_ops = {
 	.changed = net_changed,
 	.destroy = net_destroy,
 };
+
+void virtio_net_announce(struct vm *vm)
+{
+	struct virtio_dev *d;
+	struct net *n;
+	int i;
+
+	for (i = 0; i < vm->nvirtio; i++) {
+		d = vm->virtio[i];
+		if (d->ops != &virtio_net_ops || !d->priv)
+			continue;
+		n = d->priv;
+		pthread_mutex_lock(&d->lock);
+		n->announce = ANNOUNCE_FRAMES;
+		kick(n);
+		pthread_mutex_unlock(&d->lock);
+	}
+}
 
 /*
  * A definition written by hand may lack the MAC `vmmig vm create` records:
