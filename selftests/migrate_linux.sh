@@ -8,8 +8,9 @@
 # guest echoes what the client sends (busybox nc), the client sends a line
 # every 100 ms and waits for it back, before, during and after the move: the
 # connection stays up and no line is lost or changed. The destination VMM
-# announces the guest on its tap when it resumes (RARP), so the client's
-# bridge sends to b's port at once. The largest gap between two replies is
+# announces the guest on its tap when it resumes (5 RARP requests, which the
+# client's bridge is seen to receive), so that bridge sends to b's port at
+# once. The largest gap between two replies is
 # the downtime the client sees. The guest's console goes on at b.
 # shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
@@ -25,6 +26,7 @@ GUEST=10.0.3.15
 cleanup_hook() {
 	local h
 	[ -z "${client:-}" ] || kill "$client" 2>/dev/null
+	[ -z "${sniffer:-}" ] || kill "$sniffer" 2>/dev/null
 	if [ $failures -gt 0 ]; then
 		for h in a b; do
 			[ -e "$tmp/$h/state/lx" ] || continue
@@ -104,6 +106,23 @@ client=$!
 wait_for 120 replies_past 10 && pass "the client talks to the guest over TCP" ||
 	fail "no replies: $(tail -n 2 "$tmp/client.log")"
 
+# The destination's announce, as the client's bridge receives it: RARP
+# frames (EtherType 0x8035) from the guest's MAC.
+ip netns exec "$c" python3 -c '
+import socket, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x8035))
+s.bind(("brg", 0))
+s.settimeout(1)
+n, end = 0, time.time() + 600
+while n < 5 and time.time() < end:
+	try:
+		f = s.recv(128)
+	except socket.timeout:
+		continue
+	if f[6:12] == bytes.fromhex("525400123457") and f[20:22] == b"\0\3":
+		n += 1
+print(n, flush=True)' >"$tmp/rarp" 2>&1 &
+sniffer=$!
 before=$(last_tick a)
 r0=$(replies)
 expect_rc 0 "move a -> b" -- H a -j move lx --to 10.77.0.2
@@ -113,6 +132,9 @@ echo "# $(jq -c '.migration | {elapsed_ns, downtime_ns}' <<<"$res" 2>/dev/null)"
 [ "$r1" -gt "$r0" ] && pass "replies during the move ($((r1 - r0)))" || fail "no reply during the move"
 expect_eq "runs at b" "$(hstate b lx)" running
 [ ! -e "$tmp/a/state/lx" ] && pass "gone from a" || fail "a still has lx"
+wait_for 10 test -s "$tmp/rarp"
+expect_eq "b announced the guest: RARP requests seen by the client's bridge" "$(cat "$tmp/rarp")" 5
+kill "$sniffer" 2>/dev/null
 wait_for 60 replies_past $((r1 + 20)) && pass "the connection carries data after the move" ||
 	fail "the connection stalled after the move: $(tail -n 2 "$tmp/client.log")"
 wait_for 60 ticks_past b $((before + 2)) &&
