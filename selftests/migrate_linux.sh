@@ -37,7 +37,7 @@ cleanup_hook() {
 	fi
 	mig_cleanup
 }
-console() { tr -d '\r' <"$tmp/$1/state/lx/console.log" 2>/dev/null; }
+console() { tr -d '\r' 2>/dev/null <"$tmp/$1/state/lx/console.log"; }
 last_tick() { console "$1" | grep -ao 'TICK [0-9]*$' | tail -n 1 | cut -d' ' -f2; }
 ticks_past() { [ "$(last_tick "$1")" -ge "$2" ] 2>/dev/null; }
 replies() { grep -c '^[0-9.]* [0-9]*$' "$tmp/client.log"; }
@@ -125,12 +125,25 @@ print(n, flush=True)' >"$tmp/rarp" 2>&1 &
 sniffer=$!
 before=$(last_tick a)
 r0=$(replies)
-expect_rc 0 "move a -> b" -- H a -j move lx --to 10.77.0.2
+# Under the load of a nested TCG guest, vmmigd's 10 s TLS handshake can time
+# out: that move is aborted, the guest runs on at a, and it is tried once more.
+if H a -j move lx --to 10.77.0.2 >"$tmp/move.out" 2>"$tmp/move.err"; then
+	pass "move a -> b"
+	out=$(cat "$tmp/move.out")
+else
+	echo "# the first move failed: $(cat "$tmp/move.err")"
+	expect_eq "still running at a after the failed move" "$(hstate a lx)" running
+	expect_rc 0 "move a -> b (again)" -- H a -j move lx --to 10.77.0.2
+fi
 res=$(tail -n1 <<<"$out")
+if [ "$(hstate b lx)" != running ]; then
+	fail "the guest did not move"
+	finish
+	exit
+fi
 r1=$(replies)
 echo "# $(jq -c '.migration | {elapsed_ns, downtime_ns}' <<<"$res" 2>/dev/null)"
 [ "$r1" -gt "$r0" ] && pass "replies during the move ($((r1 - r0)))" || fail "no reply during the move"
-expect_eq "runs at b" "$(hstate b lx)" running
 [ ! -e "$tmp/a/state/lx" ] && pass "gone from a" || fail "a still has lx"
 wait_for 10 test -s "$tmp/rarp"
 expect_eq "b announced the guest: RARP requests seen by the client's bridge" "$(cat "$tmp/rarp")" 5
