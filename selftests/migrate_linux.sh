@@ -125,7 +125,7 @@ print(n, flush=True)' >"$tmp/rarp" 2>&1 &
 sniffer=$!
 before=$(last_tick a)
 r0=$(replies)
-# Under the load of a nested TCG guest, vmmigd's 10 s TLS handshake can time
+# Under the load of a nested TCG guest, vmmigd's TLS handshake can time
 # out: that move is aborted, the guest runs on at a, and it is tried once more.
 if H a -j move lx --to 10.77.0.2 >"$tmp/move.out" 2>"$tmp/move.err"; then
 	pass "move a -> b"
