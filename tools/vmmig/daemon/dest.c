@@ -28,7 +28,6 @@
 struct dest {
 	struct migration *m;
 	struct tls_conn *ctl;
-	char token[2 * MIG_TOKEN_LEN + 1];
 	char source[300];		/* the source's listener, to ask the outcome */
 	char dir[4096];
 	bool created, started;
@@ -50,7 +49,7 @@ static void ready_mark(struct dest *d)
 	char path[4200], text[400];
 
 	snprintf(path, sizeof(path), "%s/%s", d->dir, CTL_INCOMING_FILE);
-	snprintf(text, sizeof(text), "%s\n%s\nready\n", d->source, d->token);
+	snprintf(text, sizeof(text), "%s\n%s\nready\n", d->source, d->m->token);
 	write_file_atomic(path, text);
 }
 
@@ -62,7 +61,7 @@ static void marker(struct dest *d, bool on)
 	if (on) {
 		char text[400];
 
-		snprintf(text, sizeof(text), "%s\n%s\n", d->source, d->token);
+		snprintf(text, sizeof(text), "%s\n%s\n", d->source, d->m->token);
 		write_file_atomic(path, text);
 	}
 	else
@@ -80,8 +79,8 @@ static int prepare(struct dest *d, struct json_object *req, struct vmdef *def)
 	int err;
 
 	vmctl_init(&c, vmmigd.state_dir);
-	snprintf(d->token, sizeof(d->token), "%s", jstr(req, "token"));
-	if (strlen(d->token) != 2 * MIG_TOKEN_LEN ||
+	snprintf(d->m->token, sizeof(d->m->token), "%s", jstr(req, "token"));
+	if (strlen(d->m->token) != 2 * MIG_TOKEN_LEN ||
 	    !json_object_object_get_ex(req, "definition", &v) || vmdef_from_json(def, v, why) ||
 	    !json_object_object_get_ex(req, "migration", &v) ||
 	    mig_opts_from_json(v, &m->opts, why)) {
@@ -94,8 +93,6 @@ static int prepare(struct dest *d, struct json_object *req, struct vmdef *def)
 			 vmmigd.host, VMSTATE_VERSION);
 		return -EPROTO;
 	}
-	for (unsigned int i = 0; i < MIG_TOKEN_LEN; i++)
-		sscanf(d->token + 2 * i, "%2hhx", &m->token[i]);
 	snprintf(m->vm, sizeof(m->vm), "%s", def->name);
 	memcpy(m->uuid, def->uuid, sizeof(m->uuid));
 	if (!settings_migration_enabled(d->why))
@@ -211,7 +208,7 @@ static int ask_outcome(struct dest *d)
 		if (!c)
 			continue;
 		o = json_object_new_object();
-		json_object_object_add(o, "token", json_object_new_string(d->token));
+		json_object_object_add(o, "token", json_object_new_string(d->m->token));
 		type = peer_send(c, FRAME_OUTCOME, o);
 		json_object_put(o);
 		if (!type)
@@ -312,9 +309,7 @@ void dest_session(struct tls_conn *c, struct json_object *hello)
 	struct migration *m;
 	int type, err;
 
-	o = json_object_new_object();
-	json_object_object_add(o, "host", json_object_new_string(vmmigd.host));
-	json_object_object_add(o, "version", json_object_new_int(FRAME_VERSION));
+	o = peer_hello();
 	err = peer_send(c, FRAME_HELLO, o);
 	json_object_put(o);
 	type = err ? err : peer_recv(c, &req, VMMIG_TLS_TIMEOUT_MS, why);
@@ -394,18 +389,13 @@ void dest_stream(struct tls_conn *c, struct json_object *frame)
 {
 	const char *token = jstr(frame, "token");
 	struct json_object *v;
-	char hex[2 * MIG_TOKEN_LEN + 1];
 	struct migration *m;
-	unsigned int i;
 	int index = json_object_object_get_ex(frame, "index", &v) ? json_object_get_int(v) : -1;
 
 	pthread_mutex_lock(&vmmigd.lock);
-	for (m = vmmigd.migrations; m; m = m->next) {
-		for (i = 0; i < MIG_TOKEN_LEN; i++)
-			sprintf(hex + 2 * i, "%02x", m->token[i]);
-		if (m->dir == MIG_IN && !m->done && !strcmp(hex, token))
-			break;
-	}
+	m = migration_by_token(MIG_IN, token);
+	if (m && m->done)
+		m = NULL;
 	/* Streams come in order, each from the migration's source. */
 	if (!m || index != (int)m->nstreams || index >= (int)m->opts.streams ||
 	    strcmp(tls_peer_name(c), m->peer)) {
@@ -454,7 +444,7 @@ static int recover_one(struct vmctl *c, const char *name, void *arg)
 	tok = strtok_r(text, "\n", &save);
 	snprintf(d->source, sizeof(d->source), "%s", tok ? tok : "");
 	tok = strtok_r(NULL, "\n", &save);
-	snprintf(d->token, sizeof(d->token), "%s", tok ? tok : "");
+	snprintf(d->m->token, sizeof(d->m->token), "%s", tok ? tok : "");
 	snprintf(m->peer, sizeof(m->peer), "%.60s", d->source);
 	tok = strtok_r(NULL, "\n", &save);
 	if (!tok || strcmp(tok, "ready")) {

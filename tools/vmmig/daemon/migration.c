@@ -98,6 +98,18 @@ struct migration *migration_find(const char *vm, bool live_only)
 	return NULL;
 }
 
+struct migration *migration_by_token(enum mig_dir dir, const char *token)
+{
+	struct migration *m;
+
+	if (!*token)
+		return NULL;
+	for (m = vmmigd.migrations; m; m = m->next)
+		if (m->dir == dir && !strcmp(m->token, token))
+			return m;
+	return NULL;
+}
+
 /* Under vmmigd.lock. */
 struct json_object *migration_to_json(const struct migration *m)
 {

@@ -180,6 +180,16 @@ struct tls_conn *peer_connect(const char *to, char *why)
 	return c;
 }
 
+struct json_object *peer_hello(void)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "host", json_object_new_string(vmmigd.host));
+	json_object_object_add(o, "port", json_object_new_int(vmmigd.port));
+	json_object_object_add(o, "version", json_object_new_int(FRAME_VERSION));
+	return o;
+}
+
 int peer_listen(unsigned int port, char *why)
 {
 	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port),

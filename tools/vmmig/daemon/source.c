@@ -46,26 +46,12 @@ struct source {
 static struct json_object *request(struct source *s, const struct vmdef *d)
 {
 	struct json_object *o = json_object_new_object();
-	char token[2 * MIG_TOKEN_LEN + 1];
-	unsigned int i;
 
-	for (i = 0; i < MIG_TOKEN_LEN; i++)
-		sprintf(token + 2 * i, "%02x", s->m->token[i]);
-	json_object_object_add(o, "token", json_object_new_string(token));
+	json_object_object_add(o, "token", json_object_new_string(s->m->token));
 	json_object_object_add(o, "vm", json_object_new_string(d->name));
 	json_object_object_add(o, "definition", vmdef_to_json(d));
 	json_object_object_add(o, "migration", mig_opts_to_json(&s->m->opts));
 	json_object_object_add(o, "state_version", json_object_new_int(VMSTATE_VERSION));
-	return o;
-}
-
-static struct json_object *hello(void)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "host", json_object_new_string(vmmigd.host));
-	json_object_object_add(o, "port", json_object_new_int(vmmigd.port));
-	json_object_object_add(o, "version", json_object_new_int(FRAME_VERSION));
 	return o;
 }
 
@@ -85,7 +71,7 @@ static int fail(struct source *s, int err, const char *fmt, ...)
 static int negotiate(struct source *s, const struct vmdef *d)
 {
 	struct migration *m = s->m;
-	struct json_object *o = hello(), *r = NULL;
+	struct json_object *o = peer_hello(), *r = NULL;
 	char why[VMMIG_ERRLEN];
 	int type;
 
@@ -238,18 +224,16 @@ static int open_streams(struct source *s, int *fds)
 {
 	struct migration *m = s->m;
 	struct json_object *o, *r = NULL;
-	char why[VMMIG_ERRLEN], token[2 * MIG_TOKEN_LEN + 1];
-	unsigned int i, j;
+	char why[VMMIG_ERRLEN];
+	unsigned int i;
 	int type;
 
-	for (j = 0; j < MIG_TOKEN_LEN; j++)
-		sprintf(token + 2 * j, "%02x", m->token[j]);
 	for (i = 0; i < m->opts.streams; i++) {
 		s->streams[i] = peer_connect(m->to, why);
 		if (!s->streams[i])
 			return fail(s, -ECONNREFUSED, "stream %u: %s", i, why);
 		o = json_object_new_object();
-		json_object_object_add(o, "token", json_object_new_string(token));
+		json_object_object_add(o, "token", json_object_new_string(m->token));
 		json_object_object_add(o, "index", json_object_new_int(i));
 		type = peer_send(s->streams[i], FRAME_STREAM, o);
 		json_object_put(o);
@@ -562,6 +546,17 @@ static int checks(struct source *s, struct vmdef *d)
 	return err;
 }
 
+static void new_token(struct migration *m)
+{
+	uint8_t b[MIG_TOKEN_LEN];
+	unsigned int i;
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		abort();	/* the kernel's CSPRNG does not fail once seeded */
+	for (i = 0; i < MIG_TOKEN_LEN; i++)
+		sprintf(m->token + 2 * i, "%02x", b[i]);
+}
+
 void *source_run(void *arg)
 {
 	struct source s = { .m = arg, .vmm = -1 };
@@ -572,7 +567,7 @@ void *source_run(void *arg)
 	struct vmctl c;
 
 	vmctl_init(&c, vmmigd.state_dir);
-	getrandom(m->token, sizeof(m->token), 0);
+	new_token(m);
 	err = checks(&s, &d);
 	if (err)
 		goto out;
@@ -669,17 +664,10 @@ void source_outcome_reply(struct tls_conn *c, struct json_object *frame)
 {
 	const char *token = jstr(frame, "token"), *outcome = "aborted";
 	struct json_object *o = json_object_new_object();
-	char hex[2 * MIG_TOKEN_LEN + 1];
 	struct migration *m;
-	unsigned int i;
 
 	pthread_mutex_lock(&vmmigd.lock);
-	for (m = vmmigd.migrations; m; m = m->next) {
-		for (i = 0; i < MIG_TOKEN_LEN; i++)
-			sprintf(hex + 2 * i, "%02x", m->token[i]);
-		if (m->dir == MIG_OUT && !strcmp(hex, token))
-			break;
-	}
+	m = migration_by_token(MIG_OUT, token);
 	if (m && (m->progress.phase == MIG_COMMIT || m->progress.phase == MIG_DONE ||
 		  m->progress.phase == MIG_UNKNOWN))
 		outcome = "committed";

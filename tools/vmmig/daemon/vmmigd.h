@@ -38,7 +38,7 @@ struct migration {
 	uint8_t uuid[VMDEF_UUID_LEN];
 	char peer[VMMIGD_HOST_MAX];		/* the other host's name */
 	char to[256];				/* source: as the user gave it */
-	uint8_t token[MIG_TOKEN_LEN];
+	char token[2 * MIG_TOKEN_LEN + 1];	/* hex: names the migration to both hosts */
 	struct mig_opts opts;
 	struct mig_progress progress;
 	uint64_t start_ns, end_ns, pause_ns, downtime_ns;
@@ -118,6 +118,8 @@ int peer_recv(struct tls_conn *c, struct json_object **o, int timeout_ms, char *
 /* Connects to HOST[:PORT] and does the handshake; NULL with @why. */
 struct tls_conn *peer_connect(const char *to, char *why);
 int peer_listen(unsigned int port, char *why);
+/* This host's HELLO: its name, protocol version and listener port. */
+struct json_object *peer_hello(void);
 void *peer_client(void *arg);
 /* A string member of a frame's object, or "". */
 const char *jstr(struct json_object *o, const char *key);
@@ -129,6 +131,8 @@ void migration_fail(struct migration *m, enum mig_phase phase, const char *fmt, 
 	__attribute__((format(printf, 3, 4)));
 struct json_object *migration_to_json(const struct migration *m);
 struct migration *migration_find(const char *vm, bool live_only);
+/* Under vmmigd.lock: the migration of that direction and token, or NULL. */
+struct migration *migration_by_token(enum mig_dir dir, const char *token);
 uint64_t now_ns(void);
 /* Waits for a slot under max-migrations, in order; false if cancelled meanwhile. */
 bool slot_get(struct migration *m);
