@@ -126,8 +126,15 @@ struct json_object *migration_to_json(const struct migration *m)
 	json_object_object_add(o, "migration", mig_opts_to_json(&m->opts));
 	json_object_object_add(o, "elapsed_ns",
 			       json_object_new_uint64((m->end_ns ? m->end_ns : now_ns()) - m->start_ns));
-	if (m->downtime_ns && m->done)
+	if (m->downtime_ns && m->done) {
+		struct json_object *sw = json_object_new_object();
+
 		json_object_object_add(o, "downtime_ns", json_object_new_uint64(m->downtime_ns));
+		json_object_object_add(sw, "stopcopy_ns", json_object_new_uint64(m->stopcopy_ns));
+		json_object_object_add(sw, "load_ns", json_object_new_uint64(m->load_ns));
+		json_object_object_add(sw, "commit_ns", json_object_new_uint64(m->commit_ns));
+		json_object_object_add(o, "switchover", sw);
+	}
 	if (m->progress.phase == MIG_QUEUED)
 		json_object_object_add(o, "queued_ahead", json_object_new_uint64(m->queued_behind));
 	if (m->error[0])

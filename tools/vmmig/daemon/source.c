@@ -36,6 +36,7 @@ struct source {
 	struct tls_conn *streams[MIG_MAX_STREAMS];
 	int vmm;				/* connection to the VMM, or -1 */
 	struct json_object *ready;		/* READY, when it came early */
+	uint64_t stream_end_ns, ready_ns;	/* the VMM's reply, READY */
 	bool has_hash;
 	uint64_t hash;				/* memory at the pause (--verify) */
 	char dir[4096];
@@ -183,20 +184,39 @@ static uint64_t probe(struct source *s)
  * engine's model (converge.h). The migration keeps it, to set beside what
  * happens.
  */
+struct dirty_sampler {
+	const char *vm;
+	struct mig_dirty_sample ds;
+	int err;
+	char why[VMMIG_ERRLEN];
+};
+
+static void *sample_thread(void *arg)
+{
+	struct dirty_sampler *d = arg;
+
+	d->err = mig_sample_dirty(VMMIG_BY_NAME(d->vm), SAMPLE_S, &d->ds, d->why);
+	return NULL;
+}
+
 static int predict(struct source *s)
 {
 	struct migration *m = s->m;
+	struct dirty_sampler d = { .vm = m->vm };
 	struct mig_dirty_sample ds;
 	struct mig_prediction p;
 	struct json_object *o;
-	char why[VMMIG_ERRLEN];
+	pthread_t t;
 	uint64_t bps;
-	int err;
 
-	err = mig_sample_dirty(VMMIG_BY_NAME(m->vm), SAMPLE_S, &ds, why);
-	if (err)
-		return fail(s, err, "sampling the dirty rate of %s: %s", m->vm, why);
+	/* The guest's sample and the path's probe at once: neither waits. */
+	if (pthread_create(&t, NULL, sample_thread, &d))
+		return fail(s, -EAGAIN, "cannot start the dirty-rate sample");
 	bps = probe(s);
+	pthread_join(t, NULL);
+	if (d.err)
+		return fail(s, d.err, "sampling the dirty rate of %s: %s", m->vm, d.why);
+	ds = d.ds;
 	if (!bps)
 		return fail(s, -EIO, "measuring the path to %s failed", m->peer);
 	if (m->opts.bandwidth && m->opts.bandwidth < bps)
@@ -267,6 +287,7 @@ static bool peer_speaks(struct source *s, char *why)
 	/* The destination may finish before the VMM's reply is read here. */
 	if (type == FRAME_READY) {
 		s->ready = r;
+		s->ready_ns = now_ns();
 		return false;
 	}
 	if (type == FRAME_ABORT)
@@ -357,8 +378,13 @@ static int precopy(struct source *s, const int *fds)
 		if (!ctl_save_from_json(o, &res, why)) {
 			s->has_hash = res.has_memory_hash;
 			s->hash = res.memory_hash;
+			s->stream_end_ns = now_ns();
 			pthread_mutex_lock(&vmmigd.lock);
 			m->progress.round = res.rounds;
+			/* The VMM paused the VM res.downtime_ns before its reply. */
+			m->stopcopy_ns = res.downtime_ns;
+			if (!m->pause_ns || s->stream_end_ns - res.downtime_ns < m->pause_ns)
+				m->pause_ns = s->stream_end_ns - res.downtime_ns;
 			pthread_mutex_unlock(&vmmigd.lock);
 		}
 		json_object_put(o);
@@ -418,6 +444,7 @@ static int wait_ready(struct source *s)
 			break;
 		}
 		type = peer_recv(s->ctl, &r, 500, why);
+		s->ready_ns = now_ns();
 		if (type != -ETIMEDOUT)
 			break;
 		waited += 500;
@@ -486,6 +513,12 @@ static int commit(struct source *s)
 	if (!type)
 		type = peer_recv(s->ctl, &r, RESUMED_MS, why);
 	if (type == FRAME_RESUMED) {
+		/* The VM runs there: the downtime ends. */
+		pthread_mutex_lock(&vmmigd.lock);
+		m->downtime_ns = now_ns() - m->pause_ns;
+		m->load_ns = s->ready_ns > s->stream_end_ns ? s->ready_ns - s->stream_end_ns : 0;
+		m->commit_ns = m->pause_ns + m->downtime_ns - s->ready_ns;
+		pthread_mutex_unlock(&vmmigd.lock);
 		json_object_put(r);
 		return 0;
 	}
@@ -640,12 +673,11 @@ void *source_run(void *arg)
 		event(EV_MIG_DONE, m, "%s: its folder here stays: %s", m->vm, c.err);
 	pthread_mutex_lock(&vmmigd.lock);
 	m->end_ns = now_ns();
-	if (m->pause_ns)
-		m->downtime_ns = m->end_ns - m->pause_ns;
 	pthread_mutex_unlock(&vmmigd.lock);
 	migration_set_phase(m, MIG_DONE);
-	event(EV_MIG_DONE, m, "%s: moved to %s in %.1f s, downtime %.0f ms, %llu bytes, %u rounds",
+	event(EV_MIG_DONE, m, "%s: moved to %s in %.1f s, downtime %.0f ms (stop-and-copy %.0f, load %.0f, commit %.0f), %llu bytes, %u rounds",
 	      m->vm, m->peer, (m->end_ns - m->start_ns) / 1e9, m->downtime_ns / 1e6,
+	      m->stopcopy_ns / 1e6, m->load_ns / 1e6, m->commit_ns / 1e6,
 	      (unsigned long long)m->progress.sent_bytes, m->progress.round);
 	goto unknown;
 out:

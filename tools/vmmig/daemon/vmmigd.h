@@ -42,6 +42,8 @@ struct migration {
 	struct mig_opts opts;
 	struct mig_progress progress;
 	uint64_t start_ns, end_ns, pause_ns, downtime_ns;
+	/* Source: the downtime's parts (Documentation/design/migration.rst). */
+	uint64_t stopcopy_ns, load_ns, commit_ns;
 	uint64_t queued_behind;			/* queued: migrations ahead */
 	char error[VMMIG_ERRLEN];
 	bool cancel;				/* asked to cancel */
