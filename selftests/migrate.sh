@@ -63,7 +63,7 @@ expect_eq "still running on a" "$(hstate a wl)" running
 c0=$(hcounter a wl)
 expect_rc 0 "move a -> b" -- H a -j move wl --to 10.77.0.2 --verify
 res=$(tail -n1 <<<"$out")
-echo "# $(jq -c '.migration | {elapsed_ns, downtime_ns, progress, prediction}' <<<"$res")"
+echo "# $(jq -c '.migration | {elapsed_ns, downtime_ns, switchover, progress, prediction}' <<<"$res")"
 [ "$(jq -r .migration.prediction.verdict <<<"$res")" != null ] && pass "the move was predicted first" ||
 	fail "no prediction: $res"
 expect_eq "done" "$(jq -r .migration.progress.phase <<<"$res")" "done"
@@ -73,6 +73,16 @@ expect_eq "same UUID at b" "$(hjs b wl .uuid)" "$uuid"
 [ ! -e "$tmp/a/state/wl" ] && pass "gone from a" || fail "a still has wl: $(ls "$tmp/a/state/wl")"
 c1=$(hcounter b wl)
 [ "$c1" -ge "$c0" ] && pass "counter carried over ($c0 -> $c1)" || fail "counter went back: $c0 -> $c1"
+# The downtime the guest saw: its longest gap by its own TSC since the move
+# began. Its clocks ran on across the move, so the gap holds at least the
+# VMM's stop-and-copy, and no more than the whole move.
+gap=$(hjs b wl .workload.gap_max_us)
+stop_us=$(($(jq -r .migration.switchover.stopcopy_ns <<<"$res") / 1000))
+all_us=$(($(jq -r .migration.elapsed_ns <<<"$res") / 1000))
+echo "# the guest saw a longest gap of $((gap / 1000)) ms; vmmigd's downtime $(($(jq -r .migration.downtime_ns <<<"$res") / 1000000)) ms, stop-and-copy $((stop_us / 1000)) ms"
+[ "$gap" -ge $((stop_us * 9 / 10)) ] && [ "$gap" -le "$all_us" ] &&
+	pass "the guest's clock counted the downtime (${gap} us)" ||
+	fail "guest gap ${gap} us, stop-and-copy ${stop_us} us, move ${all_us} us"
 wait_for 30 hcounter_above b wl "$c1" && pass "guest writes on b" || fail "counter stuck on b"
 expect_rc 0 "the guest's own checksum holds on b" -- H b vm show wl --verify
 expect_rc 0 "registered at b under its UUID" -- H b -j kvm list

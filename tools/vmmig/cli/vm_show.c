@@ -102,6 +102,8 @@ static void print_workload(const struct vmdef *d, const struct vm_status *st)
 		print_string(PRINT_ANY, "checksum", " checksum %s",
 			     hex(st->vmm.wl.checksum, cs, sizeof(cs)));
 		print_uint(PRINT_ANY, "ticks", " ticks %" PRIu64, st->vmm.wl.ticks);
+		print_uint(PRINT_ANY, "gap_max_us", " longest gap %" PRIu64 " us",
+			   st->vmm.wl.gap_max_us);
 	}
 	close_object();
 	print_nl();
@@ -237,7 +239,8 @@ const struct cmd vm_show_cmd = {
 	.fn = vm_show,
 	.args = "NAME [ --verify ]",
 	.help = "one VM: its UUID, whether vmmig.ko has it registered (while it\n"
-		"runs), a workload guest's progress counter and checksum; when\n"
-		"paused, the memory hash and vCPU 0 registers; --verify has the\n"
+		"runs), a workload guest's progress counter, checksum and longest\n"
+		"gap (after a move: the downtime it saw); when paused, the\n"
+		"memory hash and vCPU 0 registers; --verify has the\n"
 		"guest recheck its checksum against its memory\n",
 };

@@ -66,6 +66,15 @@ struct vmmig_guest_page {
 	uint64_t verify_done;	/* the verify_req last answered */
 	uint64_t verify_ok;	/* 1: recomputed checksum == checksum */
 	uint64_t ticks;
+	/*
+	 * The longest time between two turns of the guest's loop (which wakes
+	 * on every tick), by its TSC, since gap_req last changed: what the
+	 * guest saw of a pause or a move (Documentation/design/migration.rst).
+	 */
+	uint64_t gap_req;	/* in: bump to measure afresh (a move starts) */
+	uint64_t gap_done;	/* the gap_req these figures are for */
+	uint64_t gap_max_us;
+	uint64_t gap_at;	/* counter when that gap ended */
 };
 
 /*

@@ -25,7 +25,7 @@ static volatile struct vmmig_guest_page *const gp =
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
 /* Kept in guest memory, so a save and restore carries them along. */
-static uint64_t done, checksum, rng, base_tsc, base_done;
+static uint64_t done, checksum, rng, base_tsc, base_done, last_tsc;
 
 _Static_assert(__builtin_offsetof(struct vmmig_guest_page, ticks) == 13 * 8,
 	       "entry.S counts ticks at this offset");
@@ -146,6 +146,23 @@ static uint64_t pages_due(uint64_t hz, uint64_t rate)
 	return due;
 }
 
+/* The longest stretch without a turn of the loop since gap_req changed. */
+static void watch_gaps(uint64_t khz)
+{
+	uint64_t now = rdtsc(), us = (now - last_tsc) * 1000 / khz;
+
+	last_tsc = now;
+	if (gp->gap_req != gp->gap_done) {
+		gp->gap_max_us = 0;
+		gp->gap_done = gp->gap_req;
+		return;
+	}
+	if (us > gp->gap_max_us) {
+		gp->gap_max_us = us;
+		gp->gap_at = done;
+	}
+}
+
 static void serve_requests(void)
 {
 	uint64_t req = gp->verify_req;
@@ -178,6 +195,7 @@ void guest_main(void)
 	idt_init();
 	timer_init();
 	base_tsc = rdtsc();
+	last_tsc = base_tsc;
 	for (;;) {
 		uint64_t due = rate ? pages_due(hz, rate) : done;
 
@@ -185,6 +203,7 @@ void guest_main(void)
 			dirty_one();
 		gp->checksum = checksum;
 		gp->counter = done;
+		watch_gaps(gp->tsc_khz);
 		serve_requests();
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 	}

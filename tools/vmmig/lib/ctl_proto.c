@@ -83,6 +83,8 @@ static const struct jfield workload_results[] = {
 	JFIELD(struct ctl_workload, CTL_RES_TICKS, JF_U64, ticks),
 	JFIELD(struct ctl_workload, CTL_RES_RATE, JF_U64, rate),
 	JFIELD(struct ctl_workload, CTL_RES_WSS_PAGES, JF_U64, wss_pages),
+	JFIELD(struct ctl_workload, CTL_RES_GAP_MAX_US, JF_U64, gap_max_us),
+	JFIELD(struct ctl_workload, CTL_RES_GAP_AT, JF_U64, gap_at),
 };
 
 static const struct jfield save_results[] = {

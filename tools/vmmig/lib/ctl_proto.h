@@ -121,6 +121,8 @@ void ctl_live_opts_apply(const struct ctl_live_opts *lo, struct mig_opts *o);
 #define CTL_RES_COUNTER		"counter"
 #define CTL_RES_CHECKSUM	"checksum"
 #define CTL_RES_TICKS		"ticks"
+#define CTL_RES_GAP_MAX_US	"gap_max_us"
+#define CTL_RES_GAP_AT		"gap_at"
 #define CTL_RES_RATE		"rate"
 #define CTL_RES_WSS_PAGES	"wss_pages"
 #define CTL_RES_MEMORY_HASH	"memory_hash"	/* paused VMs (status), save with hash */
@@ -153,6 +155,7 @@ extern const char *const ctl_reg_names[CTL_NREGS];
 
 struct ctl_workload {
 	uint64_t counter, checksum, ticks, rate, wss_pages;
+	uint64_t gap_max_us, gap_at;	/* the guest's longest gap (guest.h) */
 };
 
 struct ctl_status {

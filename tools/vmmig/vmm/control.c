@@ -97,6 +97,7 @@ static int status(struct vm *vm, struct json_object *rep)
 		st->wl = (struct ctl_workload){
 			.counter = gp->counter, .checksum = gp->checksum, .ticks = gp->ticks,
 			.rate = gp->rate, .wss_pages = gp->wss_pages,
+			.gap_max_us = gp->gap_max_us, .gap_at = gp->gap_at,
 		};
 	}
 	/* Only a paused VM holds still long enough for these to mean anything. */

@@ -61,6 +61,14 @@ uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 uint64_t mem_offset_to_gpa(uint64_t off)
 {
 	return off < MEM_HOLE_START ? off : off + (MEM_HOLE_END - MEM_HOLE_START);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "ctl.h"
@@ -197,12 +198,19 @@ bool migrate_out_decide(struct vm *vm)
 int migrate_incoming_end(struct vm *vm, bool commit, char *why, bool *end)
 {
 	struct vm_migration *m = &vm->mig;
+	int i;
 
 	if (m->role != CTL_MIG_INCOMING)
 		return vmm_fail(why, -EINVAL, "this VM is not an incoming migration");
 	m->role = CTL_MIG_NONE;
 	*end = !commit;
 	if (commit) {
+		/*
+		 * A guest with kvmclock learns it was stopped, so its lockup
+		 * watchdogs do not count the move; others refuse (EINVAL).
+		 */
+		for (i = 0; i < vm->nvcpus; i++)
+			ioctl(vm->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0);
 		vm_resume(vm);
 		/* The guest is here now: tell the network (virtio_net.c). */
 		virtio_net_announce(vm);

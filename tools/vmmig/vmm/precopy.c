@@ -244,6 +244,7 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 {
 	struct live l = { .vm = vm, .why = why };
 	uint64_t t, t0 = now_ns(), tr, tprev, bytes;
+	struct vmmig_guest_page *gp;
 	enum converge_action act;
 	struct converge cv;
 	int64_t n = 0;
@@ -265,6 +266,10 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 		live_close(&l, true);
 		return err;
 	}
+	/* A workload guest measures its longest gap from here (guest.h). */
+	gp = vm_guest_page(vm);
+	if (gp)
+		gp->gap_req++;
 	/* Logging is on before the first copy, so no write is missed. */
 	tprev = now_ns();
 	vm_track_vmm_writes(vm, true);

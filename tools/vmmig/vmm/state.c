@@ -18,6 +18,7 @@
 #define PAGE		4096ULL
 #define CHUNK		(VMSTATE_CHUNK_PAGES * PAGE)
 #define MAX_MSRS	1024
+#define MSR_IA32_TSC	0x10
 
 /* vCPU state that is one fixed-size struct with a get and a set ioctl. */
 static const struct vcpu_item {
@@ -214,6 +215,11 @@ static int save_irqchip(struct vm *vm, struct vmstate_writer *w, char *why)
 	memset(&clock, 0, sizeof(clock));
 	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &clock))
 		return vmm_fail(why, -errno, "KVM_GET_CLOCK: %s", strerror(errno));
+	/* KVM gives the wall clock with kvmclock only on a TSC clocksource. */
+	if (!(clock.flags & KVM_CLOCK_REALTIME)) {
+		clock.realtime = realtime_ns();
+		clock.flags |= KVM_CLOCK_REALTIME;
+	}
 	return vmstate_put(w, VMSTATE_CLOCK, 0, &clock, sizeof(clock), NULL, 0);
 }
 
@@ -388,12 +394,17 @@ static int restore_msrs(struct vcpu *vc, const struct vmstate_section *s, char *
 		free(from);
 		return vmm_fail(why, -ENOMEM, "out of memory");
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (in[i].index == MSR_IA32_TSC) {
+			vc->saved_tsc = in[i].data;
+			vc->has_saved_tsc = true;
+		}
 		if (msr_restored(in[i].index)) {
 			from[m->nmsrs] = i;
 			m->entries[m->nmsrs++] = (struct kvm_msr_entry){ .index = in[i].index,
 									 .data = in[i].data };
 		}
+	}
 	r = ioctl(vc->fd, KVM_SET_MSRS, m);
 	if (r < 0)
 		r = vmm_fail(why, -errno, "vCPU %d: KVM_SET_MSRS: %s", vc->id, strerror(errno));
@@ -436,6 +447,46 @@ static int restore_vcpu(struct vm *vm, const struct vmstate_section *s, char *wh
 	return 0;
 }
 
+/*
+ * From a file, the guest's clocks resume where they stopped. In a live move
+ * they count the time the guest was away, as KVM's own recipe for the TSC
+ * (Documentation/virt/kvm/devices/vcpu.rst, KVM_VCPU_TSC_OFFSET): kvmclock
+ * and every vCPU's TSC advance by the wall-clock time since the source read
+ * them. The clock section comes after the vCPUs' MSRs, so their TSCs are
+ * known here; the source's and this host's wall clocks must agree (NTP).
+ */
+static int restore_clock(struct vm *vm, struct kvm_clock_data *clock, char *why)
+{
+	uint64_t away = 0, now = realtime_ns();
+	struct kvm_msrs *m;
+	int i, r = 0;
+
+	if (vm->clock_runs_on && (clock->flags & KVM_CLOCK_REALTIME) && now > clock->realtime)
+		away = now - clock->realtime;
+	clock->clock += away;
+	clock->flags = 0;
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, clock))
+		return vmm_fail(why, -errno, "restoring the clock: %s", strerror(errno));
+	if (!away)
+		return 0;
+	m = calloc(1, sizeof(*m) + sizeof(m->entries[0]));
+	if (!m)
+		return vmm_fail(why, -ENOMEM, "out of memory");
+	for (i = 0; i < vm->nvcpus && !r; i++) {
+		if (!vm->vcpus[i].has_saved_tsc)
+			continue;
+		m->nmsrs = 1;
+		m->entries[0] = (struct kvm_msr_entry){
+			.index = MSR_IA32_TSC,
+			.data = vm->vcpus[i].saved_tsc + away * vm->tsc_khz / 1000000,
+		};
+		if (ioctl(vm->vcpus[i].fd, KVM_SET_MSRS, m) != 1)
+			r = vmm_fail(why, -EIO, "vCPU %d: cannot advance its TSC", i);
+	}
+	free(m);
+	return r;
+}
+
 static int restore_vm_item(struct vm *vm, const struct vmstate_section *s, char *why)
 {
 	struct kvm_irqchip chip = { .chip_id = s->type == VMSTATE_IOAPIC ? 2 : s->instance };
@@ -453,8 +504,7 @@ static int restore_vm_item(struct vm *vm, const struct vmstate_section *s, char 
 		r = ioctl(vm->vm_fd, KVM_SET_PIT2, s->data);
 	} else if (s->type == VMSTATE_CLOCK) {
 		memcpy(&clock, s->data, sizeof(clock));
-		clock.flags = 0;	/* the guest's clock resumes where it stopped */
-		r = ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock);
+		return restore_clock(vm, &clock, why);
 	} else {
 		memcpy(&chip.chip, s->data, want);
 		r = ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &chip);
@@ -537,6 +587,7 @@ int vm_restore(struct vm *vm, int fd, char *why)
 
 int vm_restore_streams(struct vm *vm, const int *fds, unsigned int nfds, char *why)
 {
+	vm->clock_runs_on = true;
 	return mig_rx_run(fds, nfds, restore_one, vm, why);
 }
 

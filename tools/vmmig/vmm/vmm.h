@@ -57,6 +57,8 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool dead;		/* hit a fatal exit: never runs again */
+	bool has_saved_tsc;	/* restore: IA32_TSC as the state carried it */
+	uint64_t saved_tsc;
 };
 
 /* Output for a console client that lags behind; beyond it, output is lost. */
@@ -103,6 +105,8 @@ struct vm {
 	size_t run_size;
 	size_t xsave_size;
 	uint32_t tsc_khz;
+	/* Restoring a live move: the guest's clocks count the time it was away. */
+	bool clock_runs_on;
 	struct vcpu vcpus[VMDEF_MAX_VCPUS];
 	int nvcpus;
 	uint16_t pm1_enable;	/* ACPI (acpi.c), under vm->lock */
@@ -143,6 +147,7 @@ struct vm {
 };
 
 uint64_t now_ns(void);
+uint64_t realtime_ns(void);
 int vmm_fail(char *why, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
