@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Live migration when things go wrong: a cancel while queued and during
-# pre-copy, the destination host killed during pre-copy and during
+# Live migration when things go wrong: a cancel while queued, during
+# pre-copy and during stop-and-copy, the destination host killed during pre-copy and during
 # stop-and-copy, one byte of a stream corrupted on the wire, and five moves
 # under a limit of two. In every failure the VM runs at the source with its
 # memory intact (the guest's own checksum) and nothing remains at the
@@ -84,6 +84,12 @@ wait_for 60 phase_is wl failed && pass "failed" || fail "$(H a migration show wl
 rm -f "$tmp/b/vmmigd.sock"
 daemon_up b
 intact wl "destination killed in stop-and-copy"
+# A cancel in stop-and-copy: the VM was paused, it runs again at a.
+expect_rc 0 "move" -- H a move wl --to 10.77.0.2 --detach
+wait_for 120 phase_is wl stopcopy && pass "in stop-and-copy" || fail "$(H a migration show wl)"
+expect_rc 0 "cancel in stop-and-copy" -- H a migration cancel wl
+wait_for 60 phase_is wl cancelled && pass "cancelled" || fail "$(H a migration show wl)"
+intact wl "cancel in stop-and-copy"
 expect_rc 0 "stop wl" -- H a vm stop wl --force
 expect_rc 0 "start wl" -- H a vm start wl
 
