@@ -448,6 +448,36 @@ static int restore_vcpu(struct vm *vm, const struct vmstate_section *s, char *wh
 }
 
 /*
+ * Sets the guest's TSC to @want through its offset (KVM_VCPU_TSC_OFFSET): a
+ * write of IA32_TSC within a second of what KVM expects would be taken for
+ * a synchronisation of the vCPUs and leave the offset as it was.
+ */
+static int advance_tsc(struct vcpu *vc, uint64_t want, char *why)
+{
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(m->entries[0]));
+	uint64_t ofs = 0;
+	struct kvm_device_attr a = {
+		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = (uintptr_t)&ofs,
+	};
+	int err = 0;
+
+	if (!m)
+		return vmm_fail(why, -ENOMEM, "out of memory");
+	m->nmsrs = 1;
+	m->entries[0].index = MSR_IA32_TSC;
+	/* The guest's TSC now, and the offset that makes it. */
+	if (ioctl(vc->fd, KVM_GET_DEVICE_ATTR, &a) || ioctl(vc->fd, KVM_GET_MSRS, m) != 1)
+		err = vmm_fail(why, -errno, "vCPU %d: cannot read its TSC: %s", vc->id,
+			       strerror(errno));
+	ofs += want - m->entries[0].data;
+	if (!err && ioctl(vc->fd, KVM_SET_DEVICE_ATTR, &a))
+		err = vmm_fail(why, -errno, "vCPU %d: cannot advance its TSC: %s", vc->id,
+			       strerror(errno));
+	free(m);
+	return err;
+}
+
+/*
  * From a file, the guest's clocks resume where they stopped. In a live move
  * they count the time the guest was away, as KVM's own recipe for the TSC
  * (Documentation/virt/kvm/devices/vcpu.rst, KVM_VCPU_TSC_OFFSET): kvmclock
@@ -458,8 +488,7 @@ static int restore_vcpu(struct vm *vm, const struct vmstate_section *s, char *wh
 static int restore_clock(struct vm *vm, struct kvm_clock_data *clock, char *why)
 {
 	uint64_t away = 0, now = realtime_ns();
-	struct kvm_msrs *m;
-	int i, r = 0;
+	int i, err = 0;
 
 	if (vm->clock_runs_on && (clock->flags & KVM_CLOCK_REALTIME) && now > clock->realtime)
 		away = now - clock->realtime;
@@ -467,24 +496,12 @@ static int restore_clock(struct vm *vm, struct kvm_clock_data *clock, char *why)
 	clock->flags = 0;
 	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, clock))
 		return vmm_fail(why, -errno, "restoring the clock: %s", strerror(errno));
-	if (!away)
-		return 0;
-	m = calloc(1, sizeof(*m) + sizeof(m->entries[0]));
-	if (!m)
-		return vmm_fail(why, -ENOMEM, "out of memory");
-	for (i = 0; i < vm->nvcpus && !r; i++) {
-		if (!vm->vcpus[i].has_saved_tsc)
-			continue;
-		m->nmsrs = 1;
-		m->entries[0] = (struct kvm_msr_entry){
-			.index = MSR_IA32_TSC,
-			.data = vm->vcpus[i].saved_tsc + away * vm->tsc_khz / 1000000,
-		};
-		if (ioctl(vm->vcpus[i].fd, KVM_SET_MSRS, m) != 1)
-			r = vmm_fail(why, -EIO, "vCPU %d: cannot advance its TSC", i);
-	}
-	free(m);
-	return r;
+	for (i = 0; i < vm->nvcpus && away && !err; i++)
+		if (vm->vcpus[i].has_saved_tsc)
+			err = advance_tsc(&vm->vcpus[i], vm->vcpus[i].saved_tsc +
+					  (uint64_t)((unsigned __int128)away * vm->tsc_khz / 1000000),
+					  why);
+	return err;
 }
 
 static int restore_vm_item(struct vm *vm, const struct vmstate_section *s, char *why)
