@@ -38,14 +38,19 @@ unsigned int converge_next_throttle(unsigned int pct)
 	return CONVERGE_MAX_THROTTLE;
 }
 
-/* Sending @pages at the measured throughput, then the device state. */
+/*
+ * Sending @pages at the measured throughput, behind what the path still
+ * carries, then the device state.
+ */
 static uint64_t downtime_ms(const struct converge *c, uint64_t pages)
 {
-	if (!pages)
+	uint64_t bytes = pages * CONVERGE_PAGE + c->backlog_bytes;
+
+	if (!bytes)
 		return c->device_ms;
 	if (!c->throughput)
 		return UINT64_MAX;
-	return (pages * CONVERGE_PAGE * 1000 + c->throughput - 1) / c->throughput + c->device_ms;
+	return (bytes * 1000 + c->throughput - 1) / c->throughput + c->device_ms;
 }
 
 static void describe(struct converge *c, const char *what)
@@ -85,6 +90,7 @@ static enum converge_action step(struct converge *c, const struct converge_round
 	c->round_throttle = c->throttle_pct;
 	if (r->throughput)
 		c->throughput = r->throughput;
+	c->backlog_bytes = r->backlog_bytes;
 	if (r->dirty_ns)
 		c->dirty_rate = (unsigned __int128)r->dirty_pages * NS / r->dirty_ns;
 	/*

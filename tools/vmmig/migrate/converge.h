@@ -41,6 +41,7 @@ struct converge_round {
 	uint64_t dirty_pages;	/* the round's harvest: pages written since the last one */
 	uint64_t dirty_ns;	/* the time they were written in: since the last harvest */
 	uint64_t elapsed_ns;	/* since the move began */
+	uint64_t backlog_bytes;	/* written, not yet at the destination */
 };
 
 struct converge {
@@ -56,6 +57,7 @@ struct converge {
 	uint64_t dirty_rate;		/* pages per second, over the last harvest */
 	uint64_t throughput;		/* bytes per second, the last measured */
 	uint64_t remaining_pages;	/* what a switchover now would send, at most */
+	uint64_t backlog_bytes;		/* and what the path still carries */
 	uint64_t expected_downtime_ms;
 	uint64_t eta_ns;		/* time left; 0: unknown; never grows */
 	unsigned int throttle_pct;	/* the vCPU throttle the caller should apply */

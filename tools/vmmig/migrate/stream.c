@@ -18,7 +18,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <lz4.h>
 #include <zstd.h>
 
@@ -308,6 +310,8 @@ int mig_tx_open(struct mig_tx **txp, const int *fds, unsigned int nfds, const st
 		s->tx = tx;
 		s->idx = i;
 		s->fd = fds[i];
+		/* A socket (not a file): what it holds the path carries soon. */
+		setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &(int){ MIG_SOCK_BUF }, sizeof(int));
 		if (o->compress != MIG_COMP_NONE) {
 			s->zcap = MIG_WINDOW;
 			s->zbuf = malloc(s->zcap);
@@ -353,14 +357,35 @@ int mig_tx_drain(struct mig_tx *tx, char *why)
 	return err;
 }
 
+uint64_t mig_tx_unacked(struct mig_tx *tx)
+{
+	uint64_t sum = 0;
+	unsigned int i;
+	int v;
+
+	for (i = 0; i < tx->n; i++)
+		if (!ioctl(tx->s[i].fd, SIOCOUTQ, &v) && v > 0)
+			sum += v;
+	return sum;
+}
+
 int mig_tx_finish(struct mig_tx *tx, char *why)
 {
+	struct timespec ms = { 0, 1000000 };
 	unsigned int i;
 	int err = 0;
 
 	for (i = 1; i < tx->n && !err; i++)
 		err = enqueue(tx, i, VMSTATE_END, 0, NULL, 0, NULL, 0);
-	return mig_tx_drain(tx, why) ?: err;
+	err = mig_tx_drain(tx, why) ?: err;
+	/* Sent means at the destination: not in this host's socket buffers. */
+	while (!err && mig_tx_unacked(tx)) {
+		nanosleep(&ms, NULL);
+		err = __atomic_load_n(&tx->err, __ATOMIC_RELAXED);
+	}
+	if (err)
+		mig_tx_drain(tx, why);	/* the reason */
+	return err;
 }
 
 void mig_tx_bytes(struct mig_tx *tx, uint64_t *wire, uint64_t *raw)
@@ -566,8 +591,11 @@ int mig_rx_run(const int *fds, unsigned int nfds, mig_rx_fn fn, void *ctx, char 
 	}
 	*rx = (struct rx){ .n = nfds, .fn = fn, .ctx = ctx };
 	pthread_mutex_init(&rx->lock, NULL);
-	for (i = 0; i < nfds; i++)
+	for (i = 0; i < nfds; i++) {
 		rx->s[i] = (struct rx_stream){ .rx = rx, .idx = i, .fd = fds[i] };
+		/* The source sees this end's own pace (MIG_SOCK_BUF). */
+		setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &(int){ MIG_SOCK_BUF }, sizeof(int));
+	}
 	for (; started < nfds; started++) {
 		err = -pthread_create(&rx->s[started].thread, NULL, receiver, &rx->s[started]);
 		if (err) {

@@ -206,13 +206,18 @@ static void report(struct live *l, precopy_progress_fn fn, void *ctx, enum mig_p
 	fn(ctx, &p);
 }
 
-/* Bytes on the wire so far. */
+/*
+ * Bytes the destination has so far: written, less what this host's socket
+ * buffers still hold. Bytes written alone would count the buffers' fill
+ * (megabytes) as throughput, and the downtime estimate would trust a path
+ * faster than it is.
+ */
 static uint64_t wire_bytes(struct live *l)
 {
-	uint64_t wire, raw;
+	uint64_t wire, raw, held = mig_tx_unacked(l->tx);
 
 	mig_tx_bytes(l->tx, &wire, &raw);
-	return wire;
+	return wire > held ? wire - held : 0;
 }
 
 /*
@@ -301,6 +306,7 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 			.dirty_pages = n,
 			.dirty_ns = tr - tprev,
 			.elapsed_ns = t - t0,
+			.backlog_bytes = mig_tx_unacked(l.tx),
 		});
 		tprev = tr;
 		if (act == CONVERGE_THROTTLE) {
