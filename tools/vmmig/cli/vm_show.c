@@ -174,6 +174,8 @@ static void print_show(const struct vmdef *d, const struct vm_status *st)
 			   st->vmm.console_attached);
 		print_bool(PRINT_ANY, "registered", "registered with vmmig.ko: %s\n",
 			   st->vmm.registered);
+		print_uint(PRINT_ANY, "data_pages", "memory in use %" PRIu64 " pages\n",
+			   st->vmm.data_pages);
 	}
 	if (d->workload)
 		print_workload(d, st);

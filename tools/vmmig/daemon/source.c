@@ -37,6 +37,7 @@ struct source {
 	int vmm;				/* connection to the VMM, or -1 */
 	struct json_object *ready;		/* READY, when it came early */
 	uint64_t stream_end_ns, ready_ns;	/* the VMM's reply, READY */
+	uint64_t connect_ns;			/* the control connection's setup */
 	bool has_hash;
 	uint64_t hash;				/* memory at the pause (--verify) */
 	char dir[4096];
@@ -74,9 +75,11 @@ static int negotiate(struct source *s, const struct vmdef *d)
 	struct migration *m = s->m;
 	struct json_object *o = peer_hello(), *r = NULL;
 	char why[VMMIG_ERRLEN];
+	uint64_t t = now_ns();
 	int type;
 
 	s->ctl = peer_connect(m->to, why);
+	s->connect_ns = now_ns() - t;
 	if (!s->ctl)
 		return fail(s, -ECONNREFUSED, "%s", why);
 	type = peer_send(s->ctl, FRAME_HELLO, o);
@@ -204,6 +207,8 @@ static int predict(struct source *s)
 	struct migration *m = s->m;
 	struct dirty_sampler d = { .vm = m->vm };
 	struct mig_dirty_sample ds;
+	struct vm_status st;
+	struct vmctl c;
 	struct mig_prediction p;
 	struct json_object *o;
 	pthread_t t;
@@ -221,7 +226,14 @@ static int predict(struct source *s)
 		return fail(s, -EIO, "measuring the path to %s failed", m->peer);
 	if (m->opts.bandwidth && m->opts.bandwidth < bps)
 		bps = m->opts.bandwidth;
+	/* Pages never touched are not sent: the first copy is of the rest. */
+	vmctl_init(&c, vmmigd.state_dir);
+	if (!vmctl_status(&c, m->vm, &st) && st.has_vmm && st.vmm.data_pages &&
+	    st.vmm.data_pages < ds.total_pages)
+		ds.total_pages = st.vmm.data_pages;
 	mig_predict(ds.total_pages, ds.rate, ds.wss_pages, bps, m->opts.downtime_limit_ms, &p);
+	/* The move's whole time: so far, and a connection per stream to come. */
+	p.total_ms += (now_ns() - m->start_ns + m->opts.streams * s->connect_ns) / 1000000;
 	o = json_object_new_object();
 	json_object_object_add(o, "verdict", json_object_new_string(mig_verdict_names[p.verdict]));
 	json_object_object_add(o, "total_ms", json_object_new_uint64(p.total_ms));
@@ -231,6 +243,9 @@ static int predict(struct source *s)
 	json_object_object_add(o, "dirty_rate", json_object_new_uint64(ds.rate));
 	json_object_object_add(o, "wss_pages", json_object_new_uint64(ds.wss_pages));
 	json_object_object_add(o, "throughput", json_object_new_uint64(bps));
+	json_object_object_add(o, "connect_ms", json_object_new_uint64(s->connect_ns / 1000000));
+	json_object_object_add(o, "spent_ms",
+			       json_object_new_uint64((now_ns() - m->start_ns) / 1000000));
 	pthread_mutex_lock(&vmmigd.lock);
 	json_object_put(m->prediction);
 	m->prediction = o;

@@ -68,6 +68,7 @@ static const struct jfield status_results[] = {
 	JENUM(struct ctl_status, CTL_RES_STATE, state, ctl_state_names, CTL_NSTATES),
 	JFIELD(struct ctl_status, CTL_RES_PID, JF_U32, pid),
 	JFIELD(struct ctl_status, CTL_RES_UPTIME_NS, JF_U64, uptime_ns),
+	JFIELD(struct ctl_status, CTL_RES_DATA_PAGES, JF_U64, data_pages),
 	JFIELD(struct ctl_status, CTL_RES_START_NS, JF_U64, start_ns),
 	/* Zero after a restore: the guest did not start from its first instruction. */
 	JFIELD(struct ctl_status, CTL_RES_FIRST_INSN_NS, JF_U64, first_insn_ns),

@@ -112,6 +112,7 @@ void ctl_live_opts_apply(const struct ctl_live_opts *lo, struct mig_opts *o);
 #define CTL_RES_STATE		"state"		/* CTL_STATE_NAMES */
 #define CTL_RES_PID		"pid"
 #define CTL_RES_UPTIME_NS	"uptime_ns"
+#define CTL_RES_DATA_PAGES	"data_pages"
 #define CTL_RES_START_NS	"start_ns"
 #define CTL_RES_FIRST_INSN_NS	"first_insn_ns"
 #define CTL_RES_CONSOLE		"console_attached"
@@ -165,6 +166,7 @@ struct ctl_status {
 	enum ctl_run_state state;
 	uint32_t pid;
 	uint64_t uptime_ns, start_ns, first_insn_ns;
+	uint64_t data_pages;		/* guest pages that ever held data */
 	bool console_attached, registered;
 	enum ctl_mig_role migration;
 	bool has_workload;

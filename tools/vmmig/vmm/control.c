@@ -87,6 +87,7 @@ static int status(struct vm *vm, struct json_object *rep)
 	st->state = vm_is_paused(vm) ? CTL_PAUSED : CTL_RUNNING;
 	st->pid = getpid();
 	st->uptime_ns = vm_uptime_ns(vm);
+	st->data_pages = vm_data_pages(vm);
 	st->start_ns = vm->ready_ns - vm->t0_ns;
 	st->first_insn_ns = vm->first_insn_ns ? vm->first_insn_ns - vm->t0_ns : 0;
 	st->console_attached = vm->uart.client_fd >= 0;

@@ -80,6 +80,22 @@ static int save_chunk(struct vm *vm, struct vmstate_writer *w, uint64_t off, uin
 	return vmstate_put(w, VMSTATE_MEMORY, 0, &c, sizeof(c), buf, used);
 }
 
+uint64_t vm_data_pages(struct vm *vm)
+{
+	uint64_t off = 0, end, pages = 0;
+	off_t h;
+
+	while ((off = next_data(vm, off)) < vm->mem_size) {
+		h = lseek(vm->mem_fd, off, SEEK_HOLE);
+		end = h < 0 || (uint64_t)h > vm->mem_size ? vm->mem_size : (uint64_t)h;
+		if (end <= off)
+			break;
+		pages += (end - off + PAGE - 1) / PAGE;
+		off = end;
+	}
+	return pages;
+}
+
 /* Every page that is not zero; the vCPUs may run (live save). */
 int vm_save_memory(struct vm *vm, struct vmstate_writer *w)
 {

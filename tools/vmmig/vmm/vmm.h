@@ -212,6 +212,8 @@ int vm_save(struct vm *vm, int fd, char *why);
 int vm_save_head(struct vm *vm, struct vmstate_writer *w);
 int vm_save_memory(struct vm *vm, struct vmstate_writer *w);
 int vm_save_tail(struct vm *vm, struct vmstate_writer *w, bool info, char *why);
+/* Pages of guest memory that ever held data: the rest are holes, never touched. */
+uint64_t vm_data_pages(struct vm *vm);
 int vm_restore(struct vm *vm, int fd, char *why);
 /*
  * A migration's incoming side: the stream of a live save spread over @nfds
