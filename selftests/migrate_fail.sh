@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Live migration when things go wrong: a cancel while queued, during
-# pre-copy and during stop-and-copy, the destination host killed during pre-copy and during
-# stop-and-copy, one byte of a stream corrupted on the wire, and five moves
-# under a limit of two. In every failure the VM runs at the source with its
-# memory intact (the guest's own checksum) and nothing remains at the
-# destination. Host settings survive a restart of vmmigd.
+# Live migration when things go wrong: a cancel while queued, while it
+# prepares, during pre-copy and during stop-and-copy, the destination host
+# killed during pre-copy and during stop-and-copy, one byte of a stream
+# corrupted on the wire, and five moves under a limit of two. In every
+# failure the VM runs at the source with its memory intact (the guest's own
+# checksum) and nothing remains at the destination. Host settings survive a
+# restart of vmmigd.
 # shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
 # shellcheck source=selftests/vm_common.sh
@@ -35,6 +36,13 @@ expect_rc 0 "create" -- H a vm create wl --memory 16M --workload dirty=200,wss=8
 expect_rc 0 "start" -- H a vm start wl
 wait_for 30 hcounter_above a wl 200 && pass "guest writes" || fail "counter stuck"
 slow=(--bandwidth 128K)
+
+# Cancel while the move prepares (the dirty-rate sample lasts 2 s).
+expect_rc 0 "move, detached" -- H a move wl --to 10.77.0.2 "${slow[@]}" --detach
+wait_for 30 phase_is wl prepare && pass "preparing" || fail "$(H a migration show wl)"
+expect_rc 0 "cancel while preparing" -- H a migration cancel wl
+wait_for 30 phase_is wl cancelled && pass "cancelled" || fail "$(H a migration show wl)"
+intact wl "cancel while preparing"
 
 # Cancel during pre-copy.
 expect_rc 0 "move, detached" -- H a move wl --to 10.77.0.2 "${slow[@]}" --detach

@@ -11,6 +11,7 @@
  * leaves it paused and reported, never run twice.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,24 +115,56 @@ static int prepare(struct dest *d, struct json_object *req, struct vmdef *def)
 	return 0;
 }
 
-/* Every stream attached (dest_stream), or none in time. */
+/* The source spoke (ABORT: it was cancelled) or left before the streams. */
+static bool source_left(struct dest *d)
+{
+	struct pollfd p = { tls_fd(d->ctl), POLLIN, 0 };
+	struct json_object *r = NULL;
+	char why[VMMIG_ERRLEN];
+	int type;
+
+	if (poll(&p, 1, 0) != 1)
+		return false;
+	type = peer_recv(d->ctl, &r, 1000, why);
+	snprintf(d->why, sizeof(d->why), "%s", type == FRAME_ABORT ?
+		 "the source aborted: " : "the source left before its streams");
+	if (type == FRAME_ABORT)
+		snprintf(d->why + strlen(d->why), sizeof(d->why) - strlen(d->why), "%.200s",
+			 jstr(r, "reason"));
+	json_object_put(r);
+	return true;
+}
+
+/* Every stream attached (dest_stream), or none in time, or the source left. */
 static int wait_streams(struct dest *d)
 {
 	struct migration *m = d->m;
+	uint64_t end = now_ns() + STREAMS_MS * 1000000ULL;
 	struct timespec t;
-	int err = 0;
+	bool all;
 
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_sec += STREAMS_MS / 1000;
-	pthread_mutex_lock(&vmmigd.lock);
-	while (m->nstreams < m->opts.streams && !m->cancel && !err)
-		err = pthread_cond_timedwait(&m->cond, &vmmigd.lock, &t);
-	err = m->nstreams == m->opts.streams ? 0 : -ETIMEDOUT;
-	pthread_mutex_unlock(&vmmigd.lock);
-	if (err)
-		snprintf(d->why, sizeof(d->why), "%u of %u streams arrived", m->nstreams,
-			 m->opts.streams);
-	return err;
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 200000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&vmmigd.lock);
+		if (m->nstreams < m->opts.streams && !m->cancel)
+			pthread_cond_timedwait(&m->cond, &vmmigd.lock, &t);
+		all = m->nstreams == m->opts.streams;
+		pthread_mutex_unlock(&vmmigd.lock);
+		if (all)
+			return 0;
+		if (source_left(d))
+			return -ECONNABORTED;
+		if (m->cancel || now_ns() > end)
+			break;
+	}
+	snprintf(d->why, sizeof(d->why), "%u of %u streams arrived", m->nstreams,
+		 m->opts.streams);
+	return -ETIMEDOUT;
 }
 
 /* The VMM reads the streams; returns when the VM is in, paused. */

@@ -624,7 +624,10 @@ void *source_run(void *arg)
 		goto out;
 	}
 	event(EV_MIG_START, m, "%s: moving to %s", m->vm, m->to);
+	/* A cancel while it prepares ends it at the next step. */
 	err = negotiate(&s, &d);
+	if (!err && cancelled(m))
+		err = -ECANCELED;
 	if (!err)
 		err = predict(&s);
 	if (!err && m->dry_run) {
@@ -633,8 +636,12 @@ void *source_run(void *arg)
 		      json_object_to_json_string(m->prediction));
 		goto unknown;
 	}
+	if (!err && cancelled(m))
+		err = -ECANCELED;
 	if (!err)
 		err = ask(&s, &d);
+	if (!err && cancelled(m))
+		err = -ECANCELED;
 	if (!err)
 		err = open_streams(&s, fds);
 	if (!err) {
