@@ -228,4 +228,18 @@ one_line "delete running" "stop it first"
 expect_rc 0 "stop w" -- "$V" vm stop w
 expect_rc 0 "delete" -- "$V" vm delete w
 no_vm w "delete"
+
+# fill=on: the guest writes its whole working set first; memory in use shows it.
+expect_rc 0 "create a filling guest" -- "$V" vm create f --memory 8M --workload dirty=0,wss=4M,fill=on
+expect_rc 0 "start it" -- "$V" vm start f
+data_pages() { "$V" -j vm show f | jq -r .data_pages; }
+filled() { [ "$(data_pages)" -ge 1024 ]; }
+wait_for 60 filled && pass "its 1024 pages hold data ($(data_pages) in use)" ||
+	fail "memory in use: $(data_pages) pages"
+expect_rc 0 "its checksum holds" -- "$V" vm show f --verify
+expect_eq "definition says fill" "$("$V" -j vm show f | jq -r .workload.fill)" true
+expect_rc 2 "bad fill" -- "$V" vm create g --memory 8M --workload dirty=0,fill=maybe
+one_line "bad fill" "fill=maybe is not on or off"
+expect_rc 0 "stop f" -- "$V" vm stop f --force
+expect_rc 0 "delete f" -- "$V" vm delete f
 finish

@@ -155,13 +155,14 @@ static const struct cmd vm_create_cmd = {
 	.name = "create",
 	.fn = vm_create,
 	.args = "NAME --memory SIZE [ --vcpus N ] [ --hugepages ]\n"
-		"{ --workload dirty=RATE,wss=SIZE[,pattern=seq|random] |\n"
+		"{ --workload dirty=RATE,wss=SIZE[,pattern=seq|random][,fill=on] |\n"
 		"  --kernel BZIMAGE [ --initrd FILE ] [ --cmdline STR ] }\n"
 		"[ --disk PATH[,readonly] ]... [ --nic tap=IFNAME[,mac=MAC] ]...\n",
 	.help = "records a VM definition (JSON) under the state directory, with\n"
 		"a new UUID, the VM's identity for good;\n"
 		"N is 1..64, RATE is in 4 KiB pages per second (0..1000000000),\n"
-		"SIZE is in bytes and takes K, M, G, T\n",
+		"SIZE is in bytes and takes K, M, G, T; fill=on: the guest writes\n"
+		"every page of its working set once before it starts its rate\n",
 };
 
 /* ---- start, stop, pause, resume, delete ---- */

@@ -97,6 +97,9 @@ static void print_workload(const struct vmdef *d, const struct vm_status *st)
 	print_uint(PRINT_ANY, "rate", "workload dirty=%" PRIu64, d->wl.rate);
 	print_uint(PRINT_ANY, "wss", ",wss=%" PRIu64, d->wl.wss);
 	print_string(PRINT_ANY, "pattern", ",pattern=%s", d->wl.pattern ? "random" : "seq");
+	print_bool(PRINT_JSON, "fill", NULL, d->wl.fill);
+	if (d->wl.fill)
+		print_text(",fill=on");
 	if (st->has_vmm && st->vmm.has_workload) {
 		print_uint(PRINT_ANY, "counter", " counter %" PRIu64, st->vmm.wl.counter);
 		print_string(PRINT_ANY, "checksum", " checksum %s",

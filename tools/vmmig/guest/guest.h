@@ -75,6 +75,7 @@ struct vmmig_guest_page {
 	uint64_t gap_done;	/* the gap_req these figures are for */
 	uint64_t gap_max_us;
 	uint64_t gap_at;	/* counter when that gap ended */
+	uint64_t fill;		/* in: write every page of the working set once, first */
 };
 
 /*

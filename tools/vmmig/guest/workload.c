@@ -117,6 +117,21 @@ static void dirty_one(void)
 	done++;
 }
 
+/* Every page of the working set holds data: a move has all of it to send. */
+static void fill(void)
+{
+	uint64_t i, *p;
+
+	for (i = 0; i < gp->wss_pages; i++) {
+		p = (uint64_t *)(VMMIG_GUEST_WSS + i * PAGE_SIZE) + (i & 7) + 1;
+		if (*p)
+			continue;	/* restored or restarted: already there */
+		*p = i + 1;
+		checksum += vmmig_word_hash((uint64_t)p, *p);
+	}
+	gp->checksum = checksum;
+}
+
 static uint64_t full_checksum(void)
 {
 	uint64_t *p = (uint64_t *)VMMIG_GUEST_WSS;
@@ -194,6 +209,8 @@ void guest_main(void)
 	put_str(" pages\n");
 	idt_init();
 	timer_init();
+	if (gp->fill)
+		fill();
 	base_tsc = rdtsc();
 	last_tsc = base_tsc;
 	for (;;) {

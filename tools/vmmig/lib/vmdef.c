@@ -94,6 +94,10 @@ static int workload_kv(void *ctx, const char *k, const char *v, char *why)
 	} else if (!strcmp(k, "wss")) {
 		if (parse_size("--workload wss", v, 4096, UINT64_MAX, &wl->wss, why))
 			return -EINVAL;
+	} else if (!strcmp(k, "fill")) {
+		if (strcmp(v, "on") && strcmp(v, "off"))
+			return fail(why, -EINVAL, "workload: fill=%s is not on or off", v);
+		wl->fill = !strcmp(v, "on");
 	} else if (!strcmp(k, "pattern")) {
 		if (!strcmp(v, "seq"))
 			wl->pattern = VMMIG_PATTERN_SEQ;
@@ -102,7 +106,7 @@ static int workload_kv(void *ctx, const char *k, const char *v, char *why)
 		else
 			return fail(why, -EINVAL, "workload: pattern=%s is not seq or random", v);
 	} else {
-		return fail(why, -EINVAL, "workload: unknown parameter '%s' (dirty, wss, pattern)", k);
+		return fail(why, -EINVAL, "workload: unknown parameter '%s' (dirty, wss, pattern, fill)", k);
 	}
 	return 0;
 }
@@ -404,6 +408,8 @@ struct json_object *vmdef_to_json(const struct vmdef *d)
 		json_object_object_add(e, "rate", json_object_new_uint64(d->wl.rate));
 		json_object_object_add(e, "wss", json_object_new_uint64(d->wl.wss));
 		add_str(e, "pattern", d->wl.pattern ? "random" : "seq");
+		if (d->wl.fill)
+			json_object_object_add(e, "fill", json_object_new_boolean(true));
 		json_object_object_add(o, "workload", e);
 	}
 	add_str(o, "kernel", d->kernel);
@@ -539,6 +545,7 @@ int vmdef_from_json(struct vmdef *d, struct json_object *o, char *why)
 		if (get_u64(wl, "rate", &d->wl.rate) || get_u64(wl, "wss", &d->wl.wss))
 			return fail(why, -EINVAL, "definition of %s: bad workload", name);
 		d->wl.pattern = p && !strcmp(p, "random") ? VMMIG_PATTERN_RANDOM : VMMIG_PATTERN_SEQ;
+		d->wl.fill = json_object_object_get_ex(wl, "fill", &v) && json_object_get_boolean(v);
 	}
 	d->kernel = dup_str(o, "kernel");
 	d->initrd = dup_str(o, "initrd");

@@ -28,6 +28,7 @@ struct vmdef_workload {
 	uint64_t rate;		/* pages per second */
 	uint64_t wss;		/* bytes */
 	int pattern;		/* VMMIG_PATTERN_* */
+	bool fill;		/* every page of the working set written once first */
 };
 
 struct vmdef_disk {

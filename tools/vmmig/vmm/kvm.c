@@ -376,6 +376,7 @@ int vm_setup_workload(struct vm *vm, char *why)
 		.magic = VMMIG_GUEST_MAGIC, .version = VMMIG_GUEST_VERSION,
 		.tsc_khz = vm->tsc_khz, .rate = vm->def.wl.rate,
 		.wss_pages = vm->def.wl.wss >> 12, .pattern = vm->def.wl.pattern,
+		.fill = vm->def.wl.fill,
 		.seed = now_ns(),
 	};
 	err = vcpu_long_mode(&vm->vcpus[0], false, why);
