@@ -8,57 +8,14 @@
 # own prediction against what was measured, and its throughput against a
 # raw TLS stream (build/bench/tls_bench --between) of the same bytes
 # between the same two namespaces, in the same run. Then a summary table.
+# Its figures against QEMU's moving the same Linux guest: bench/same_guest.sh.
 # See "The migration benchmark" in Documentation/admin-guide/testing.rst.
 #
 # MIG_BENCH_MIB (default 32) sets the guests' memory: the test VM is
 # TCG-emulated, TLS runs at a few MB/s there, so the guests are small.
-#
-# migrate_bench.sh --vs-qemu MIGRATE_OUT QEMU_OUT: the ratios vmmig/QEMU of
-# total time and downtime for the dirty rates both ran, from the saved
-# output of this script and of bench/qemu_migrate.sh (bench/run qemu does
-# this at its end, with what bench/run left in build/bench/ in the same
-# `make bench`).
 
-# ratio A B: A/B to two decimals, "-" when either is missing or B is 0.
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-";
-		else printf "%.2f\n", a / b }'
-}
-
-# field LINE KEY: the value of KEY= in a key=value line.
-field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
-
-# vs_qemu MIGRATE_OUT QEMU_OUT: one line per dirty rate both moved.
-vs_qemu() {
-	local l q c
-	declare -A qline=()
-	while read -r q; do
-		qline[$(field "$q" rate)]=$q
-	done < <(grep '^qemu_migrate case=' "$2" | grep ' status=completed ')
-	for c in idle moderate heavy; do
-		l=$(grep "^migrate_bench case=$c " "$1" | tail -n1)
-		[ -n "$l" ] || continue
-		q=${qline[$(field "$l" rate)]:-}
-		[ -n "$q" ] || continue
-		echo "migrate_bench vs_qemu case=$c rate=$(field "$l" rate)" \
-			"mem_mib=$(field "$l" mem_mib) qemu_case=$(field "$q" case)" \
-			"qemu_mem_mib=$(field "$q" mem_mib)" \
-			"total_ratio=$(ratio "$(field "$l" total_ms)" "$(field "$q" total_ms)")" \
-			"downtime_ratio=$(ratio "$(field "$l" downtime_ms)" "$(field "$q" downtime_ms)")" \
-			"downtime_to_switch_gap_ratio=$(ratio "$(field "$l" downtime_ms)" \
-				"$(field "$q" switch_gap_ms)")"
-	done
-}
-
-if [ "${1:-}" = --vs-qemu ]; then
-	[ $# -eq 3 ] && [ -r "$2" ] && [ -r "$3" ] || {
-		echo "usage: migrate_bench.sh --vs-qemu MIGRATE_OUT QEMU_OUT" >&2
-		exit 2
-	}
-	vs_qemu "$2" "$3"
-	exit 0
-fi
-
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 # shellcheck source=selftests/common.sh
 source "$(dirname "$0")/../selftests/common.sh"
 # shellcheck source=selftests/vm_common.sh
@@ -103,19 +60,7 @@ run_case() {
 	sleep 3
 	# Every move bounded: after 60 s vmmigd throttles the guest until it
 	# converges (throttle_pct says so).
-	out=$(H a -j move "$vm" --to 10.77.0.2 --timeout 60 --on-timeout throttle "$@" \
-		2>"$tmp/err") || rc=$?
-	# A shared, loaded host can make the TLS handshake under TCG exceed
-	# its 10 s: once more (retried=1), the guest is still running on a.
-	retried=0
-	if [ $rc -ne 0 ] && grep -q "handshake timed out" "$tmp/err"; then
-		retried=1
-		rc=0
-		out=$(H a -j move "$vm" --to 10.77.0.2 --timeout 60 --on-timeout throttle "$@" \
-			2>"$tmp/err") || rc=$?
-	fi
-	res=$(tail -n1 <<<"$out")
-	if [ $rc -ne 0 ] || [ "$(jq -r .migration.progress.phase <<<"$res" 2>/dev/null)" != "done" ]; then
+	if ! bench_move "$vm" --timeout 60 --on-timeout throttle "$@"; then
 		say "case=$name: the move failed (exit $rc): $(cat "$tmp/err") $res"
 		fails=$((fails + 1))
 	else
@@ -136,15 +81,11 @@ run_case() {
 		line[$name]=$p
 		order+=("$name")
 	fi
-	for h in a b; do
-		[ -e "$tmp/$h/state/$vm/vm.json" ] || continue
-		H "$h" vm stop "$vm" --force >/dev/null 2>&1
-		H "$h" vm delete "$vm" >/dev/null 2>&1
-	done
+	bench_vm_gone "$vm"
 	say "case=$name took $((SECONDS - t0)) s"
 }
 
-# The rates of bench/qemu_migrate.sh (0, 300, 1000 pages/s) and one more.
+# The rates of bench/same_guest.sh (0, 300, 1000 pages/s) and one more.
 run_case idle 0
 run_case moderate 300
 run_case heavy 1000
@@ -153,18 +94,12 @@ run_case moderate-streams4 300 --streams 4
 run_case moderate-lz4 300 --compress lz4
 run_case moderate-zstd 300 --compress zstd
 
-# The raw stream: as many bytes as the moderate move sent, one way from a's
-# namespace to b's address, plain TCP and TLS as vmmigd's (kTLS when the
-# kernel and OpenSSL take it, else OpenSSL's records through a relay).
+# The raw stream: as many bytes as the moderate move sent, from a's
+# namespace to b's address (bench/lib.sh).
 raw_mib=$(field "${line[moderate]:-}" sent_mib)
 raw_mib=$(awk -v m="${raw_mib:-$MIB}" 'BEGIN { printf "%d\n", m < 1 ? 1 : m + 0.999 }')
-raw=$("$TLS_BENCH" --between "$(ns a)" "$(ns b)" 10.77.0.2 --mib "$raw_mib" --reps 1 \
-	--modes plain_tcp,tls_ktls 2>&1)
-sed 's/^/  /' <<<"$raw"
-tls_mbs=$(sed -n 's/^tls_ktls mb_per_s=\([0-9.]*\).*/\1/p' <<<"$raw")
-tcp_mbs=$(sed -n 's/^plain_tcp mb_per_s=\([0-9.]*\).*/\1/p' <<<"$raw")
-echo "migrate_bench raw_stream mib=$raw_mib tls_mb_per_s=${tls_mbs:--} tcp_mb_per_s=${tcp_mbs:--}"
-[ -n "$tls_mbs" ] || { say "the raw TLS stream failed"; fails=$((fails + 1)); }
+raw_stream migrate_bench "$(ns a)" "$(ns b)" "$raw_mib" ||
+	{ say "the raw TLS stream failed"; fails=$((fails + 1)); }
 
 # Ratios between cases of this run.
 base=${line[moderate]:-}

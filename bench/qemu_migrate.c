@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * qemu_migrate: one live migration by QEMU of a small Linux guest that runs
- * bench/dirtier, from a source QEMU to a destination QEMU on the same host
- * (-incoming tcp:127.0.0.1:PORT), driven over QMP: the baseline that
- * vmmig's own move is measured against (bench/qemu_migrate.sh runs the
- * cases; Documentation/admin-guide/benchmarks.rst says how to read them).
+ * bench/dirtier, from a source QEMU to a destination QEMU, driven over QMP:
+ * the baseline that vmmig's own move of the same guest is measured against
+ * (bench/same_guest.sh runs the cases; "The same-guest comparison" in
+ * Documentation/admin-guide/testing.rst says how to read them).
+ *
+ * By default both QEMUs run here and migrate over TCP to 127.0.0.1:PORT.
+ * With --src-ns and --dst-ns each runs in that network namespace (a name
+ * under /run/netns) and the destination listens on --addr; with --tls-src
+ * and --tls-dst the migration runs over TLS (QEMU's tls-creds-x509, verify-
+ * peer on both ends, the destination's name checked as --tls-hostname).
  *
  * It prints one line of key=value pairs: QEMU's own total time and
  * downtime, the largest gap an observer outside the VM saw in the guest's
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -35,11 +42,16 @@
 static const char usage_text[] =
 	"usage: qemu_migrate --kernel FILE --initrd FILE --dir DIR [--case NAME]\n"
 	"                    [--mem MIB] [--buf MIB] [--rate PAGES/S] [--port N]\n"
-	"                    [--downtime-ms N] [--timeout S] [--qemu PATH]\n";
+	"                    [--downtime-ms N] [--timeout S] [--qemu PATH]\n"
+	"                    [--src-ns NETNS --dst-ns NETNS --addr IP]\n"
+	"                    [--tls-src DIR --tls-dst DIR --tls-hostname NAME]\n"
+	"                    [--auto-converge on|off]\n";
 
 struct opts {
 	const char *kernel, *initrd, *dir, *name, *qemu;
+	const char *src_ns, *dst_ns, *addr, *tls_src, *tls_dst, *tls_host;
 	unsigned long mem, buf, rate, port, downtime, timeout;
+	bool auto_converge;
 };
 
 /* A line reader on a socket. */
@@ -58,7 +70,7 @@ struct vmside {
 /* What query-migrate returns that we keep. */
 struct migstat {
 	char status[32];
-	uint64_t total, downtime, setup, expected;
+	uint64_t total, downtime, setup, expected, throttle;
 };
 
 struct ramstat {
@@ -72,6 +84,7 @@ static const struct jfield migstat_fields[] = {
 	JFIELD(struct migstat, "downtime", JF_U64, downtime),
 	JFIELD(struct migstat, "setup-time", JF_U64, setup),
 	JFIELD(struct migstat, "expected-downtime", JF_U64, expected),
+	JFIELD(struct migstat, "cpu-throttle-percentage", JF_U64, throttle),
 };
 
 static const struct jfield ramstat_fields[] = {
@@ -151,9 +164,10 @@ static bool conn_line(struct conn *c, char *line, size_t size)
 	return true;
 }
 
+/* QEMU may take a while to make its sockets on a loaded host under TCG. */
 static void conn_open(struct conn *c, const char *path)
 {
-	c->fd = connect_unix(path, 20000);
+	c->fd = connect_unix(path, 120000);
 	c->len = 0;
 	fcntl(c->fd, F_SETFL, O_NONBLOCK);
 }
@@ -216,7 +230,9 @@ static void qmp_do(struct conn *q, const char *what, const char *cmd)
 static pid_t start_qemu(const struct opts *o, const char *side, bool incoming)
 {
 	char append[512], mem[32], qmpsock[512], consock[512], chardev[600], qmparg[600];
-	char logpath[512], incoming_uri[64];
+	char logpath[512], tlsobj[600];
+	const char *netns = incoming ? o->dst_ns : o->src_ns;
+	const char *tls = incoming ? o->tls_dst : o->tls_src;
 	const char *argv[64];
 	int n = 0, fd;
 	pid_t pid;
@@ -231,7 +247,10 @@ static pid_t start_qemu(const struct opts *o, const char *side, bool incoming)
 	snprintf(chardev, sizeof(chardev), "socket,id=con,path=%s,server=on,wait=off", consock);
 	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", qmpsock);
 	snprintf(logpath, sizeof(logpath), "%s/%s-%s.qemu.log", o->dir, o->name, side);
-	snprintf(incoming_uri, sizeof(incoming_uri), "tcp:127.0.0.1:%lu", o->port);
+	if (tls)
+		snprintf(tlsobj, sizeof(tlsobj),
+			 "tls-creds-x509,id=tls0,dir=%s,endpoint=%s,verify-peer=on", tls,
+			 incoming ? "server" : "client");
 	unlink(qmpsock);
 	unlink(consock);
 
@@ -267,9 +286,14 @@ static pid_t start_qemu(const struct opts *o, const char *side, bool incoming)
 	argv[n++] = "chardev:con";
 	argv[n++] = "-qmp";
 	argv[n++] = qmparg;
+	if (tls) {
+		argv[n++] = "-object";
+		argv[n++] = tlsobj;
+	}
+	/* The listener is opened over QMP, once its parameters (TLS) are set. */
 	if (incoming) {
 		argv[n++] = "-incoming";
-		argv[n++] = incoming_uri;
+		argv[n++] = "defer";
 	}
 	argv[n] = NULL;
 
@@ -280,6 +304,18 @@ static pid_t start_qemu(const struct opts *o, const char *side, bool incoming)
 	if (pid < 0)
 		fail("fork: %s", strerror(errno));
 	if (!pid) {
+		if (netns) {
+			char nspath[300];
+			int nsfd;
+
+			snprintf(nspath, sizeof(nspath), "/run/netns/%s", netns);
+			nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+			if (nsfd < 0 || setns(nsfd, CLONE_NEWNET)) {
+				dprintf(fd, "network namespace %s: %s\n", nspath, strerror(errno));
+				_exit(127);
+			}
+			close(nsfd);
+		}
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execvp(argv[0], (char **)argv);
@@ -465,11 +501,31 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->downtime = num(v, k);
 		else if (!strcmp(k, "--timeout"))
 			o->timeout = num(v, k);
+		else if (!strcmp(k, "--src-ns"))
+			o->src_ns = v;
+		else if (!strcmp(k, "--dst-ns"))
+			o->dst_ns = v;
+		else if (!strcmp(k, "--addr"))
+			o->addr = v;
+		else if (!strcmp(k, "--tls-src"))
+			o->tls_src = v;
+		else if (!strcmp(k, "--tls-dst"))
+			o->tls_dst = v;
+		else if (!strcmp(k, "--tls-hostname"))
+			o->tls_host = v;
+		else if (!strcmp(k, "--auto-converge") && (!strcmp(v, "on") || !strcmp(v, "off")))
+			o->auto_converge = !strcmp(v, "on");
 		else
 			fail("unknown option %s\n%s", k, usage_text);
 	}
 	if (!o->kernel || !o->initrd || !o->dir)
 		fail("--kernel, --initrd and --dir are required\n%s", usage_text);
+	if (!o->src_ns != !o->dst_ns || !o->src_ns != !o->addr)
+		fail("--src-ns, --dst-ns and --addr go together\n%s", usage_text);
+	if (!o->tls_src != !o->tls_dst || !o->tls_src != !o->tls_host)
+		fail("--tls-src, --tls-dst and --tls-hostname go together\n%s", usage_text);
+	if (!o->addr)
+		o->addr = "127.0.0.1";
 }
 
 int main(int argc, char **argv)
@@ -478,8 +534,8 @@ int main(int argc, char **argv)
 	struct ramstat rs = { 0 };
 	struct watch w = { 0 };
 	struct json_object *r, *ram;
-	char cmd[256], why[VMMIG_ERRLEN];
-	uint64_t t0, boot_ns, mig_start, deadline, pre_rate, fill_ms;
+	char cmd[512], why[VMMIG_ERRLEN];
+	uint64_t t0, boot_ns, mig_start, deadline, pre_rate, fill_ms, throttle = 0;
 	const char *fill;
 	struct opts o;
 
@@ -518,10 +574,26 @@ int main(int argc, char **argv)
 	dst.pid = start_qemu(&o, "dst", true);
 	side_open(&o, &dst, "dst");
 
+	if (o.tls_dst) {
+		qmp_do(&dst.qmp, "destination",
+		       "{\"execute\": \"migrate-set-parameters\", \"arguments\": "
+		       "{\"tls-creds\": \"tls0\"}}");
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"tcp:%s:%lu\"}}",
+		 o.addr, o.port);
+	qmp_do(&dst.qmp, "destination", cmd);
+	if (o.auto_converge)
+		qmp_do(&src.qmp, "source",
+		       "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
+		       "{\"capabilities\": [{\"capability\": \"auto-converge\", "
+		       "\"state\": true}]}}");
 	snprintf(cmd, sizeof(cmd),
 		 "{\"execute\": \"migrate-set-parameters\", \"arguments\": "
-		 "{\"downtime-limit\": %lu, \"max-bandwidth\": %llu}}",
-		 o.downtime, 64ULL << 30);
+		 "{\"downtime-limit\": %lu, \"max-bandwidth\": %llu%s%s%s}}",
+		 o.downtime, 64ULL << 30,
+		 o.tls_src ? ", \"tls-creds\": \"tls0\", \"tls-hostname\": \"" : "",
+		 o.tls_src ? o.tls_host : "", o.tls_src ? "\"" : "");
 	qmp_do(&src.qmp, "source", cmd);
 	send_all(src.con.fd, "r");
 	watch_for(&w, &src, &dst, 100);
@@ -529,8 +601,8 @@ int main(int argc, char **argv)
 	w.max_gap = 0;
 	w.last_rx = now_ns();
 	snprintf(cmd, sizeof(cmd),
-		 "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:127.0.0.1:%lu\"}}",
-		 o.port);
+		 "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:%s:%lu\"}}",
+		 o.addr, o.port);
 	mig_start = now_ns();
 	qmp_do(&src.qmp, "source", cmd);
 	deadline = mig_start + o.timeout * 1000000000ULL;
@@ -549,6 +621,8 @@ int main(int argc, char **argv)
 				rs.mbps = json_object_get_double(mbps);
 		}
 		json_object_put(r);
+		if (ms.throttle > throttle)
+			throttle = ms.throttle;
 		if (!strcmp(ms.status, "completed") || !strcmp(ms.status, "failed") ||
 		    !strcmp(ms.status, "cancelled"))
 			break;
@@ -570,18 +644,19 @@ int main(int argc, char **argv)
 			send_all(dst.con.fd, "p");
 		watch_for(&w, &src, &dst, 500);
 	}
-	printf("qemu_migrate case=%s mem_mib=%lu buf_mib=%lu rate=%lu rate_achieved=%" PRIu64
+	printf("qemu_migrate case=%s mem_mib=%lu buf_mib=%lu rate=%lu transport=%s"
+	       " auto_converge=%d rate_achieved=%" PRIu64
 	       " downtime_limit_ms=%lu status=%s total_ms=%" PRIu64 " downtime_ms=%" PRIu64
 	       " setup_ms=%" PRIu64 " switch_gap_ms=%.1f seen_gap_ms=%.1f guest_gap_ms=%.1f"
-	       " transferred_mib=%.1f"
+	       " throttle_pct=%" PRIu64 " transferred_mib=%.1f"
 	       " dirty_syncs=%" PRIu64 " zero_pages=%" PRIu64 " normal_pages=%" PRIu64
 	       " mbps=%.0f boot_s=%.1f fill_s=%.1f guest_gaps=%s\n",
-	       o.name, o.mem, o.buf, o.rate, pre_rate, o.downtime, ms.status, ms.total,
-	       ms.downtime, ms.setup,
+	       o.name, o.mem, o.buf, o.rate, o.tls_src ? "tls" : "tcp", o.auto_converge, pre_rate,
+	       o.downtime, ms.status, ms.total, ms.downtime, ms.setup,
 	       w.dst_first_rx > w.src_last_rx ? (w.dst_first_rx - w.src_last_rx) / 1e6 : -1.0,
 	       w.max_gap / 1e6,
 	       !strcmp(ms.status, "completed") ? w.stat_gap_us / 1e3 : -1.0,
-	       rs.transferred / 1048576.0, rs.syncs, rs.duplicate, rs.normal, rs.mbps,
+	       throttle, rs.transferred / 1048576.0, rs.syncs, rs.duplicate, rs.normal, rs.mbps,
 	       boot_ns / 1e9, fill_ms / 1e3,
 	       !strcmp(ms.status, "completed") ? w.gaps : "?");
 	/* Not converging in time is a result; a failed migration is not. */
