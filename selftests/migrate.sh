@@ -16,7 +16,7 @@ source "$(dirname "$0")/mig_common.sh"
 host_up a 1 || { fail "host a"; finish; exit; }
 host_up b 2 || { fail "host b"; finish; exit; }
 
-expect_rc 0 "create on a" -- H a vm create wl --memory 16M --workload dirty=500,wss=4M,pattern=random
+expect_rc 0 "create on a" -- H a vm create wl --memory 16M --workload dirty=200,wss=4M,pattern=random
 expect_rc 0 "start on a" -- H a vm start wl
 wait_for 30 hcounter_above a wl 500 && pass "guest writes on a" || fail "counter stuck"
 uuid=$(hjs a wl .uuid)
@@ -59,9 +59,10 @@ expect_match "a prediction" "$(tail -n1 <<<"$out")" "^wl to b: (converges|conver
 expect_eq "still running on a" "$(hstate a wl)" running
 [ ! -e "$tmp/b/state/wl" ] && pass "nothing at b" || fail "b has wl after a dry run"
 
-# The move.
+# The move. A loaded host (two test VMs side by side) may carry less than
+# the guest writes: after 60 s it switches over whatever the downtime.
 c0=$(hcounter a wl)
-expect_rc 0 "move a -> b" -- H a -j move wl --to 10.77.0.2 --verify
+expect_rc 0 "move a -> b" -- H a -j move wl --to 10.77.0.2 --verify --timeout 60 --on-timeout pause
 res=$(tail -n1 <<<"$out")
 echo "# $(jq -c '.migration | {elapsed_ns, downtime_ns, switchover, progress, prediction}' <<<"$res")"
 [ "$(jq -r .migration.prediction.verdict <<<"$res")" != null ] && pass "the move was predicted first" ||
@@ -73,9 +74,11 @@ expect_eq "same UUID at b" "$(hjs b wl .uuid)" "$uuid"
 [ ! -e "$tmp/a/state/wl" ] && pass "gone from a" || fail "a still has wl: $(ls "$tmp/a/state/wl")"
 c1=$(hcounter b wl)
 [ "$c1" -ge "$c0" ] && pass "counter carried over ($c0 -> $c1)" || fail "counter went back: $c0 -> $c1"
+wait_for 30 hcounter_above b wl "$c1" && pass "guest writes on b" || fail "counter stuck on b"
 # The downtime the guest saw: its longest gap by its own TSC since the move
-# began. Its clocks ran on across the move, so the gap holds at least the
-# VMM's stop-and-copy, and no more than the whole move.
+# began, recorded at its first turn after the resume (it has written since).
+# Its clocks ran on across the move, so the gap holds at least the VMM's
+# stop-and-copy, and no more than the whole move.
 gap=$(hjs b wl .workload.gap_max_us)
 stop_us=$(($(jq -r .migration.switchover.stopcopy_ns <<<"$res") / 1000))
 all_us=$(($(jq -r .migration.elapsed_ns <<<"$res") / 1000))
@@ -83,7 +86,6 @@ echo "# the guest saw a longest gap of $((gap / 1000)) ms; vmmigd's downtime $((
 [ "$gap" -ge $((stop_us * 9 / 10)) ] && [ "$gap" -le "$all_us" ] &&
 	pass "the guest's clock counted the downtime (${gap} us)" ||
 	fail "guest gap ${gap} us, stop-and-copy ${stop_us} us, move ${all_us} us"
-wait_for 30 hcounter_above b wl "$c1" && pass "guest writes on b" || fail "counter stuck on b"
 expect_rc 0 "the guest's own checksum holds on b" -- H b vm show wl --verify
 expect_rc 0 "registered at b under its UUID" -- H b -j kvm list
 expect_eq "in b's vmmig.ko" "$(jq -r --arg n wl '.[] | select(.name == $n) | .uuid' <<<"$out")" "$uuid"
@@ -93,7 +95,7 @@ expect_rc 0 "b: migration show" -- H b migration show wl
 expect_match "b shows it incoming" "$out" "wl incoming from a done"
 
 # And back, text output.
-expect_rc 0 "move b -> a" -- H b move wl --to 10.77.0.1
+expect_rc 0 "move b -> a" -- H b move wl --to 10.77.0.1 --timeout 60 --on-timeout pause
 expect_match "one result line" "$(tail -n1 <<<"$out")" "^wl moved to a in [0-9.]+ s, downtime [0-9]+ ms"
 expect_eq "runs at a again" "$(hstate a wl)" running
 [ ! -e "$tmp/b/state/wl" ] && pass "gone from b" || fail "b still has wl"

@@ -36,6 +36,9 @@ expect_rc 0 "create" -- H a vm create wl --memory 16M --workload dirty=200,wss=8
 expect_rc 0 "start" -- H a vm start wl
 wait_for 30 hcounter_above a wl 200 && pass "guest writes" || fail "counter stuck"
 slow=(--bandwidth 128K)
+# To stop-and-copy even where the path carries less than the guest writes
+# (a loaded host): after 20 s the move switches over whatever the downtime.
+to_stop=(--timeout 20 --on-timeout pause)
 
 # Cancel while the move prepares (the dirty-rate sample lasts 2 s).
 expect_rc 0 "move, detached" -- H a move wl --to 10.77.0.2 "${slow[@]}" --detach
@@ -85,7 +88,7 @@ intact wl "destination killed in pre-copy"
 expect_rc 0 "stop wl" -- H a vm stop wl --force
 expect_rc 0 "start wl slow to switch" -- on a env VMMIG_TEST_STOPCOPY_DELAY_MS=8000 "$V" vm start wl
 wait_for 30 hcounter_above a wl 100 && pass "guest writes" || fail "counter stuck"
-expect_rc 0 "move" -- H a move wl --to 10.77.0.2 --detach
+expect_rc 0 "move" -- H a move wl --to 10.77.0.2 "${to_stop[@]}" --detach
 wait_for 120 phase_is wl stopcopy && pass "in stop-and-copy" || fail "$(H a migration show wl)"
 kill_b
 wait_for 60 phase_is wl failed && pass "failed" || fail "$(H a migration show wl)"
@@ -93,7 +96,7 @@ rm -f "$tmp/b/vmmigd.sock"
 daemon_up b
 intact wl "destination killed in stop-and-copy"
 # A cancel in stop-and-copy: the VM was paused, it runs again at a.
-expect_rc 0 "move" -- H a move wl --to 10.77.0.2 --detach
+expect_rc 0 "move" -- H a move wl --to 10.77.0.2 "${to_stop[@]}" --detach
 wait_for 120 phase_is wl stopcopy && pass "in stop-and-copy" || fail "$(H a migration show wl)"
 expect_rc 0 "cancel in stop-and-copy" -- H a migration cancel wl
 wait_for 60 phase_is wl cancelled && pass "cancelled" || fail "$(H a migration show wl)"

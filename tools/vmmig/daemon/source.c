@@ -101,6 +101,8 @@ static int negotiate(struct source *s, const struct vmdef *d)
 	return 0;
 }
 
+static bool cancelled(struct migration *m);
+
 /* REQUEST until ACCEPT (QUEUED meanwhile) or REFUSE. */
 static int ask(struct source *s, const struct vmdef *d)
 {
@@ -115,7 +117,13 @@ static int ask(struct source *s, const struct vmdef *d)
 	if (type)
 		return fail(s, type, "%s: %s", m->peer, strerror(-type));
 	for (;;) {
-		type = peer_recv(s->ctl, &r, -1, why);
+		/* Queued there, it may wait long: a cancel here ends it. */
+		type = peer_recv(s->ctl, &r, 500, why);
+		if (type == -ETIMEDOUT) {
+			if (!cancelled(m))
+				continue;
+			return -ECANCELED;	/* source_run tells the destination */
+		}
 		if (type == FRAME_QUEUED) {
 			pthread_mutex_lock(&vmmigd.lock);
 			m->progress.phase = MIG_QUEUED;
@@ -233,7 +241,8 @@ static int predict(struct source *s)
 		ds.total_pages = st.vmm.data_pages;
 	mig_predict(ds.total_pages, ds.rate, ds.wss_pages, bps, m->opts.downtime_limit_ms, &p);
 	/* The move's whole time: so far, and a connection per stream to come. */
-	p.total_ms += (now_ns() - m->start_ns + m->opts.streams * s->connect_ns) / 1000000;
+	if (p.verdict != MIG_NEVER)
+		p.total_ms += (now_ns() - m->start_ns + m->opts.streams * s->connect_ns) / 1000000;
 	o = json_object_new_object();
 	json_object_object_add(o, "verdict", json_object_new_string(mig_verdict_names[p.verdict]));
 	json_object_object_add(o, "total_ms", json_object_new_uint64(p.total_ms));
@@ -401,6 +410,9 @@ static int precopy(struct source *s, const int *fds)
 			if (!m->pause_ns || s->stream_end_ns - res.downtime_ns < m->pause_ns)
 				m->pause_ns = s->stream_end_ns - res.downtime_ns;
 			pthread_mutex_unlock(&vmmigd.lock);
+		} else {
+			/* Without its figures nothing can be judged: the VM resumes. */
+			err = fail(s, -EPROTO, "the VMM of %s answered: %s", m->vm, why);
 		}
 		json_object_put(o);
 		break;
@@ -532,7 +544,8 @@ static int commit(struct source *s)
 		pthread_mutex_lock(&vmmigd.lock);
 		m->downtime_ns = now_ns() - m->pause_ns;
 		m->load_ns = s->ready_ns > s->stream_end_ns ? s->ready_ns - s->stream_end_ns : 0;
-		m->commit_ns = m->pause_ns + m->downtime_ns - s->ready_ns;
+		m->commit_ns = m->pause_ns + m->downtime_ns -
+			       (s->ready_ns > s->stream_end_ns ? s->ready_ns : s->stream_end_ns);
 		pthread_mutex_unlock(&vmmigd.lock);
 		json_object_put(r);
 		return 0;

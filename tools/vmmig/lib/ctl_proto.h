@@ -166,7 +166,7 @@ struct ctl_status {
 	enum ctl_run_state state;
 	uint32_t pid;
 	uint64_t uptime_ns, start_ns, first_insn_ns;
-	uint64_t data_pages;		/* guest pages that ever held data */
+	uint64_t data_pages;		/* guest pages ever touched (not holes) */
 	bool console_attached, registered;
 	enum ctl_mig_role migration;
 	bool has_workload;

@@ -369,23 +369,55 @@ uint64_t mig_tx_unacked(struct mig_tx *tx)
 	return sum;
 }
 
+/* A stream's socket failed (reset, unreachable): its error, else 0. */
+static int sock_failed(struct mig_tx *tx)
+{
+	unsigned int i;
+	int e;
+
+	for (i = 0; i < tx->n; i++)
+		if (!getsockopt(tx->s[i].fd, SOL_SOCKET, SO_ERROR, &e, &(socklen_t){ sizeof(e) }) &&
+		    e)
+			return -e;
+	return 0;
+}
+
 int mig_tx_finish(struct mig_tx *tx, char *why)
 {
 	struct timespec ms = { 0, 1000000 };
+	uint64_t held, least = UINT64_MAX, since = mono_ns();
 	unsigned int i;
 	int err = 0;
 
 	for (i = 1; i < tx->n && !err; i++)
 		err = enqueue(tx, i, VMSTATE_END, 0, NULL, 0, NULL, 0);
 	err = mig_tx_drain(tx, why) ?: err;
-	/* Sent means at the destination: not in this host's socket buffers. */
-	while (!err && mig_tx_unacked(tx)) {
-		nanosleep(&ms, NULL);
-		err = __atomic_load_n(&tx->err, __ATOMIC_RELAXED);
-	}
 	if (err)
-		mig_tx_drain(tx, why);	/* the reason */
-	return err;
+		return err;
+	/*
+	 * Sent means at the destination: not in this host's socket buffers.
+	 * A cancel, a failed socket, or nothing acknowledged for
+	 * MIG_ACK_TIMEOUT_S ends the wait with an error.
+	 */
+	while ((held = mig_tx_unacked(tx))) {
+		if (held < least) {
+			least = held;
+			since = mono_ns();
+		}
+		err = __atomic_load_n(&tx->err, __ATOMIC_RELAXED);
+		if (err)
+			return mig_tx_drain(tx, why) ?: err;
+		err = sock_failed(tx);
+		if (!err && mono_ns() - since > MIG_ACK_TIMEOUT_S * 1000000000ULL)
+			err = -ETIMEDOUT;
+		if (err) {
+			snprintf(why, VMMIG_ERRLEN, "the destination did not take the last %llu bytes: %s",
+				 (unsigned long long)held, strerror(-err));
+			return err;
+		}
+		nanosleep(&ms, NULL);
+	}
+	return 0;
 }
 
 void mig_tx_bytes(struct mig_tx *tx, uint64_t *wire, uint64_t *raw)

@@ -24,9 +24,13 @@
  * VMM has not yet taken in, unseen by the source, whose throughput and
  * downtime estimates would then trust a faster path than there is, and
  * whose last pages would wait there during the downtime. A window of this
- * size still carries 2.5 GB/s per stream at a LAN's 50 us round trip.
+ * size still carries 2.5 GB/s per stream at a LAN's 50 us round trip, but
+ * only about 26 MB/s at 10 ms: over long paths, use more streams.
  */
 #define MIG_SOCK_BUF	(128 << 10)
+
+/* mig_tx_finish(): nothing acknowledged for this long, the path is dead. */
+#define MIG_ACK_TIMEOUT_S	30
 
 struct mig_tx;
 
@@ -42,14 +46,17 @@ int mig_tx_open(struct mig_tx **txp, const int *fds, unsigned int nfds, const st
 int mig_tx_drain(struct mig_tx *tx, char *why);
 /*
  * Ends streams 1..N-1, drains, and waits until the destination acknowledged
- * every byte (a cancel ends the wait); stream 0 ends with vmstate_finish().
+ * every byte (a cancel, a failed socket or MIG_ACK_TIMEOUT_S without
+ * progress end the wait); stream 0 ends with vmstate_finish().
  */
 int mig_tx_finish(struct mig_tx *tx, char *why);
 /* Bytes written on all streams (@wire) and what they held before compression (@raw). */
 void mig_tx_bytes(struct mig_tx *tx, uint64_t *wire, uint64_t *raw);
 /*
  * Bytes the streams' sockets still hold, not yet acknowledged by the other
- * end (SIOCOUTQ; over kTLS, with the records' overhead); 0 for files.
+ * end (SIOCOUTQ; over kTLS, with the records' overhead); 0 for files. With
+ * the relay (no kTLS) the socket is vmmigd's AF_UNIX pair: what the relay
+ * has not read yet, not what the path carries.
  */
 uint64_t mig_tx_unacked(struct mig_tx *tx);
 /* A new bandwidth cap (bytes per second, 0: none), from the next section on. */

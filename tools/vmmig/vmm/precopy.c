@@ -221,6 +221,19 @@ static uint64_t wire_bytes(struct live *l)
 }
 
 /*
+ * Bytes per second that reached the destination during a round of @ns that
+ * began at @bytes. The socket's count includes what wire_bytes() does not
+ * (kTLS records' overhead): a round whose count went back measures
+ * nothing (0: the last throughput stands).
+ */
+static uint64_t throughput(struct live *l, uint64_t bytes, uint64_t ns)
+{
+	uint64_t now = wire_bytes(l);
+
+	return now > bytes && ns ? (now - bytes) * 1000000000ULL / ns : 0;
+}
+
+/*
  * A test hook: the tests of failures during stop-and-copy need it to last
  * long enough to step in (selftests/migrate_fail.sh). Unset, nothing.
  */
@@ -302,7 +315,7 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 		act = converge_round(&cv, &(struct converge_round){
 			.sent_pages = n,
 			.round_ns = t - tr,
-			.throughput = t > tr ? (wire_bytes(&l) - bytes) * 1000000000ULL / (t - tr) : 0,
+			.throughput = throughput(&l, bytes, t - tr),
 			.dirty_pages = n,
 			.dirty_ns = tr - tprev,
 			.elapsed_ns = t - t0,

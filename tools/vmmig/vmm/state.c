@@ -463,34 +463,24 @@ static int restore_vcpu(struct vm *vm, const struct vmstate_section *s, char *wh
 	return 0;
 }
 
-/*
- * Sets the guest's TSC to @want through its offset (KVM_VCPU_TSC_OFFSET): a
- * write of IA32_TSC within a second of what KVM expects would be taken for
- * a synchronisation of the vCPUs and leave the offset as it was.
- */
-static int advance_tsc(struct vcpu *vc, uint64_t want, char *why)
+/* The guest TSC of @vc now, and the offset (KVM_VCPU_TSC_OFFSET) behind it. */
+static int tsc_offset(struct vcpu *vc, uint64_t *tsc, uint64_t *ofs, char *why)
 {
-	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(m->entries[0]));
-	uint64_t ofs = 0;
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = { .h.nmsrs = 1, .e.index = MSR_IA32_TSC };
 	struct kvm_device_attr a = {
-		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = (uintptr_t)&ofs,
+		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = (uintptr_t)ofs,
 	};
-	int err = 0;
 
-	if (!m)
-		return vmm_fail(why, -ENOMEM, "out of memory");
-	m->nmsrs = 1;
-	m->entries[0].index = MSR_IA32_TSC;
-	/* The guest's TSC now, and the offset that makes it. */
-	if (ioctl(vc->fd, KVM_GET_DEVICE_ATTR, &a) || ioctl(vc->fd, KVM_GET_MSRS, m) != 1)
-		err = vmm_fail(why, -errno, "vCPU %d: cannot read its TSC: %s", vc->id,
-			       strerror(errno));
-	ofs += want - m->entries[0].data;
-	if (!err && ioctl(vc->fd, KVM_SET_DEVICE_ATTR, &a))
-		err = vmm_fail(why, -errno, "vCPU %d: cannot advance its TSC: %s", vc->id,
-			       strerror(errno));
-	free(m);
-	return err;
+	if (ioctl(vc->fd, KVM_GET_DEVICE_ATTR, &a))
+		return vmm_fail(why, -errno, "vCPU %d: KVM_VCPU_TSC_OFFSET: %s", vc->id,
+				strerror(errno));
+	if (ioctl(vc->fd, KVM_GET_MSRS, &m) != 1)
+		return vmm_fail(why, -EIO, "vCPU %d: cannot read its TSC", vc->id);
+	*tsc = m.e.data;
+	return 0;
 }
 
 /*
@@ -498,25 +488,48 @@ static int advance_tsc(struct vcpu *vc, uint64_t want, char *why)
  * they count the time the guest was away, as KVM's own recipe for the TSC
  * (Documentation/virt/kvm/devices/vcpu.rst, KVM_VCPU_TSC_OFFSET): kvmclock
  * and every vCPU's TSC advance by the wall-clock time since the source read
- * them. The clock section comes after the vCPUs' MSRs, so their TSCs are
- * known here; the source's and this host's wall clocks must agree (NTP).
+ * them, at most the time this VMM has been receiving (the source's and this
+ * host's wall clocks must agree, NTP). The clock section comes after the
+ * vCPUs' MSRs, so their TSCs are known here. The TSC moves through its
+ * offset, by one delta for all vCPUs: a write of IA32_TSC within a second
+ * of what KVM expects is taken for a synchronisation of the vCPUs and left
+ * out, and vCPUs whose offsets differ lose KVM's stable kvmclock.
  */
 static int restore_clock(struct vm *vm, struct kvm_clock_data *clock, char *why)
 {
-	uint64_t away = 0, now = realtime_ns();
+	uint64_t away = 0, now = realtime_ns(), tsc = 0, ofs = 0, delta = 0;
 	int i, err = 0;
+	bool first = true;
 
 	if (vm->clock_runs_on && (clock->flags & KVM_CLOCK_REALTIME) && now > clock->realtime)
 		away = now - clock->realtime;
+	if (away > now_ns() - vm->restore_start_ns)
+		away = now_ns() - vm->restore_start_ns;
 	clock->clock += away;
 	clock->flags = 0;
 	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, clock))
 		return vmm_fail(why, -errno, "restoring the clock: %s", strerror(errno));
-	for (i = 0; i < vm->nvcpus && away && !err; i++)
-		if (vm->vcpus[i].has_saved_tsc)
-			err = advance_tsc(&vm->vcpus[i], vm->vcpus[i].saved_tsc +
-					  (uint64_t)((unsigned __int128)away * vm->tsc_khz / 1000000),
-					  why);
+	for (i = 0; i < vm->nvcpus && away && !err; i++) {
+		struct vcpu *vc = &vm->vcpus[i];
+		struct kvm_device_attr a = {
+			.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
+			.addr = (uintptr_t)&ofs,
+		};
+
+		if (!vc->has_saved_tsc)
+			continue;
+		err = tsc_offset(vc, &tsc, &ofs, why);
+		if (err)
+			break;
+		if (first)
+			delta = vc->saved_tsc + (uint64_t)((unsigned __int128)away * vm->tsc_khz /
+							   1000000) - tsc;
+		first = false;
+		ofs += delta;
+		if (ioctl(vc->fd, KVM_SET_DEVICE_ATTR, &a))
+			err = vmm_fail(why, -errno, "vCPU %d: cannot advance its TSC: %s", vc->id,
+				       strerror(errno));
+	}
 	return err;
 }
 
@@ -621,6 +634,7 @@ int vm_restore(struct vm *vm, int fd, char *why)
 int vm_restore_streams(struct vm *vm, const int *fds, unsigned int nfds, char *why)
 {
 	vm->clock_runs_on = true;
+	vm->restore_start_ns = now_ns();
 	return mig_rx_run(fds, nfds, restore_one, vm, why);
 }
 

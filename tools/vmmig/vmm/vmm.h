@@ -107,6 +107,7 @@ struct vm {
 	uint32_t tsc_khz;
 	/* Restoring a live move: the guest's clocks count the time it was away. */
 	bool clock_runs_on;
+	uint64_t restore_start_ns;
 	struct vcpu vcpus[VMDEF_MAX_VCPUS];
 	int nvcpus;
 	uint16_t pm1_enable;	/* ACPI (acpi.c), under vm->lock */
@@ -212,7 +213,7 @@ int vm_save(struct vm *vm, int fd, char *why);
 int vm_save_head(struct vm *vm, struct vmstate_writer *w);
 int vm_save_memory(struct vm *vm, struct vmstate_writer *w);
 int vm_save_tail(struct vm *vm, struct vmstate_writer *w, bool info, char *why);
-/* Pages of guest memory that ever held data: the rest are holes, never touched. */
+/* Pages of guest memory ever touched (written, or read): the rest are holes. */
 uint64_t vm_data_pages(struct vm *vm);
 int vm_restore(struct vm *vm, int fd, char *why);
 /*
