@@ -40,19 +40,23 @@ slow=(--bandwidth 128K)
 # (a loaded host): after 20 s the move switches over whatever the downtime.
 to_stop=(--timeout 20 --on-timeout pause)
 
-# Cancel while the move prepares (the dirty-rate sample lasts 2 s).
-expect_rc 0 "move, detached" -- H a move wl --to 10.77.0.2 "${slow[@]}" --detach
-wait_for 30 phase_is wl prepare && pass "preparing" || fail "$(H a migration show wl)"
-expect_rc 0 "cancel while preparing" -- H a migration cancel wl
-wait_for 30 phase_is wl cancelled && pass "cancelled" || fail "$(H a migration show wl)"
-intact wl "cancel while preparing"
+# cancel_in PHASE SECONDS WHAT MOVE-OPTIONS...: a move of wl cancelled in
+# PHASE (reached within SECONDS) leaves wl running and intact at a.
+cancel_in() {
+	local phase=$1 secs=$2 what=$3
+	shift 3
+	expect_rc 0 "move, detached" -- H a move wl --to 10.77.0.2 "$@" --detach
+	wait_for "$secs" phase_is wl "$phase" && pass "in $phase" ||
+		fail "$(H a migration show wl)"
+	expect_rc 0 "cancel $what" -- H a migration cancel wl
+	wait_for 60 phase_is wl cancelled && pass "cancelled" || fail "$(H a migration show wl)"
+	intact wl "cancel $what"
+}
 
-# Cancel during pre-copy.
-expect_rc 0 "move, detached" -- H a move wl --to 10.77.0.2 "${slow[@]}" --detach
-wait_for 60 phase_is wl precopy && pass "in pre-copy" || fail "$(H a migration show wl)"
-expect_rc 0 "cancel" -- H a migration cancel wl
-wait_for 30 phase_is wl cancelled && pass "cancelled" || fail "$(H a migration show wl)"
-intact wl "cancel in pre-copy"
+# Cancel while the move prepares (the dirty-rate sample lasts 2 s), then
+# during pre-copy.
+cancel_in prepare 30 "while preparing" "${slow[@]}"
+cancel_in precopy 60 "in pre-copy" "${slow[@]}"
 expect_rc 1 "cancel again" -- H a migration cancel wl
 one_line "nothing to cancel" "^vmmig: migration cancel: wl is not migrating on a"
 
@@ -96,11 +100,7 @@ rm -f "$tmp/b/vmmigd.sock"
 daemon_up b
 intact wl "destination killed in stop-and-copy"
 # A cancel in stop-and-copy: the VM was paused, it runs again at a.
-expect_rc 0 "move" -- H a move wl --to 10.77.0.2 "${to_stop[@]}" --detach
-wait_for 120 phase_is wl stopcopy && pass "in stop-and-copy" || fail "$(H a migration show wl)"
-expect_rc 0 "cancel in stop-and-copy" -- H a migration cancel wl
-wait_for 60 phase_is wl cancelled && pass "cancelled" || fail "$(H a migration show wl)"
-intact wl "cancel in stop-and-copy"
+cancel_in stopcopy 120 "in stop-and-copy" "${to_stop[@]}"
 expect_rc 0 "stop wl" -- H a vm stop wl --force
 expect_rc 0 "start wl" -- H a vm start wl
 

@@ -11,7 +11,6 @@
  * leaves it paused and reported, never run twice.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,12 +117,11 @@ static int prepare(struct dest *d, struct json_object *req, struct vmdef *def)
 /* The source spoke (ABORT: it was cancelled) or left before the streams. */
 static bool source_left(struct dest *d)
 {
-	struct pollfd p = { tls_fd(d->ctl), POLLIN, 0 };
 	struct json_object *r = NULL;
 	char why[VMMIG_ERRLEN];
 	int type;
 
-	if (poll(&p, 1, 0) != 1)
+	if (peer_wait(d->ctl, 0))
 		return false;
 	type = peer_recv(d->ctl, &r, 1000, why);
 	snprintf(d->why, sizeof(d->why), "%s", type == FRAME_ABORT ?

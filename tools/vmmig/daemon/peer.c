@@ -44,7 +44,7 @@ int peer_send(struct tls_conn *c, enum frame_type type, struct json_object *o)
 	return peer_send_raw(c, type, s, strlen(s));
 }
 
-static int wait_readable(struct tls_conn *c, int timeout_ms)
+int peer_wait(struct tls_conn *c, int timeout_ms)
 {
 	struct pollfd p = { tls_fd(c), POLLIN, 0 };
 	int r;
@@ -65,7 +65,7 @@ int peer_recv(struct tls_conn *c, struct json_object **o, int timeout_ms, char *
 
 	*o = NULL;
 	/* OpenSSL may hold a whole record already: only an empty pipe waits. */
-	err = wait_readable(c, timeout_ms);
+	err = peer_wait(c, timeout_ms);
 	if (!err)
 		err = tls_read_full(c, &h, sizeof(h));
 	if (err) {

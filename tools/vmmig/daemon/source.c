@@ -301,11 +301,10 @@ static int open_streams(struct source *s, int *fds)
 /* Something from the destination during the copy: its failure, with @why. */
 static bool peer_speaks(struct source *s, char *why)
 {
-	struct pollfd p = { tls_fd(s->ctl), POLLIN, 0 };
 	struct json_object *r = NULL;
 	int type;
 
-	if (poll(&p, 1, 0) != 1)
+	if (peer_wait(s->ctl, 0))
 		return false;
 	type = peer_recv(s->ctl, &r, 1000, why);
 	/* The destination may finish before the VMM's reply is read here. */

@@ -463,20 +463,32 @@ static int restore_vcpu(struct vm *vm, const struct vmstate_section *s, char *wh
 	return 0;
 }
 
-/* The guest TSC of @vc now, and the offset (KVM_VCPU_TSC_OFFSET) behind it. */
-static int tsc_offset(struct vcpu *vc, uint64_t *tsc, uint64_t *ofs, char *why)
+/* The guest TSC of @vc moved by @delta, through its offset (KVM_VCPU_TSC_OFFSET). */
+static int tsc_move(struct vcpu *vc, uint64_t delta, char *why)
 {
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} m = { .h.nmsrs = 1, .e.index = MSR_IA32_TSC };
+	uint64_t ofs = 0;
 	struct kvm_device_attr a = {
-		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = (uintptr_t)ofs,
+		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = (uintptr_t)&ofs,
 	};
 
 	if (ioctl(vc->fd, KVM_GET_DEVICE_ATTR, &a))
 		return vmm_fail(why, -errno, "vCPU %d: KVM_VCPU_TSC_OFFSET: %s", vc->id,
 				strerror(errno));
+	ofs += delta;
+	if (ioctl(vc->fd, KVM_SET_DEVICE_ATTR, &a))
+		return vmm_fail(why, -errno, "vCPU %d: cannot advance its TSC: %s", vc->id,
+				strerror(errno));
+	return 0;
+}
+
+/* The guest TSC of @vc now. */
+static int tsc_now(struct vcpu *vc, uint64_t *tsc, char *why)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = { .h.nmsrs = 1, .e.index = MSR_IA32_TSC };
+
 	if (ioctl(vc->fd, KVM_GET_MSRS, &m) != 1)
 		return vmm_fail(why, -EIO, "vCPU %d: cannot read its TSC", vc->id);
 	*tsc = m.e.data;
@@ -497,9 +509,9 @@ static int tsc_offset(struct vcpu *vc, uint64_t *tsc, uint64_t *ofs, char *why)
  */
 static int restore_clock(struct vm *vm, struct kvm_clock_data *clock, char *why)
 {
-	uint64_t away = 0, now = realtime_ns(), tsc = 0, ofs = 0, delta = 0;
+	uint64_t away = 0, now = realtime_ns(), tsc = 0, delta;
+	struct vcpu *v0 = NULL;
 	int i, err = 0;
-	bool first = true;
 
 	if (vm->clock_runs_on && (clock->flags & KVM_CLOCK_REALTIME) && now > clock->realtime)
 		away = now - clock->realtime;
@@ -509,27 +521,16 @@ static int restore_clock(struct vm *vm, struct kvm_clock_data *clock, char *why)
 	clock->flags = 0;
 	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, clock))
 		return vmm_fail(why, -errno, "restoring the clock: %s", strerror(errno));
-	for (i = 0; i < vm->nvcpus && away && !err; i++) {
-		struct vcpu *vc = &vm->vcpus[i];
-		struct kvm_device_attr a = {
-			.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
-			.addr = (uintptr_t)&ofs,
-		};
-
-		if (!vc->has_saved_tsc)
-			continue;
-		err = tsc_offset(vc, &tsc, &ofs, why);
-		if (err)
-			break;
-		if (first)
-			delta = vc->saved_tsc + (uint64_t)((unsigned __int128)away * vm->tsc_khz /
-							   1000000) - tsc;
-		first = false;
-		ofs += delta;
-		if (ioctl(vc->fd, KVM_SET_DEVICE_ATTR, &a))
-			err = vmm_fail(why, -errno, "vCPU %d: cannot advance its TSC: %s", vc->id,
-				       strerror(errno));
-	}
+	for (i = 0; i < vm->nvcpus && !v0; i++)
+		if (vm->vcpus[i].has_saved_tsc)
+			v0 = &vm->vcpus[i];
+	if (!away || !v0)
+		return 0;
+	err = tsc_now(v0, &tsc, why);
+	delta = v0->saved_tsc + (uint64_t)((unsigned __int128)away * vm->tsc_khz / 1000000) - tsc;
+	for (i = 0; i < vm->nvcpus && !err; i++)
+		if (vm->vcpus[i].has_saved_tsc)
+			err = tsc_move(&vm->vcpus[i], delta, why);
 	return err;
 }
 
