@@ -222,6 +222,9 @@ void migrate_attach_tx(struct vm *vm, struct mig_tx *tx)
 {
 	pthread_mutex_lock(&vm->mig.tx_lock);
 	vm->mig.tx = tx;
+	/* A cancel that came before the streams opened stops them now. */
+	if (tx && vm->mig.cancel_seen)
+		mig_tx_cancel(tx, -ECANCELED, "cancelled by vmmigd");
 	pthread_mutex_unlock(&vm->mig.tx_lock);
 }
 
@@ -234,8 +237,8 @@ void migrate_out_cancel(struct vm *vm)
 {
 	struct vm_migration *m = &vm->mig;
 
-	m->cancel_seen = true;
 	pthread_mutex_lock(&m->tx_lock);
+	m->cancel_seen = true;
 	if (m->tx)
 		mig_tx_cancel(m->tx, -ECANCELED, "cancelled by vmmigd");
 	pthread_mutex_unlock(&m->tx_lock);
