@@ -13,7 +13,8 @@
  * [--modes plain_tcp,tls_ktls,...]: the same transfers from a socket in
  * network namespace SRC_NETNS to one listening on DST_ADDR in DST_NETNS
  * (names under /run/netns), the path a migration between two such hosts
- * takes (bench/migrate_bench.sh).
+ * takes (bench/migrate_bench.sh). --suites LIST offers these TLS 1.3
+ * suites instead of vmmigd's (tls_suites(): the faster on this CPU first).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -215,7 +216,8 @@ out:
 static int usage(void)
 {
 	fprintf(stderr, "usage: tls_bench [--between SRC_NETNS DST_NETNS DST_ADDR] [--mib N] "
-		"[--reps 1..%d] [--modes plain_tcp,tls_userspace_relay,tls_ktls]\n", MAX_REPS);
+		"[--reps 1..%d] [--modes plain_tcp,tls_userspace_relay,tls_ktls] "
+		"[--suites OPENSSL_TLS13_SUITES]\n", MAX_REPS);
 	return 2;
 }
 
@@ -246,6 +248,8 @@ int main(int argc, char **argv)
 				return usage();
 		} else if (!strcmp(argv[a], "--modes") && a + 1 < argc) {
 			modes = argv[++a];
+		} else if (!strcmp(argv[a], "--suites") && a + 1 < argc) {
+			tls_set_suites(argv[++a]);
 		} else {
 			return usage();
 		}

@@ -2,8 +2,9 @@
 /*
  * In the test VM: whether kTLS engages for our TLS 1.3 sessions (after
  * `modprobe tls`), and that data still flows, checked, through the fd that
- * tls_plain_fd() hands out. Skips, with the reason, what this kernel or
- * this OpenSSL cannot do.
+ * tls_plain_fd() hands out, for each suite vmmigd offers and for the order
+ * it measures. Skips, with the reason, what this kernel or this OpenSSL
+ * cannot do.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,6 +28,27 @@ FIXTURE(ktls) {
 	struct tls_side s, c;
 };
 
+/* @suites: the one suite offered; NULL: vmmigd's order (tls_suites()). */
+FIXTURE_VARIANT(ktls) {
+	const char *suites;
+};
+
+FIXTURE_VARIANT_ADD(ktls, measured) {
+	.suites = NULL,
+};
+
+FIXTURE_VARIANT_ADD(ktls, aes128) {
+	.suites = "TLS_AES_128_GCM_SHA256",
+};
+
+FIXTURE_VARIANT_ADD(ktls, aes256) {
+	.suites = "TLS_AES_256_GCM_SHA384",
+};
+
+FIXTURE_VARIANT_ADD(ktls, chacha20) {
+	.suites = "TLS_CHACHA20_POLY1305_SHA256",
+};
+
 FIXTURE_SETUP(ktls)
 {
 	char why[VMMIG_ERRLEN] = "";
@@ -40,6 +62,8 @@ FIXTURE_SETUP(ktls)
 	if (!module_loaded("tls") && module_probe("tls"))
 		SKIP(return, "this kernel has no tls module (CONFIG_TLS)");
 	ASSERT_EQ(0, tls_lab_create(self->dir, why)) TH_LOG("%s", why);
+	if (variant->suites)
+		tls_set_suites(variant->suites);
 	self->s.ctx = tls_lab_ctx(self->dir, "hosta", NULL, 0, false, why);
 	ASSERT_NE(NULL, self->s.ctx) TH_LOG("%s", why);
 	self->c.ctx = tls_lab_ctx(self->dir, "hostb", NULL, 0, false, why);
@@ -52,6 +76,10 @@ FIXTURE_SETUP(ktls)
 	ASSERT_NE(NULL, self->s.conn) TH_LOG("server: %s (after %lld s)", self->s.why,
 					      (long long)(time(NULL) - t0));
 	ASSERT_NE(NULL, self->c.conn) TH_LOG("client: %s", self->c.why);
+	/* One suite offered, that one agreed; else the first of the order. */
+	ASSERT_EQ(0, strncmp(tls_suites(), tls_cipher(self->c.conn),
+			     strlen(tls_cipher(self->c.conn))))
+		TH_LOG("agreed on %s, offered %s", tls_cipher(self->c.conn), tls_suites());
 	fflush(stdout);
 	ksft_print_msg("%s gave the kernel: send %s, receive %s (%s)\n",
 		       OpenSSL_version(OPENSSL_VERSION),

@@ -334,6 +334,8 @@ static void print_migration(struct json_object *m)
 		printf(" downtime %.0f ms", jget_u64(m, "downtime_ns") / 1e6);
 	if (!strcmp(jget_str(p, "phase"), "queued"))
 		printf(" (%" PRIu64 " ahead)", jget_u64(m, "queued_ahead"));
+	if (*jget_str(m, "transport"))
+		printf(" over %s", jget_str(m, "transport"));
 	if (*jget_str(m, "error"))
 		printf("\n  %s", jget_str(m, "error"));
 	printf("\n");

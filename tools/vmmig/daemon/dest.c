@@ -180,6 +180,11 @@ static int load(struct dest *d)
 		else
 			n++;
 	}
+	if (n) {
+		pthread_mutex_lock(&vmmigd.lock);
+		tls_describe(m->stream[0], m->transport, sizeof(m->transport));
+		pthread_mutex_unlock(&vmmigd.lock);
+	}
 	migration_set_phase(m, MIG_PRECOPY);
 	vmctl_init(&c, vmmigd.state_dir);
 	if (!err) {

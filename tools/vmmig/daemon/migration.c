@@ -122,6 +122,8 @@ struct json_object *migration_to_json(const struct migration *m)
 	json_object_object_add(o, "direction",
 			       json_object_new_string(m->dir == MIG_OUT ? "outgoing" : "incoming"));
 	json_object_object_add(o, "peer", json_object_new_string(m->peer[0] ? m->peer : m->to));
+	if (m->transport[0])
+		json_object_object_add(o, "transport", json_object_new_string(m->transport));
 	json_object_object_add(o, "progress", mig_progress_to_json(&m->progress));
 	json_object_object_add(o, "migration", mig_opts_to_json(&m->opts));
 	json_object_object_add(o, "elapsed_ns",

@@ -292,6 +292,8 @@ static int open_streams(struct source *s, int *fds)
 		if (fds[i] < 0)
 			return fail(s, fds[i], "stream %u: %s", i, why);
 		pthread_mutex_lock(&vmmigd.lock);
+		if (!i)
+			tls_describe(s->streams[i], m->transport, sizeof(m->transport));
 		m->sock[m->nsock++] = tls_fd(s->streams[i]);
 		pthread_mutex_unlock(&vmmigd.lock);
 	}

@@ -39,6 +39,7 @@ struct migration {
 	char peer[VMMIGD_HOST_MAX];		/* the other host's name */
 	char to[256];				/* source: as the user gave it */
 	char token[2 * MIG_TOKEN_LEN + 1];	/* hex: names the migration to both hosts */
+	char transport[64];			/* the streams' TLS suite and record layer */
 	struct mig_opts opts;
 	struct mig_progress progress;
 	uint64_t start_ns, end_ns, pause_ns, downtime_ns;

@@ -57,6 +57,15 @@ struct tls_conn *tls_connect(struct tls_ctx *t, int fd, int timeout_ms, char *wh
 /* The peer's name: the trusted name it matched, else its first DNS name or CN. */
 const char *tls_peer_name(const struct tls_conn *c);
 const char *tls_cipher(const struct tls_conn *c);
+/*
+ * The TLS 1.3 suites contexts made from now on offer, in order: by default
+ * the faster of AES-128-GCM and ChaCha20-Poly1305 on this CPU first
+ * (measured once); tls_set_suites() imposes an OpenSSL suite list instead.
+ */
+const char *tls_suites(void);
+/* "SUITE, kTLS" or "SUITE, OpenSSL relay": what carries @c's data since tls_plain_fd(). */
+void tls_describe(const struct tls_conn *c, char *buf, size_t len);
+void tls_set_suites(const char *list);
 
 /* 0 or -errno (-EPIPE: the peer closed). */
 int tls_write_all(struct tls_conn *c, const void *buf, size_t len);
