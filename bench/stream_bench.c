@@ -164,6 +164,10 @@ static int apply(void *ctx, unsigned int stream, const struct vmstate_section *s
 	memcpy(&c, s->data, sizeof(c));
 	for (i = 0; i < c.pages; i++)
 		if (c.present[i / 8] & (1 << (i % 8))) {
+			if (c.flags == VMSTATE_CHUNK_ZERO) {
+				memset(dst + c.gpa + i * PAGE, 0, PAGE);
+				continue;
+			}
 			memcpy(dst + c.gpa + i * PAGE, src, PAGE);
 			src += PAGE;
 		}

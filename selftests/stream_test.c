@@ -104,13 +104,18 @@ static int apply(void *ctx, unsigned int stream, const struct vmstate_section *s
 		return 0;
 	}
 	memcpy(&c, s->data, sizeof(c));
-	if (c.flags || c.pages > VMSTATE_CHUNK_PAGES || c.gpa + c.pages * PAGE > MEM ||
-	    s->len != sizeof(c) + vmstate_chunk_present(&c) * PAGE) {
+	if ((c.flags && c.flags != VMSTATE_CHUNK_ZERO) || c.pages > VMSTATE_CHUNK_PAGES ||
+	    c.gpa + c.pages * PAGE > MEM ||
+	    s->len != sizeof(c) + (c.flags ? 0 : vmstate_chunk_present(&c) * PAGE)) {
 		snprintf(why, VMMIG_ERRLEN, "bad chunk at 0x%llx", (unsigned long long)c.gpa);
 		return -EBADMSG;
 	}
 	for (i = 0; i < c.pages; i++)
 		if (c.present[i / 8] & (1 << (i % 8))) {
+			if (c.flags) {
+				memset(f->mem + c.gpa + i * PAGE, 0, PAGE);
+				continue;
+			}
 			memcpy(f->mem + c.gpa + i * PAGE, src, PAGE);
 			src += PAGE;
 		}

@@ -492,8 +492,9 @@ static int rx_bad(struct rx_stream *s, const struct vmstate_mem_chunk *c, const 
 }
 
 /*
- * A memory section as plain pages: decompressed, or zero pages made out of
- * their markers, into s->buf; @in itself when it is plain already.
+ * A memory section as plain pages (decompressed into s->buf; @in itself
+ * when it is plain already) or as zero pages (VMSTATE_CHUNK_ZERO, no
+ * payload: the receiver knows best how to make pages zero).
  */
 static int decode(struct rx_stream *s, const struct vmstate_section *in,
 		  struct vmstate_section *out)
@@ -520,15 +521,14 @@ static int decode(struct rx_stream *s, const struct vmstate_section *in,
 		return rx_bad(s, &c, "too many pages");
 	used = (size_t)vmstate_chunk_present(&c) * 4096;
 	clen = in->len - hl;
-	if (c.flags == VMSTATE_CHUNK_ZERO ? clen != 0 : !used || !clen || clen >= used)
-		return rx_bad(s, &c, c.flags == VMSTATE_CHUNK_ZERO ? "zero pages with a payload" :
-								     "compressed length out of bounds");
+	if (c.flags == VMSTATE_CHUNK_ZERO)
+		return clen ? rx_bad(s, &c, "zero pages with a payload") : 0;
+	if (!used || !clen || clen >= used)
+		return rx_bad(s, &c, "compressed length out of bounds");
 	if (!s->buf && !(s->buf = malloc(hl + MIG_WINDOW)))
 		return -ENOMEM;
 	dst = s->buf + hl;
-	if (c.flags == VMSTATE_CHUNK_ZERO) {
-		memset(dst, 0, used);
-	} else if (c.flags == VMSTATE_CHUNK_LZ4) {
+	if (c.flags == VMSTATE_CHUNK_LZ4) {
 		int l = LZ4_decompress_safe((const char *)in->data + hl, (char *)dst, clen, used);
 
 		if (l < 0 || (size_t)l != used)

@@ -73,7 +73,8 @@ typedef int (*mig_rx_fn)(void *ctx, unsigned int stream, const struct vmstate_se
 /*
  * Reads @nfds streams to their END, streams 1..N-1 each in a thread of its
  * own, stream 0 in the caller's, and gives @fn each section, memory
- * decompressed (flags 0). Streams 1..N-1 may carry only memory. Returns when
+ * decompressed: flags 0 (the present pages follow the chunk header) or
+ * VMSTATE_CHUNK_ZERO (no payload: the present pages are zero). Streams 1..N-1 may carry only memory. Returns when
  * every stream ended or one failed (the others are then shut down): 0, or
  * -errno with @why ("stream K: reason" when N > 1).
  */

@@ -6,6 +6,7 @@
  * applies them; Documentation/design/vm-state.rst explains the order.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,29 +358,86 @@ static int restore_info(struct vm *vm, const struct vmstate_section *s, char *wh
 	return 0;
 }
 
+/*
+ * Pages @first..@first+@n-1 of chunk @c into guest memory: zero, or from
+ * @src. Through the memfd where it takes them: a hole punched for zero
+ * pages (a page never touched stays unallocated), pwrite(2) for data (a
+ * page that is written whole is not cleared first, as a fault on the
+ * mapping would clear it). Huge pages take neither: memset and memcpy.
+ */
+static int restore_run(struct vm *vm, const struct vmstate_mem_chunk *c, uint64_t first,
+		       uint64_t n, const uint8_t *src, char *why)
+{
+	uint8_t *dst = gpa_to_hva(vm, c->gpa + first * PAGE, n * PAGE);
+	uint64_t off, len = n * PAGE;
+	ssize_t r;
+
+	if (!dst)
+		return vmm_fail(why, -EBADMSG, "memory section at 0x%llx is outside the VM",
+				(unsigned long long)c->gpa);
+	off = dst - vm->mem;
+	if (vm->def.hugepages) {
+		if (src)
+			memcpy(dst, src, len);
+		else
+			memset(dst, 0, len);
+		return 0;
+	}
+	if (!src) {
+		if (!fallocate(vm->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len))
+			return 0;
+		memset(dst, 0, len);
+		return 0;
+	}
+	while (len) {
+		r = pwrite(vm->mem_fd, src, len, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return vmm_fail(why, r ? -errno : -EIO, "guest memory at 0x%llx: %s",
+					(unsigned long long)mem_offset_to_gpa(off),
+					r ? strerror(errno) : "short write");
+		src += r;
+		off += r;
+		len -= r;
+	}
+	return 0;
+}
+
 static int restore_memory(struct vm *vm, const struct vmstate_section *s, char *why)
 {
 	struct vmstate_mem_chunk c;
 	const uint8_t *src = (const uint8_t *)s->data + sizeof(c);
-	uint64_t used, i;
-	uint8_t *dst;
+	uint64_t used, i, n;
+	bool zero;
+	int err;
 
 	if (s->len < sizeof(c))
 		return vmm_fail(why, -EBADMSG, "memory section too short");
 	memcpy(&c, s->data, sizeof(c));
+	zero = c.flags == VMSTATE_CHUNK_ZERO;
 	if (c.pages > VMSTATE_CHUNK_PAGES || (c.gpa & (PAGE - 1)) ||
-	    !(dst = gpa_to_hva(vm, c.gpa, c.pages * PAGE)))
+	    !gpa_to_hva(vm, c.gpa, c.pages * PAGE))
 		return vmm_fail(why, -EBADMSG, "memory section at 0x%llx is outside the VM",
 				(unsigned long long)c.gpa);
-	used = vmstate_chunk_present(&c) * PAGE;
-	if (c.flags || s->len != sizeof(c) + used)
+	used = zero ? 0 : vmstate_chunk_present(&c) * PAGE;
+	if ((c.flags && !zero) || s->len != sizeof(c) + used)
 		return vmm_fail(why, -EBADMSG, "memory section at 0x%llx has the wrong size",
 				(unsigned long long)c.gpa);
-	for (i = 0; i < c.pages; i++)
-		if (c.present[i / 8] & (1 << (i % 8))) {
-			memcpy(dst + i * PAGE, src, PAGE);
-			src += PAGE;
+	/* Runs of present pages, each in one call. */
+	for (i = 0; i < c.pages; i += n) {
+		for (n = 0; i + n < c.pages && (c.present[(i + n) / 8] & (1 << ((i + n) % 8)));)
+			n++;
+		if (!n) {
+			n = 1;
+			continue;
 		}
+		err = restore_run(vm, &c, i, n, zero ? NULL : src, why);
+		if (err)
+			return err;
+		if (!zero)
+			src += n * PAGE;
+	}
 	return 0;
 }
 
