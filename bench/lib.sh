@@ -30,6 +30,15 @@ raw_stream() {
 	[ -n "$tls_mbs" ]
 }
 
+# raw_tls NS_A NS_B MIB: MB/s of MIB MiB over TLS as vmmigd's (tls_ktls mode of
+# build/bench/tls_bench --between), from NS_A to 10.77.0.2 in NS_B; empty when
+# the stream failed. For the stream under the same load as a move: with the
+# guest running beside it.
+raw_tls() {
+	"$REPO/build/bench/tls_bench" --between "$1" "$2" 10.77.0.2 --mib "$3" --reps 1 \
+		--modes tls_ktls 2>&1 | sed -n 's/^tls_ktls mb_per_s=\([0-9.]*\).*/\1/p'
+}
+
 # bench_move VM ARGS...: `vmmig -j move VM --to 10.77.0.2 ARGS` from host a
 # (selftests/mig_common.sh). A loaded host can make the TLS handshake under
 # TCG exceed vmmigd's limit: then once more (the guest still runs on a).
