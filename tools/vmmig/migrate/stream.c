@@ -25,6 +25,7 @@
 #include <zstd.h>
 
 #include "stream.h"
+#include "thread.h"
 #include "vmdef.h"
 
 /* Sections queued per stream: enough to keep a sender busy while the VMM copies. */
@@ -328,6 +329,7 @@ int mig_tx_open(struct mig_tx **txp, const int *fds, unsigned int nfds, const st
 				 strerror(-err));
 			goto fail;
 		}
+		thread_name(tx->s[i].thread, "mig-tx%u", i);
 		tx->s[i].started = true;
 	}
 	*w = (struct vmstate_writer){ .fd = -1, .flags = hdr_flags, .put = tx_put, .ctx = tx };
@@ -630,6 +632,8 @@ int mig_rx_run(const int *fds, unsigned int nfds, mig_rx_fn fn, void *ctx, char 
 	}
 	for (; started < nfds; started++) {
 		err = -pthread_create(&rx->s[started].thread, NULL, receiver, &rx->s[started]);
+		if (!err)
+			thread_name(rx->s[started].thread, "mig-rx%u", started);
 		if (err) {
 			rx->s[0].err = err;
 			snprintf(rx->s[0].why, VMMIG_ERRLEN, "cannot start a receiver thread: %s",

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include "thread.h"
 #include "vmm.h"
 
 #define KICK_SIGNAL	SIGUSR1
@@ -638,6 +639,7 @@ int vm_start_vcpus(struct vm *vm, bool paused, char *why)
 			vm_stop_vcpus(vm);
 			return vmm_fail(why, -err, "pthread_create: %s", strerror(err));
 		}
+		thread_name(vm->vcpus[i].thread, "vcpu%d", i);
 		vm->threads = true;
 	}
 	return 0;
@@ -688,6 +690,8 @@ int vm_set_throttle(struct vm *vm, unsigned int pct)
 	if (pct && !vm->throttling && vm->threads) {
 		err = pthread_create(&vm->throttle_thread, NULL, throttle_thread, vm);
 		vm->throttling = !err;
+		if (!err)
+			thread_name(vm->throttle_thread, "throttle");
 	}
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);

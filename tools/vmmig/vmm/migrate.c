@@ -28,6 +28,7 @@
 
 #include "ctl.h"
 #include "stream.h"
+#include "thread.h"
 #include "vmm.h"
 
 static void send_line(int fd, struct json_object *o)
@@ -115,6 +116,7 @@ int migrate_out_start(struct vm *vm, const struct ctl_request *req, int fd, cons
 		m->nfds = 0;
 		return vmm_fail(why, -EAGAIN, "cannot start the migration thread");
 	}
+	thread_name(m->thread, "mig-out");
 	return 0;
 }
 

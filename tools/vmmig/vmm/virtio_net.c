@@ -29,6 +29,7 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
 
+#include "thread.h"
 #include "vmm.h"
 
 #define RXQ	0
@@ -310,6 +311,7 @@ int virtio_net_init(struct virtio_dev *d, const char *tap, const char *mac, char
 	err = pthread_create(&n->rx, NULL, rx_thread, d);
 	if (err)
 		return vmm_fail(why, -err, "pthread_create: %s", strerror(err));
+	thread_name(n->rx, "net-rx");
 	n->rx_thread = true;
 	return 0;
 }
