@@ -16,8 +16,10 @@
  * VM starts, paused and held; incoming-end resumes it (commit) or ends the
  * VMM (abort).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +122,25 @@ int migrate_out_start(struct vm *vm, const struct ctl_request *req, int fd, cons
 	return 0;
 }
 
+/*
+ * The VM runs elsewhere now: what is left here is freeing its memory, CPU
+ * time that must not be taken from the VMs that run (on a host that is
+ * both ends, the moved VM itself, whose first moments after the resume
+ * the guest sees). Every thread of this VMM to SCHED_IDLE.
+ */
+static void yield_to_running_vms(void)
+{
+	struct sched_param p = { 0 };
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			sched_setscheduler(atoi(e->d_name), SCHED_IDLE, &p);
+	if (d)
+		closedir(d);
+}
+
 static void release(struct vm *vm)
 {
 	struct vm_migration *m = &vm->mig;
@@ -192,8 +213,10 @@ bool migrate_out_decide(struct vm *vm)
 	send_line(m->fd, rep);
 	json_object_put(rep);
 	release(vm);
-	if (commit)
+	if (commit) {
 		m->role = CTL_MIG_OUTGOING;	/* held until the VMM is gone */
+		yield_to_running_vms();
+	}
 	return commit;
 }
 
