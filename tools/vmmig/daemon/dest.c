@@ -342,6 +342,7 @@ void dest_session(struct tls_conn *c, struct json_object *hello)
 	struct json_object *o, *req = NULL, *v;
 	struct vmdef def = { 0 };
 	char why[VMMIG_ERRLEN];
+	uint64_t probe_first = 0, probe_bytes = 0;
 	struct migration *m;
 	int type, err;
 
@@ -349,10 +350,24 @@ void dest_session(struct tls_conn *c, struct json_object *hello)
 	err = peer_send(c, FRAME_HELLO, o);
 	json_object_put(o);
 	type = err ? err : peer_recv(c, &req, VMMIG_TLS_TIMEOUT_MS, why);
-	/* The source measures the path first: PROBE bytes, PROBE_ACK with their count. */
+	/*
+	 * The source measures the path first: PROBE frames, each acknowledged
+	 * with what arrived since the first and in how long. That is the
+	 * path's steady pace, without the first frame's connection warming up.
+	 */
 	while (type == FRAME_PROBE) {
+		uint64_t t = now_ns();
+
+		if (!probe_first)
+			probe_first = t;
+		else if (json_object_object_get_ex(req, "bytes", &v))
+			probe_bytes += json_object_get_uint64(v);
+		json_object_put(req);
+		req = NULL;
 		o = json_object_new_object();
 		json_object_object_add(o, "ok", json_object_new_boolean(true));
+		json_object_object_add(o, "bytes", json_object_new_uint64(probe_bytes));
+		json_object_object_add(o, "ns", json_object_new_uint64(t - probe_first));
 		err = peer_send(c, FRAME_PROBE_ACK, o);
 		json_object_put(o);
 		type = err ? err : peer_recv(c, &req, VMMIG_TLS_TIMEOUT_MS, why);

@@ -88,7 +88,10 @@ int peer_recv(struct tls_conn *c, struct json_object **o, int timeout_ms, char *
 		return err;
 	}
 	err = frame_payload_check(&h, p, why);
-	if (!err && h.type != FRAME_PROBE) {
+	if (!err && h.type == FRAME_PROBE) {
+		*o = json_object_new_object();
+		json_object_object_add(*o, "bytes", json_object_new_uint64(h.len));
+	} else if (!err) {
 		p[h.len] = '\0';
 		*o = json_tokener_parse(p);
 		if (!*o || !json_object_is_type(*o, json_type_object)) {

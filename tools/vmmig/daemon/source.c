@@ -153,15 +153,29 @@ static int ask(struct source *s, const struct vmdef *d)
 #define PROBE_BYTES	(4U << 20)
 #define SAMPLE_S	2
 
+/* The destination's count in a PROBE_ACK: bytes since its first frame, in ns. */
+static void probe_ack(struct json_object *r, uint64_t *bytes, uint64_t *ns)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(r, "bytes", &v))
+		*bytes = json_object_get_uint64(v);
+	if (json_object_object_get_ex(r, "ns", &v))
+		*ns = json_object_get_uint64(v);
+}
+
 /*
  * The path's throughput, over the control connection (the same TLS as the
- * streams): PROBE_BYTES in frames, answered once at the end. Bytes/s.
+ * streams): PROBE_BYTES in frames, each acknowledged. Bytes/s: the pace at
+ * which the destination received all but the first frame (what a long
+ * stream keeps up), or, from a destination that does not count, all of
+ * them over the time to the last acknowledgement.
  */
 static uint64_t probe(struct source *s)
 {
 	char *buf = calloc(1, PROBE_CHUNK), why[VMMIG_ERRLEN];
 	struct json_object *r = NULL;
-	uint64_t t = now_ns(), sent = 0;
+	uint64_t t = now_ns(), sent = 0, bytes = 0, ns = 0;
 	int type = 0;
 
 	if (!buf)
@@ -176,15 +190,20 @@ static uint64_t probe(struct source *s)
 	free(buf);
 	if (!type)
 		type = peer_recv(s->ctl, &r, VMMIG_TLS_TIMEOUT_MS * 3, why);
+	probe_ack(r, &bytes, &ns);
 	json_object_put(r);
+	r = NULL;
 	/* One ACK per frame: the last one says all arrived. */
 	for (unsigned int i = 1; i < PROBE_BYTES / PROBE_CHUNK && type == FRAME_PROBE_ACK; i++) {
 		type = peer_recv(s->ctl, &r, VMMIG_TLS_TIMEOUT_MS * 3, why);
+		probe_ack(r, &bytes, &ns);
 		json_object_put(r);
 		r = NULL;
 	}
 	if (type != FRAME_PROBE_ACK)
 		return 0;
+	if (bytes && ns)
+		return bytes * 1000000000ULL / ns;
 	t = now_ns() - t;
 	return t ? sent * 1000000000ULL / t : 0;
 }

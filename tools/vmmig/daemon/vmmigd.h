@@ -112,13 +112,13 @@ void *control_client(void *arg);
 /* peer.c: frames over TLS. */
 int peer_send(struct tls_conn *c, enum frame_type type, struct json_object *o);
 int peer_send_raw(struct tls_conn *c, enum frame_type type, const void *p, uint32_t len);
-/*
- * Receives a frame within @timeout_ms (-1: none): its type, and its payload
- * as JSON in *@o (NULL for PROBE, whose bytes are skipped and counted in
- * *@o's absence). -errno with @why.
- */
 /* 0 once @c has bytes to read, -ETIMEDOUT after @timeout_ms (< 0: at once 0). */
 int peer_wait(struct tls_conn *c, int timeout_ms);
+/*
+ * Receives a frame within @timeout_ms (-1: none): its type, and its payload
+ * as JSON in *@o; a PROBE's payload is bytes, skipped, and *@o says how many
+ * ({"bytes": N}). -errno with @why.
+ */
 int peer_recv(struct tls_conn *c, struct json_object **o, int timeout_ms, char *why);
 /* Connects to HOST[:PORT] and does the handshake; NULL with @why. */
 struct tls_conn *peer_connect(const char *to, char *why);
