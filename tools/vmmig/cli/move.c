@@ -404,7 +404,9 @@ static int migration_cancel(int argc, char **argv)
 static const struct cmd list_cmd = {
 	.name = "list", .fn = migration_list, .args = "",
 	.help = "The migrations of this host, both ways, newest first: running, queued,\n"
-		"and the last finished ones with how they ended\n",
+		"and the last finished ones with how they ended; each with its phase,\n"
+		"round, bytes sent, and what carries its streams (the TLS suite, and\n"
+		"kTLS or the OpenSSL relay)\n",
 };
 static const struct cmd show_cmd = {
 	.name = "show", .fn = migration_show, .args = "NAME",
