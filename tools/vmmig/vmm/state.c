@@ -359,34 +359,25 @@ static int restore_info(struct vm *vm, const struct vmstate_section *s, char *wh
 }
 
 /*
- * Pages @first..@first+@n-1 of chunk @c into guest memory: zero, or from
- * @src. Through the memfd where it takes them: a hole punched for zero
+ * @n pages at @dst (guest memory at memfd offset @dst - vm->mem): zero, or
+ * from @src. Through the memfd where it takes them: a hole punched for zero
  * pages (a page never touched stays unallocated), pwrite(2) for data (a
  * page that is written whole is not cleared first, as a fault on the
  * mapping would clear it). Huge pages take neither: memset and memcpy.
  */
-static int restore_run(struct vm *vm, const struct vmstate_mem_chunk *c, uint64_t first,
-		       uint64_t n, const uint8_t *src, char *why)
+static int restore_run(struct vm *vm, uint8_t *dst, uint64_t n, const uint8_t *src, char *why)
 {
-	uint8_t *dst = gpa_to_hva(vm, c->gpa + first * PAGE, n * PAGE);
-	uint64_t off, len = n * PAGE;
+	uint64_t off = dst - vm->mem, len = n * PAGE;
 	ssize_t r;
 
-	if (!dst)
-		return vmm_fail(why, -EBADMSG, "memory section at 0x%llx is outside the VM",
-				(unsigned long long)c->gpa);
-	off = dst - vm->mem;
-	if (vm->def.hugepages) {
-		if (src)
-			memcpy(dst, src, len);
-		else
+	if (!src) {
+		if (vm->def.hugepages ||
+		    fallocate(vm->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len))
 			memset(dst, 0, len);
 		return 0;
 	}
-	if (!src) {
-		if (!fallocate(vm->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len))
-			return 0;
-		memset(dst, 0, len);
+	if (vm->def.hugepages) {
+		memcpy(dst, src, len);
 		return 0;
 	}
 	while (len) {
@@ -409,6 +400,7 @@ static int restore_memory(struct vm *vm, const struct vmstate_section *s, char *
 	struct vmstate_mem_chunk c;
 	const uint8_t *src = (const uint8_t *)s->data + sizeof(c);
 	uint64_t used, i, n;
+	uint8_t *dst;
 	bool zero;
 	int err;
 
@@ -417,7 +409,7 @@ static int restore_memory(struct vm *vm, const struct vmstate_section *s, char *
 	memcpy(&c, s->data, sizeof(c));
 	zero = c.flags == VMSTATE_CHUNK_ZERO;
 	if (c.pages > VMSTATE_CHUNK_PAGES || (c.gpa & (PAGE - 1)) ||
-	    !gpa_to_hva(vm, c.gpa, c.pages * PAGE))
+	    !(dst = gpa_to_hva(vm, c.gpa, c.pages * PAGE)))
 		return vmm_fail(why, -EBADMSG, "memory section at 0x%llx is outside the VM",
 				(unsigned long long)c.gpa);
 	used = zero ? 0 : vmstate_chunk_present(&c) * PAGE;
@@ -432,7 +424,7 @@ static int restore_memory(struct vm *vm, const struct vmstate_section *s, char *
 			n = 1;
 			continue;
 		}
-		err = restore_run(vm, &c, i, n, zero ? NULL : src, why);
+		err = restore_run(vm, dst + i * PAGE, n, zero ? NULL : src, why);
 		if (err)
 			return err;
 		if (!zero)
