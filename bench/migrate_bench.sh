@@ -67,12 +67,13 @@ run_case() {
 		m=$(jq -r '.migration | [.elapsed_ns / 1e6, .downtime_ns / 1e6, .progress.round,
 			.progress.sent_bytes, .progress.raw_bytes, .prediction.verdict,
 			.prediction.total_ms, .prediction.downtime_ms, .prediction.throughput,
-			.prediction.dirty_rate, .progress.throttle_pct] | map(tostring) | join(" ")' <<<"$res")
-		read -r tot down rounds sent raw verdict ptot pdown pthr pdirty thr <<<"$m"
+			.prediction.dirty_rate, .progress.throttle_pct, .copy_ns / 1e6] |
+			map(tostring) | join(" ")' <<<"$res")
+		read -r tot down rounds sent raw verdict ptot pdown pthr pdirty thr copy <<<"$m"
 		p="migrate_bench case=$name mem_mib=$MIB rate=$rate args=$(IFS=,; echo "${*:-none}" | tr ' ' ,)"
-		p+=" $(awk -v t="$tot" -v d="$down" -v s="$sent" -v r="$raw" 'BEGIN {
-			printf "total_ms=%.0f downtime_ms=%.0f sent_mib=%.2f raw_mib=%.2f compress_ratio=%.2f mb_per_s=%.2f",
-				t, d, s / 1048576, r / 1048576, s ? r / s : 0, t ? s / 1e6 / (t / 1e3) : 0 }')"
+		p+=" $(awk -v t="$tot" -v d="$down" -v s="$sent" -v r="$raw" -v c="$copy" 'BEGIN {
+			printf "total_ms=%.0f downtime_ms=%.0f copy_ms=%.0f sent_mib=%.2f raw_mib=%.2f compress_ratio=%.2f mb_per_s=%.2f e2e_mb_per_s=%.2f",
+				t, d, c, s / 1048576, r / 1048576, s ? r / s : 0, c ? s / 1e3 / c : 0, t ? s / 1e3 / t : 0 }')"
 		p+=" rounds=$((rounds + 1)) throttle_pct=$thr retried=$retried verdict=$verdict predicted_total_ms=$ptot"
 		p+=" predicted_downtime_ms=$pdown predicted_mb_per_s=$(ratio "$pthr" 1e6)"
 		p+=" predicted_dirty_rate=$pdirty total_pred_ratio=$(ratio "$ptot" "$tot")"

@@ -166,14 +166,14 @@ vmmig_case() {
 	else
 		m=$(jq -r '.migration | [.elapsed_ns / 1e6, .downtime_ns / 1e6, .progress.round,
 			.progress.sent_bytes, .prediction.verdict, .prediction.total_ms,
-			.prediction.downtime_ms, .prediction.throughput, .progress.throttle_pct] |
-			map(tostring) | join(" ")' <<<"$res")
-		read -r tot down rounds sent verdict ptot pdown pthr thr <<<"$m"
+			.prediction.downtime_ms, .prediction.throughput, .progress.throttle_pct,
+			.copy_ns / 1e6] | map(tostring) | join(" ")' <<<"$res")
+		read -r tot down rounds sent verdict ptot pdown pthr thr copy <<<"$m"
 		out="vmmig_move case=$name mem_mib=$mem buf_mib=$BUF rate=$rate"
 		out+=" rate_achieved=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$l")"
-		out+=" $(awk -v t="$tot" -v d="$down" -v s="$sent" 'BEGIN {
-			printf "total_ms=%.0f downtime_ms=%.0f sent_mib=%.1f mb_per_s=%.2f",
-				t, d, s / 1048576, t ? s / 1e6 / (t / 1e3) : 0 }')"
+		out+=" $(awk -v t="$tot" -v d="$down" -v s="$sent" -v c="$copy" 'BEGIN {
+			printf "total_ms=%.0f downtime_ms=%.0f copy_ms=%.0f sent_mib=%.1f mb_per_s=%.2f e2e_mb_per_s=%.2f",
+				t, d, c, s / 1048576, c ? s / 1e3 / c : 0, t ? s / 1e3 / t : 0 }')"
 		out+=" raw_busy_mb_per_s=${busy:--} $gap rounds=$((rounds + 1)) throttle_pct=$thr retried=$retried boot_s=$boot"
 		out+=" verdict=$verdict predicted_total_ms=$ptot predicted_downtime_ms=$pdown"
 		out+=" predicted_mb_per_s=$(ratio "$pthr" 1e6)"
@@ -246,24 +246,26 @@ echo "== same guest, vmmig against QEMU (over TLS between namespaces a and b; ms
 	"stream ${tls_mbs:--} MB/s, plain TCP ${tcp_mbs:--} MB/s)"
 # fld LINE KEY: field, "-" when it is not there.
 fld() { local f; f=$(field "$1" "$2"); echo "${f:--}"; }
-printf '%-9s %8s %8s %8s %8s %8s %8s %6s %6s %6s %7s %7s %7s %8s %8s\n' case v_total q_total \
-	v_gap q_gap v_down q_down tot_r down_r to_raw to_busy v_MB/s q_MB/s pred_tot pred_dn
+printf '%-9s %8s %8s %8s %8s %8s %8s %6s %6s %6s %7s %7s %7s %7s %8s %8s\n' case v_total q_total \
+	v_gap q_gap v_down q_down tot_r down_r to_raw to_busy v_MB/s v_e2e q_e2e pred_tot pred_dn
 for k in "${ran[@]}"; do
 	v=${line[vmmig-$k]:-}
 	q=${line[qemu-$k]:-}
 	qt=$(field "$q" total_ms)
 	[ "$(field "$q" status)" = completed ] || qt="${qt:+>$qt}"
-	printf '%-9s %8s %8s %8s %8s %8s %8s %6s %6s %6s %7s %7s %7s %8s %8s\n' "$k" \
+	printf '%-9s %8s %8s %8s %8s %8s %8s %6s %6s %6s %7s %7s %7s %7s %8s %8s\n' "$k" \
 		"$(fld "$v" total_ms)" "${qt:--}" "$(fld "$v" switch_gap_ms)" \
 		"$(fld "$q" switch_gap_ms)" "$(fld "$v" downtime_ms)" "$(fld "$q" downtime_ms)" \
 		"$(total_ratio "$k")" "$(ratio "$(field "$v" switch_gap_ms)" "$(field "$q" switch_gap_ms)")" \
 		"$(ratio "$(field "$v" mb_per_s)" "$tls_mbs")" \
 		"$(ratio "$(field "$v" mb_per_s)" "$(field "$v" raw_busy_mb_per_s)")" "$(fld "$v" mb_per_s)" \
-		"$(awk -v m="$(field "$q" transferred_mib)" -v t="$(field "$q" total_ms)" \
+		"$(fld "$v" e2e_mb_per_s)" "$(awk -v m="$(field "$q" transferred_mib)" -v t="$(field "$q" total_ms)" \
 			'BEGIN { if (t > 0) printf "%.2f", m * 1.048576 / (t / 1e3); else print "-" }')" \
 		"$(fld "$v" predicted_total_ms)" "$(fld "$v" predicted_downtime_ms)"
 done
 echo "targets: tot_r (vmmig/QEMU total) <= 0.7, down_r (switch gap) <= 0.5, to_raw >= 0.9" \
-	"(to_busy: against the raw stream with the guest running beside it);" \
+	"(to_busy: against the raw stream with the guest running beside it); v_MB/s: vmmig's" \
+	"throughput while the streams carried memory (copy_ms), v_e2e and q_e2e: bytes over the" \
+	"whole move;" \
 	"pred_tot, pred_dn: vmmig's prediction (ms) before the move; >: QEMU cancelled, not converged"
 exit $((fails > 0))

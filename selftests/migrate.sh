@@ -96,7 +96,7 @@ expect_match "b shows it incoming" "$out" "wl incoming from a done"
 
 # And back, text output.
 expect_rc 0 "move b -> a" -- H b move wl --to 10.77.0.1 --timeout 60 --on-timeout pause
-expect_match "one result line" "$(tail -n1 <<<"$out")" "^wl moved to a in [0-9.]+ s, downtime [0-9]+ ms"
+expect_match "one result line" "$(tail -n1 <<<"$out")" "^wl moved to a in [0-9.]+ s, downtime [0-9]+ ms .* rounds at [0-9.]+ MB/s$"
 expect_eq "runs at a again" "$(hstate a wl)" running
 [ ! -e "$tmp/b/state/wl" ] && pass "gone from b" || fail "b still has wl"
 expect_rc 0 "the checksum holds after two moves" -- H a vm show wl --verify

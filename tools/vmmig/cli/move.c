@@ -154,7 +154,8 @@ static void print_json_line(struct json_object *o)
 
 static void print_result(struct json_object *o, bool ok)
 {
-	struct json_object *m, *sw;
+	struct json_object *m, *sw, *p;
+	uint64_t copy_ns, sent;
 	char a[32];
 
 	if (!json_object_object_get_ex(o, DCTL_KEY_MIGRATION, &m))
@@ -162,12 +163,17 @@ static void print_result(struct json_object *o, bool ok)
 	if (!ok)
 		return;
 	sw = json_object_object_get(m, "switchover");
-	printf("%s moved to %s in %.1f s, downtime %.0f ms (stop-and-copy %.0f, load %.0f, commit %.0f), %s sent in %" PRIu64 " rounds\n",
+	p = json_object_object_get(m, "progress");
+	sent = jget_u64(p, "sent_bytes");
+	copy_ns = jget_u64(m, "copy_ns");
+	printf("%s moved to %s in %.1f s, downtime %.0f ms (stop-and-copy %.0f, load %.0f, commit %.0f), %s sent in %" PRIu64 " rounds",
 	       jget_str(m, "vm"), jget_str(m, "peer"), jget_u64(m, "elapsed_ns") / 1e9,
 	       jget_u64(m, "downtime_ns") / 1e6, jget_u64(sw, "stopcopy_ns") / 1e6,
 	       jget_u64(sw, "load_ns") / 1e6, jget_u64(sw, "commit_ns") / 1e6,
-	       mib(jget_u64(json_object_object_get(m, "progress"), "sent_bytes"), a, sizeof(a)),
-	       jget_u64(json_object_object_get(m, "progress"), "round"));
+	       mib(sent, a, sizeof(a)), jget_u64(p, "round"));
+	if (copy_ns)
+		printf(" at %.1f MB/s", sent * 1e3 / copy_ns);
+	printf("\n");
 }
 
 static int move_main(int argc, char **argv)

@@ -132,6 +132,8 @@ struct json_object *migration_to_json(const struct migration *m)
 		struct json_object *sw = json_object_new_object();
 
 		json_object_object_add(o, "downtime_ns", json_object_new_uint64(m->downtime_ns));
+		if (m->copy_ns)
+			json_object_object_add(o, "copy_ns", json_object_new_uint64(m->copy_ns));
 		json_object_object_add(sw, "stopcopy_ns", json_object_new_uint64(m->stopcopy_ns));
 		json_object_object_add(sw, "load_ns", json_object_new_uint64(m->load_ns));
 		json_object_object_add(sw, "commit_ns", json_object_new_uint64(m->commit_ns));

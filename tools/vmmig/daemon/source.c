@@ -375,6 +375,7 @@ static int precopy(struct source *s, const int *fds)
 	pthread_mutex_lock(&vmmigd.lock);
 	m->vmm_fd = s->vmm;
 	m->progress.phase = MIG_PRECOPY;
+	m->copy_start_ns = now_ns();
 	/* Cancelled while the streams opened: the VMM stops at once. */
 	if (m->cancel)
 		shutdown(s->vmm, SHUT_WR);
@@ -427,6 +428,7 @@ static int precopy(struct source *s, const int *fds)
 			m->progress.round = res.rounds;
 			/* The VMM paused the VM res.downtime_ns before its reply. */
 			m->stopcopy_ns = res.downtime_ns;
+			m->copy_ns = s->stream_end_ns - m->copy_start_ns;
 			if (!m->pause_ns || s->stream_end_ns - res.downtime_ns < m->pause_ns)
 				m->pause_ns = s->stream_end_ns - res.downtime_ns;
 			pthread_mutex_unlock(&vmmigd.lock);

@@ -45,6 +45,8 @@ struct migration {
 	uint64_t start_ns, end_ns, pause_ns, downtime_ns;
 	/* Source: the downtime's parts (Documentation/design/migration.rst). */
 	uint64_t stopcopy_ns, load_ns, commit_ns;
+	/* Source: the streams carried memory from copy_start_ns, copy_ns long. */
+	uint64_t copy_start_ns, copy_ns;
 	uint64_t queued_behind;			/* queued: migrations ahead */
 	char error[VMMIG_ERRLEN];
 	bool cancel;				/* asked to cancel */
