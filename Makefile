@@ -35,7 +35,9 @@ PKGS    := libnl-genl-3.0 json-c uuid openssl libzstd liblz4 libsystemd
 CFLAGS  ?= -O2 -g
 WFLAGS  := -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow
-CPPFLAGS += -D_GNU_SOURCE -I$(CURDIR)/uapi -I$(CURDIR)/include -I$(CURDIR)/tools/vmmig/lib \
+# lib/ by -iquote: its features.h and cpuid.h must not hide glibc's
+# <features.h> and GCC's <cpuid.h> from the system headers.
+CPPFLAGS += -D_GNU_SOURCE -I$(CURDIR)/uapi -I$(CURDIR)/include -iquote $(CURDIR)/tools/vmmig/lib \
 	    -I$(CURDIR)/tools/vmmig/migrate \
 	    -I$(CURDIR)/tools/vmmig/guest -DVMMIG_VERSION='"$(VERSION)"'
 # Expanded by the recipes that need them only: a missing package stops the
