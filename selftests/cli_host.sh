@@ -98,6 +98,15 @@ misuse "vm stop without NAME" "^vmmig: vm stop: missing NAME \(see 'vmmig vm sto
 misuse "vm save without FILE" "^vmmig: vm save: missing FILE " -- "$VMMIG" vm save x
 misuse "vm restore without FILE" "^vmmig: vm restore: missing FILE " -- "$VMMIG" vm restore
 misuse "vm create without NAME" "^vmmig: vm create: missing NAME " -- "$VMMIG" vm create --memory 4M --workload dirty=1
+misuse "vm create, bad processor-compat" "^vmmig: vm create: processor-compat: 'max' is not off, common-cluster or minimum$" -- \
+	"$VMMIG" vm create x --memory 4M --workload dirty=1 --processor-compat max
+misuse "vm set without KEY" "^vmmig: vm set: missing KEY " -- "$VMMIG" vm set x
+misuse "vm set without VALUE" "^vmmig: vm set: missing the VALUE of processor-compat " -- \
+	"$VMMIG" vm set x processor-compat
+misuse "vm set, unknown key" "^vmmig: vm set: unknown setting 'autostart' \(processor-compat\)$" -- \
+	"$VMMIG" vm set x autostart on
+misuse "vm set, bad mode" "^vmmig: vm set: processor-compat: 'max' is not off, common-cluster or minimum$" -- \
+	"$VMMIG" vm set x processor-compat minimum processor-compat max
 misuse "--vcpus 0" "^vmmig: vm create: --vcpus: 0 is out of range \(1\.\.64\)$" -- \
 	"$VMMIG" vm create x --memory 4M --vcpus 0 --workload dirty=1
 misuse "--vcpus 65" "out of range \(1\.\.64\)$" -- "$VMMIG" vm create x --memory 4M --vcpus 65 --workload dirty=1

@@ -98,7 +98,7 @@ FIXTURE_SETUP(vmm)
 	if (!err)
 		err = vmdef_validate(&self->d, why);
 	if (!err)
-		err = vmdef_cpuid_from_kvm(&self->d, why);
+		err = vmdef_cpuid_from_kvm(&self->d, NULL, why);
 	ASSERT_EQ(0, err) TH_LOG("%s", why);
 	vmdef_new_uuid(&self->d);
 	err = make_vm(&self->src, &self->d, why);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmmig vm { create | list | show | start | stop | pause | resume | delete |
- *            console | save | restore }
+ * vmmig vm { create | list | show | set | start | stop | pause | resume |
+ *            delete | console | save | restore | audit | dirty-log |
+ *            dirty-rate | predict }
  *
  * The arguments are parsed and the results printed here; the VMs are
  * managed by the lifecycle library (lib/vmctl.c).
@@ -66,10 +67,11 @@ static int create_parse(int argc, char **argv, struct vmdef *d, char *why)
 		{ "disk", required_argument, NULL, 'd' },
 		{ "nic", required_argument, NULL, 'n' },
 		{ "hugepages", no_argument, NULL, 'H' },
+		{ "processor-compat", required_argument, NULL, 'p' },
 		{}
 	};
 	uint64_t vcpus;
-	int c, err = 0;
+	int c, m, err = 0;
 
 	d->vcpus = 1;
 	while (!err && (c = cmd_getopt(argc, argv, lo)) != -1) {
@@ -107,6 +109,12 @@ static int create_parse(int argc, char **argv, struct vmdef *d, char *why)
 		case 'H':
 			d->hugepages = true;
 			break;
+		case 'p':
+			m = vmdef_parse_compat(optarg, why);
+			if (m < 0)
+				return m;
+			d->processor_compat = m;
+			break;
 		default:	/* reported */
 			return -EBADRQC;
 		}
@@ -142,7 +150,7 @@ static int vm_create(int argc, char **argv)
 	snprintf(d.name, sizeof(d.name), "%s", argv[optind]);
 	err = vmdef_validate(&d, why);
 	if (!err)
-		err = vmdef_cpuid_from_kvm(&d, why);
+		err = vmdef_cpuid_from_kvm(&d, NULL, why);
 	if (err)
 		error_msg(what, "%s", why);
 	else if ((err = vmctl_create(&vmctl, &d)))
@@ -155,6 +163,7 @@ static const struct cmd vm_create_cmd = {
 	.name = "create",
 	.fn = vm_create,
 	.args = "NAME --memory SIZE [ --vcpus N ] [ --hugepages ]\n"
+		"[ --processor-compat { off | common-cluster | minimum } ]\n"
 		"{ --workload dirty=RATE,wss=SIZE[,pattern=seq|random][,fill=on] |\n"
 		"  --kernel BZIMAGE [ --initrd FILE ] [ --cmdline STR ] }\n"
 		"[ --disk PATH[,readonly] ]... [ --nic tap=IFNAME[,mac=MAC] ]...\n",
@@ -162,7 +171,44 @@ static const struct cmd vm_create_cmd = {
 		"a new UUID, the VM's identity for good;\n"
 		"N is 1..64, RATE is in 4 KiB pages per second (0..1000000000),\n"
 		"SIZE is in bytes and takes K, M, G, T; fill=on: the guest writes\n"
-		"every page of its working set once before it starts its rate\n",
+		"every page of its working set once before it starts its rate;\n"
+		"--processor-compat: the CPU features the VM gets at each start,\n"
+		"all KVM offers here (off, the default), or only those of the\n"
+		"cluster's common set or of the minimum set (needs vmmig.ko)\n",
+};
+
+/* ---- set ---- */
+
+static int vm_set(int argc, char **argv)
+{
+	static const struct option none[] = { {} };
+	const char *name;
+	int err;
+
+	if (cmd_getopt(argc, argv, none) != -1)
+		return EXIT_USAGE;
+	if (argc - optind < 2)
+		return usage_error("missing %s", optind < argc ? "KEY" : "NAME");
+	if ((argc - optind) % 2 == 0)
+		return usage_error("missing the VALUE of %s", argv[argc - 1]);
+	name = argv[optind];
+	if (check_name(name))
+		return EXIT_USAGE;
+	err = vmctl_set(&vmctl, name, argv + optind + 1, argc - optind - 1);
+	if (!err)
+		return EXIT_OK;
+	vmctl_failed();
+	return err == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+}
+
+static const struct cmd vm_set_cmd = {
+	.name = "set",
+	.fn = vm_set,
+	.args = "NAME KEY VALUE [ KEY VALUE ]...",
+	.help = "changes settings of the VM's definition, all or none:\n"
+		"processor-compat { off | common-cluster | minimum }: the CPU\n"
+		"features of its next start (see 'vm create'); only while the\n"
+		"VM is off, not running, paused or saved\n",
 };
 
 /* ---- start, stop, pause, resume, delete ---- */
@@ -376,7 +422,7 @@ static const struct cmd vm_audit_cmd = {
 };
 
 static const struct cmd *const vm_cmds[] = {
-	&vm_create_cmd, &vm_list_cmd, &vm_show_cmd, &vm_start_cmd, &vm_stop_cmd,
+	&vm_create_cmd, &vm_list_cmd, &vm_show_cmd, &vm_set_cmd, &vm_start_cmd, &vm_stop_cmd,
 	&vm_pause_cmd, &vm_resume_cmd, &vm_delete_cmd, &vm_console_cmd, &vm_save_cmd,
 	&vm_restore_cmd, &vm_audit_cmd, &vm_dirty_log_cmd, &vm_dirty_rate_cmd, &vm_predict_cmd,
 };

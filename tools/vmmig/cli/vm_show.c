@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpuid.h"
 #include "output.h"
 #include "vm.h"
 
@@ -158,6 +159,69 @@ static void print_devices(const struct vmdef *d)
 	close_array();
 }
 
+/* The vendor (leaf 0) and the feature words of a CPUID table. */
+static void cpuid_words(const struct vmdef *d, char vendor[13], uint32_t *w)
+{
+	const struct vmdef_cpuid *e;
+	uint32_t regs[4];
+	int i, k;
+
+	memset(vendor, 0, 13);
+	memset(w, 0, VMMIG_NR_WORDS * sizeof(*w));
+	for (i = 0; i < d->ncpuid; i++) {
+		e = &d->cpuid[i];
+		regs[VMMIG_CPUID_EAX] = e->eax;
+		regs[VMMIG_CPUID_EBX] = e->ebx;
+		regs[VMMIG_CPUID_ECX] = e->ecx;
+		regs[VMMIG_CPUID_EDX] = e->edx;
+		if (e->function == 0) {
+			memcpy(vendor, &e->ebx, 4);
+			memcpy(vendor + 4, &e->edx, 4);
+			memcpy(vendor + 8, &e->ecx, 4);
+		}
+		for (k = 0; k < VMMIG_NR_WORDS; k++)
+			if (e->function == vmmig_word_leaf(k) && e->index == vmmig_word_subleaf(k))
+				w[k] = regs[vmmig_word_regno(k)];
+	}
+}
+
+/* What the VM sees: its mode, and the features of its definition's CPUID. */
+static void print_processor(const struct vmdef *d)
+{
+	uint32_t w[VMMIG_NR_WORDS];
+	char vendor[13], buf[32];
+	const char *name;
+	int k, b;
+
+	cpuid_words(d, vendor, w);
+	open_object("processor");
+	print_string(PRINT_ANY, "mode", "processor-compat %s",
+		     vmdef_compat_names[d->processor_compat]);
+	print_string(PRINT_ANY, "vendor", " vendor %s\n", vendor[0] ? vendor : "unknown");
+	print_text("features");
+	open_array("features");
+	for (k = 0; k < VMMIG_NR_WORDS; k++)
+		for (b = 0; b < 32; b++) {
+			if (!(w[k] & 1u << b))
+				continue;
+			name = vmmig_feature_name(k, b);
+			if (!name) {
+				snprintf(buf, sizeof(buf), "%s:%d", vmmig_word_name(k), b);
+				name = buf;
+			}
+			print_string(PRINT_ANY, NULL, " %s", name);
+		}
+	close_array();
+	print_nl();
+	open_object("words");
+	for (k = 0; k < VMMIG_NR_WORDS; k++) {
+		snprintf(buf, sizeof(buf), "0x%08x", w[k]);
+		print_string(PRINT_JSON, vmmig_word_name(k), NULL, buf);
+	}
+	close_object();
+	close_object();
+}
+
 static void print_show(const struct vmdef *d, const struct vm_status *st)
 {
 	char uuid[VMDEF_UUID_STRLEN];
@@ -167,6 +231,7 @@ static void print_show(const struct vmdef *d, const struct vm_status *st)
 	if (st->state == VM_CRASHED || st->state == VM_SAVED)
 		print_string(PRINT_ANY, st->state == VM_SAVED ? "saved_to" : "reason",
 			     st->state == VM_SAVED ? "saved to %s\n" : "reason: %s\n", st->why);
+	print_processor(d);
 	if (st->has_vmm) {
 		print_uint(PRINT_ANY, "start_us", "started in %" PRIu64 " us",
 			   st->vmm.start_ns / 1000);
@@ -243,9 +308,10 @@ const struct cmd vm_show_cmd = {
 	.name = "show",
 	.fn = vm_show,
 	.args = "NAME [ --verify ]",
-	.help = "one VM: its UUID, whether vmmig.ko has it registered (while it\n"
-		"runs), a workload guest's progress counter, checksum and longest\n"
-		"gap (after a move: the downtime it saw); when paused, the\n"
-		"memory hash and vCPU 0 registers; --verify has the\n"
-		"guest recheck its checksum against its memory\n",
+	.help = "one VM: its UUID, its processor compatibility mode and the CPU\n"
+		"features it sees (those of its last start), whether vmmig.ko\n"
+		"has it registered (while it runs), a workload guest's progress\n"
+		"counter, checksum and longest gap (after a move: the downtime it\n"
+		"saw); when paused, the memory hash and vCPU 0 registers;\n"
+		"--verify has the guest recheck its checksum against its memory\n",
 };

@@ -106,6 +106,12 @@ static struct nl_msg *vm_msg(struct vmmig_nl *nl, uint8_t cmd, int attr,
 int vmmig_vm_register(struct vmmig_nl *nl, int fd, const char *name,
 		      const uint8_t uuid[VMMIG_UUID_LEN])
 {
+	return vmmig_vm_register_mode(nl, fd, name, uuid, VMMIG_CPU_MODE_OFF);
+}
+
+int vmmig_vm_register_mode(struct vmmig_nl *nl, int fd, const char *name,
+			   const uint8_t uuid[VMMIG_UUID_LEN], uint32_t cpu_mode)
+{
 	struct nl_msg *msg = vm_msg(nl, VMMIG_CMD_VM_REGISTER, VMMIG_VM_A_HANDLE,
 				    VMMIG_BY_FD(fd));
 	struct vmmig_vm_info vm;
@@ -113,7 +119,8 @@ int vmmig_vm_register(struct vmmig_nl *nl, int fd, const char *name,
 	if (!msg)
 		return -ENOMEM;
 	if (nla_put_string(msg, VMMIG_VM_A_NAME, name) ||
-	    nla_put(msg, VMMIG_VM_A_UUID, VMMIG_UUID_LEN, uuid)) {
+	    nla_put(msg, VMMIG_VM_A_UUID, VMMIG_UUID_LEN, uuid) ||
+	    nla_put_u32(msg, VMMIG_VM_A_CPU_MODE, cpu_mode)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}

@@ -42,9 +42,15 @@ struct vmmig_dirty_stats {
 extern struct nla_policy vmmig_vm_attr_policy[VMMIG_VM_A_MAX + 1];
 extern struct nla_policy vmmig_dirty_attr_policy[VMMIG_DIRTY_A_MAX + 1];
 
-/* Registers the KVM VM of descriptor @fd as @name with @uuid. */
+/*
+ * Registers the KVM VM of descriptor @fd as @name with @uuid, in CPU mode
+ * off, or @cpu_mode (enum vmmig_cpu_mode: vmmig.ko refuses a VM that
+ * exceeds that mask).
+ */
 int vmmig_vm_register(struct vmmig_nl *nl, int fd, const char *name,
 		      const uint8_t uuid[VMMIG_UUID_LEN]);
+int vmmig_vm_register_mode(struct vmmig_nl *nl, int fd, const char *name,
+			   const uint8_t uuid[VMMIG_UUID_LEN], uint32_t cpu_mode);
 int vmmig_vm_unregister(struct vmmig_nl *nl, struct vmmig_handle vm);
 int vmmig_vm_get(struct vmmig_nl *nl, struct vmmig_handle vm,
 		 struct vmmig_vm_info *info);

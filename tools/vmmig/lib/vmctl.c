@@ -279,6 +279,74 @@ int vmctl_delete(struct vmctl *c, const char *name)
 	return 0;
 }
 
+/* ---- set ---- */
+
+struct set_args {
+	struct vmctl *c;	/* c->err is the @why of vmdef_update() */
+	const char *dir;
+	char *const *kv;
+	int n;
+};
+
+/* Under the folder's lock, which a VMM that starts takes to read it. */
+static int apply_settings(struct vmdef *d, void *arg, char *why)
+{
+	const struct set_args *a = arg;
+	const struct vmdef_setting *st;
+	const char *what = NULL;
+	char saved[VMMIG_ERRLEN];
+	enum vm_state s;
+	int i, err;
+
+	for (i = 0; i + 1 < a->n; i += 2) {
+		st = vmdef_setting(a->kv[i], why);
+		if (!st)
+			return -EINVAL;
+		err = st->set(d, a->kv[i + 1], why);
+		if (err)
+			return err;
+		if (!st->live && !what)
+			what = st->what;
+	}
+	if (!what)
+		return 0;
+	s = state_of(a->dir, saved);
+	if (vm_state_live(s))
+		return fail(a->c, -EBUSY, "%s is %s: shut it down to change %s", d->name,
+			    vm_state_names[s], what);
+	if (s == VM_SAVED)
+		return fail(a->c, -EBUSY, "%s has a saved state (%s): restore and shut it down, or discard it with 'vmmig vm stop %s', to change %s",
+			    d->name, saved, d->name, what);
+	return 0;
+}
+
+int vmctl_set(struct vmctl *c, const char *name, char *const *kv, int n)
+{
+	struct set_args a = { .c = c, .kv = kv, .n = n };
+	const struct vmdef_setting *st;
+	char dir[DIR_MAX];
+	struct vmdef d = {};
+	int i, err = 0;
+
+	if (n <= 0 || n % 2)
+		return fail(c, -EINVAL, "give KEY VALUE pairs");
+	/* Bad input is refused before the VM is looked at. */
+	for (i = 0; !err && i < n; i += 2) {
+		st = vmdef_setting(kv[i], c->err);
+		err = st ? st->set(&d, kv[i + 1], c->err) : -EINVAL;
+	}
+	vmdef_free(&d);
+	if (!err)
+		err = find(c, name, dir);
+	if (err)
+		return err;
+	a.dir = dir;
+	err = vmdef_update(&d, dir, apply_settings, &a, c->err);
+	if (!err)
+		vmdef_free(&d);
+	return err;
+}
+
 /* ---- start, restore: spawning the VMM ---- */
 
 static int vmm_path(char *buf, size_t len)

@@ -92,6 +92,13 @@ int vmctl_restore(struct vmctl *c, const char *path, const char *name, bool paus
 int vmctl_status(struct vmctl *c, const char *name, struct vm_status *st);
 /* Waits until no VMM runs the VM; -ETIMEDOUT after @timeout_ms. */
 int vmctl_wait(struct vmctl *c, const char *name, int timeout_ms);
+/*
+ * Changes settings of a VM's definition: @kv holds @n KEY VALUE pairs
+ * (vmdef_setting()). -EINVAL for an unknown key or a bad value; -EBUSY for a
+ * setting that needs the VM off while it runs or has a saved state. Nothing
+ * changes unless all of them do.
+ */
+int vmctl_set(struct vmctl *c, const char *name, char *const *kv, int n);
 /* Removes a VM that is not live, and its folder. */
 int vmctl_delete(struct vmctl *c, const char *name);
 

@@ -20,6 +20,7 @@
 #include <linux/kvm.h>
 #include <uuid/uuid.h>
 
+#include "cpuid.h"
 #include "parse.h"
 #include "vmdef.h"
 #include "guest.h"
@@ -247,6 +248,47 @@ int vmdef_parse_nic(struct vmdef *d, const char *spec, char *why)
 	return err;
 }
 
+const char *const vmdef_compat_names[VMMIG_CPU_MODE_MAX + 1] = {
+	[VMMIG_CPU_MODE_OFF] = "off",
+	[VMMIG_CPU_MODE_COMMON] = "common-cluster",
+	[VMMIG_CPU_MODE_MINIMUM] = "minimum",
+};
+
+int vmdef_parse_compat(const char *s, char *why)
+{
+	int m;
+
+	for (m = 0; m <= VMMIG_CPU_MODE_MAX; m++)
+		if (!strcmp(s, vmdef_compat_names[m]))
+			return m;
+	return fail(why, -EINVAL, "processor-compat: '%s' is not off, common-cluster or minimum", s);
+}
+
+static int set_compat(struct vmdef *d, const char *value, char *why)
+{
+	int m = vmdef_parse_compat(value, why);
+
+	if (m < 0)
+		return m;
+	d->processor_compat = m;
+	return 0;
+}
+
+static const struct vmdef_setting settings[] = {
+	{ "processor-compat", "its processor compatibility", false, set_compat },
+};
+
+const struct vmdef_setting *vmdef_setting(const char *key, char *why)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (!strcmp(key, settings[i].key))
+			return &settings[i];
+	fail(why, -EINVAL, "unknown setting '%s' (processor-compat)", key);
+	return NULL;
+}
+
 uint64_t meminfo(const char *key)
 {
 	unsigned long long kb = 0;
@@ -319,7 +361,25 @@ int vmdef_validate(const struct vmdef *d, char *why)
 	return err;
 }
 
-int vmdef_cpuid_from_kvm(struct vmdef *d, char *why)
+/* Every feature word of @e ANDed with @mask. */
+static void narrow_cpuid(struct vmdef_cpuid *e, int n, const uint32_t *mask)
+{
+	uint32_t *reg[4];
+	int w, i;
+
+	for (i = 0; i < n; i++) {
+		reg[VMMIG_CPUID_EAX] = &e[i].eax;
+		reg[VMMIG_CPUID_EBX] = &e[i].ebx;
+		reg[VMMIG_CPUID_ECX] = &e[i].ecx;
+		reg[VMMIG_CPUID_EDX] = &e[i].edx;
+		for (w = 0; w < VMMIG_NR_WORDS; w++)
+			if (e[i].function == vmmig_word_leaf(w) &&
+			    e[i].index == vmmig_word_subleaf(w))
+				*reg[vmmig_word_regno(w)] &= mask[w];
+	}
+}
+
+int vmdef_cpuid_from_kvm(struct vmdef *d, const uint32_t *mask, char *why)
 {
 	struct kvm_cpuid2 *c;
 	int fd, i, err = 0;
@@ -350,6 +410,8 @@ int vmdef_cpuid_from_kvm(struct vmdef *d, char *why)
 			c->entries[i].ecx, c->entries[i].edx,
 		};
 	d->ncpuid = c->nent;
+	if (mask)
+		narrow_cpuid(d->cpuid, d->ncpuid, mask);
 	for (i = 0; i < d->ncpuid; i++) {
 		if (d->cpuid[i].function != 1)
 			continue;
@@ -403,6 +465,7 @@ struct json_object *vmdef_to_json(const struct vmdef *d)
 	json_object_object_add(o, "memory", json_object_new_uint64(d->memory));
 	json_object_object_add(o, "vcpus", json_object_new_int(d->vcpus));
 	json_object_object_add(o, "hugepages", json_object_new_boolean(d->hugepages));
+	add_str(o, "processor_compat", vmdef_compat_names[d->processor_compat]);
 	if (d->workload) {
 		e = json_object_new_object();
 		json_object_object_add(e, "rate", json_object_new_uint64(d->wl.rate));
@@ -538,6 +601,15 @@ int vmdef_from_json(struct vmdef *d, struct json_object *o, char *why)
 		return fail(why, -EINVAL, "definition of %s: bad memory or vcpus", name);
 	d->vcpus = n;
 	d->hugepages = json_object_object_get_ex(o, "hugepages", &v) && json_object_get_boolean(v);
+	/* Definitions from before the modes: off. */
+	if (json_object_object_get_ex(o, "processor_compat", &v)) {
+		int m = json_object_is_type(v, json_type_string) ?
+			vmdef_parse_compat(json_object_get_string(v), why) : -EINVAL;
+
+		if (m < 0)
+			return fail(why, -EINVAL, "definition of %s: bad processor_compat", name);
+		d->processor_compat = m;
+	}
 	if (json_object_object_get_ex(o, "workload", &wl)) {
 		const char *p = get_str(wl, "pattern");
 
@@ -615,21 +687,30 @@ static int load(struct vmdef *d, const char *dir, char *why)
 	return err;
 }
 
-/* Under the folder's lock, so that two readers cannot give it two UUIDs. */
-static int adopt_uuid(struct vmdef *d, const char *dir, char *why)
+int vmdef_update(struct vmdef *d, const char *dir,
+		 int (*fn)(struct vmdef *d, void *arg, char *why), void *arg, char *why)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err;
+	bool new_uuid;
 
+	memset(d, 0, sizeof(*d));
 	if (fd < 0 || flock(fd, LOCK_EX)) {
 		err = fail(why, -errno, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
-	vmdef_free(d);
 	err = load(d, dir, why);
-	if (!err && !vmdef_has_uuid(d)) {
+	if (err)
+		goto out;
+	/* Two readers cannot give it two UUIDs. */
+	new_uuid = !vmdef_has_uuid(d);
+	if (new_uuid)
 		vmdef_new_uuid(d);
+	err = fn ? fn(d, arg, why) : 1;
+	if (err > 0)
+		err = new_uuid ? 0 : 1;
+	if (!err)
 		err = vmdef_save(d, dir, why);
-	}
+	err = err > 0 ? 0 : err;
 out:
 	if (fd >= 0)
 		close(fd);
@@ -642,8 +723,10 @@ int vmdef_load(struct vmdef *d, const char *dir, char *why)
 {
 	int err = load(d, dir, why);
 
-	if (!err && !vmdef_has_uuid(d))
-		err = adopt_uuid(d, dir, why);
+	if (!err && !vmdef_has_uuid(d)) {
+		vmdef_free(d);
+		err = vmdef_update(d, dir, NULL, NULL, why);
+	}
 	return err;
 }
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <json-c/json.h>
+#include <linux/vmmig.h>
 
 #define VMDEF_NAME_MAX	63
 #define VMDEF_UUID_LEN	16
@@ -58,9 +59,37 @@ struct vmdef {
 	int ndisks;
 	struct vmdef_nic nics[VMDEF_MAX_DEVS];
 	int nnics;
+	/*
+	 * enum vmmig_cpu_mode: the mask that narrows the CPUID at each start
+	 * (vmmig-vmm), and the VM's mode in vmmig.ko's registry.
+	 */
+	uint32_t processor_compat;
+	/*
+	 * What every vCPU gets: KVM_GET_SUPPORTED_CPUID at create, replaced by
+	 * the narrowed table at each start, which save, restore and moves keep.
+	 */
 	struct vmdef_cpuid *cpuid;
 	int ncpuid;
 };
+
+/* "off", "common-cluster", "minimum": enum vmmig_cpu_mode's names here. */
+extern const char *const vmdef_compat_names[VMMIG_CPU_MODE_MAX + 1];
+/* The mode of a name above, or -EINVAL with @why. */
+int vmdef_parse_compat(const char *s, char *why);
+
+/*
+ * The settings `vmmig vm set NAME KEY VALUE...` changes. @set parses @value
+ * into @d (-EINVAL with @why); @what ends the refusal "NAME is running: shut
+ * it down to change WHAT" of a setting that needs the VM off.
+ */
+struct vmdef_setting {
+	const char *key;
+	const char *what;
+	bool live;		/* may change while the VM runs (none yet) */
+	int (*set)(struct vmdef *d, const char *value, char *why);
+};
+/* The setting of @key; NULL and -EINVAL with @why (naming the keys) if none. */
+const struct vmdef_setting *vmdef_setting(const char *key, char *why);
 
 /* Every function below returns 0 or -errno, with the reason in @why. */
 int vmdef_check_name(const char *name, char *why);
@@ -71,8 +100,12 @@ int vmdef_parse_nic(struct vmdef *d, const char *spec, char *why);
 int vmdef_parse_mac(const char *s, uint8_t mac[6]);
 /* Checks the fields against each other and against this host. */
 int vmdef_validate(const struct vmdef *d, char *why);
-/* Fills d->cpuid with KVM_GET_SUPPORTED_CPUID. */
-int vmdef_cpuid_from_kvm(struct vmdef *d, char *why);
+/*
+ * Fills d->cpuid with KVM_GET_SUPPORTED_CPUID, every feature word ANDed with
+ * @mask (VMMIG_NR_WORDS words; NULL: all of it), then the VM's own bits: the
+ * hypervisor bit, and no x2APIC or TSC-deadline timer for a Linux guest.
+ */
+int vmdef_cpuid_from_kvm(struct vmdef *d, const uint32_t *mask, char *why);
 
 /* A new random UUID for a definition that has none. */
 void vmdef_new_uuid(struct vmdef *d);
@@ -89,6 +122,14 @@ int vmdef_from_json(struct vmdef *d, struct json_object *o, char *why);
 int vmdef_load(struct vmdef *d, const char *dir, char *why);
 /* Writes dir/vm.json atomically (write to a temporary file, rename). */
 int vmdef_save(const struct vmdef *d, const char *dir, char *why);
+/*
+ * Reads dir/vm.json into @d, calls @fn (if given) and writes @d back when
+ * @fn returns 0 (1: @fn changed nothing), all under the folder's lock: two
+ * updates never lose one another's change. A definition without a UUID gets
+ * one. @d is filled when it returns 0, freed otherwise.
+ */
+int vmdef_update(struct vmdef *d, const char *dir,
+		 int (*fn)(struct vmdef *d, void *arg, char *why), void *arg, char *why);
 void vmdef_free(struct vmdef *d);
 
 /* $VMMIG_STATE_DIR or the default, unless @override is set. */

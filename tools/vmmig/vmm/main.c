@@ -108,7 +108,11 @@ static int boot(struct vm *vm, const struct opts *o, char *why)
 	char path[4200];
 	int err;
 
-	err = vmdef_load(&vm->def, vm->dir, why);
+	/* After a guest reset (pid_fd), the run goes on with its CPUID. */
+	if (o->restore || o->nincoming || o->pid_fd >= 0)
+		err = vmdef_load(&vm->def, vm->dir, why);
+	else
+		err = vm_cpuid_at_start(vm, why);
 	if (!err)
 		err = open_console(vm, o->restore || o->nincoming || o->pid_fd >= 0, why);
 	if (!err)

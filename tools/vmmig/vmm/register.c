@@ -38,6 +38,21 @@ static int registered_as_itself(struct vm *vm)
 	return err == -ENOENT ? 0 : err;
 }
 
+int vm_nl_open(struct vm *vm, char *why)
+{
+	int err;
+
+	if (vm->nl.sk)
+		return 0;
+	err = vmmig_nl_open(&vm->nl);
+	if (err) {
+		vm->nl.sk = NULL;
+		return vmm_fail(why, err, err == -ENOENT ? "vmmig.ko is not loaded" :
+				"vmmig.ko: %s", strerror(-err));
+	}
+	return 0;
+}
+
 int vm_register(struct vm *vm, char *why)
 {
 	int err, waited;
@@ -52,16 +67,12 @@ int vm_register(struct vm *vm, char *why)
 			return vmm_fail(why, err, "vmmig.ko: %s", vmmig_nl_strerror(&vm->nl, err));
 		vm->registered = false;
 	}
-	if (!vm->nl.sk) {
-		err = vmmig_nl_open(&vm->nl);
-		if (err) {
-			vm->nl.sk = NULL;
-			return vmm_fail(why, err, err == -ENOENT ? "vmmig.ko is not loaded" :
-					"vmmig.ko: %s", strerror(-err));
-		}
-	}
+	err = vm_nl_open(vm, why);
+	if (err)
+		return err;
 	for (waited = 0; ; waited += 100) {
-		err = vmmig_vm_register(&vm->nl, vm->vm_fd, vm->def.name, vm->def.uuid);
+		err = vmmig_vm_register_mode(&vm->nl, vm->vm_fd, vm->def.name, vm->def.uuid,
+					     vm->def.processor_compat);
 		if (err != -EEXIST || waited >= STALE_WAIT_MS)
 			break;
 		usleep(100000);

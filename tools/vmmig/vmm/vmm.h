@@ -241,15 +241,26 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 		 struct precopy_stats *st, precopy_progress_fn fn, void *ctx, char *why);
 
 /* register.c */
+/* Opens vm->nl to vmmig.ko if it is not open: -ENOENT without vmmig.ko. */
+int vm_nl_open(struct vm *vm, char *why);
 /*
- * Registers the VM with vmmig.ko under its name and UUID, or checks that it
- * still is; 0, -ENOENT without vmmig.ko, -EACCES without the right to, or
- * the kernel's refusal, with @why set.
+ * Registers the VM with vmmig.ko under its name, UUID and processor
+ * compatibility mode, or checks that it still is; 0, -ENOENT without
+ * vmmig.ko, -EACCES without the right to, or the kernel's refusal (a VM
+ * that exceeds its mode's mask), with @why set.
  */
 int vm_register(struct vm *vm, char *why);
 /* As vm_register(), but a VM without vmmig.ko runs, and says so in vmm.log. */
 int vm_register_at_start(struct vm *vm, char *why);
 void vm_unregister(struct vm *vm);
+
+/* compat.c */
+/*
+ * A cold start: reads the definition into vm->def with the CPUID of this
+ * host narrowed by the VM's processor compatibility mode, and writes it back
+ * as the CPUID of this run.
+ */
+int vm_cpuid_at_start(struct vm *vm, char *why);
 
 /* migrate.c */
 int migrate_out_start(struct vm *vm, const struct ctl_request *req, int fd, const int *fds,
