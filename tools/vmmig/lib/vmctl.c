@@ -288,28 +288,38 @@ struct set_args {
 	int n;
 };
 
+/* Applies @n KEY VALUE pairs; @what: the first that needs the VM off. */
+static int set_all(struct vmdef *d, char *const *kv, int n, const char **what, char *why)
+{
+	const struct vmdef_setting *st;
+	int i, err;
+
+	*what = NULL;
+	for (i = 0; i + 1 < n; i += 2) {
+		st = vmdef_setting(kv[i], why);
+		if (!st)
+			return -EINVAL;
+		err = st->set(d, kv[i + 1], why);
+		if (err)
+			return err;
+		if (!st->live && !*what)
+			*what = st->what;
+	}
+	return 0;
+}
+
 /* Under the folder's lock, which a VMM that starts takes to read it. */
 static int apply_settings(struct vmdef *d, void *arg, char *why)
 {
 	const struct set_args *a = arg;
-	const struct vmdef_setting *st;
-	const char *what = NULL;
 	char saved[VMMIG_ERRLEN];
+	const char *what;
 	enum vm_state s;
-	int i, err;
+	int err;
 
-	for (i = 0; i + 1 < a->n; i += 2) {
-		st = vmdef_setting(a->kv[i], why);
-		if (!st)
-			return -EINVAL;
-		err = st->set(d, a->kv[i + 1], why);
-		if (err)
-			return err;
-		if (!st->live && !what)
-			what = st->what;
-	}
-	if (!what)
-		return 0;
+	err = set_all(d, a->kv, a->n, &what, why);
+	if (err || !what)
+		return err;
 	s = state_of(a->dir, saved);
 	if (vm_state_live(s))
 		return fail(a->c, -EBUSY, "%s is %s: shut it down to change %s", d->name,
@@ -323,18 +333,15 @@ static int apply_settings(struct vmdef *d, void *arg, char *why)
 int vmctl_set(struct vmctl *c, const char *name, char *const *kv, int n)
 {
 	struct set_args a = { .c = c, .kv = kv, .n = n };
-	const struct vmdef_setting *st;
 	char dir[DIR_MAX];
 	struct vmdef d = {};
-	int i, err = 0;
+	const char *what;
+	int err;
 
 	if (n <= 0 || n % 2)
 		return fail(c, -EINVAL, "give KEY VALUE pairs");
 	/* Bad input is refused before the VM is looked at. */
-	for (i = 0; !err && i < n; i += 2) {
-		st = vmdef_setting(kv[i], c->err);
-		err = st ? st->set(&d, kv[i + 1], c->err) : -EINVAL;
-	}
+	err = set_all(&d, kv, n, &what, c->err);
 	vmdef_free(&d);
 	if (!err)
 		err = find(c, name, dir);
