@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cpuid.h"
+#include "features.h"
 #include "output.h"
 #include "vm.h"
 
@@ -159,63 +160,31 @@ static void print_devices(const struct vmdef *d)
 	close_array();
 }
 
-/* The vendor (leaf 0) and the feature words of a CPUID table. */
-static void cpuid_words(const struct vmdef *d, char vendor[13], uint32_t *w)
-{
-	const struct vmdef_cpuid *e;
-	uint32_t regs[4];
-	int i, k;
-
-	memset(vendor, 0, 13);
-	memset(w, 0, VMMIG_NR_WORDS * sizeof(*w));
-	for (i = 0; i < d->ncpuid; i++) {
-		e = &d->cpuid[i];
-		regs[VMMIG_CPUID_EAX] = e->eax;
-		regs[VMMIG_CPUID_EBX] = e->ebx;
-		regs[VMMIG_CPUID_ECX] = e->ecx;
-		regs[VMMIG_CPUID_EDX] = e->edx;
-		if (e->function == 0) {
-			memcpy(vendor, &e->ebx, 4);
-			memcpy(vendor + 4, &e->edx, 4);
-			memcpy(vendor + 8, &e->ecx, 4);
-		}
-		for (k = 0; k < VMMIG_NR_WORDS; k++)
-			if (e->function == vmmig_word_leaf(k) && e->index == vmmig_word_subleaf(k))
-				w[k] = regs[vmmig_word_regno(k)];
-	}
-}
-
 /* What the VM sees: its mode, and the features of its definition's CPUID. */
 static void print_processor(const struct vmdef *d)
 {
-	uint32_t w[VMMIG_NR_WORDS];
-	char vendor[13], buf[32];
-	const char *name;
+	struct cpu_features f;
+	char buf[32];
 	int k, b;
 
-	cpuid_words(d, vendor, w);
+	features_from_cpuid(&f, d->cpuid, d->ncpuid);
 	open_object("processor");
 	print_string(PRINT_ANY, "mode", "processor-compat %s",
 		     vmdef_compat_names[d->processor_compat]);
-	print_string(PRINT_ANY, "vendor", " vendor %s\n", vendor[0] ? vendor : "unknown");
+	print_string(PRINT_ANY, "vendor", " vendor %s\n", f.vendor[0] ? f.vendor : "unknown");
 	print_text("features");
 	open_array("features");
 	for (k = 0; k < VMMIG_NR_WORDS; k++)
 		for (b = 0; b < 32; b++) {
-			if (!(w[k] & 1u << b))
+			if (!(f.w[k] & 1u << b))
 				continue;
-			name = vmmig_feature_name(k, b);
-			if (!name) {
-				snprintf(buf, sizeof(buf), "%s:%d", vmmig_word_name(k), b);
-				name = buf;
-			}
-			print_string(PRINT_ANY, NULL, " %s", name);
+			print_string(PRINT_ANY, NULL, " %s", features_bit_name(k, b, buf, sizeof(buf)));
 		}
 	close_array();
 	print_nl();
 	open_object("words");
 	for (k = 0; k < VMMIG_NR_WORDS; k++) {
-		snprintf(buf, sizeof(buf), "0x%08x", w[k]);
+		snprintf(buf, sizeof(buf), "0x%08x", f.w[k]);
 		print_string(PRINT_JSON, vmmig_word_name(k), NULL, buf);
 	}
 	close_object();

@@ -46,11 +46,6 @@ const char *vmmig_word_reg(int word)
 	return regs[words[word].reg];
 }
 
-uint32_t vmmig_word_regno(int word)
-{
-	return words[word].reg;
-}
-
 uint32_t vmmig_word_leaf(int word)
 {
 	return words[word].leaf;

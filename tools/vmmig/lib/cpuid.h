@@ -58,7 +58,6 @@ const char *vmmig_word_name(int word);
 int vmmig_word_index(const char *name);
 /* "ecx"; the CPUID leaf and subleaf of a word. */
 const char *vmmig_word_reg(int word);
-uint32_t vmmig_word_regno(int word);	/* enum vmmig_cpuid_reg */
 uint32_t vmmig_word_leaf(int word);
 uint32_t vmmig_word_subleaf(int word);
 /* /proc/cpuinfo's name of a feature bit, or NULL. */

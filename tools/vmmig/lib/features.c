@@ -168,6 +168,16 @@ bool features_same_vendor(const struct cpu_features *a, const struct cpu_feature
 	return a->vendor[0] && !strcmp(a->vendor, b->vendor);
 }
 
+const char *features_bit_name(int w, int b, char *buf, size_t len)
+{
+	const char *name = vmmig_feature_name(w, b);
+
+	if (name)
+		return name;
+	snprintf(buf, len, "%s:%d", vmmig_word_name(w), b);
+	return buf;
+}
+
 char *features_names(const struct cpu_features *f, char *buf, size_t len)
 {
 	size_t pos = 0, room;
@@ -183,11 +193,7 @@ char *features_names(const struct cpu_features *f, char *buf, size_t len)
 		for (b = 0; b < 32; b++) {
 			if (!(f->w[w] & BIT(b)))
 				continue;
-			name = vmmig_feature_name(w, b);
-			if (!name) {
-				snprintf(bit, sizeof(bit), "%s:%d", vmmig_word_name(w), b);
-				name = bit;
-			}
+			name = features_bit_name(w, b, bit, sizeof(bit));
 			k = pos ? 1 : 0;
 			if (pos + k + strlen(name) <= room) {
 				pos += snprintf(buf + pos, len - pos, "%s%s", k ? " " : "", name);

@@ -46,6 +46,8 @@ bool features_equal(const struct cpu_features *a, const struct cpu_features *b);
 /* Both vendors known and equal. */
 bool features_same_vendor(const struct cpu_features *a, const struct cpu_features *b);
 
+/* The name of bit @b of word @w, or "WORD:BIT" in @buf. */
+const char *features_bit_name(int w, int b, char *buf, size_t len);
 /*
  * The named features of @f, space separated, in word and bit order, as
  * /proc/cpuinfo spells them (cpuid_table.h); a bit without a name as

@@ -20,7 +20,7 @@
 #include <linux/kvm.h>
 #include <uuid/uuid.h>
 
-#include "cpuid.h"
+#include "features.h"
 #include "parse.h"
 #include "vmdef.h"
 #include "guest.h"
@@ -361,24 +361,6 @@ int vmdef_validate(const struct vmdef *d, char *why)
 	return err;
 }
 
-/* Every feature word of @e ANDed with @mask. */
-static void narrow_cpuid(struct vmdef_cpuid *e, int n, const uint32_t *mask)
-{
-	uint32_t *reg[4];
-	int w, i;
-
-	for (i = 0; i < n; i++) {
-		reg[VMMIG_CPUID_EAX] = &e[i].eax;
-		reg[VMMIG_CPUID_EBX] = &e[i].ebx;
-		reg[VMMIG_CPUID_ECX] = &e[i].ecx;
-		reg[VMMIG_CPUID_EDX] = &e[i].edx;
-		for (w = 0; w < VMMIG_NR_WORDS; w++)
-			if (e[i].function == vmmig_word_leaf(w) &&
-			    e[i].index == vmmig_word_subleaf(w))
-				*reg[vmmig_word_regno(w)] &= mask[w];
-	}
-}
-
 int vmdef_cpuid_from_kvm(struct vmdef *d, const uint32_t *mask, char *why)
 {
 	struct kvm_cpuid2 *c;
@@ -411,7 +393,7 @@ int vmdef_cpuid_from_kvm(struct vmdef *d, const uint32_t *mask, char *why)
 		};
 	d->ncpuid = c->nent;
 	if (mask)
-		narrow_cpuid(d->cpuid, d->ncpuid, mask);
+		features_narrow_cpuid(d->cpuid, d->ncpuid, mask);
 	for (i = 0; i < d->ncpuid; i++) {
 		if (d->cpuid[i].function != 1)
 			continue;
