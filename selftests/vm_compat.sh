@@ -52,7 +52,7 @@ expect_eq "mode in the definition" "$(jq -r .processor_compat "$VMMIG_STATE_DIR/
 expect_rc 0 "start" -- "$V" vm start m
 wait_for 20 counter_above m 0 && pass "the guest runs" || fail "counter stays 0"
 expect_eq "show: its mode" "$(js m .processor.mode)" minimum
-expect_eq "show: the vendor" "$(js m .processor.vendor)" "$("$V" -j host show | jq -r .vendor)"
+expect_eq "show: the vendor" "$(js m .processor.vendor)" "$("$V" -j host show | jq -r .cpu.vendor)"
 expect_eq "no feature outside the minimum mask" "$(outside m minimum)" ""
 expect_rc 0 "show (text)" -- "$V" vm show m
 expect_match "text: mode and vendor" "$out" $'\nprocessor-compat minimum vendor [A-Za-z]+\nfeatures [a-z]'
