@@ -31,7 +31,7 @@ expect_rc 2 "help for an unknown object" -- "$VMMIG" help frob
 
 expect_rc 0 "help" -- "$VMMIG" help
 help=$out
-for obj in host monitor version help; do
+for obj in host monitor cluster check version help; do
 	expect_match "help lists $obj" "$help" "  $obj "
 	expect_rc 0 "help $obj" -- "$VMMIG" help "$obj"
 	expect_match "help $obj is a usage" "$out" "^Usage: vmmig $obj"
@@ -52,6 +52,12 @@ expect_rc 2 "an ambiguous object in help" -- "$VMMIG" help v
 expect_eq "help lists them too" "$err" "vmmig: 'vmmig v' is ambiguous: vm, version"
 expect_rc 0 "ver is version" -- "$VMMIG" ver
 expect_match "the version" "$out" "^vmmig [0-9]"
+
+# vmmigd's objects say so when it does not run; their arguments are checked first.
+expect_rc 1 "cluster list without vmmigd" -- env VMMIG_SOCKET="$tmp/none.sock" "$VMMIG" cluster list
+expect_eq "says so" "$err" "vmmig: cluster list: vmmigd is not running (no $tmp/none.sock)"
+expect_rc 2 "cluster add without a host" -- "$VMMIG" cluster add
+expect_rc 2 "cluster list takes no argument" -- "$VMMIG" cluster list extra
 
 # Global options also after the object and the verb.
 export VMMIG_STATE_DIR=$tmp/state

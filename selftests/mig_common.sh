@@ -4,7 +4,8 @@
 # network namespaces joined by a veth pair, each with its own state
 # directory, vmmigd, settings file and certificate from one lab CA.
 #
-#   host_up NAME ADDR     makes host NAME (10.77.0.ADDR) and starts its vmmigd
+#   host_up NAME ADDR [VMMIGD ARGS...]
+#                         makes host NAME (10.77.0.ADDR) and starts its vmmigd
 #   on NAME CMD...        runs CMD as host NAME (namespace and environment)
 #   H NAME ARGS...        vmmig ARGS on host NAME
 #   daemon_up NAME / daemon_down NAME [SIGNAL]
@@ -59,6 +60,7 @@ daemon_down() {
 
 host_up() {
 	local h=$1 addr=$2
+	shift 2
 	mkdir -p "$tmp/$h/state" "$tmp/$h/tls"
 	ip netns add "$(ns "$h")"
 	ip -n "$(ns "$h")" link set lo up
@@ -80,7 +82,7 @@ host_up() {
 		"$V" host cert sign "$tmp/$h/tls/host.csr" --ca "$tmp/ca" >/dev/null &&
 		cp "$tmp/ca/ca.crt" "$tmp/$h/tls/ca.crt" || return 1
 	H "$h" host set migration on >/dev/null || return 1
-	daemon_up "$h"
+	daemon_up "$h" "$@"
 }
 
 mig_cleanup() {

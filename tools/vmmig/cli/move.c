@@ -25,19 +25,6 @@ static uint64_t mono_ns(void)
 	return t.tv_sec * 1000000000ULL + t.tv_nsec;
 }
 
-static uint64_t jget_u64(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) : 0;
-}
-
-static const char *jget_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
-}
 
 static const char *mib(uint64_t bytes, char *buf, size_t len)
 {
@@ -146,12 +133,6 @@ static void show_progress(struct view *v, struct json_object *m)
 	fflush(stdout);
 }
 
-static void print_json_line(struct json_object *o)
-{
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	fflush(stdout);
-}
-
 static void print_result(struct json_object *o, bool ok)
 {
 	struct json_object *m, *sw, *p;
@@ -250,14 +231,9 @@ static int move_main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	err = cmd_args(argc, argv, "NAME");
+	err = vm_and_to(argc, argv, &r);
 	if (err)
 		return err;
-	if (vmdef_check_name(argv[optind], why))
-		return usage_error("%s", why);
-	snprintf(r.vm, sizeof(r.vm), "%s", argv[optind]);
-	if (!r.to[0])
-		return usage_error("where to? --to HOST");
 
 	fd = dctl_open(&r, why);
 	if (fd < 0) {
@@ -350,22 +326,10 @@ static void print_migration(struct json_object *m)
 static int migration_request(struct dctl_request *r)
 {
 	struct json_object *o, *a;
-	char why[VMMIG_ERRLEN];
 	size_t i;
-	int fd, err;
 
-	fd = dctl_open(r, why);
-	if (fd < 0) {
-		error_msg(what, "%s", why);
+	if (vmmigd_call(r, &o))
 		return EXIT_FAIL;
-	}
-	err = dctl_next(fd, &o, why);
-	close(fd);
-	if (err) {
-		json_object_put(o);
-		error_msg(what, "%s", err > 0 ? "vmmigd sent no reply" : why);
-		return EXIT_FAIL;
-	}
 	if (json_object_object_get_ex(o, DCTL_KEY_MIGRATIONS, &a)) {
 		for (i = 0; i < json_object_array_length(a); i++)
 			if (r->cmd == DCTL_LIST || i == 0)

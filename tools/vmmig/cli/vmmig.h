@@ -3,6 +3,7 @@
 #define VMMIG_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -86,7 +87,7 @@ int cli_close(struct vmmig_nl *nl, int err);
 
 /* The objects. */
 extern const struct cmd host_cmd, monitor_cmd, kvm_cmd, vm_cmd, move_cmd, migration_cmd,
-	version_cmd;
+	cluster_cmd, check_cmd, version_cmd;
 /* host_cert.c: `host cert`. */
 extern const struct cmd host_cert_cmd;
 
@@ -101,5 +102,18 @@ int kvm_audit(int argc, char **argv, int (*vmm_pid)(const char *name, pid_t *pid
 
 void print_host_settings(const struct vmmig_host *h);
 void print_host(const struct vmmig_host *h);
+
+/*
+ * daemon.c: one request to vmmigd and its reply (*@reply, to put), or -1
+ * after a message; a string or number member of a reply ("" or 0).
+ */
+struct dctl_request;
+struct json_object;
+int vmmigd_call(const struct dctl_request *r, struct json_object **reply);
+uint64_t jget_u64(struct json_object *o, const char *key);
+const char *jget_str(struct json_object *o, const char *key);
+void print_json_line(struct json_object *o);
+/* After cmd_getopt(): NAME, a valid VM name, into @r->vm; --to given. */
+int vm_and_to(int argc, char **argv, struct dctl_request *r);
 
 #endif

@@ -206,6 +206,53 @@ static void cancel(int fd, const struct dctl_request *r)
 	send_reply(fd, err, why, NULL);
 }
 
+static void cluster(int fd, const struct dctl_request *r)
+{
+	struct json_object *o = NULL;
+	char why[VMMIG_ERRLEN] = "";
+	int err = 0;
+
+	switch (r->cmd) {
+	case DCTL_CLUSTER_ADD:
+		err = r->to[0] ? cluster_add(r->to, why) : -EINVAL;
+		if (!r->to[0])
+			snprintf(why, sizeof(why), "cluster add needs a HOST");
+		break;
+	case DCTL_CLUSTER_REMOVE:
+		err = r->to[0] ? cluster_remove(r->to, why) : -EINVAL;
+		if (!r->to[0])
+			snprintf(why, sizeof(why), "cluster remove needs a HOST");
+		break;
+	case DCTL_CLUSTER_FEATURES:
+		o = json_object_new_object();
+		json_object_object_add(o, DCTL_KEY_FEATURES, cluster_features_json());
+		break;
+	default:
+		break;
+	}
+	if (!o && !err) {
+		o = json_object_new_object();
+		json_object_object_add(o, DCTL_KEY_MEMBERS, cluster_list_json());
+	}
+	send_reply(fd, err, why, o);
+	json_object_put(o);
+}
+
+static void check(int fd, const struct dctl_request *r)
+{
+	struct json_object *o;
+	char why[VMMIG_ERRLEN];
+
+	if (vmdef_check_name(r->vm, why) || !r->to[0]) {
+		send_reply(fd, -EINVAL, r->to[0] ? why : "check needs --to HOST", NULL);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, DCTL_KEY_CHECK, check_run(r->vm, r->to));
+	send_reply(fd, 0, NULL, o);
+	json_object_put(o);
+}
+
 static void status(int fd)
 {
 	struct json_object *o = json_object_new_object();
@@ -265,6 +312,15 @@ void *control_client(void *arg)
 		send_reply(fd, 0, NULL, NULL);
 		event_watch(fd);
 		fd = -1;
+		break;
+	case DCTL_CLUSTER_ADD:
+	case DCTL_CLUSTER_REMOVE:
+	case DCTL_CLUSTER_LIST:
+	case DCTL_CLUSTER_FEATURES:
+		cluster(fd, r);
+		break;
+	case DCTL_CHECK:
+		check(fd, r);
 		break;
 	case DCTL_NCMDS:
 		break;

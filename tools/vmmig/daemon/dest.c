@@ -235,12 +235,12 @@ static int ask_outcome(struct dest *d)
 	struct json_object *o, *r = NULL;
 	char why[VMMIG_ERRLEN];
 	struct tls_conn *c;
-	int type, i, ret = -EAGAIN;
+	int type, i, err, ret = -EAGAIN;
 
 	for (i = 0; i < OUTCOME_TRIES && ret == -EAGAIN; i++) {
 		if (i)
 			sleep(1);
-		c = peer_connect(d->source, why);
+		c = peer_connect(d->source, &err, why);
 		if (!c)
 			continue;
 		o = json_object_new_object();
@@ -355,7 +355,14 @@ void dest_session(struct tls_conn *c, struct json_object *hello)
 	 * with what arrived since the first and in how long. That is the
 	 * path's steady pace, without the first frame's connection warming up.
 	 */
-	while (type == FRAME_PROBE) {
+	while (type == FRAME_PROBE || type == FRAME_CHECK) {
+		if (type == FRAME_CHECK) {
+			check_serve(c, req);
+			json_object_put(req);
+			req = NULL;
+			type = peer_recv(c, &req, VMMIG_TLS_TIMEOUT_MS, why);
+			continue;
+		}
 		uint64_t t = now_ns();
 
 		if (!probe_first)

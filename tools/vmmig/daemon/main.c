@@ -33,7 +33,8 @@ struct daemon vmmigd = {
 static void usage(void)
 {
 	fprintf(stderr, "usage: vmmigd [--state-dir DIR] [--socket PATH] [--settings FILE] [--tls-dir DIR]\n"
-		"              [--port PORT] [--trust HOST]...\n");
+		"              [--port PORT] [--trust HOST]... [--cluster-interval S]\n"
+		"              [--advertise-cpu CPUID-DUMP]\n");
 	exit(2);
 }
 
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
 		{ "tls-dir", required_argument, NULL, 't' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "trust", required_argument, NULL, 'T' },
+		{ "cluster-interval", required_argument, NULL, 'i' },
+		{ "advertise-cpu", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -98,7 +101,8 @@ int main(int argc, char **argv)
 	char why[VMMIG_ERRLEN] = "", ca[4200], cert[4200], key[4200];
 	struct tls_conf tc = { 0 };
 	struct pollfd pfd[3];
-	unsigned int ntrust = 0;
+	unsigned int ntrust = 0, interval = 0;
+	const char *advertise = NULL;
 	pthread_t t;
 	sigset_t set;
 	int c, fd;
@@ -121,6 +125,14 @@ int main(int argc, char **argv)
 			if (ntrust == MAX_TRUST)
 				usage();
 			trust[ntrust++] = optarg;
+			break;
+		case 'i':
+			interval = strtoul(optarg, NULL, 10);
+			if (!interval || interval > 3600)
+				usage();
+			break;
+		case 'a':
+			advertise = optarg;
 			break;
 		default:
 			usage();
@@ -159,6 +171,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmmigd: %s\n", why);
 	dest_recover();
 	pthread_create(&t, NULL, settings_watch, NULL);
+	pthread_detach(t);
+	if (cluster_init(advertise, interval, why))
+		fprintf(stderr, "vmmigd: %s\n", why);
+	pthread_create(&t, NULL, cluster_run, NULL);
 	pthread_detach(t);
 	event(EV_DAEMON_START, NULL, "vmmigd %s started on %s: port %u, %u trusted hosts%s",
 	      VMMIG_VERSION, vmmigd.host, vmmigd.port, ntrust, ntrust ? "" : " (any the CA signed)");

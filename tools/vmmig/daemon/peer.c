@@ -6,6 +6,7 @@
  * OUTCOME a destination asking how a switchover ended.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include <sys/socket.h>
 
 #include "vmmigd.h"
+
+#define CONNECT_MS	10000
 
 const char *jstr(struct json_object *o, const char *key)
 {
@@ -135,6 +138,31 @@ static int split(const char *to, char *host, size_t len, char *port)
 	return host[0] ? 0 : -EINVAL;
 }
 
+/*
+ * connect(2) on a non-blocking socket, given CONNECT_MS: a host that is off
+ * (no reset, only silence) fails in seconds, not in the kernel's minutes.
+ * 0 with the socket blocking again, or an errno.
+ */
+static int connect_within(int fd, const struct sockaddr *a, socklen_t len)
+{
+	struct pollfd p = { fd, POLLOUT, 0 };
+	socklen_t el = sizeof(int);
+	int err = 0, r;
+
+	if (connect(fd, a, len) && errno != EINPROGRESS)
+		return errno;
+	do
+		r = poll(&p, 1, CONNECT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return ETIMEDOUT;
+	if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el))
+		return errno;
+	if (err)
+		return err;
+	return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) ? errno : 0;
+}
+
 static int tcp_connect(const char *to, char *why)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
@@ -151,12 +179,12 @@ static int tcp_connect(const char *to, char *why)
 		return -EHOSTUNREACH;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0)
 			continue;
-		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
+		err = connect_within(fd, ai->ai_addr, ai->ai_addrlen);
+		if (!err)
 			break;
-		err = errno;
 		close(fd);
 		fd = -1;
 	}
@@ -169,17 +197,21 @@ static int tcp_connect(const char *to, char *why)
 	return fd;
 }
 
-struct tls_conn *peer_connect(const char *to, char *why)
+struct tls_conn *peer_connect(const char *to, int *err, char *why)
 {
 	char msg[VMMIG_ERRLEN];
 	struct tls_conn *c;
 	int fd = tcp_connect(to, why);
 
-	if (fd < 0)
+	if (fd < 0) {
+		*err = fd;
 		return NULL;
+	}
 	c = tls_connect(vmmigd.tls, fd, VMMIG_TLS_TIMEOUT_MS, msg);
-	if (!c)
+	if (!c) {
 		snprintf(why, VMMIG_ERRLEN, "%.60s: %.180s", to, msg);
+		*err = -EACCES;
+	}
 	return c;
 }
 
@@ -238,6 +270,9 @@ void *peer_client(void *arg)
 		break;
 	case FRAME_OUTCOME:
 		source_outcome_reply(c, o);
+		break;
+	case FRAME_CLUSTER:
+		cluster_serve(c, o);
 		break;
 	default:
 		if (type > 0)

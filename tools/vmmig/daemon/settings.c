@@ -154,6 +154,7 @@ static int on_message(struct nl_msg *msg, void *arg)
 				event(EV_SETTINGS, NULL, "vmmig.ko loaded; settings not applied: %s", why);
 			else
 				event(EV_SETTINGS, NULL, "vmmig.ko loaded: host settings applied");
+			cluster_apply();
 		}
 	} else if (hdr->nlmsg_type == family && gh->cmd == VMMIG_CMD_HOST_NTF) {
 		struct nlattr *a[VMMIG_HOST_A_MAX + 1];

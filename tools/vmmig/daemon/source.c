@@ -76,12 +76,13 @@ static int negotiate(struct source *s, const struct vmdef *d)
 	struct json_object *o = peer_hello(), *r = NULL;
 	char why[VMMIG_ERRLEN];
 	uint64_t t = now_ns();
-	int type;
+	struct issues is = { 0 };
+	int type, err;
 
-	s->ctl = peer_connect(m->to, why);
+	s->ctl = peer_connect(m->to, &err, why);
 	s->connect_ns = now_ns() - t;
 	if (!s->ctl)
-		return fail(s, -ECONNREFUSED, "%s", why);
+		return fail(s, err == -EACCES ? err : -ECONNREFUSED, "%s", why);
 	type = peer_send(s->ctl, FRAME_HELLO, o);
 	json_object_put(o);
 	if (type)
@@ -98,7 +99,16 @@ static int negotiate(struct source *s, const struct vmdef *d)
 	if (!strcmp(m->peer, vmmigd.host))
 		return fail(s, -EINVAL, "%s is this host (%s): a VM moves to another host",
 			    m->to, vmmigd.host);
-	return 0;
+	/* The destination's pre-flight checks, as `vmmig check` shows them. */
+	err = check_remote(s->ctl, d, &is, why);
+	if (err)
+		fail(s, err, "%s", why);
+	else if (is.errors) {
+		issues_why(&is, s->why);
+		err = -EPERM;
+	}
+	json_object_put(is.a);
+	return err;
 }
 
 static bool cancelled(struct migration *m);
@@ -292,9 +302,11 @@ static int open_streams(struct source *s, int *fds)
 	int type;
 
 	for (i = 0; i < m->opts.streams; i++) {
-		s->streams[i] = peer_connect(m->to, why);
+		int err;
+
+		s->streams[i] = peer_connect(m->to, &err, why);
 		if (!s->streams[i])
-			return fail(s, -ECONNREFUSED, "stream %u: %s", i, why);
+			return fail(s, err, "stream %u: %s", i, why);
 		o = json_object_new_object();
 		json_object_object_add(o, "token", json_object_new_string(m->token));
 		json_object_object_add(o, "index", json_object_new_int(i));
@@ -601,31 +613,17 @@ static void cleanup(struct source *s)
 static int checks(struct source *s, struct vmdef *d)
 {
 	struct migration *m = s->m;
-	struct vm_status *st = malloc(sizeof(*st));
-	struct vmctl c;
+	struct issues is = { 0 };
 	int err;
 
-	vmctl_init(&c, vmmigd.state_dir);
-	err = st ? vmctl_dir(&c, m->vm, s->dir, sizeof(s->dir)) : -ENOMEM;
+	err = check_local(m->vm, d, s->dir, sizeof(s->dir), &is);
 	if (!err)
-		err = vmctl_load(&c, m->vm, d);
-	if (!err)
-		err = vmctl_status(&c, m->vm, st);
-	if (err) {
-		fail(s, err, "%s", c.err[0] ? c.err : strerror(-err));
-		free(st);
-		return err;
+		memcpy(m->uuid, d->uuid, sizeof(m->uuid));
+	if (err || is.errors) {
+		issues_why(&is, s->why);
+		err = err ? err : -EINVAL;
 	}
-	memcpy(m->uuid, d->uuid, sizeof(m->uuid));
-	if (st->state != VM_RUNNING) {
-		err = fail(s, -EINVAL, "%s is %s: a live migration needs it running", m->vm,
-			   vm_state_names[st->state]);
-	} else if (st->has_vmm && st->vmm.migration != CTL_MIG_NONE) {
-		err = fail(s, -EBUSY, "%s is already migrating", m->vm);
-	} else if (!settings_migration_enabled(s->why)) {
-		err = -EPERM;
-	}
-	free(st);
+	json_object_put(is.a);
 	return err;
 }
 

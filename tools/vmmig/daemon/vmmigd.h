@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "features.h"
 #include "frame.h"
 #include "mig.h"
 #include "tls.h"
@@ -101,6 +102,11 @@ enum vmmigd_event {
 	EV_MIG_IN_DONE = 1201,
 	EV_MIG_IN_FAILED = 1202,
 	EV_MIG_IN_UNKNOWN = 1203,
+	EV_CLUSTER_JOIN = 1300,
+	EV_CLUSTER_LEAVE = 1301,
+	EV_CLUSTER_FEATURES = 1302,
+	EV_CLUSTER_UNREACHABLE = 1303,
+	EV_CLUSTER_REACHABLE = 1304,
 };
 void event(enum vmmigd_event id, const struct migration *m, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -122,8 +128,11 @@ int peer_wait(struct tls_conn *c, int timeout_ms);
  * ({"bytes": N}). -errno with @why.
  */
 int peer_recv(struct tls_conn *c, struct json_object **o, int timeout_ms, char *why);
-/* Connects to HOST[:PORT] and does the handshake; NULL with @why. */
-struct tls_conn *peer_connect(const char *to, char *why);
+/*
+ * Connects to HOST[:PORT] and does the handshake; NULL with @why and *@err:
+ * -EACCES when TLS refused, another -errno when the host was not reached.
+ */
+struct tls_conn *peer_connect(const char *to, int *err, char *why);
 int peer_listen(unsigned int port, char *why);
 /* This host's HELLO: its name, protocol version and listener port. */
 struct json_object *peer_hello(void);
@@ -152,6 +161,65 @@ void dest_stream(struct tls_conn *c, struct json_object *frame);
 void source_outcome_reply(struct tls_conn *c, struct json_object *frame);
 /* At start: incoming VMs left behind by a daemon that died. */
 void dest_recover(void);
+
+/*
+ * cluster.c: the members, their features, the common set in vmmig.ko.
+ * cluster_init() reads the saved members (@advertise: a CPUID dump whose
+ * CPU this host claims, narrowed by its own; @interval: seconds between
+ * syncs, 0: the default); cluster_run() syncs with every member forever.
+ */
+int cluster_init(const char *advertise, unsigned int interval, char *why);
+void *cluster_run(void *arg);
+void cluster_serve(struct tls_conn *c, struct json_object *frame);
+int cluster_add(const char *to, char *why);
+int cluster_remove(const char *host, char *why);
+struct json_object *cluster_list_json(void);
+struct json_object *cluster_features_json(void);
+/* The common set into vmmig.ko again (it was loaded anew). */
+void cluster_apply(void);
+
+/* This host's CPU as the cluster knows it (--advertise-cpu applied); -errno, @why. */
+int cluster_self(struct cpu_features *f, char *why);
+
+/*
+ * check.c: the pre-flight checks of a move. Stable IDs, listed in
+ * Documentation/admin-guide/cpu-compat.rst.
+ */
+enum check_id {
+	CHECK_VM = 2000,		/* no such VM, or unreadable */
+	CHECK_VM_STATE = 2001,		/* not running */
+	CHECK_VM_BUSY = 2002,		/* migrating already */
+	CHECK_MIGRATION_OFF = 2003,	/* at the source or the destination */
+	CHECK_UNREACHABLE = 2010,
+	CHECK_AUTH = 2011,		/* TLS refused either way */
+	CHECK_SAME_HOST = 2012,
+	CHECK_DEFINITION = 2020,	/* the destination cannot read vm.json */
+	CHECK_STATE_VERSION = 2021,
+	CHECK_NAME_TAKEN = 2022,
+	CHECK_LIMIT = 2023,		/* warning: max-migrations reached, it would queue */
+	CHECK_MEMORY = 2024,		/* warning: less memory available than the VM's */
+	CHECK_NO_KVM = 2030,		/* no KVM or vmmig.ko at the destination */
+	CHECK_VENDOR = 2031,
+	CHECK_CPU_FEATURES = 2032,
+	CHECK_NIC = 2040,		/* tap missing, or not in a bridge */
+	CHECK_DISK = 2041,		/* a disk path the destination cannot use */
+};
+
+/* The issues found: a JSON array of {id, severity, message, fix}. */
+struct issues {
+	struct json_object *a;
+	unsigned int errors;
+};
+void issue_add(struct issues *is, enum check_id id, bool error, const char *fix,
+	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void issues_why(const struct issues *is, char *why);
+/* The VM here (loaded into @d, its folder into @dir) and this host; -errno if no VM. */
+int check_local(const char *vm, struct vmdef *d, char *dir, size_t dirlen, struct issues *is);
+/* CHECK over a control connection after HELLO: the destination's issues. */
+int check_remote(struct tls_conn *c, const struct vmdef *d, struct issues *is, char *why);
+void check_serve(struct tls_conn *c, struct json_object *frame);
+/* `vmmig check`: {vm, to, peer, compatible, issues}. */
+struct json_object *check_run(const char *vm, const char *to);
 
 /* settings.c */
 int settings_load_apply(char *why);

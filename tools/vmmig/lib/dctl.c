@@ -12,7 +12,8 @@
 #include "jfield.h"
 
 static const char *const cmd_names[DCTL_NCMDS] = {
-	"status", "move", "list", "show", "cancel", "monitor",
+	"status", "move", "list", "show", "cancel", "monitor", "cluster-add", "cluster-remove",
+	"cluster-list", "cluster-features", "check",
 };
 
 static const struct jfield fields[] = {

@@ -27,6 +27,9 @@
 #define DCTL_KEY_MIGRATION	"migration"	/* one migration's object */
 #define DCTL_KEY_MIGRATIONS	"migrations"
 #define DCTL_KEY_EVENT		"event"
+#define DCTL_KEY_MEMBERS	"members"	/* cluster-list */
+#define DCTL_KEY_FEATURES	"features"	/* cluster-features */
+#define DCTL_KEY_CHECK		"check"		/* check: {vm, to, peer, compatible, issues} */
 
 enum dctl_cmd {
 	DCTL_STATUS,
@@ -35,6 +38,11 @@ enum dctl_cmd {
 	DCTL_SHOW,		/* vm */
 	DCTL_CANCEL,		/* vm */
 	DCTL_MONITOR,
+	DCTL_CLUSTER_ADD,	/* to */
+	DCTL_CLUSTER_REMOVE,	/* to: the member's host name */
+	DCTL_CLUSTER_LIST,
+	DCTL_CLUSTER_FEATURES,
+	DCTL_CHECK,		/* vm, to */
 	DCTL_NCMDS
 };
 

@@ -13,7 +13,8 @@ static const char *const names[FRAME_NTYPES] = {
 	[FRAME_STREAM_ACK] = "stream-ack", [FRAME_READY] = "ready", [FRAME_COMMIT] = "commit",
 	[FRAME_RESUMED] = "resumed", [FRAME_ABORT] = "abort", [FRAME_PROBE] = "probe",
 	[FRAME_PROBE_ACK] = "probe-ack", [FRAME_OUTCOME] = "outcome",
-	[FRAME_OUTCOME_ACK] = "outcome-ack",
+	[FRAME_OUTCOME_ACK] = "outcome-ack", [FRAME_CLUSTER] = "cluster", [FRAME_CHECK] = "check",
+	[FRAME_CHECK_REPLY] = "check-reply",
 };
 
 const char *frame_type_name(unsigned int type)

@@ -33,6 +33,9 @@ enum frame_type {
 	FRAME_PROBE_ACK,	/* destination: bytes received */
 	FRAME_OUTCOME,		/* destination, on a new connection: token */
 	FRAME_OUTCOME_ACK,	/* source: "committed", "aborted" or "unknown" */
+	FRAME_CLUSTER,		/* either way, alone on a connection: a cluster view */
+	FRAME_CHECK,		/* source, after HELLO: a VM's definition, its devices */
+	FRAME_CHECK_REPLY,	/* destination: the issues it sees */
 	FRAME_NTYPES
 };
 
