@@ -141,20 +141,21 @@ static void check_cpu(const struct vmdef *d, struct issues *is)
 	struct vmmig_policy pol;
 	struct vmmig_nl nl;
 	char why[VMMIG_ERRLEN], *names;
-	int i;
+	int i, err = cluster_self(&host, why);
 
-	if (cluster_self(&host, why)) {
-		issue_add(is, CHECK_NO_KVM, true, "modprobe kvm_amd (or kvm_intel) and vmmig",
-			  "%s cannot run the VM: %s", vmmigd.host, why);
-		return;
-	}
 	features_from_cpuid(&vm, d->cpuid, d->ncpuid);
+	/* The vendor first: a host without KVM still knows its CPU's. */
 	if (!features_same_vendor(&vm, &host)) {
 		issue_add(is, CHECK_VENDOR, true,
 			  "shut the VM down and start it on the destination (vmmig vm stop, copy its definition, vmmig vm start there)",
 			  "%s has a %s CPU and %s a %s one: a VM does not move live between CPU vendors",
 			  d->name, vm.vendor[0] ? vm.vendor : "unknown", vmmigd.host,
 			  host.vendor[0] ? host.vendor : "unknown");
+		return;
+	}
+	if (err) {
+		issue_add(is, CHECK_NO_KVM, true, "modprobe kvm_amd (or kvm_intel) and vmmig",
+			  "%s cannot run the VM: %s", vmmigd.host, why);
 		return;
 	}
 	/* Bits KVM or the VMM rewrite at run time are not the CPU's to lack. */
