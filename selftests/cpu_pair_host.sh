@@ -69,6 +69,8 @@ expect_rc 0 "features" -- A -j cluster features
 expect_match "b lacks avx2" "$(jq -r '.hosts[] | select(.host == "hostb") | .lacks | join(" ")' <<<"$out")" "(^| )avx2( |$)"
 expect_eq "a lacks nothing" "$(jq -r '.hosts[] | select(.host == "hosta") | .lacks | length' <<<"$out")" 0
 common_lacks avx2 && pass "the common set has no avx2" || fail "common: $(common_names)"
+mask_set() { [ "$(A -j host policy | jq -r .common_source)" = set ]; }
+wait_for 20 mask_set && pass "a's vmmig.ko mask is set" || fail "a's mask not set"
 expect_eq "a's vmmig.ko mask: no avx2" \
 	"$(( $(A -j host policy | jq -r '.common[] | select(.word == "7.0.ebx") | .value') >> 5 & 1 ))" 0
 expect_eq "b agrees" "$(B -j cluster features | jq -r '.common | join(" ")')" "$(common_names)"
@@ -111,7 +113,7 @@ wait_for 60 b_is unreachable && pass "b down" || fail "b: $(state_of)"
 b_up && pass "b back" || { fail "b did not come back"; finish; exit; }
 wait_for 60 common_lacks bmi2 && pass "the set lost bmi2" || fail "common: $(common_names)"
 [[ " $before " == *" bmi2 "* ]] && pass "it had bmi2 before" || fail "bmi2 was not in the set"
-grep -q " 1302 the cluster's common feature set changed .*lost .*bmi2" "$dir/a/vmmigd.log" &&
+wait_for 30 grep -q " 1302 the cluster's common feature set changed .*lost .*bmi2" "$dir/a/vmmigd.log" &&
 	pass "event 1302 names bmi2" || fail "no event 1302 naming bmi2"
 expect_eq "cc keeps its CPUID" "$(A -j vm show cc | jq -c .processor.words)" "$words"
 expect_rc 1 "cc cannot go to b now" -- A -j check cc --to 10.79.0.2

@@ -140,6 +140,29 @@ expect_eq "show -j: $name is among its features" \
 	"$(js c "[.processor.features[] | select(. == \"$name\")] | length")" 1
 expect_rc 0 "stop" -- "$V" vm stop c
 
+# A saved VM that ran on another CPU restores only where the CPU fits, as
+# when a saved VM's folder is carried to another host: its definition is
+# made to say it saw avx512f (the test VM's CPU has none), then that it ran
+# on an Intel CPU. Refused with the reason; the state is kept.
+expect_rc 0 "start" -- "$V" vm start c
+expect_rc 0 "save" -- "$V" vm save c "$tmp/c2.state"
+def=$VMMIG_STATE_DIR/c/vm.json
+cp "$def" "$tmp/c.json"
+jq -c '.cpuid |= map(if .[0] == 7 and .[1] == 0 and ((.[4] / 65536 | floor) % 2) == 0
+	then .[4] += 65536 else . end)' "$tmp/c.json" >"$def"
+expect_rc 1 "restore where avx512f is missing" -- "$V" vm restore "$tmp/c2.state"
+one_line "avx512f" "^vmmig: vm restore: .*this host lacks 1 CPU feature c runs with: avx512f; restore it on a host that has them"
+expect_eq "still saved" "$(state c)" saved
+jq -c '.cpuid |= map(if .[0] == 0 then .[4] = 1970169159 | .[5] = 1818588270 | .[6] = 1231384169
+	else . end)' "$tmp/c.json" >"$def"
+expect_rc 1 "restore on another vendor" -- "$V" vm restore "$tmp/c2.state"
+one_line "vendor" "^vmmig: vm restore: .*c ran on a GenuineIntel CPU and this host's is AuthenticAMD: a VM does not move between CPU vendors"
+expect_eq "still saved" "$(state c)" saved
+cp "$tmp/c.json" "$def"
+expect_rc 0 "restore as it was" -- "$V" vm restore "$tmp/c2.state"
+expect_eq "runs" "$(state c)" running
+expect_rc 0 "stop" -- "$V" vm stop c
+
 # Without vmmig.ko a mode cannot start: the mask lives there.
 if [ -n "${VMMIG_KO:-}" ]; then
 	stop_vms

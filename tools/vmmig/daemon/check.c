@@ -137,11 +137,12 @@ static struct json_object *check_frame(const struct vmdef *d)
 /* The CPU: vendor, then every feature the VM sees that this host's KVM lacks. */
 static void check_cpu(const struct vmdef *d, struct issues *is)
 {
-	struct cpu_features vm, host, lack;
+	struct cpu_features vm, host, lack, mask = { 0 };
 	struct vmmig_policy pol;
 	struct vmmig_nl nl;
 	char why[VMMIG_ERRLEN], *names;
 	int i, err = cluster_self(&host, why);
+	bool has_pol = false;
 
 	features_from_cpuid(&vm, d->cpuid, d->ncpuid);
 	/* The vendor first: a host without KVM still knows its CPU's. */
@@ -160,22 +161,35 @@ static void check_cpu(const struct vmdef *d, struct issues *is)
 	}
 	/* Bits KVM or the VMM rewrite at run time are not the CPU's to lack. */
 	if (!vmmig_nl_open(&nl)) {
-		if (!vmmig_policy_get(&nl, &pol))
-			for (i = 0; i < VMMIG_NR_WORDS; i++)
-				vm.w[i] &= ~pol.ignored[i];
+		has_pol = !vmmig_policy_get(&nl, &pol);
 		vmmig_nl_close(&nl);
 	}
-	features_lacking(&lack, &vm, &host);
-	if (features_empty(&lack))
-		return;
+	for (i = 0; has_pol && i < VMMIG_NR_WORDS; i++)
+		vm.w[i] &= ~pol.ignored[i];
 	names = malloc(NAMES_LEN);
 	if (!names)
 		return;
-	issue_add(is, CHECK_CPU_FEATURES, true,
-		  "start the VM in processor-compat common-cluster mode (vmmig vm set NAME processor-compat common-cluster, then stop and start it), or move it to a host that has them",
-		  "%s lacks %u CPU feature%s %s sees: %s", vmmigd.host, features_count(&lack),
-		  features_count(&lack) == 1 ? "" : "s", d->name,
-		  features_names(&lack, names, NAMES_LEN));
+	features_lacking(&lack, &vm, &host);
+	if (!features_empty(&lack))
+		issue_add(is, CHECK_CPU_FEATURES, true,
+			  "start the VM in processor-compat common-cluster mode (vmmig vm set NAME processor-compat common-cluster, then stop and start it), or move it to a host that has them",
+			  "%s lacks %u CPU feature%s %s sees: %s", vmmigd.host, features_count(&lack),
+			  features_count(&lack) == 1 ? "" : "s", d->name,
+			  features_names(&lack, names, NAMES_LEN));
+	/* Its mode's mask here: vmmig.ko refuses a VM beyond it at registration. */
+	if (has_pol && d->processor_compat != VMMIG_CPU_MODE_OFF) {
+		for (i = 0; i < VMMIG_NR_WORDS; i++)
+			mask.w[i] = d->processor_compat == VMMIG_CPU_MODE_MINIMUM ?
+				    pol.minimum[i] : pol.common[i];
+		features_lacking(&lack, &vm, &mask);
+		if (!features_empty(&lack))
+			issue_add(is, CHECK_MODE_MASK, true,
+				  "make both hosts members of one cluster (vmmig cluster add), or stop and start the VM to narrow it to the cluster's set",
+				  "%s's %s mask lacks %u CPU feature%s %s sees: %s", vmmigd.host,
+				  vmdef_compat_names[d->processor_compat], features_count(&lack),
+				  features_count(&lack) == 1 ? "" : "s", d->name,
+				  features_names(&lack, names, NAMES_LEN));
+	}
 	free(names);
 }
 
@@ -189,6 +203,11 @@ static void check_devices(const struct vmdef *d, struct json_object *nics, struc
 					json_object_array_get_idx(nics, i) : NULL;
 		const char *want = n ? jstr(n, "bridge") : "";
 
+		if (!d->nics[i].tap || strlen(d->nics[i].tap) >= IFNAMSIZ) {
+			issue_add(is, CHECK_DEFINITION, true, NULL,
+				  "NIC %d of %s names no valid tap device", i, d->name);
+			continue;
+		}
 		if (!if_nametoindex(d->nics[i].tap)) {
 			issue_add(is, CHECK_NIC, true, "ip tuntap add NAME mode tap, in the bridge the source uses",
 				  "%s has no network device %s (NIC %d of %s)", vmmigd.host,
@@ -206,7 +225,10 @@ static void check_devices(const struct vmdef *d, struct json_object *nics, struc
 				  d->nics[i].tap, br, want);
 	}
 	for (i = 0; i < d->ndisks; i++)
-		if (access(d->disks[i].path, d->disks[i].readonly ? R_OK : R_OK | W_OK))
+		if (!d->disks[i].path)
+			issue_add(is, CHECK_DEFINITION, true, NULL, "disk %d of %s has no path", i,
+				  d->name);
+		else if (access(d->disks[i].path, d->disks[i].readonly ? R_OK : R_OK | W_OK))
 			issue_add(is, CHECK_DISK, true,
 				  "share the disk with the destination at the same path (or move the storage too, when vmmig can)",
 				  "%s cannot %s disk %s: %s", vmmigd.host,

@@ -56,6 +56,8 @@ struct tomb {
 
 static struct {
 	pthread_mutex_t lock;
+	pthread_mutex_t save_lock;	/* cluster.json, one writer at a time */
+	pthread_mutex_t push_lock;	/* vmmig.ko's mask, one pusher at a time */
 	struct member m[CLUSTER_MAX];	/* [0]: this host */
 	unsigned int n;
 	struct tomb dead[CLUSTER_MAX];
@@ -65,7 +67,8 @@ static struct {
 	const char *advertise;		/* --advertise-cpu: a CPUID dump */
 	unsigned int interval;
 	char path[4096];
-} cl = { .lock = PTHREAD_MUTEX_INITIALIZER, .interval = 10 };
+} cl = { .lock = PTHREAD_MUTEX_INITIALIZER, .save_lock = PTHREAD_MUTEX_INITIALIZER,
+	 .push_lock = PTHREAD_MUTEX_INITIALIZER, .interval = 10 };
 
 static uint64_t now_s(void)
 {
@@ -252,9 +255,12 @@ static int member_parse(struct json_object *o, struct member *m, char *why)
 /*
  * Merges a view that @from (its name proved by TLS, at @addr) sent: @from
  * itself is reachable now; the others it knows are added or refreshed when
- * its word is newer than ours. Under cl.lock.
+ * its word is newer than ours. Only a join (@joining: @from is being added,
+ * or is adding this host) lifts a tombstone of @from. True when the view
+ * says this host was removed since it joined: the caller makes it alone.
+ * Under cl.lock.
  */
-static void merge(struct json_object *o, const char *from, const char *addr)
+static bool merge(struct json_object *o, const char *from, const char *addr, bool joining)
 {
 	struct json_object *a, *e;
 	struct member in, *m;
@@ -265,6 +271,9 @@ static void merge(struct json_object *o, const char *from, const char *addr)
 	    json_object_is_type(a, json_type_array)) {
 		for (i = 0; i < json_object_array_length(a); i++) {
 			e = json_object_array_get_idx(a, i);
+			if (!strcmp(jstr(e, "host"), cl.m[0].host) && !joining &&
+			    ju64(e, "at") >= cl.m[0].since)
+				return true;
 			m = find(jstr(e, "host"));
 			if (!m || m == &cl.m[0] || !strcmp(m->host, from) ||
 			    m->since > ju64(e, "at"))
@@ -274,7 +283,7 @@ static void merge(struct json_object *o, const char *from, const char *addr)
 		}
 	}
 	if (!json_object_object_get_ex(o, "members", &a) || !json_object_is_type(a, json_type_array))
-		return;
+		return false;
 	for (i = 0; i < json_object_array_length(a); i++) {
 		struct tomb *t;
 
@@ -283,8 +292,8 @@ static void merge(struct json_object *o, const char *from, const char *addr)
 			continue;
 		m = find(in.host);
 		t = find_dead(in.host);
-		/* Heard from itself: only members and hosts being added talk to us. */
-		if (t && !strcmp(in.host, from)) {
+		/* Added again: the tombstone goes. */
+		if (t && joining && !strcmp(in.host, from)) {
 			*t = cl.dead[--cl.ndead];
 			t = NULL;
 		}
@@ -316,6 +325,14 @@ static void merge(struct json_object *o, const char *from, const char *addr)
 			snprintf(m->vendor, sizeof(m->vendor), "%s", in.vendor);
 		}
 	}
+	return false;
+}
+
+/* This host leaves every other member: alone, no tombstones. Under cl.lock. */
+static void go_alone(void)
+{
+	cl.n = 1;
+	cl.ndead = 0;
 }
 
 /* ---- the common set ---- */
@@ -339,15 +356,18 @@ static unsigned int common_set(struct cpu_features *c)
 	return n;
 }
 
+/* One writer at a time: the file's temporary name is always the same. */
 static void save(void)
 {
 	struct json_object *o;
 
+	pthread_mutex_lock(&cl.save_lock);
 	pthread_mutex_lock(&cl.lock);
 	o = view("saved", NULL);
 	pthread_mutex_unlock(&cl.lock);
 	if (write_file_atomic(cl.path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY)))
 		event(EV_SETTINGS, NULL, "cannot write %s: %s", cl.path, strerror(errno));
+	pthread_mutex_unlock(&cl.save_lock);
 	json_object_put(o);
 }
 
@@ -367,7 +387,9 @@ static void push(bool force)
 	int err;
 
 	if (!l || !g)
-		goto out;
+		goto free;
+	/* The kernel's mask and cl.common change together, in order. */
+	pthread_mutex_lock(&cl.push_lock);
 	pthread_mutex_lock(&cl.lock);
 	n = common_set(&c);
 	alone = cl.n == 1;
@@ -421,6 +443,8 @@ static void push(bool force)
 		      features_empty(&lost) ? "none" : features_names(&lost, l, NAMES_LEN),
 		      features_empty(&gained) ? "none" : features_names(&gained, g, NAMES_LEN));
 out:
+	pthread_mutex_unlock(&cl.push_lock);
+free:
 	free(l);
 	free(g);
 }
@@ -434,15 +458,18 @@ void cluster_apply(void)
 
 /*
  * One exchange with the host at @addr: our view with @op out, its view in
- * (merged). The host's name, proved by its certificate, into @host. 0, or
- * -errno with @why.
+ * *@reply (the caller merges it, or not, and puts it). The host's name,
+ * proved by its certificate, into @host. 0, or -errno with @why: -ENOLINK
+ * when it does not count this host as a member.
  */
-static int exchange(const char *addr, const char *op, const char *target, char *host, char *why)
+static int exchange(const char *addr, const char *op, const char *target, char *host,
+		    struct json_object **reply, char *why)
 {
-	struct json_object *o, *r = NULL;
+	struct json_object *o, *r = NULL, *v;
 	struct tls_conn *c;
 	int type, err;
 
+	*reply = NULL;
 	c = peer_connect(addr, &err, why);
 	if (!c)
 		return err;
@@ -456,11 +483,11 @@ static int exchange(const char *addr, const char *op, const char *target, char *
 	type = err ? err : peer_recv(c, &r, VMMIG_TLS_TIMEOUT_MS, why);
 	if (type == FRAME_REFUSE) {
 		snprintf(why, VMMIG_ERRLEN, "%s: %s", host, jstr(r, "reason"));
-		err = -EPERM;
+		err = json_object_object_get_ex(r, "not_member", &v) && json_object_get_boolean(v) ?
+		      -ENOLINK : -EPERM;
 	} else if (type == FRAME_CLUSTER) {
-		pthread_mutex_lock(&cl.lock);
-		merge(r, host, addr);
-		pthread_mutex_unlock(&cl.lock);
+		*reply = r;
+		r = NULL;
 		err = 0;
 	} else {
 		if (type > 0)
@@ -495,13 +522,15 @@ static void peer_addr(struct tls_conn *c, unsigned int port, char *addr, size_t 
 	}
 }
 
-static void refuse(struct tls_conn *c, const char *fmt, const char *arg)
+static void refuse(struct tls_conn *c, bool not_member, const char *fmt, const char *arg)
 {
 	struct json_object *o = json_object_new_object();
 	char why[VMMIG_ERRLEN];
 
 	snprintf(why, sizeof(why), fmt, arg);
 	json_object_object_add(o, "reason", json_object_new_string(why));
+	if (not_member)
+		json_object_object_add(o, "not_member", json_object_new_boolean(true));
 	peer_send(c, FRAME_REFUSE, o);
 	json_object_put(o);
 }
@@ -513,7 +542,7 @@ void cluster_serve(struct tls_conn *c, struct json_object *frame)
 	struct json_object *v;
 	struct member *m;
 	char addr[256];
-	bool joined = false, left = false, alone = false;
+	bool joined = false, left = false, alone = false, joining = false;
 	unsigned int port = MIG_DEFAULT_PORT;
 
 	if (json_object_object_get_ex(frame, "port", &v) && json_object_get_int(v) > 0 &&
@@ -528,12 +557,13 @@ void cluster_serve(struct tls_conn *c, struct json_object *frame)
 
 		if (!m && cl.n == CLUSTER_MAX) {
 			pthread_mutex_unlock(&cl.lock);
-			refuse(c, "%s has the most members a cluster may have", vmmigd.host);
+			refuse(c, false, "%s has the most members a cluster may have", vmmigd.host);
 			return;
 		}
 		if (t)
 			*t = cl.dead[--cl.ndead];
 		cl.m[0].since = now_s();
+		joining = true;
 		if (!m) {
 			m = &cl.m[cl.n++];
 			memset(m, 0, sizeof(*m));
@@ -546,31 +576,33 @@ void cluster_serve(struct tls_conn *c, struct json_object *frame)
 
 		if (!m) {
 			pthread_mutex_unlock(&cl.lock);
-			refuse(c, "%s is not in a cluster with it", vmmigd.host);
+			refuse(c, true, "%s is not in a cluster with it", vmmigd.host);
 			return;
 		}
 		if (!strcmp(target, cl.m[0].host)) {
 			/* This host is the one removed: it is alone now. */
-			cl.n = 1;
-			cl.ndead = 0;
+			go_alone();
 			alone = true;
 		} else if ((m = find(target))) {
 			bury(target, now_s());
 			drop(m);
 			left = true;
 		}
-		m = alone ? NULL : find(from);
+		/* The sender still lists the target, at its own clock: no merge. */
+		m = NULL;
 	} else if (strcmp(op, "sync")) {
 		pthread_mutex_unlock(&cl.lock);
-		refuse(c, "unknown cluster operation '%s'", op);
+		refuse(c, false, "unknown cluster operation '%s'", op);
 		return;
 	} else if (!m) {
 		pthread_mutex_unlock(&cl.lock);
-		refuse(c, "%s does not count it as a cluster member", vmmigd.host);
+		refuse(c, true, "%s does not count it as a cluster member", vmmigd.host);
 		return;
 	}
-	if (m)
-		merge(frame, from, addr);
+	if (m && merge(frame, from, addr, joining)) {
+		go_alone();
+		alone = true;
+	}
 	v = view("ok", NULL);
 	pthread_mutex_unlock(&cl.lock);
 	peer_send(c, FRAME_CLUSTER, v);
@@ -589,6 +621,7 @@ void cluster_serve(struct tls_conn *c, struct json_object *frame)
 int cluster_add(const char *to, char *why)
 {
 	char host[VMMIGD_HOST_MAX], msg[VMMIG_ERRLEN];
+	struct json_object *r;
 	struct member *m;
 	int err;
 
@@ -600,7 +633,7 @@ int cluster_add(const char *to, char *why)
 		return -ENOSPC;
 	}
 	pthread_mutex_unlock(&cl.lock);
-	err = exchange(to, "join", NULL, host, msg);
+	err = exchange(to, "join", NULL, host, &r, msg);
 	if (err) {
 		snprintf(why, VMMIG_ERRLEN, "cannot add %.60s: %.180s", to, msg);
 		return err;
@@ -608,9 +641,12 @@ int cluster_add(const char *to, char *why)
 	pthread_mutex_lock(&cl.lock);
 	if (!strcmp(host, cl.m[0].host)) {
 		pthread_mutex_unlock(&cl.lock);
+		json_object_put(r);
 		snprintf(why, VMMIG_ERRLEN, "%s is this host", to);
 		return -EINVAL;
 	}
+	merge(r, host, to, true);
+	json_object_put(r);
 	m = find(host);
 	if (m) {
 		/* Added now: newer than any removal gossip may still carry. */
@@ -627,6 +663,7 @@ int cluster_add(const char *to, char *why)
 int cluster_remove(const char *host, char *why)
 {
 	char addr[CLUSTER_MAX][256], who[VMMIGD_HOST_MAX], msg[VMMIG_ERRLEN];
+	struct json_object *r;
 	unsigned int i, n = 0;
 	struct member *m;
 
@@ -642,10 +679,12 @@ int cluster_remove(const char *host, char *why)
 	for (i = 1; i < cl.n; i++)
 		snprintf(addr[n++], sizeof(addr[0]), "%s", cl.m[i].addr);
 	pthread_mutex_unlock(&cl.lock);
-	for (i = 0; i < n; i++)
-		if (exchange(addr[i], "leave", host, who, msg))
+	for (i = 0; i < n; i++) {
+		if (exchange(addr[i], "leave", host, who, &r, msg))
 			event(EV_CLUSTER_UNREACHABLE, NULL, "could not tell %s of %s's removal: %s",
 			      addr[i], host, msg);
+		json_object_put(r);	/* an acknowledgement: not merged */
+	}
 	pthread_mutex_lock(&cl.lock);
 	m = find(host);
 	if (m) {
@@ -664,9 +703,10 @@ static void sync_all(void)
 {
 	char addr[CLUSTER_MAX][256], host[CLUSTER_MAX][VMMIGD_HOST_MAX];
 	char who[VMMIGD_HOST_MAX], msg[VMMIG_ERRLEN];
+	bool was, removed = false, dropped;
+	struct json_object *r;
 	unsigned int i, n = 0;
 	struct member *m;
-	bool was;
 	int err;
 
 	pthread_mutex_lock(&cl.lock);
@@ -679,19 +719,43 @@ static void sync_all(void)
 	for (i = 0; i < n; i++) {
 		if (!addr[i][0])
 			continue;
-		err = exchange(addr[i], "sync", NULL, who, msg);
+		err = exchange(addr[i], "sync", NULL, who, &r, msg);
 		if (!err && strcmp(who, host[i])) {
 			err = -EPROTO;
 			snprintf(msg, sizeof(msg), "%.100s answers as %.60s", addr[i], who);
 		}
 		pthread_mutex_lock(&cl.lock);
+		/* Removed meanwhile, here or there: nothing of it is merged. */
 		m = find(host[i]);
 		was = m && m->reachable;
-		if (m && err) {
+		dropped = false;
+		if (m && !err && merge(r, who, addr[i], false)) {
+			go_alone();
+			removed = true;
+			m = NULL;
+		} else if (m && err == -ENOLINK && m->seen) {
+			/*
+			 * It removed this host while this host did not hear.
+			 * (A member only heard of, never reached, may not have
+			 * heard of this host yet: it stays, unreachable.)
+			 */
+			drop(m);
+			m = NULL;
+			dropped = true;
+		} else if (m && err) {
 			m->reachable = false;
 			snprintf(m->why, sizeof(m->why), "%s", msg);
 		}
 		pthread_mutex_unlock(&cl.lock);
+		json_object_put(r);
+		if (removed) {
+			event(EV_CLUSTER_LEAVE, NULL, "%s was removed from the cluster (%s says so): it is alone",
+			      vmmigd.host, host[i]);
+			break;
+		}
+		if (dropped)
+			event(EV_CLUSTER_LEAVE, NULL, "%s no longer counts %s as a member: it leaves %s's cluster",
+			      host[i], vmmigd.host, vmmigd.host);
 		if (m && err && was)
 			event(EV_CLUSTER_UNREACHABLE, NULL, "cluster member %s is unreachable: %s",
 			      host[i], msg);
@@ -807,8 +871,13 @@ int cluster_init(const char *advertise, unsigned int interval, char *why)
 	cl.n = 1;
 	self_update(&cl.m[0]);
 	cl.m[0].since = now_s();
-	if (read_file(cl.path, &text))
-		return errno == ENOENT ? 0 : -errno;
+	if (read_file(cl.path, &text)) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, VMMIG_ERRLEN, "%.200s: %s; the cluster starts empty", cl.path,
+			 strerror(errno));
+		return -errno;
+	}
 	o = json_tokener_parse(text);
 	free(text);
 	if (!o) {

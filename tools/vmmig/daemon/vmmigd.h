@@ -201,6 +201,7 @@ enum check_id {
 	CHECK_NO_KVM = 2030,		/* no KVM or vmmig.ko at the destination */
 	CHECK_VENDOR = 2031,
 	CHECK_CPU_FEATURES = 2032,
+	CHECK_MODE_MASK = 2033,		/* beyond the destination's mask of its mode */
 	CHECK_NIC = 2040,		/* tap missing, or not in a bridge */
 	CHECK_DISK = 2041,		/* a disk path the destination cannot use */
 };

@@ -395,8 +395,17 @@ int vmdef_cpuid_from_kvm(struct vmdef *d, const uint32_t *mask, char *why)
 	if (mask)
 		features_narrow_cpuid(d->cpuid, d->ncpuid, mask);
 	for (i = 0; i < d->ncpuid; i++) {
+		/*
+		 * KVM copies in the APIC ID of the host CPU the ioctl ran on:
+		 * not the VM's, and not the same from one call to the next.
+		 */
+		if (d->cpuid[i].function == 0xb || d->cpuid[i].function == 0x1f)
+			d->cpuid[i].edx = 0;
+		if (d->cpuid[i].function == 0x8000001e)
+			d->cpuid[i].eax = 0;
 		if (d->cpuid[i].function != 1)
 			continue;
+		d->cpuid[i].ebx &= 0x00ffffff;
 		/* A VM says so: Linux then looks for KVM's leaves (kvmclock). */
 		d->cpuid[i].ecx |= 1U << 31;
 		/*

@@ -14,7 +14,7 @@
 #include <json-c/json.h>
 
 #define FRAME_MAGIC		"VMMF"
-#define FRAME_VERSION		1
+#define FRAME_VERSION		2
 #define FRAME_MAX		(1U << 20)
 
 enum frame_type {

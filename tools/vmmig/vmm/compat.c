@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cpuid.h"
+#include "features.h"
 #include "vmm.h"
 
 /* The mask of @mode, with the bits no audit checks as KVM gives them. */
@@ -65,4 +66,42 @@ static int narrow(struct vmdef *d, void *arg, char *why)
 int vm_cpuid_at_start(struct vm *vm, char *why)
 {
 	return vmdef_update(&vm->def, vm->dir, narrow, vm, why);
+}
+
+/*
+ * A restore or an incoming move brings the CPUID the VM has run with: this
+ * host must be of its vendor and offer every feature of it (what KVM would
+ * give a VM of this kind here, the bits KVM rewrites at run time aside), or
+ * the guest finds an instruction missing after it resumes. KVM itself does
+ * not check KVM_SET_CPUID2 against what it supports.
+ */
+int vm_cpuid_fits_host(struct vm *vm, char *why)
+{
+	struct vmdef here = { .workload = vm->def.workload };
+	struct cpu_features saw, has, lack;
+	struct vmmig_policy p;
+	char names[1024];
+	int err, i;
+
+	err = vmdef_cpuid_from_kvm(&here, NULL, why);
+	if (err)
+		return err;
+	features_from_cpuid(&saw, vm->def.cpuid, vm->def.ncpuid);
+	features_from_cpuid(&has, here.cpuid, here.ncpuid);
+	vmdef_free(&here);
+	if (!features_same_vendor(&saw, &has))
+		return vmm_fail(why, -ENODEV,
+				"%s ran on a %s CPU and this host's is %s: a VM does not move between CPU vendors; shut it down and start it here",
+				vm->def.name, saw.vendor[0] ? saw.vendor : "unknown",
+				has.vendor[0] ? has.vendor : "unknown");
+	if (!vm_nl_open(vm, why) && !vmmig_policy_get(&vm->nl, &p))
+		for (i = 0; i < VMMIG_NR_WORDS; i++)
+			saw.w[i] &= ~p.ignored[i];
+	features_lacking(&lack, &saw, &has);
+	if (features_empty(&lack))
+		return 0;
+	return vmm_fail(why, -ENODEV,
+			"this host lacks %u CPU feature%s %s runs with: %s; restore it on a host that has them, or discard its state and start it here",
+			features_count(&lack), features_count(&lack) == 1 ? "" : "s", vm->def.name,
+			features_names(&lack, names, sizeof(names)));
 }

@@ -113,6 +113,9 @@ static int boot(struct vm *vm, const struct opts *o, char *why)
 		err = vmdef_load(&vm->def, vm->dir, why);
 	else
 		err = vm_cpuid_at_start(vm, why);
+	/* A state that ran elsewhere (or long ago) needs this host's CPU to fit. */
+	if (!err && (o->restore || o->nincoming))
+		err = vm_cpuid_fits_host(vm, why);
 	if (!err)
 		err = open_console(vm, o->restore || o->nincoming || o->pid_fd >= 0, why);
 	if (!err)

@@ -261,6 +261,11 @@ void vm_unregister(struct vm *vm);
  * as the CPUID of this run.
  */
 int vm_cpuid_at_start(struct vm *vm, char *why);
+/*
+ * A restore or an incoming move: 0 when this host is of the CPU vendor the
+ * VM ran on and has every feature of its CPUID; -ENODEV naming them if not.
+ */
+int vm_cpuid_fits_host(struct vm *vm, char *why);
 
 /* migrate.c */
 int migrate_out_start(struct vm *vm, const struct ctl_request *req, int fd, const int *fds,
