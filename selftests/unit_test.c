@@ -452,9 +452,9 @@ TEST(frame_checks)
 	EXPECT_EQ(-EPROTO, frame_hdr_check(&bad, why));
 	EXPECT_STREQ("corrupt frame: not a vmmig frame", why);
 	bad = h;
-	bad.version = 2;
+	bad.version = 1;	/* before the cluster and check frames */
 	EXPECT_EQ(-EPROTO, frame_hdr_check(&bad, why));
-	EXPECT_STREQ("protocol version 2: this host speaks 1", why);
+	EXPECT_STREQ("protocol version 1: this host speaks 2", why);
 	bad = h;
 	bad.type = FRAME_NTYPES;
 	EXPECT_EQ(-EPROTO, frame_hdr_check(&bad, why));
