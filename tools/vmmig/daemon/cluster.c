@@ -64,7 +64,9 @@ static struct {
 	unsigned int ndead;
 	struct cpu_features common;	/* in vmmig.ko, when pushed */
 	bool pushed, pushed_alone;
-	const char *advertise;		/* --advertise-cpu: a CPUID dump */
+	const char *advertise;		/* --advertise-cpu: a CPUID dump, */
+	struct cpu_features advertised;	/* read once at start, */
+	char advertise_why[VMMIG_ERRLEN];	/* or why it could not be */
 	unsigned int interval;
 	char path[4096];
 } cl = { .lock = PTHREAD_MUTEX_INITIALIZER, .save_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -93,7 +95,10 @@ static void self_update(struct member *s)
 	int err;
 
 	snprintf(s->host, sizeof(s->host), "%s", vmmigd.host);
-	cpu_vendor(s->vendor);
+	if (cl.advertise)
+		snprintf(s->vendor, sizeof(s->vendor), "%s", cl.advertised.vendor);
+	else
+		cpu_vendor(s->vendor);
 	s->has_features = false;
 	s->why[0] = '\0';
 	err = vmmig_nl_open(&nl);
@@ -108,23 +113,13 @@ static void self_update(struct member *s)
 			 "KVM is not loaded (no kvm_amd or kvm_intel)" : vmmig_nl_strerror(&nl, err));
 	vmmig_nl_close(&nl);
 	s->has_features = !err;
-	if (cl.advertise) {
-		struct vmdef_cpuid *e;
-		struct cpu_features a;
-		char why[VMMIG_ERRLEN];
-		int n;
-
-		if (cpuid_dump_load(cl.advertise, &e, &n, why)) {
-			s->has_features = false;
-			snprintf(s->why, sizeof(s->why), "--advertise-cpu: %.200s", why);
-			return;
-		}
-		features_from_cpuid(&a, e, n);
-		free(e);
-		snprintf(s->vendor, sizeof(s->vendor), "%s", a.vendor);
-		if (s->has_features)
-			features_and(&s->f, &s->f, &a);
+	if (cl.advertise && cl.advertise_why[0]) {
+		s->has_features = false;
+		snprintf(s->why, sizeof(s->why), "%s", cl.advertise_why);
+		return;
 	}
+	if (cl.advertise && s->has_features)
+		features_and(&s->f, &s->f, &cl.advertised);
 	snprintf(s->f.vendor, sizeof(s->f.vendor), "%s", s->vendor);
 	s->reachable = true;
 	s->seen = now_s();
@@ -859,6 +854,19 @@ int cluster_init(const char *advertise, unsigned int interval, char *why)
 	size_t i;
 
 	cl.advertise = advertise;
+	if (advertise) {
+		struct vmdef_cpuid *e;
+		char msg[VMMIG_ERRLEN];
+		int n;
+
+		if (cpuid_dump_load(advertise, &e, &n, msg)) {
+			snprintf(cl.advertise_why, sizeof(cl.advertise_why),
+				 "--advertise-cpu: %.200s", msg);
+		} else {
+			features_from_cpuid(&cl.advertised, e, n);
+			free(e);
+		}
+	}
 	if (interval)
 		cl.interval = interval;
 	snprintf(dir, sizeof(dir), "%s", vmmigd.settings_path);
