@@ -62,6 +62,12 @@ phase=1
 while [ "$phase" != 0 ] && [ ! -e "$dir/a.rc" ]; do
 	echo "# b, phase $phase: -cpu ${cpu_b[$phase]}"
 	rm -f "$dir/b.next"
+	# After the first phase, only once a has seen b down.
+	if [ "$phase" != 1 ]; then
+		wait_for 120 test -e "$dir/b.go" -o -e "$dir/a.rc"
+		rm -f "$dir/b.go"
+		[ ! -e "$dir/a.rc" ] || break
+	fi
 	rc=0
 	boot b "${cpu_b[$phase]}" "connect=127.0.0.1:$port" || rc=$?
 	[ $rc -eq 0 ] || echo "# b's test VM ended with $rc"

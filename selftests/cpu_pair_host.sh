@@ -51,8 +51,14 @@ fwd=$!
 A() { "$V" "$@"; }
 B() { VMMIG_SOCKET=$tmp/b.sock "$V" "$@"; }
 b_up() { wait_for 300 test -e "$dir/b.ready" && wait_for 30 B cluster list >/dev/null; }
-# b stops; cpu_pair.sh boots it again as phase $1 (another CPU).
+# b stops; cpu_pair.sh boots it again as phase $1 (another CPU), once
+# b_down has seen it unreachable (b's test VM reboots in seconds, before a
+# sync could notice).
 b_next() { echo "$1" >"$dir/b.next"; rm -f "$dir/b.ready"; touch "$dir/b.stop"; }
+b_down() {
+	wait_for 60 b_is unreachable && pass "b down" || fail "b: $(state_of)"
+	touch "$dir/b.go"
+}
 state_of() { A -j cluster list | jq -r '.[] | select(.host == "hostb") | if .reachable then "up" else "unreachable" end'; }
 b_is() { [ "$(state_of)" = "$1" ]; }
 common_names() { A -j cluster features | jq -r '.common | join(" ")'; }
@@ -109,7 +115,7 @@ expect_rc 0 "stop off1" -- A vm stop off1 --force
 # cc keeps what it started with, so it cannot go to b until it restarts.
 before=$(common_names)
 b_next 2
-wait_for 60 b_is unreachable && pass "b down" || fail "b: $(state_of)"
+b_down
 b_up && pass "b back" || { fail "b did not come back"; finish; exit; }
 wait_for 60 common_lacks bmi2 && pass "the set lost bmi2" || fail "common: $(common_names)"
 [[ " $before " == *" bmi2 "* ]] && pass "it had bmi2 before" || fail "bmi2 was not in the set"
@@ -125,7 +131,7 @@ expect_rc 0 "now it can" -- A check cc --to 10.79.0.2
 
 # b comes back as an Intel CPU: refused, with the advice.
 b_next 3
-wait_for 60 b_is unreachable && pass "b down" || fail "b: $(state_of)"
+b_down
 b_up && pass "b back as Intel" || { fail "b did not come back"; finish; exit; }
 expect_rc 1 "check cc to an Intel b" -- A -j check cc --to 10.79.0.2
 expect_match "vendor" "$(errors)" "2031"
