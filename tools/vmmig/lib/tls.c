@@ -267,9 +267,15 @@ static bool version_reason(int r)
 	       r == SSL_R_TLSV13_ALERT_MISSING_EXTENSION;
 }
 
-/* One line for a failed handshake (or a refusal read after it). */
-static void handshake_why(struct tls_conn *c, int ssl_err, char *why)
+/*
+ * One line for a failed handshake (or a refusal read after it); returns
+ * EACCES when TLS refused (certificates, trust, version, an alert),
+ * ECONNRESET when the connection failed under it.
+ */
+static int handshake_why(struct tls_conn *c, int ssl_err, char *why)
 {
+	int cls = EACCES;
+
 	unsigned long e = ERR_peek_last_error();
 	int reason = ERR_GET_LIB(e) == ERR_LIB_SSL ? ERR_GET_REASON(e) : 0;
 	const char *rs = e ? ERR_reason_error_string(e) : NULL;
@@ -308,10 +314,12 @@ static void handshake_why(struct tls_conn *c, int ssl_err, char *why)
 		snprintf(why, VMMIG_ERRLEN, "the peer closed the connection during the handshake%s%s",
 			 errno && ssl_err == SSL_ERROR_SYSCALL ? ": " : "",
 			 errno && ssl_err == SSL_ERROR_SYSCALL ? strerror(errno) : "");
+		cls = ECONNRESET;
 	} else {
 		snprintf(why, VMMIG_ERRLEN, "TLS handshake: %s", rs ? rs : "failed");
 	}
 	ERR_clear_error();
+	return cls;
 }
 
 static int set_nonblock(int fd, bool on)
@@ -376,7 +384,7 @@ static struct tls_conn *handshake(struct tls_ctx *t, int fd, bool server, int ti
 	long long deadline = now_ms() + timeout_ms;
 	unsigned char word = TLS_ACCEPTED;
 	struct tls_conn *c;
-	int r, e = 0;
+	int r, e = 0, cls = EACCES;
 
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -413,10 +421,11 @@ static struct tls_conn *handshake(struct tls_ctx *t, int fd, bool server, int ti
 	}
 	if (r == -ETIMEDOUT) {
 		snprintf(why, VMMIG_ERRLEN, "TLS handshake timed out after %d ms", timeout_ms);
+		cls = ETIMEDOUT;
 		goto fail;
 	}
 	if (r <= 0) {
-		handshake_why(c, e, why);
+		cls = handshake_why(c, e, why);
 		goto fail;
 	}
 	if (set_nonblock(fd, false)) {
@@ -428,6 +437,7 @@ static struct tls_conn *handshake(struct tls_ctx *t, int fd, bool server, int ti
 	return c;
 fail:
 	tls_free(c);
+	errno = cls;
 	return NULL;
 }
 

@@ -49,7 +49,8 @@ void tls_ctx_free(struct tls_ctx *t);
  * than at its first read. NULL with one line in @why: "peer certificate not
  * signed by the cluster CA", "peer 'X' is not a trusted host", "TLS
  * version: ...", "handshake timed out after N ms", "the peer refused us:
- * ...".
+ * ...", and errno: EACCES when TLS refused, ETIMEDOUT, or ECONNRESET when
+ * the connection failed under the handshake.
  */
 struct tls_conn *tls_accept(struct tls_ctx *t, int fd, int timeout_ms, char *why);
 struct tls_conn *tls_connect(struct tls_ctx *t, int fd, int timeout_ms, char *why);
