@@ -31,7 +31,7 @@ KSRCS := $(KMOD_SRCS) kmod/Kbuild uapi/linux/vmmig.h include/vmmig/cpuid_table.h
 MODULES := $(foreach v,$(KVERS),$(BUILD)/kmod/$(v)/vmmig.ko)
 
 CC      ?= gcc
-PKGS    := libnl-genl-3.0 json-c uuid openssl libzstd liblz4 libsystemd
+PKGS    := libnl-genl-3.0 json-c uuid openssl libzstd liblz4 libsystemd libbpf
 CFLAGS  ?= -O2 -g
 WFLAGS  := -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow
@@ -65,6 +65,9 @@ DAEMON_OBJS := $(patsubst tools/vmmig/daemon/%.c,$(BUILD)/obj/daemon/%.o,$(DAEMO
 VMM_SRCS := $(wildcard tools/vmmig/vmm/*.c)
 VMM_OBJS := $(patsubst tools/vmmig/vmm/%.c,$(BUILD)/obj/vmm/%.o,$(VMM_SRCS)) \
 	    $(BUILD)/obj/vmm/guest_image.o
+BPF_OUT  := $(BUILD)/bpf
+BPF_SKEL := $(BPF_OUT)/vmmig_net.skel.h
+BPF_CLANG ?= clang
 GUEST    := $(BUILD)/obj/guest/workload.bin
 GUEST_SRCS := tools/vmmig/guest/entry.S tools/vmmig/guest/workload.c
 # The workload guest runs on bare (virtual) metal in 64-bit mode.
@@ -124,10 +127,31 @@ $(BUILD)/obj/migrate/%.o: tools/vmmig/migrate/%.c $(HDRS)
 	@echo '  CC      $<'
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WFLAGS) -c -o $@ $<
 
+# Named here, so that make keeps the skeleton (not an intermediate file).
+$(DAEMON_OBJS): $(BPF_SKEL)
 $(BUILD)/obj/daemon/%.o: tools/vmmig/daemon/%.c $(HDRS)
 	@mkdir -p $(@D)
 	@echo '  CC      $<'
-	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) -I$(BPF_OUT) -I$(CURDIR)/bpf $(PKG_CFLAGS) $(CFLAGS) $(WFLAGS) -c -o $@ $<
+
+# bpf/: the programs vmmigd loads, CO-RE against vmlinux.h from a kernel's
+# BTF (scripts/gen-vmlinux-h.sh), as a bpftool skeleton.
+$(BPF_OUT)/vmlinux.h: scripts/gen-vmlinux-h.sh scripts/extract-vmlinux.sh
+	@mkdir -p $(@D)
+	@echo '  GEN     $@'
+	$(Q)scripts/gen-vmlinux-h.sh $@
+
+$(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(BPF_OUT)/vmlinux.h
+	@echo '  BPF     $<'
+	$(Q)$(BPF_CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(BPF_OUT) -I$(CURDIR)/bpf \
+		-Wall -Werror -c -o $(@:.o=.tmp.o) $<
+	$(Q)bpftool gen object $@ $(@:.o=.tmp.o)
+	$(Q)rm -f $(@:.o=.tmp.o)
+
+.SECONDARY: $(BPF_SKEL:.skel.h=.bpf.o)
+$(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
+	@echo '  SKEL    $@'
+	$(Q)bpftool gen skeleton $< name $* >$@
 
 $(BUILD)/obj/cli/%.o: tools/vmmig/cli/%.c $(HDRS)
 	@mkdir -p $(@D)

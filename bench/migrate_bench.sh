@@ -95,6 +95,40 @@ run_case moderate-streams4 300 --streams 4
 run_case moderate-lz4 300 --compress lz4
 run_case moderate-zstd 300 --compress zstd
 
+# vmmigd's eBPF programs (counting, marking, RTT; issue 13) against none:
+# idle guests moved with both daemons' programs loaded, then with both
+# started without them (no CAP_BPF), alternately, three of each; the
+# medians of their copy-phase throughput side by side.
+bpf_daemons() {
+	local h
+	for h in a b; do
+		daemon_down "$h"
+		[ "$1" = on ] && VMMIGD_WRAP=(env) ||
+			VMMIGD_WRAP=("${NO_BPF[@]}")
+		daemon_up "$h" || return 1
+	done
+	VMMIGD_WRAP=(env)
+	[ "$(H a -j stats | jq -r .bpf.loaded)" = "$([ "$1" = on ] && echo true || echo false)" ]
+}
+bpf_mbs=()
+for i in 1 2 3; do
+	for mode in on off; do
+		if ! bpf_daemons "$mode"; then
+			say "eBPF $mode: the daemons did not come up as asked"
+			fails=$((fails + 1))
+			continue
+		fi
+		run_case "idle-bpf-$mode-$i" 0
+		bpf_mbs+=("$mode $(field "${line[idle-bpf-$mode-$i]:-}" mb_per_s)")
+	done
+done
+bpf_daemons on >/dev/null || :
+med() { printf '%s\n' "${bpf_mbs[@]}" | awk -v m="$1" '$1 == m && $2 != "" { print $2 }' | sort -g |
+	awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+on_mbs=$(med on) off_mbs=$(med off)
+echo "migrate_bench compare=bpf_on/bpf_off on_mb_per_s=${on_mbs:--} off_mb_per_s=${off_mbs:--}" \
+	"ratio=$(ratio "$on_mbs" "$off_mbs")"
+
 # The raw stream: as many bytes as the moderate move sent, from a's
 # namespace to b's address (bench/lib.sh).
 raw_mib=$(field "${line[moderate]:-}" sent_mib)

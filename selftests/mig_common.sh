@@ -13,6 +13,11 @@
 [ -d /sys/module/vmmig ] || skip "vmmig.ko is not loaded"
 command -v ip >/dev/null || skip "iproute2 is not installed"
 VMMIGD=${VMMIGD:-$REPO/build/bin/vmmigd}
+# A command vmmigd runs under (env: none), as setpriv to take capabilities.
+VMMIGD_WRAP=(env)
+# ...as without the capabilities eBPF needs (vmmigd's programs do not load).
+# shellcheck disable=SC2034
+NO_BPF=(setpriv --bounding-set "-bpf,-perfmon,-sys_admin" --)
 NS_PREFIX=vmt$$
 declare -A host_pid=()
 
@@ -43,7 +48,8 @@ daemon_start() {
 	local h=$1
 	shift
 	ip netns exec "$(ns "$h")" env VMMIG_STATE_DIR="$tmp/$h/state" \
-		VMMIG_SOCKET="$tmp/$h/vmmigd.sock" "$VMMIGD" --settings "$tmp/$h/host.json" "$@" \
+		VMMIG_SOCKET="$tmp/$h/vmmigd.sock" "${VMMIGD_WRAP[@]}" "$VMMIGD" \
+		--settings "$tmp/$h/host.json" "$@" \
 		>>"$tmp/$h/vmmigd.log" 2>&1 &
 	host_pid[$h]=$!
 	wait_for 10 test -S "$tmp/$h/vmmigd.sock" || { cat "$tmp/$h/vmmigd.log"; return 1; }

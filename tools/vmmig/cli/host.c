@@ -90,9 +90,10 @@ static int parse_onoff(const char *key, const char *s, bool *out)
 static int host_set(int argc, char **argv)
 {
 	struct vmmig_host_settings s = {};
+	bool any, has_any = false;
 	char why[VMMIG_ERRLEN];
 	struct vmmig_nl nl;
-	int i;
+	int i, err;
 
 	if (argc < 2)
 		return usage_error("nothing to set");
@@ -101,11 +102,15 @@ static int host_set(int argc, char **argv)
 				&s.max_storage_migrations : &s.max_migrations;
 
 		if (strcmp(argv[i], "migration") && strcmp(argv[i], "max-migrations") &&
-		    strcmp(argv[i], "max-storage-migrations"))
+		    strcmp(argv[i], "max-storage-migrations") && strcmp(argv[i], "use-any-network"))
 			return usage_error("unknown setting '%s'", argv[i]);
 		if (i + 1 >= argc)
 			return usage_error("'%s' needs a value", argv[i]);
-		if (!strcmp(argv[i], "migration")) {
+		if (!strcmp(argv[i], "use-any-network")) {
+			if (parse_onoff(argv[i], argv[i + 1], &any))
+				return EXIT_USAGE;
+			has_any = true;
+		} else if (!strcmp(argv[i], "migration")) {
 			if (parse_onoff(argv[i], argv[i + 1], &s.migration))
 				return EXIT_USAGE;
 			s.has_migration = true;
@@ -121,6 +126,13 @@ static int host_set(int argc, char **argv)
 				s.has_max_storage_migrations = true;
 		}
 	}
+	/* use-any-network is vmmigd's; the rest vmmig.ko's. */
+	if (has_any) {
+		err = network_use_any(any);
+		if (err || (!s.has_migration && !s.has_max_migrations &&
+			    !s.has_max_storage_migrations))
+			return err;
+	}
 	if (cli_connect(&nl, what))
 		return EXIT_FAIL;
 	return cli_close(&nl, vmmig_host_set(&nl, &s));
@@ -129,10 +141,13 @@ static int host_set(int argc, char **argv)
 static const struct cmd host_set_cmd = {
 	.name = "set",
 	.fn = host_set,
-	.args = "[ migration { on | off } ] [ max-migrations N ] [ max-storage-migrations N ]",
+	.args = "[ migration { on | off } ] [ max-migrations N ] [ max-storage-migrations N ]"
+		" [ use-any-network { on | off } ]",
 	.help = "[admin] enable or disable live migration into and out of this\n"
 		"host, and how many migrations and storage migrations may run at\n"
-		"once (1..64 each); vmmigd keeps them across restarts\n",
+		"once (1..64 each); vmmigd keeps them across restarts.\n"
+		"use-any-network (vmmigd's): whether a move may take a network that\n"
+		"is no migration network of both hosts (on by default)\n",
 };
 
 /* One word: its value and the names of its bits, as text or JSON. */

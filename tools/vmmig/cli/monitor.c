@@ -5,6 +5,8 @@
  * controller's own notifications.
  */
 #include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,10 +15,12 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 
+#include <time.h>
 #include <unistd.h>
 
 #include "dctl.h"
 #include "output.h"
+#include "parse.h"
 #include "vmmig.h"
 
 struct monitor {
@@ -215,16 +219,134 @@ static int daemon_event(int fd)
 	return err < 0;
 }
 
+/* Bytes per second of @key between two samples of one stream or network. */
+static double rate(struct json_object *now, struct json_object *before, const char *key,
+		   double secs)
+{
+	uint64_t a = jget_u64(now, key), b = before ? jget_u64(before, key) : a;
+
+	return secs > 0 && a >= b ? (a - b) / secs : 0;
+}
+
+/* The element of array @a whose @key1 (and @key2) equal @e's, or NULL. */
+static struct json_object *same(struct json_object *a, struct json_object *e, const char *key1,
+				const char *key2)
+{
+	size_t i;
+
+	for (i = 0; a && i < json_object_array_length(a); i++) {
+		struct json_object *x = json_object_array_get_idx(a, i);
+
+		if (!strcmp(jget_str(x, key1), jget_str(e, key1)) &&
+		    (!key2 || jget_u64(x, key2) == jget_u64(e, key2)))
+			return x;
+	}
+	return NULL;
+}
+
+/*
+ * monitor --traffic: the migration traffic vmmigd's eBPF programs see,
+ * every @interval seconds: per network and per running stream, MB/s out
+ * and in, the stream's RTT and retransmits.
+ */
+static int traffic(unsigned int interval, unsigned int count)
+{
+	struct dctl_request r = { .cmd = DCTL_STATS };
+	struct json_object *prev = NULL, *o, *s, *a, *pa, *e, *p, *b, *v;
+	struct timespec ts;
+	double t, prev_t = 0;
+	unsigned int n;
+	size_t i;
+
+	for (n = 0; !stop && (!count || n <= count); n++) {
+		if (vmmigd_call(&r, &o))
+			return EXIT_FAIL;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t = ts.tv_sec + ts.tv_nsec / 1e9;
+		json_object_object_get_ex(o, DCTL_KEY_STATS, &s);
+		if (n && output_is_json()) {
+			print_json_line(s);
+		} else if (n) {
+			double secs = t - prev_t;
+			struct json_object *ps = NULL;
+
+			json_object_object_get_ex(prev, DCTL_KEY_STATS, &ps);
+			json_object_object_get_ex(s, "bpf", &b);
+			if (!json_object_object_get_ex(b, "loaded", &v) || !json_object_get_boolean(v)) {
+				printf("eBPF not loaded in vmmigd: %s\n", jget_str(b, "error"));
+				json_object_put(o);
+				return EXIT_FAIL;
+			}
+			printf("-- every %u s\n", interval);
+			json_object_object_get_ex(s, "networks", &a);
+			json_object_object_get_ex(ps, "networks", &pa);
+			for (i = 0; a && i < json_object_array_length(a); i++) {
+				e = json_object_array_get_idx(a, i);
+				p = same(pa, e, "network", NULL);
+				printf("network %-20s out %7.2f MB/s in %7.2f MB/s, %ju retransmits\n",
+				       jget_str(e, "network"), rate(e, p, "tx_bytes", secs) / 1e6,
+				       rate(e, p, "rx_bytes", secs) / 1e6,
+				       (uintmax_t)jget_u64(e, "retransmits"));
+			}
+			json_object_object_get_ex(s, "streams", &a);
+			json_object_object_get_ex(ps, "streams", &pa);
+			for (i = 0; a && i < json_object_array_length(a); i++) {
+				e = json_object_array_get_idx(a, i);
+				p = same(pa, e, "vm", "index");
+				printf("  %s stream %ju over %s: out %7.2f MB/s in %7.2f MB/s, RTT %ju us, %ju retransmits\n",
+				       jget_str(e, "vm"), (uintmax_t)jget_u64(e, "index"),
+				       jget_str(e, "network"), rate(e, p, "tx_bytes", secs) / 1e6,
+				       rate(e, p, "rx_bytes", secs) / 1e6, (uintmax_t)jget_u64(e, "srtt_us"),
+				       (uintmax_t)jget_u64(e, "retransmits"));
+			}
+			fflush(stdout);
+		}
+		json_object_put(prev);
+		prev = o;
+		prev_t = t;
+		if (!count || n < count)
+			sleep(interval);
+	}
+	json_object_put(prev);
+	return EXIT_OK;
+}
+
 static int monitor_main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "traffic", no_argument, NULL, 't' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'c' },
+		{},
+	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct monitor m = {};
 	struct pollfd pfd[2];
 	struct vmmig_nl nl;
-	int events, ctrl, err, ret = EXIT_FAIL;
+	int events, ctrl, err, ret = EXIT_FAIL, opt;
+	uint32_t interval = 1, count = 0;
+	bool show_traffic = false;
+	char why[VMMIG_ERRLEN];
 
-	if (argc > 1)
-		return usage_error("unexpected argument '%s'", argv[1]);
+	while ((opt = cmd_getopt(argc, argv, lo)) != -1) {
+		if (opt == 't') {
+			show_traffic = true;
+		} else if (opt == 'i' || opt == 'c') {
+			if (parse_u32(opt == 'i' ? "--interval" : "--count", optarg, opt == 'i', 3600,
+				      opt == 'i' ? &interval : &count, why))
+				return usage_error("%s", why);
+		} else {
+			return EXIT_USAGE;
+		}
+	}
+	err = cmd_args(argc, argv, "");
+	if (err)
+		return err;
+	if (show_traffic) {
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		return traffic(interval, count);
+	}
 	if (cli_connect(&nl, what))
 		return EXIT_FAIL;
 	m.family = nl.family;
@@ -293,7 +415,7 @@ out:
 const struct cmd monitor_cmd = {
 	.name = "monitor",
 	.fn = monitor_main,
-	.args = "",
+	.args = "[ --traffic [ --interval S ] [ --count N ] ]",
 	.help = "Prints events from vmmig.ko and vmmigd as they happen\n"
 		"\n"
 		"One line per event (with -j, one JSON object per line) until\n"
@@ -302,5 +424,8 @@ const struct cmd monitor_cmd = {
 		"coming back (monitor keeps running across a module reload); and,\n"
 		"when vmmigd runs, its events: migrations starting, queued,\n"
 		"committed, done, failed, cancelled, with their IDs\n"
-		"(Documentation/admin-guide/migration.rst).\n",
+		"(Documentation/admin-guide/migration.rst).\n"
+		"--traffic: instead, the migration traffic vmmigd's eBPF programs\n"
+		"see, every S seconds (1), N times (0: until interrupted): per\n"
+		"network and per running stream, MB/s out and in, RTT, retransmits\n",
 };

@@ -298,6 +298,30 @@ const struct cmd move_cmd = {
 		"Waits and shows the progress (JSON lines with -j).\n",
 };
 
+/* Each stream's network and ends; the networks that failed before. */
+static void print_streams(struct json_object *m)
+{
+	struct json_object *a, *e, *b;
+	char tx[32];
+	size_t i;
+
+	if (json_object_object_get_ex(m, "streams", &a))
+		for (i = 0; i < json_object_array_length(a); i++) {
+			e = json_object_array_get_idx(a, i);
+			printf("  stream %zu: network %s, %s -> %s", i, jget_str(e, "network"),
+			       jget_str(e, "local"), jget_str(e, "remote"));
+			if (json_object_object_get_ex(e, "bpf", &b))
+				printf(", tx %s, %" PRIu64 " retransmits, RTT %" PRIu64 " us (eBPF)",
+				       mib(jget_u64(b, "tx_bytes"), tx, sizeof(tx)),
+				       jget_u64(b, "retransmits"), jget_u64(b, "srtt_us"));
+			printf("\n");
+		}
+	if (json_object_object_get_ex(m, "fallbacks", &a))
+		for (i = 0; i < json_object_array_length(a); i++)
+			printf("  fell back from network %s\n",
+			       json_object_get_string(json_object_array_get_idx(a, i)));
+}
+
 static void print_migration(struct json_object *m)
 {
 	struct json_object *p = json_object_object_get(m, "progress");
@@ -321,6 +345,7 @@ static void print_migration(struct json_object *m)
 	if (*jget_str(m, "error"))
 		printf("\n  %s", jget_str(m, "error"));
 	printf("\n");
+	print_streams(m);
 }
 
 static int migration_request(struct dctl_request *r)

@@ -87,7 +87,9 @@ int cli_close(struct vmmig_nl *nl, int err);
 
 /* The objects. */
 extern const struct cmd host_cmd, monitor_cmd, kvm_cmd, vm_cmd, move_cmd, migration_cmd,
-	cluster_cmd, check_cmd, version_cmd;
+	cluster_cmd, check_cmd, network_cmd, stats_cmd, version_cmd;
+/* network.c: `host set use-any-network on|off`, through vmmigd. */
+int network_use_any(bool on);
 /* host_cert.c: `host cert`. */
 extern const struct cmd host_cert_cmd;
 

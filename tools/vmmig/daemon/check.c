@@ -337,6 +337,14 @@ struct json_object *check_run(const char *vm, const char *to)
 	json_object_put(hello);
 	if (!type)
 		type = peer_recv(c, &r, VMMIG_TLS_TIMEOUT_MS, why);
+	if (type == FRAME_HELLO && strcmp(tls_peer_name(c), vmmigd.host)) {
+		struct net_plan plan;
+
+		if (network_plan(r, to, &plan, why))
+			issue_add(&is, CHECK_NETWORK, true,
+				  "vmmig network add ADDR/PREFIX on both hosts, or vmmig host set use-any-network on",
+				  "%s", why);
+	}
 	json_object_put(r);
 	if (type != FRAME_HELLO) {
 		issue_add(&is, CHECK_UNREACHABLE, true, NULL, "%s: %s", to,

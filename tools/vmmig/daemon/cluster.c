@@ -497,24 +497,11 @@ static int exchange(const char *addr, const char *op, const char *target, char *
 /* The address a peer's connection came from, with the port it listens on. */
 static void peer_addr(struct tls_conn *c, unsigned int port, char *addr, size_t len)
 {
-	struct sockaddr_in6 sa;
-	socklen_t sl = sizeof(sa);
-	char ip[INET6_ADDRSTRLEN] = "";
+	struct sockaddr_storage ss = { .ss_family = AF_INET };
+	socklen_t sl = sizeof(ss);
 
-	if (getpeername(tls_fd(c), (struct sockaddr *)&sa, &sl) || sa.sin6_family != AF_INET6) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		snprintf(addr, len, "%s:%u", ip, port);
-		return;
-	}
-	if (IN6_IS_ADDR_V4MAPPED(&sa.sin6_addr)) {
-		inet_ntop(AF_INET, &sa.sin6_addr.s6_addr[12], ip, sizeof(ip));
-		snprintf(addr, len, "%s:%u", ip, port);
-	} else {
-		inet_ntop(AF_INET6, &sa.sin6_addr, ip, sizeof(ip));
-		snprintf(addr, len, "[%s]:%u", ip, port);
-	}
+	getpeername(tls_fd(c), (struct sockaddr *)&ss, &sl);
+	sockaddr_str(&ss, port, addr, len);
 }
 
 static void refuse(struct tls_conn *c, bool not_member, const char *fmt, const char *arg)

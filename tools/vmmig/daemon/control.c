@@ -238,6 +238,56 @@ static void cluster(int fd, const struct dctl_request *r)
 	json_object_put(o);
 }
 
+static void network(int fd, const struct dctl_request *r)
+{
+	struct json_object *o = NULL;
+	char why[VMMIG_ERRLEN] = "";
+	int err = 0;
+
+	if (r->cmd != DCTL_NETWORK_LIST && r->cmd != DCTL_NETWORK_ANY && !r->network[0]) {
+		send_reply(fd, -EINVAL, "which network? ADDR/PREFIX", NULL);
+		return;
+	}
+	if ((r->cmd == DCTL_NETWORK_SET || r->priority) &&
+	    (r->priority < 1 || r->priority > NETWORK_PRIORITY_MAX)) {
+		snprintf(why, sizeof(why), "priority %u is out of range (1..%u)", r->priority,
+			 NETWORK_PRIORITY_MAX);
+		send_reply(fd, -ERANGE, why, NULL);
+		return;
+	}
+	switch (r->cmd) {
+	case DCTL_NETWORK_ADD:
+		err = network_add(r->network, r->priority, why);
+		break;
+	case DCTL_NETWORK_DEL:
+		err = network_del(r->network, why);
+		break;
+	case DCTL_NETWORK_SET:
+		err = network_set_priority(r->network, r->priority, why);
+		break;
+	case DCTL_NETWORK_ANY:
+		err = network_use_any(r->on, why);
+		break;
+	default:
+		break;
+	}
+	if (!err) {
+		o = json_object_new_object();
+		json_object_object_add(o, DCTL_KEY_NETWORKS, networks_json());
+	}
+	send_reply(fd, err, why, o);
+	json_object_put(o);
+}
+
+static void stats(int fd)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, DCTL_KEY_STATS, netbpf_stats_json());
+	send_reply(fd, 0, NULL, o);
+	json_object_put(o);
+}
+
 static void check(int fd, const struct dctl_request *r)
 {
 	struct json_object *o;
@@ -321,6 +371,16 @@ void *control_client(void *arg)
 		break;
 	case DCTL_CHECK:
 		check(fd, r);
+		break;
+	case DCTL_STATS:
+		stats(fd);
+		break;
+	case DCTL_NETWORK_ADD:
+	case DCTL_NETWORK_DEL:
+	case DCTL_NETWORK_SET:
+	case DCTL_NETWORK_LIST:
+	case DCTL_NETWORK_ANY:
+		network(fd, r);
 		break;
 	case DCTL_NCMDS:
 		break;

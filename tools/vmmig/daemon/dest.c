@@ -463,8 +463,11 @@ void dest_stream(struct tls_conn *c, struct json_object *frame)
 		return;
 	}
 	m->stream[m->nstreams++] = c;
+	stream_net_fill(&m->net[index], tls_fd(c), NULL);
+	m->nnet = m->nstreams;
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&vmmigd.lock);
+	netbpf_stream(m, index, tls_fd(c), network_priority(m->net[index].network));
 	reply(c, FRAME_STREAM_ACK, NULL);
 }
 

@@ -172,6 +172,9 @@ int main(int argc, char **argv)
 	dest_recover();
 	pthread_create(&t, NULL, settings_watch, NULL);
 	pthread_detach(t);
+	if (networks_init(why))
+		fprintf(stderr, "vmmigd: %s; no migration networks\n", why);
+	netbpf_start();
 	if (cluster_init(advertise, interval, why))
 		fprintf(stderr, "vmmigd: %s\n", why);
 	pthread_create(&t, NULL, cluster_run, NULL);
@@ -200,5 +203,6 @@ int main(int argc, char **argv)
 	}
 	event(EV_DAEMON_STOP, NULL, "vmmigd stops");
 	unlink(vmmigd.socket_path);
+	netbpf_stop();
 	return 0;
 }

@@ -34,6 +34,7 @@ static void forget_old(void)
 		if (m->done && m->progress.phase != MIG_UNKNOWN && ++kept > KEEP_DONE) {
 			*p = m->next;
 			json_object_put(m->prediction);
+			json_object_put(m->fallbacks);
 			pthread_cond_destroy(&m->cond);
 			free(m);
 			continue;
@@ -66,6 +67,9 @@ struct migration *migration_new(enum mig_dir dir, const char *vm)
 
 void migration_set_phase(struct migration *m, enum mig_phase phase)
 {
+	/* Its streams are done: their counts are kept, their slots freed. */
+	if (phase >= MIG_DONE)
+		netbpf_forget(m);
 	pthread_mutex_lock(&vmmigd.lock);
 	m->progress.phase = phase;
 	m->done = phase >= MIG_DONE;
@@ -145,6 +149,26 @@ struct json_object *migration_to_json(const struct migration *m)
 		json_object_object_add(o, "error", json_object_new_string(m->error));
 	if (m->prediction)
 		json_object_object_add(o, "prediction", json_object_get(m->prediction));
+	if (m->nnet) {
+		struct json_object *a = json_object_new_array(), *c;
+		unsigned int i;
+
+		for (i = 0; i < m->nnet; i++) {
+			struct json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "index", json_object_new_int(i));
+			json_object_object_add(e, "network", json_object_new_string(m->net[i].network));
+			json_object_object_add(e, "local", json_object_new_string(m->net[i].local));
+			json_object_object_add(e, "remote", json_object_new_string(m->net[i].remote));
+			c = netbpf_stream_json(&m->net[i]);
+			if (c)
+				json_object_object_add(e, "bpf", c);
+			json_object_array_add(a, e);
+		}
+		json_object_object_add(o, "streams", a);
+	}
+	if (m->fallbacks)
+		json_object_object_add(o, "fallbacks", json_object_get(m->fallbacks));
 	return o;
 }
 

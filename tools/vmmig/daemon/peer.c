@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -163,7 +164,22 @@ static int connect_within(int fd, const struct sockaddr *a, socklen_t len)
 	return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) ? errno : 0;
 }
 
-static int tcp_connect(const char *to, char *why)
+/* Binds @fd to @local (an address, no port), of @family. */
+static int bind_local(int fd, int family, const char *local)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+	ss.ss_family = family;
+	if (family == AF_INET ? inet_pton(AF_INET, local, &s4->sin_addr) != 1 :
+	    inet_pton(AF_INET6, local, &s6->sin6_addr) != 1)
+		return EAFNOSUPPORT;
+	return bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(*s4) : sizeof(*s6)) ?
+	       errno : 0;
+}
+
+static int tcp_connect(const char *to, const char *local, char *why)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	char host[256], port[8];
@@ -182,7 +198,9 @@ static int tcp_connect(const char *to, char *why)
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0)
 			continue;
-		err = connect_within(fd, ai->ai_addr, ai->ai_addrlen);
+		err = local ? bind_local(fd, ai->ai_family, local) : 0;
+		if (!err)
+			err = connect_within(fd, ai->ai_addr, ai->ai_addrlen);
 		if (!err)
 			break;
 		close(fd);
@@ -199,9 +217,14 @@ static int tcp_connect(const char *to, char *why)
 
 struct tls_conn *peer_connect(const char *to, int *err, char *why)
 {
+	return peer_connect_from(to, NULL, err, why);
+}
+
+struct tls_conn *peer_connect_from(const char *to, const char *local, int *err, char *why)
+{
 	char msg[VMMIG_ERRLEN];
 	struct tls_conn *c;
-	int fd = tcp_connect(to, why);
+	int fd = tcp_connect(to, local, why);
 
 	if (fd < 0) {
 		*err = fd;
@@ -209,10 +232,30 @@ struct tls_conn *peer_connect(const char *to, int *err, char *why)
 	}
 	c = tls_connect(vmmigd.tls, fd, VMMIG_TLS_TIMEOUT_MS, msg);
 	if (!c) {
+		/* TLS refused (-EACCES), or the network failed under it. */
+		*err = errno == EACCES ? -EACCES : -(errno ? errno : ECONNRESET);
 		snprintf(why, VMMIG_ERRLEN, "%.60s: %.180s", to, msg);
-		*err = -EACCES;
 	}
 	return c;
+}
+
+void sockaddr_str(const struct sockaddr_storage *ss, unsigned int port, char *out, size_t len)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (ss->ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		snprintf(out, len, "[%s]:%u", ip, port ? port : ntohs(s6->sin6_port));
+		return;
+	}
+	if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+	snprintf(out, len, "%s:%u", ip,
+		 port ? port : ntohs(ss->ss_family == AF_INET6 ? s6->sin6_port : s4->sin_port));
 }
 
 struct json_object *peer_hello(void)
@@ -222,6 +265,7 @@ struct json_object *peer_hello(void)
 	json_object_object_add(o, "host", json_object_new_string(vmmigd.host));
 	json_object_object_add(o, "port", json_object_new_int(vmmigd.port));
 	json_object_object_add(o, "version", json_object_new_int(FRAME_VERSION));
+	networks_advertise(o);
 	return o;
 }
 

@@ -34,6 +34,7 @@ struct source {
 	struct migration *m;
 	struct tls_conn *ctl;			/* control connection */
 	struct tls_conn *streams[MIG_MAX_STREAMS];
+	struct net_plan plan;			/* the networks the streams may take */
 	int vmm;				/* connection to the VMM, or -1 */
 	struct json_object *ready;		/* READY, when it came early */
 	uint64_t stream_end_ns, ready_ns;	/* the VMM's reply, READY */
@@ -95,10 +96,13 @@ static int negotiate(struct source *s, const struct vmdef *d)
 	pthread_mutex_lock(&vmmigd.lock);
 	snprintf(m->peer, sizeof(m->peer), "%s", tls_peer_name(s->ctl));
 	pthread_mutex_unlock(&vmmigd.lock);
+	err = network_plan(r, m->to, &s->plan, why);
 	json_object_put(r);
 	if (!strcmp(m->peer, vmmigd.host))
 		return fail(s, -EINVAL, "%s is this host (%s): a VM moves to another host",
 			    m->to, vmmigd.host);
+	if (err)
+		return fail(s, err, "%s", why);
 	/* The destination's pre-flight checks, as `vmmig check` shows them. */
 	err = check_remote(s->ctl, d, &is, why);
 	if (err)
@@ -292,6 +296,54 @@ static int predict(struct source *s)
 	return 0;
 }
 
+/*
+ * Stream @i's connection over the best network of the plan that answers;
+ * a network that does not is marked failed, with an event, and the next is
+ * tried. NULL with @why when none answers.
+ */
+static struct tls_conn *connect_stream(struct source *s, unsigned int i, struct net_path **pp,
+				       int *err, char *why)
+{
+	struct migration *m = s->m;
+	char err_why[VMMIG_ERRLEN] = "";
+	struct tls_conn *c;
+	int k;
+
+	while ((k = network_stream_path(&s->plan, i)) >= 0) {
+		struct net_path *p = &s->plan.path[k];
+		int next;
+
+		c = peer_connect_from(p->remote, p->local[0] ? p->local : NULL, err, err_why);
+		if (c && !strcmp(tls_peer_name(c), m->peer)) {
+			*pp = p;
+			return c;
+		}
+		if (c) {
+			snprintf(err_why, sizeof(err_why), "%s answers as %s, not %s", p->remote,
+				 tls_peer_name(c), m->peer);
+			tls_free(c);
+		} else if (*err == -EACCES) {
+			/* Refused by TLS: another network would not change it. */
+			snprintf(why, VMMIG_ERRLEN, "%s", err_why);
+			return NULL;
+		}
+		p->failed = true;
+		next = network_stream_path(&s->plan, i);
+		pthread_mutex_lock(&vmmigd.lock);
+		if (!m->fallbacks)
+			m->fallbacks = json_object_new_array();
+		json_object_array_add(m->fallbacks, json_object_new_string(p->network));
+		pthread_mutex_unlock(&vmmigd.lock);
+		event(EV_MIG_FALLBACK, m, "%s: stream %u: network %s failed (%s); %s%s", m->vm, i,
+		      p->network, err_why, next < 0 ? "no other network" : "falling back to ",
+		      next < 0 ? "" : s->plan.path[next].network);
+	}
+	snprintf(why, VMMIG_ERRLEN, "no migration network reaches %s%s%s", m->peer,
+		 err_why[0] ? ": " : "", err_why);
+	*err = -ENETUNREACH;
+	return NULL;
+}
+
 /* N more connections, each a stream, as plaintext fds for the VMM. */
 static int open_streams(struct source *s, int *fds)
 {
@@ -302,9 +354,10 @@ static int open_streams(struct source *s, int *fds)
 	int type;
 
 	for (i = 0; i < m->opts.streams; i++) {
+		struct net_path *p;
 		int err;
 
-		s->streams[i] = peer_connect(m->to, &err, why);
+		s->streams[i] = connect_stream(s, i, &p, &err, why);
 		if (!s->streams[i])
 			return fail(s, err, "stream %u: %s", i, why);
 		o = json_object_new_object();
@@ -326,7 +379,10 @@ static int open_streams(struct source *s, int *fds)
 		if (!i)
 			tls_describe(s->streams[i], m->transport, sizeof(m->transport));
 		m->sock[m->nsock++] = tls_fd(s->streams[i]);
+		stream_net_fill(&m->net[i], tls_fd(s->streams[i]), p->network);
+		m->nnet = i + 1;
 		pthread_mutex_unlock(&vmmigd.lock);
+		netbpf_stream(m, i, tls_fd(s->streams[i]), p->priority);
 	}
 	return 0;
 }

@@ -30,6 +30,20 @@
 
 enum mig_dir { MIG_OUT, MIG_IN };
 
+/* What bpf/vmmig_net.bpf.c counted of a stream (TCP payload). */
+struct net_counts {
+	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, retransmits, srtt_us;
+	bool valid;
+};
+
+/* The network a stream took: "any" for the address the move was given. */
+struct stream_net {
+	char network[64];
+	char local[48], remote[64];
+	unsigned int slot;		/* counted by eBPF now: slot + 1, or 0 */
+	struct net_counts counts;	/* what eBPF counted, once it ended */
+};
+
 /* One migration, either way; shared with the CLI's watchers under d->lock. */
 struct migration {
 	struct migration *next;
@@ -53,9 +67,14 @@ struct migration {
 	bool cancel;				/* asked to cancel */
 	bool done;				/* final phase reached */
 	bool slot;				/* holds a slot under max-migrations */
-	/* Source: the stream sockets, shut down to cancel. */
+	/* Source: the stream sockets, shut down to cancel, and their networks. */
 	int sock[MIG_MAX_STREAMS];
 	unsigned int nsock;
+	/* Both ways: the networks of the streams, kept after the end. */
+	struct stream_net net[MIG_MAX_STREAMS];
+	unsigned int nnet;
+	/* Source: every fallback from one network to the next, said as events. */
+	struct json_object *fallbacks;
 	int vmm_fd;				/* source: the VMM's migrate connection */
 	/* Destination: streams attached so far. */
 	struct tls_conn *stream[MIG_MAX_STREAMS];
@@ -90,6 +109,8 @@ enum vmmigd_event {
 	EV_DAEMON_STOP = 1001,
 	EV_SETTINGS = 1002,
 	EV_PEER_REFUSED = 1003,
+	EV_NETWORK = 1004,		/* a migration network added, removed, changed */
+	EV_BPF = 1005,			/* eBPF programs loaded, or not, and why */
 	EV_MIG_QUEUED = 1100,
 	EV_MIG_START = 1101,
 	EV_MIG_SWITCHOVER = 1102,
@@ -98,6 +119,8 @@ enum vmmigd_event {
 	EV_MIG_CANCELLED = 1105,
 	EV_MIG_UNKNOWN = 1106,
 	EV_MIG_THROTTLE = 1107,
+	EV_MIG_FALLBACK = 1108,		/* a stream took the next network */
+	EV_MIG_STALL = 1109,		/* a stream retransmits (eBPF) */
 	EV_MIG_IN_START = 1200,
 	EV_MIG_IN_DONE = 1201,
 	EV_MIG_IN_FAILED = 1202,
@@ -133,8 +156,13 @@ int peer_recv(struct tls_conn *c, struct json_object **o, int timeout_ms, char *
  * -EACCES when TLS refused, another -errno when the host was not reached.
  */
 struct tls_conn *peer_connect(const char *to, int *err, char *why);
+/* The same from this host's address @local (NULL: any). */
+struct tls_conn *peer_connect_from(const char *to, const char *local, int *err, char *why);
 int peer_listen(unsigned int port, char *why);
-/* This host's HELLO: its name, protocol version and listener port. */
+/* "ADDR:PORT" ([ADDR]:PORT for IPv6) of @ss, with @port unless 0. */
+struct sockaddr_storage;
+void sockaddr_str(const struct sockaddr_storage *ss, unsigned int port, char *out, size_t len);
+/* This host's HELLO: its name, protocol version, listener port, networks. */
 struct json_object *peer_hello(void);
 void *peer_client(void *arg);
 /* A string member of a frame's object, or "". */
@@ -204,6 +232,7 @@ enum check_id {
 	CHECK_MODE_MASK = 2033,		/* beyond the destination's mask of its mode */
 	CHECK_NIC = 2040,		/* tap missing, or not in a bridge */
 	CHECK_DISK = 2041,		/* a disk path the destination cannot use */
+	CHECK_NETWORK = 2050,		/* no migration network the two share */
 };
 
 /* The issues found: a JSON array of {id, severity, message, fix}. */
@@ -221,6 +250,76 @@ int check_remote(struct tls_conn *c, const struct vmdef *d, struct issues *is, c
 void check_serve(struct tls_conn *c, struct json_object *frame);
 /* `vmmig check`: {vm, to, peer, compatible, issues}. */
 struct json_object *check_run(const char *vm, const char *to);
+
+/*
+ * network.c: the migration networks (Documentation/admin-guide/networks.rst).
+ * Priority 1 is the best; "any" (the address the move was given) comes
+ * after all when both hosts have use-any-network on.
+ */
+#define NETWORK_MAX		16
+#define NETWORK_PRIORITY_MAX	1000
+
+struct mig_network {
+	char name[64];			/* ADDR/PREFIX, host bits cleared */
+	int family;
+	uint8_t addr[16];
+	unsigned int plen, priority;
+	char local[48], ifname[16];	/* this host's address in it, its device */
+};
+
+struct net_path {
+	char network[64];
+	char local[48], ifname[16];	/* empty for "any" */
+	char remote[64];		/* ADDR:PORT, or the move's HOST[:PORT] */
+	unsigned int priority;
+	bool failed;
+};
+
+struct net_plan {
+	struct net_path path[NETWORK_MAX + 1];
+	unsigned int n;
+};
+
+int networks_init(char *why);
+int network_parse(const char *spec, struct mig_network *n, char *why);
+bool network_local(const struct mig_network *n, char *addr, size_t alen, char *ifname);
+int network_add(const char *spec, unsigned int priority, char *why);
+int network_del(const char *spec, char *why);
+int network_set_priority(const char *spec, unsigned int priority, char *why);
+int network_use_any(bool on, char *why);
+/* {use_any_network, networks: [{network, priority, address, interface}]} */
+struct json_object *networks_json(void);
+/* Into this host's HELLO: the networks it has an address in. */
+void networks_advertise(struct json_object *hello);
+/*
+ * The paths a move's streams may take to the host of @hello (its HELLO),
+ * best first; -ENETUNREACH with @why when there is none.
+ */
+int network_plan(struct json_object *hello, const char *to, struct net_plan *p, char *why);
+/* The path stream @stream takes: of the best not failed, spread; -1: none. */
+int network_stream_path(const struct net_plan *p, unsigned int stream);
+
+/* The priority of network @name here; after all of them for "any". */
+unsigned int network_priority(const char *name);
+/* The network of this host's address @ip (no port), or "any". */
+void network_name_of(const char *ip, char *out, size_t len);
+/* Stream @fd's ends and network (@network, or found by its address) into @n. */
+void stream_net_fill(struct stream_net *n, int fd, const char *network);
+
+/*
+ * netbpf.c: bpf/vmmig_net.bpf.c (Documentation/design/bpf.rst). Without
+ * it (it said why once, event 1005) the rest are no-ops.
+ */
+void netbpf_start(void);
+void netbpf_stop(void);
+/* Counts and marks stream @i of @m (m->net[i] filled), on socket @fd. */
+void netbpf_stream(struct migration *m, unsigned int i, int fd, unsigned int priority);
+/* @m ended: its streams' counts into m->net[] and the networks' totals. */
+void netbpf_forget(struct migration *m);
+/* A stream's counters (live, or at its end), or NULL. */
+struct json_object *netbpf_stream_json(const struct stream_net *n);
+/* `vmmig stats`: {bpf, networks, streams}. */
+struct json_object *netbpf_stats_json(void);
 
 /* settings.c */
 int settings_load_apply(char *why);

@@ -13,7 +13,8 @@
 
 static const char *const cmd_names[DCTL_NCMDS] = {
 	"status", "move", "list", "show", "cancel", "monitor", "cluster-add", "cluster-remove",
-	"cluster-list", "cluster-features", "check",
+	"cluster-list", "cluster-features", "check", "network-add", "network-del", "network-set",
+	"network-list", "network-any", "stats",
 };
 
 static const struct jfield fields[] = {
@@ -21,6 +22,9 @@ static const struct jfield fields[] = {
 	JFIELD(struct dctl_request, "to", JF_STR, to),
 	JFIELD(struct dctl_request, "detach", JF_BOOL, detach),
 	JFIELD(struct dctl_request, "dry_run", JF_BOOL, dry_run),
+	JFIELD(struct dctl_request, "network", JF_STR, network),
+	JFIELD(struct dctl_request, "priority", JF_U32, priority),
+	JFIELD(struct dctl_request, "on", JF_BOOL, on),
 };
 
 const char *dctl_socket(void)

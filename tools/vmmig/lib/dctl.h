@@ -29,6 +29,8 @@
 #define DCTL_KEY_EVENT		"event"
 #define DCTL_KEY_MEMBERS	"members"	/* cluster-list */
 #define DCTL_KEY_FEATURES	"features"	/* cluster-features */
+#define DCTL_KEY_NETWORKS	"networks"	/* network-*: {use_any_network, networks} */
+#define DCTL_KEY_STATS		"stats"		/* stats: {bpf, networks, streams} */
 #define DCTL_KEY_CHECK		"check"		/* check: {vm, to, peer, compatible, issues} */
 
 enum dctl_cmd {
@@ -43,6 +45,12 @@ enum dctl_cmd {
 	DCTL_CLUSTER_LIST,
 	DCTL_CLUSTER_FEATURES,
 	DCTL_CHECK,		/* vm, to */
+	DCTL_NETWORK_ADD,	/* network, priority (0: after the others) */
+	DCTL_NETWORK_DEL,	/* network */
+	DCTL_NETWORK_SET,	/* network, priority */
+	DCTL_NETWORK_LIST,
+	DCTL_NETWORK_ANY,	/* on: use-any-network */
+	DCTL_STATS,
 	DCTL_NCMDS
 };
 
@@ -53,6 +61,9 @@ struct dctl_request {
 	bool detach;
 	bool dry_run;		/* move: predict only */
 	struct mig_opts mig;
+	char network[64];	/* ADDR/PREFIX */
+	uint32_t priority;
+	bool on;
 };
 
 /* $VMMIG_SOCKET or the default. */

@@ -354,6 +354,9 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 	else
 		mig_tx_drain(l.tx, why);	/* a sender's reason, if one failed */
 	st->downtime_ns = now_ns() - t;
+	/* Every byte is out: the final counts. */
+	if (!err)
+		report(&l, fn, ctx, MIG_STOPCOPY, &cv, t0);
 	goto out;
 fail:
 	err = (int)n;
