@@ -61,7 +61,7 @@ grep -q " 1004 migration network 10.81.0.0/24 added, priority 1" "$tmp/a/vmmigd.
 daemon_down a && daemon_up a || fail "a's vmmigd again"
 expect_eq "kept" "$(H a -j network list | jq -r '[.networks[].network] | join(" ")')" "$net1 $net2"
 
-expect_rc 0 "create on a" -- H a vm create wl --memory 8M --workload dirty=100,wss=2M
+expect_rc 0 "create on a" -- H a vm create wl --memory 8M --workload dirty=50,wss=2M
 expect_rc 0 "start on a" -- H a vm start wl
 wait_for 30 hcounter_above a wl 100 && pass "guest writes on a" || fail "counter stuck"
 
@@ -126,24 +126,49 @@ expect_eq "runs at a" "$(hstate a wl)" running
 wait_for 30 hcounter_above a wl "$(hcounter a wl)" && pass "guest writes on a" || fail "counter stuck"
 ip -n "$(ns a)" link set "n1$NS_PREFIX" up
 
-# The live view while a move runs (held to 0.5 MB/s): each stream, its
+# The live view while a move runs (held to 0.25 MB/s): each stream, its
 # network and its rate, from the eBPF counters.
-expect_rc 0 "move a -> b, slowly, detached" -- H a move wl --to 10.77.0.2 --bandwidth 500K --detach
+expect_rc 0 "move a -> b, slowly, detached" -- H a move wl --to 10.77.0.2 --bandwidth 250K --downtime-limit 2000 --detach
 streaming() { [ "$(H a -j stats | jq '[.streams[] | select(.vm == "wl")] | length')" -ge 1 ]; }
 wait_for 30 streaming && pass "its stream runs" || fail "no stream: $(H a -j stats)"
 expect_rc 0 "monitor --traffic" -- H a -j monitor --traffic --interval 1 --count 2
 sample=$(tail -n1 <<<"$out")
 expect_eq "two samples" "$(wc -l <<<"$out")" 2
 expect_eq "the stream and its network" "$(jq -r '[.streams[] | select(.vm == "wl") | .network] | join(" ")' <<<"$sample")" "$net1"
+[ "$(jq '[.streams[] | select(.vm == "wl") | .tx_bytes] | add' <<<"$sample")" -gt 0 ] &&
+	pass "its bytes counted" || fail "no bytes: $sample"
 expect_rc 0 "text view" -- H a monitor --traffic --interval 1 --count 2
 expect_match "a rate" "$out" "wl stream 0 over 10.81.0.0/24: out +[0-9.]+ MB/s"
-# Its best second (the copy may pause between rounds).
-rate=$(awk '/wl stream 0/ && $7 > r { r = $7 } END { print r + 0 }' <<<"$out")
-awk -v r="$rate" 'BEGIN { exit !(r > 0.1 && r < 1.5) }' && pass "about 0.5 MB/s ($rate)" ||
-	fail "rate $rate MB/s: $out"
+expect_match "the network's line" "$out" "network 10.81.0.0/24 +out +[0-9.]+ MB/s in +[0-9.]+ MB/s, [0-9]+ retransmits"
 moved() { [ "$(H a -j migration show wl | jq -r .progress.phase)" = "done" ]; }
 wait_for 120 moved && pass "moved" || fail "not done: $(H a -j migration show wl | jq -c .progress)"
 expect_eq "runs at b" "$(hstate b wl)" running
+expect_rc 0 "back to a" -- H b move wl --to 10.77.0.1
+
+# 10.81 fails in the middle of a move (a's end set down during the
+# pre-copy): both streams go on over 10.82, the move completes, the memory
+# hashes equal at the switchover (--verify), the VM runs at b.
+expect_rc 0 "move a -> b, slowly, detached" -- H a move wl --to 10.77.0.2 --streams 2 \
+	--bandwidth 500K --downtime-limit 2000 --verify --detach
+sending() { [ "$(H a -j stats | jq '[.streams[] | select(.vm == "wl") | .tx_bytes] | add // 0')" -gt 300000 ]; }
+wait_for 60 sending && pass "its streams carry" || fail "no stream carries: $(H a -j stats)"
+ip -n "$(ns a)" link set "n1$NS_PREFIX" down
+t0=$SECONDS
+ended() { [[ $(H a -j migration show wl | jq -r .progress.phase) =~ ^(done|failed|cancelled|unknown)$ ]]; }
+wait_for 180 ended || fail "still moving: $(H a -j migration show wl | jq -c .progress)"
+echo "# ended $((SECONDS - t0)) s after the link went down"
+expect_eq "done" "$(H a -j migration show wl | jq -r '.progress.phase + " " + (.error // "")')" "done "
+expect_eq "over $net2 now" "$(streams_of a)" "$net2 $net2"
+expect_eq "the fallback shows" "$(H a -j migration show wl | jq -r '.fallbacks | join(" ")')" "$net1 $net1"
+grep -q " 1108 wl: stream [01]: network 10.81.0.0/24 failed mid-move (.*); moving it to 10.82.0.0/24" \
+	"$tmp/a/vmmigd.log" && pass "event 1108, mid-move" || fail "no event 1108: $(grep 1108 "$tmp/a/vmmigd.log")"
+grep -q " 1204 wl: stream [01] comes again, over network 10.82.0.0/24" "$tmp/b/vmmigd.log" &&
+	pass "event 1204 at b" || fail "no event 1204 at b"
+expect_eq "runs at b" "$(hstate b wl)" running
+[ ! -e "$tmp/a/state/wl" ] && pass "gone from a" || fail "a still has wl"
+c=$(hcounter b wl)
+wait_for 30 hcounter_above b wl "$c" && pass "guest writes on b" || fail "counter stuck on b"
+ip -n "$(ns a)" link set "n1$NS_PREFIX" up
 expect_rc 0 "back to a" -- H b move wl --to 10.77.0.1
 
 # Equal priorities: streams spread over both.

@@ -312,6 +312,125 @@ TEST_F(stream, rounds)
 	check_run(_metadata, &r);
 }
 
+/*
+ * A stream's connection dies mid-transfer (its reading end shut down, what
+ * it held lost): the sender asks for a replacement, which the reader gets
+ * through its swap; the pages of that stream's windows go again, as
+ * precopy sends them, and everything arrives.
+ */
+struct swapper {
+	struct mig_swap *sw;
+	unsigned int calls;
+};
+
+static int give_new(void *ctx, unsigned int idx, int err, const char *why)
+{
+	struct swapper *sp = ctx;
+	int sv[2];
+
+	sp->calls++;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	if (mig_swap_give(sp->sw, idx, sv[1])) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	return sv[0];
+}
+
+struct swap_reader {
+	struct fake *f;
+	struct mig_swap *sw;
+};
+
+static void *swap_reader(void *arg)
+{
+	struct swap_reader *r = arg;
+
+	r->f->err = mig_rx_run_swap(r->f->fds, r->f->n, apply, r->f, r->sw, r->f->why);
+	return NULL;
+}
+
+TEST(replaced)
+{
+	static uint32_t list[NPAGES];
+	uint8_t *src = malloc(MEM);
+	struct fake f = { .mem = calloc(1, MEM), .n = 2 };
+	struct swapper sp = { .sw = mig_swap_new() };
+	struct swap_reader rd = { .f = &f, .sw = sp.sw };
+	int sv[2][2], tx_fds[2], err, round;
+	char why[VMMIG_ERRLEN] = "";
+	struct vmstate_writer w;
+	struct mig_opts o;
+	struct mig_tx *tx;
+	uint32_t lost, got = 0;
+	unsigned int i;
+	pthread_t th;
+	size_t n, p;
+
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_NE(NULL, sp.sw);
+	fill(src);
+	mig_opts_default(&o);
+	o.streams = 2;
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]));
+		tx_fds[i] = sv[i][0];
+		f.fds[i] = sv[i][1];
+	}
+	ASSERT_EQ(0, pthread_create(&th, NULL, swap_reader, &rd));
+	ASSERT_EQ(0, mig_tx_open(&tx, tx_fds, 2, &o, 0, &w, why)) TH_LOG("%s", why);
+	mig_tx_set_replace(tx, give_new, &sp);
+	err = vmstate_put(&w, VMSTATE_DEFINITION, 0, "{}", 2, NULL, 0);
+	for (n = 0; n < NPAGES; n++)
+		list[n] = n;
+	if (!err)
+		err = put_pages(&w, src, list, NPAGES, true);
+	for (round = 0; !err && round < 4; round++) {
+		/* Stream 1's first connection dies under the second round. */
+		if (round == 1)
+			shutdown(sv[1][1], SHUT_RDWR);
+		lost = mig_tx_take_replaced(tx);
+		got |= lost;
+		for (n = 0, p = 0; p < NPAGES; p++)
+			if (lost & (1u << (p * PAGE / MIG_WINDOW % 2)) || rnd() % 4 == 0) {
+				if (!(lost & (1u << (p * PAGE / MIG_WINDOW % 2))))
+					fill_page(src + p * PAGE, rnd() % 6);
+				list[n++] = p;
+			}
+		err = put_pages(&w, src, list, n, false);
+		if (!err)
+			err = mig_tx_drain(tx, why);
+	}
+	mig_tx_set_replace(tx, NULL, NULL);
+	lost = mig_tx_take_replaced(tx);
+	got |= lost;
+	for (n = 0, p = 0; p < NPAGES; p++)
+		if (lost & (1u << (p * PAGE / MIG_WINDOW % 2)))
+			list[n++] = p;
+	if (!err && n)
+		err = put_pages(&w, src, list, n, false);
+	if (!err)
+		err = vmstate_finish(&w);
+	if (!err)
+		err = mig_tx_finish(tx, why);
+	mig_tx_close(tx);
+	for (i = 0; i < 2; i++)
+		close(sv[i][0]);
+	pthread_join(th, NULL);
+	for (i = 0; i < 2; i++)
+		close(sv[i][1]);
+	mig_swap_free(sp.sw);
+	ASSERT_EQ(0, err) TH_LOG("writer: %s", why);
+	ASSERT_EQ(0, f.err) TH_LOG("reader: %s", f.why);
+	EXPECT_EQ(1, sp.calls);
+	EXPECT_EQ(2u, got);
+	EXPECT_EQ(0, memcmp(src, f.mem, MEM));
+	free(src);
+	free(f.mem);
+}
+
 /* A whole stream in a memfd, to be damaged and read back. */
 static int one_stream(enum mig_compress comp, uint32_t hdr_flags, const uint8_t *src, char *why)
 {

@@ -173,6 +173,10 @@ static int load(struct dest *d)
 	unsigned int i, n = 0;
 	struct vmctl c;
 
+	/* From here a stream's replacement goes to the VMM (dest_stream()). */
+	pthread_mutex_lock(&vmmigd.lock);
+	m->streams_taken = true;
+	pthread_mutex_unlock(&vmmigd.lock);
 	for (i = 0; i < m->opts.streams && !err; i++) {
 		fds[i] = tls_plain_fd(m->stream[i], d->why);
 		if (fds[i] < 0)
@@ -195,6 +199,53 @@ static int load(struct dest *d)
 	}
 	for (i = 0; i < n; i++)
 		close(fds[i]);
+	return err;
+}
+
+/*
+ * The source speaks during the copy only to give up (ABORT), or goes away:
+ * its VMM's streams then wait for no replacement (they would, for
+ * MIG_SWAP_WAIT_S). The frame itself is read after load().
+ */
+struct watch {
+	struct dest *d;
+	bool done;
+	pthread_mutex_t lock;
+};
+
+static void *watch_source(void *arg)
+{
+	struct watch *w = arg;
+	char why[VMMIG_ERRLEN];
+	bool done;
+
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		done = w->done;
+		pthread_mutex_unlock(&w->lock);
+		if (done)
+			break;
+		if (!peer_wait(w->d->ctl, 200)) {
+			ctl_swap_abort(w->d->dir, why);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static int load_watched(struct dest *d)
+{
+	struct watch w = { .d = d, .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_t t;
+	bool watched = !pthread_create(&t, NULL, watch_source, &w);
+	int err = load(d);
+
+	if (watched) {
+		pthread_mutex_lock(&w.lock);
+		w.done = true;
+		pthread_mutex_unlock(&w.lock);
+		pthread_join(t, NULL);
+	}
 	return err;
 }
 
@@ -412,7 +463,7 @@ void dest_session(struct tls_conn *c, struct json_object *hello)
 	reply(c, FRAME_ACCEPT, NULL);
 	err = wait_streams(&d);
 	if (!err)
-		err = load(&d);
+		err = load_watched(&d);
 	if (err) {
 		reply(c, FRAME_ABORT, d.why);
 		drop(&d);
@@ -443,17 +494,62 @@ void dest_session(struct tls_conn *c, struct json_object *hello)
 }
 
 /* A stream of an incoming migration: kept until its migration takes it. */
+/*
+ * A stream's new connection, in place of one that failed mid-copy (another
+ * migration network): the VMM, once it reads the streams, takes it over its
+ * CTL_SWAP_SOCKET; before, it simply takes the new one.
+ */
+static void resume_stream(struct migration *m, struct tls_conn *c, unsigned int index)
+{
+	char dir[4096], why[VMMIG_ERRLEN];
+	struct tls_conn *old;
+	bool taken;
+	int fd, err;
+
+	old = m->stream[index];
+	m->stream[index] = c;
+	taken = m->streams_taken;
+	peer_stream_sock(tls_fd(c));
+	stream_net_fill(&m->net[index], tls_fd(c), NULL);
+	pthread_mutex_unlock(&vmmigd.lock);
+	netbpf_stream(m, index, tls_fd(c), network_priority(m->net[index].network));
+	reply(c, FRAME_STREAM_ACK, NULL);
+	event(EV_MIG_IN_STREAM, m, "%s: stream %u comes again, over network %s", m->vm, index,
+	      m->net[index].network);
+	if (taken) {
+		struct vmctl vc;
+
+		vmctl_init(&vc, vmmigd.state_dir);
+		vmctl_dir(&vc, m->vm, dir, sizeof(dir));
+		fd = tls_plain_fd(c, why);
+		err = fd < 0 ? fd : ctl_swap_give(dir, index, fd, 10000, why);
+		if (fd >= 0)
+			close(fd);
+		if (err)
+			event(EV_MIG_IN_STREAM, m, "%s: stream %u: the VMM did not take it: %s", m->vm,
+			      index, why);
+	}
+	if (old)
+		tls_free(old);
+}
+
 void dest_stream(struct tls_conn *c, struct json_object *frame)
 {
 	const char *token = jstr(frame, "token");
 	struct json_object *v;
 	struct migration *m;
 	int index = json_object_object_get_ex(frame, "index", &v) ? json_object_get_int(v) : -1;
+	bool resume = json_object_object_get_ex(frame, "resume", &v) && json_object_get_boolean(v);
 
 	pthread_mutex_lock(&vmmigd.lock);
 	m = migration_by_token(MIG_IN, token);
 	if (m && m->done)
 		m = NULL;
+	if (resume && m && index >= 0 && index < (int)m->nstreams &&
+	    !strcmp(tls_peer_name(c), m->peer)) {
+		resume_stream(m, c, index);	/* unlocks */
+		return;
+	}
 	/* Streams come in order, each from the migration's source. */
 	if (!m || index != (int)m->nstreams || index >= (int)m->opts.streams ||
 	    strcmp(tls_peer_name(c), m->peer)) {
@@ -462,6 +558,7 @@ void dest_stream(struct tls_conn *c, struct json_object *frame)
 		tls_free(c);
 		return;
 	}
+	peer_stream_sock(tls_fd(c));
 	m->stream[m->nstreams++] = c;
 	stream_net_fill(&m->net[index], tls_fd(c), NULL);
 	m->nnet = m->nstreams;

@@ -405,6 +405,8 @@ static void net_class(unsigned int priority, struct vmmig_stream *v)
 	v->priority = dscp[c] >> 3;
 }
 
+static void release(unsigned int slot, uint64_t mig, struct net_counts *c);
+
 void netbpf_stream(struct migration *m, unsigned int i, int fd, unsigned int priority)
 {
 	struct sockaddr_storage local, remote;
@@ -417,6 +419,18 @@ void netbpf_stream(struct migration *m, unsigned int i, int fd, unsigned int pri
 
 	if (i >= MIG_MAX_STREAMS || getsockname(fd, (struct sockaddr *)&local, &len))
 		return;
+	/* A stream's new connection (another network): the old one's counts go to its network. */
+	pthread_mutex_lock(&vmmigd.lock);
+	k = m->net[i].slot;
+	m->net[i].slot = 0;
+	pthread_mutex_unlock(&vmmigd.lock);
+	if (k) {
+		struct net_counts old = { 0 };
+
+		pthread_mutex_lock(&nb.lock);
+		release(k, m->id, &old);
+		pthread_mutex_unlock(&nb.lock);
+	}
 	len = sizeof(remote);
 	if (getpeername(fd, (struct sockaddr *)&remote, &len))
 		return;
@@ -529,6 +543,26 @@ static struct net_counts *totals_of(const char *network)
 	return &nb.totals[nb.ntotals++].c;
 }
 
+/*
+ * Slot @slot (+ 1; 0: none) of migration @mig: its counts into @c and its
+ * network's totals, its stream out of the map. Under nb.lock.
+ */
+static void release(unsigned int slot, uint64_t mig, struct net_counts *c)
+{
+	struct net_counts *t;
+	unsigned int k = slot - 1;
+
+	if (!slot || !slot_of(k) || nb.slots[k].mig != mig)
+		return;
+	read_slot(k, c);
+	if (nb.skel)
+		bpf_map_delete_elem(bpf_map__fd(nb.skel->maps.by_tuple), &nb.slots[k].t);
+	t = totals_of(nb.slots[k].network);
+	if (t)
+		add(t, c);
+	nb.slots[k].used = false;
+}
+
 void netbpf_forget(struct migration *m)
 {
 	struct net_counts c[MIG_MAX_STREAMS] = { 0 };
@@ -541,20 +575,8 @@ void netbpf_forget(struct migration *m)
 	}
 	pthread_mutex_unlock(&vmmigd.lock);
 	pthread_mutex_lock(&nb.lock);
-	for (i = 0; i < MIG_MAX_STREAMS; i++) {
-		struct net_counts *t;
-		unsigned int k = slot[i] - 1;
-
-		if (!slot[i] || !slot_of(k) || nb.slots[k].mig != m->id)
-			continue;
-		read_slot(k, &c[i]);
-		if (nb.skel)
-			bpf_map_delete_elem(bpf_map__fd(nb.skel->maps.by_tuple), &nb.slots[k].t);
-		t = totals_of(nb.slots[k].network);
-		if (t)
-			add(t, &c[i]);
-		nb.slots[k].used = false;
-	}
+	for (i = 0; i < MIG_MAX_STREAMS; i++)
+		release(slot[i], m->id, &c[i]);
 	pthread_mutex_unlock(&nb.lock);
 	pthread_mutex_lock(&vmmigd.lock);
 	for (i = 0; i < MIG_MAX_STREAMS; i++)

@@ -484,8 +484,10 @@ void stream_net_fill(struct stream_net *n, int fd, const char *network)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	char ip[INET6_ADDRSTRLEN + 2], *end;
+	unsigned int slot = n->slot;	/* netbpf's, which lets it go */
 
 	memset(n, 0, sizeof(*n));
+	n->slot = slot;
 	if (!getsockname(fd, (struct sockaddr *)&ss, &len))
 		sockaddr_str(&ss, 0, n->local, sizeof(n->local));
 	len = sizeof(ss);

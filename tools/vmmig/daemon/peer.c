@@ -18,9 +18,17 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "stream.h"
 #include "vmmigd.h"
 
 #define CONNECT_MS	10000
+/*
+ * A stream whose bytes go unacknowledged this long fails (TCP_USER_TIMEOUT):
+ * a network that went away mid-move ends the move in seconds, not in the
+ * kernel's minutes of retries. As long as the wait for the destination's
+ * last acknowledgement (MIG_ACK_TIMEOUT_S).
+ */
+#define STREAM_USER_TIMEOUT_MS	(MIG_ACK_TIMEOUT_S * 1000)
 
 const char *jstr(struct json_object *o, const char *key)
 {
@@ -256,6 +264,13 @@ void sockaddr_str(const struct sockaddr_storage *ss, unsigned int port, char *ou
 		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
 	snprintf(out, len, "%s:%u", ip,
 		 port ? port : ntohs(ss->ss_family == AF_INET6 ? s6->sin6_port : s4->sin_port));
+}
+
+void peer_stream_sock(int fd)
+{
+	unsigned int ms = STREAM_USER_TIMEOUT_MS;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
 }
 
 struct json_object *peer_hello(void)

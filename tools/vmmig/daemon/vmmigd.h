@@ -76,9 +76,10 @@ struct migration {
 	/* Source: every fallback from one network to the next, said as events. */
 	struct json_object *fallbacks;
 	int vmm_fd;				/* source: the VMM's migrate connection */
-	/* Destination: streams attached so far. */
+	/* Destination: streams attached so far; taken: handed to the VMM. */
 	struct tls_conn *stream[MIG_MAX_STREAMS];
 	unsigned int nstreams;
+	bool streams_taken;
 	pthread_cond_t cond;			/* a stream arrived, a phase changed */
 	/* Prediction (source): measured before the move, or alone (dry run). */
 	bool dry_run;
@@ -125,6 +126,7 @@ enum vmmigd_event {
 	EV_MIG_IN_DONE = 1201,
 	EV_MIG_IN_FAILED = 1202,
 	EV_MIG_IN_UNKNOWN = 1203,
+	EV_MIG_IN_STREAM = 1204,	/* a stream came again over another network */
 	EV_CLUSTER_JOIN = 1300,
 	EV_CLUSTER_LEAVE = 1301,
 	EV_CLUSTER_FEATURES = 1302,
@@ -156,6 +158,8 @@ int peer_recv(struct tls_conn *c, struct json_object **o, int timeout_ms, char *
  * -EACCES when TLS refused, another -errno when the host was not reached.
  */
 struct tls_conn *peer_connect(const char *to, int *err, char *why);
+/* A stream's socket: TCP_USER_TIMEOUT, so that a dead network fails it. */
+void peer_stream_sock(int fd);
 /* The same from this host's address @local (NULL: any). */
 struct tls_conn *peer_connect_from(const char *to, const char *local, int *err, char *why);
 int peer_listen(unsigned int port, char *why);

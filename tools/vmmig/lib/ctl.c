@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -11,18 +12,93 @@
 #include "ctl.h"
 #include "vmdef.h"
 
-int ctl_sockaddr(const char *dir, void *p, unsigned int *len)
+static int sock_addr(const char *dir, const char *name, void *p, unsigned int *len)
 {
 	struct sockaddr_un *sun = p;
 	int n;
 
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
-	n = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%s", dir, CTL_SOCKET);
+	n = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%s", dir, name);
 	if (n >= (int)sizeof(sun->sun_path))
 		return -ENAMETOOLONG;
 	*len = sizeof(*sun);
 	return 0;
+}
+
+int ctl_sockaddr(const char *dir, void *p, unsigned int *len)
+{
+	return sock_addr(dir, CTL_SOCKET, p, len);
+}
+
+int ctl_swap_sockaddr(const char *dir, void *p, unsigned int *len)
+{
+	return sock_addr(dir, CTL_SWAP_SOCKET, p, len);
+}
+
+static int swap_send(const char *dir, struct json_object *o, int fd, int timeout_ms, char *why);
+
+int ctl_swap_give(const char *dir, unsigned int idx, int fd, int timeout_ms, char *why)
+{
+	struct json_object *o = json_object_new_object();
+	int err;
+
+	json_object_object_add(o, CTL_KEY_STREAM, json_object_new_int(idx));
+	err = swap_send(dir, o, fd, timeout_ms, why);
+	json_object_put(o);
+	return err;
+}
+
+int ctl_swap_abort(const char *dir, char *why)
+{
+	struct json_object *o = json_object_new_object();
+	int err;
+
+	json_object_object_add(o, CTL_KEY_ABORT, json_object_new_boolean(true));
+	err = swap_send(dir, o, -1, 1000, why);
+	json_object_put(o);
+	return err;
+}
+
+/* @o (and @fd unless < 0) to @dir's swap socket, and its reply. */
+static int swap_send(const char *dir, struct json_object *o, int fd, int timeout_ms, char *why)
+{
+	struct json_object *rep = NULL;
+	struct sockaddr_un sun;
+	struct timespec ms10 = { 0, 10000000 };
+	unsigned int len, waited = 0, nfds = 0;
+	char line[1024];
+	int s = -1, err;
+
+	err = ctl_swap_sockaddr(dir, &sun, &len);
+	/* The incoming VMM opens its socket as it starts. */
+	while (!err) {
+		s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (s < 0 || !connect(s, (struct sockaddr *)&sun, len))
+			break;
+		err = -errno;
+		close(s);
+		s = -1;
+		if ((err != -ENOENT && err != -ECONNREFUSED) || waited >= (unsigned int)timeout_ms)
+			break;
+		err = 0;
+		nanosleep(&ms10, NULL);
+		waited += 10;
+	}
+	if (!err && s < 0)
+		err = -errno;
+	if (!err)
+		err = ctl_send_line(s, o, &fd, fd >= 0);
+	if (!err)
+		err = ctl_recv_line(s, line, sizeof(line), timeout_ms, NULL, &nfds);
+	if (!err)
+		err = ctl_parse_reply(line, &rep, why);
+	else
+		snprintf(why, VMMIG_ERRLEN, "the VMM's %s: %s", CTL_SWAP_SOCKET, strerror(-err));
+	json_object_put(rep);
+	if (s >= 0)
+		close(s);
+	return err;
 }
 
 int ctl_read_line(int fd, char *buf, size_t max, int timeout_ms)
@@ -119,7 +195,15 @@ int ctl_recv_line(int fd, char *buf, size_t max, int timeout_ms, int *fds, unsig
 static int send_req(int fd, const struct ctl_request *r, const int *fds, unsigned int nfds)
 {
 	struct json_object *req = ctl_request_to_json(r);
-	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	int err = ctl_send_line(fd, req, fds, nfds);
+
+	json_object_put(req);
+	return err;
+}
+
+int ctl_send_line(int fd, struct json_object *o, const int *fds, unsigned int nfds)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int) * CTL_MAX_FDS)];
@@ -129,10 +213,8 @@ static int send_req(int fd, const struct ctl_request *r, const int *fds, unsigne
 	size_t len = strlen(s);
 	int err = 0;
 
-	if (nfds > CTL_MAX_FDS) {
-		json_object_put(req);
+	if (nfds > CTL_MAX_FDS)
 		return -E2BIG;
-	}
 	if (nfds) {
 		memset(&cm, 0, sizeof(cm));
 		msg.msg_control = cm.buf;
@@ -143,9 +225,9 @@ static int send_req(int fd, const struct ctl_request *r, const int *fds, unsigne
 		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), fds, sizeof(int) * nfds);
 	}
 	if (sendmsg(fd, &msg, MSG_NOSIGNAL) != 1 ||
-	    write(fd, s + 1, len - 1) != (ssize_t)len - 1 || write(fd, "\n", 1) != 1)
+	    send(fd, s + 1, len - 1, MSG_NOSIGNAL) != (ssize_t)len - 1 ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
 		err = errno ? -errno : -EIO;
-	json_object_put(req);
 	return err;
 }
 

@@ -36,6 +36,17 @@ int ctl_open(const char *dir, const struct ctl_request *req, const int *fds, uns
 /* A reply line: 0 and the object, -EPROTO, or -EREMOTEIO with the VMM's reason. */
 int ctl_parse_reply(const char *line, struct json_object **reply, char *why);
 /*
+ * An incoming VMM's socket for replacement streams (CTL_SWAP_SOCKET, open
+ * while it reads the streams): ctl_swap_give() hands it @fd for stream
+ * @idx, waiting up to @timeout_ms for the socket to appear and the reply.
+ */
+int ctl_swap_sockaddr(const char *dir, void *sun, unsigned int *len);
+int ctl_swap_give(const char *dir, unsigned int idx, int fd, int timeout_ms, char *why);
+/* The source gave up: no stream of the incoming VMM waits for a replacement. */
+int ctl_swap_abort(const char *dir, char *why);
+/* @o as one line on @fd, with @nfds descriptors attached to its first byte. */
+int ctl_send_line(int fd, struct json_object *o, const int *fds, unsigned int nfds);
+/*
  * Server: reads a request line and up to *@nfds descriptors sent with it
  * (*@nfds becomes how many came, all closed on failure).
  */

@@ -33,6 +33,8 @@
 #define CTL_PROTO_MIN_VERSION	1
 
 #define CTL_SOCKET		"control.sock"
+/* An incoming VMM's, while it reads the streams: {"stream": K} and an fd. */
+#define CTL_SWAP_SOCKET		"swap.sock"
 /* No message is longer, its newline included. */
 #define CTL_LINE_MAX		(64 << 10)
 
@@ -88,6 +90,17 @@ struct ctl_live_opts {
 #define CTL_ARG_STREAMS		"streams"	/* migrate: fds that come with it */
 #define CTL_ARG_COMMIT		"commit"	/* the decision of a migration */
 #define CTL_KEY_PROGRESS	"progress"	/* a progress line of migrate */
+/*
+ * Mid-copy, migrate's other lines: the VMM asks for a new connection for a
+ * stream that failed ({"replace_stream": K, "error": why}); vmmigd answers
+ * {"stream": K} with the new connection's fd attached, or without an fd
+ * ({"stream": K, "error": why}) when it has none. vmmigd may also send
+ * {"stream": K} and an fd unasked (K's network failed under another
+ * stream). Anything else from vmmigd, or the connection's end, is a cancel.
+ */
+#define CTL_KEY_REPLACE_STREAM	"replace_stream"
+#define CTL_KEY_STREAM		"stream"
+#define CTL_KEY_ABORT		"abort"		/* to swap.sock: no stream waits any more */
 /* The source's marker that the switchover committed: the VM never resumes here. */
 #define CTL_MIGRATED_FILE	"migrated"
 /* The destination's marker of a VM that has not committed yet. */

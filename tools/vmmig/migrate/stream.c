@@ -45,6 +45,8 @@ struct tx_stream {
 	struct mig_tx *tx;
 	unsigned int idx;
 	int fd;
+	int orig_fd;			/* the caller's: closed by the caller */
+	int pending_fd;			/* a replacement given (mig_tx_give), or -1 */
 	pthread_t thread;
 	bool started;
 	struct vmstate_writer w;
@@ -70,6 +72,10 @@ struct mig_tx {
 	uint64_t rate;
 	uint64_t due_ns;
 	pthread_mutex_t bw_lock;
+	/* A failed stream's replacement (mig_tx_set_replace), under lock. */
+	mig_tx_replace_fn replace;
+	void *replace_ctx;
+	uint32_t replaced;		/* streams replaced, not yet taken */
 	struct tx_stream s[MIG_MAX_STREAMS];
 };
 
@@ -198,29 +204,101 @@ static int send_slot(struct tx_stream *s, struct slot *sl)
 	return err;
 }
 
+/* The stream header, on a new connection too. */
+static int begin(struct tx_stream *s)
+{
+	int err = vmstate_begin_flags(&s->w, s->fd, s->tx->hdr_flags);
+
+	__atomic_add_fetch(&s->wire, s->w.bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->raw, s->w.bytes, __ATOMIC_RELAXED);
+	return err;
+}
+
+/*
+ * Stream @s failed with @err: with a replacement allowed, a new connection
+ * takes its place and begins with a header (the section being written goes
+ * again, whole); what the old one held in flight, the caller sends again
+ * (mig_tx_take_replaced()). 0 once replaced, else @err.
+ */
+static int replace(struct tx_stream *s, int err)
+{
+	struct mig_tx *tx = s->tx;
+	char why[VMMIG_ERRLEN];
+	mig_tx_replace_fn fn;
+	void *ctx;
+	int fd;
+
+	pthread_mutex_lock(&tx->lock);
+	fn = tx->err || tx->stop ? NULL : tx->replace;
+	ctx = tx->replace_ctx;
+	/* One given already (its old connection shut down for it): no need to ask. */
+	fd = tx->err ? -1 : s->pending_fd;
+	if (fd >= 0)
+		s->pending_fd = -1;
+	pthread_mutex_unlock(&tx->lock);
+	if (fd < 0 && !fn)
+		return err;
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "%s", strerror(-err));
+		fd = fn(ctx, s->idx, err, why);
+	}
+	if (fd < 0)
+		return err;
+	pthread_mutex_lock(&tx->lock);
+	/* Cancelled meanwhile: the new one is shut down as the others were. */
+	if (tx->err)
+		shutdown(fd, SHUT_RDWR);
+	if (s->fd != s->orig_fd)
+		close(s->fd);
+	else
+		shutdown(s->fd, SHUT_RDWR);
+	s->fd = fd;
+	tx->replaced |= 1u << s->idx;
+	pthread_mutex_unlock(&tx->lock);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ MIG_SOCK_BUF }, sizeof(int));
+	return begin(s);
+}
+
 static void *sender(void *arg)
 {
 	struct tx_stream *s = arg;
 	struct mig_tx *tx = s->tx;
 	int err;
 
-	err = vmstate_begin_flags(&s->w, s->fd, tx->hdr_flags);
-	if (err) {
-		tx_fail(tx, s, err, "write");
-		return NULL;
+	err = begin(s);
+	while (err) {
+		err = replace(s, err);
+		if (err) {
+			tx_fail(tx, s, err, "write");
+			return NULL;
+		}
 	}
-	__atomic_add_fetch(&s->wire, s->w.bytes, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&s->raw, s->w.bytes, __ATOMIC_RELAXED);
 	for (;;) {
 		pthread_mutex_lock(&tx->lock);
-		while (!tx->stop && !tx->err && s->head == s->tail)
+		while (!tx->stop && !tx->err && s->head == s->tail && s->pending_fd < 0)
 			pthread_cond_wait(&tx->cond, &tx->lock);
+		if (!tx->err && s->pending_fd >= 0) {
+			/* Given a new connection while idle: over to it now. */
+			pthread_mutex_unlock(&tx->lock);
+			err = replace(s, -ECONNRESET);
+			pthread_mutex_lock(&tx->lock);
+			pthread_cond_broadcast(&tx->cond);
+			pthread_mutex_unlock(&tx->lock);
+			if (err) {
+				tx_fail(tx, s, err, "write");
+				return NULL;
+			}
+			continue;
+		}
 		if (tx->err || s->head == s->tail) {
 			pthread_mutex_unlock(&tx->lock);
 			return NULL;
 		}
 		pthread_mutex_unlock(&tx->lock);
 		err = send_slot(s, &s->slot[s->head % QDEPTH]);
+		/* Replaced: the same slot again, on the new connection. */
+		if (err && !(err = replace(s, err)))
+			continue;
 		if (err) {
 			tx_fail(tx, s, err, "write");
 			return NULL;
@@ -310,7 +388,8 @@ int mig_tx_open(struct mig_tx **txp, const int *fds, unsigned int nfds, const st
 
 		s->tx = tx;
 		s->idx = i;
-		s->fd = fds[i];
+		s->fd = s->orig_fd = fds[i];
+		s->pending_fd = -1;
 		/* A socket (not a file): what it holds the path carries soon. */
 		setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &(int){ MIG_SOCK_BUF }, sizeof(int));
 		if (o->compress != MIG_COMP_NONE) {
@@ -350,7 +429,7 @@ int mig_tx_drain(struct mig_tx *tx, char *why)
 
 	pthread_mutex_lock(&tx->lock);
 	for (i = 0; i < tx->n && !tx->err; i++)
-		while (!tx->err && tx->s[i].head != tx->s[i].tail)
+		while (!tx->err && (tx->s[i].head != tx->s[i].tail || tx->s[i].pending_fd >= 0))
 			pthread_cond_wait(&tx->cond, &tx->lock);
 	err = tx->err;
 	if (err)
@@ -422,6 +501,53 @@ int mig_tx_finish(struct mig_tx *tx, char *why)
 	return 0;
 }
 
+int mig_tx_give(struct mig_tx *tx, unsigned int idx, int fd)
+{
+	struct tx_stream *s;
+	int err = 0;
+
+	if (idx >= tx->n)
+		return -EINVAL;
+	s = &tx->s[idx];
+	pthread_mutex_lock(&tx->lock);
+	if (tx->err || tx->stop) {
+		err = -ECANCELED;
+	} else {
+		if (s->pending_fd >= 0)
+			close(s->pending_fd);
+		s->pending_fd = fd;
+		/* A write blocked on the dead connection fails now. */
+		shutdown(s->fd, SHUT_RDWR);
+		pthread_cond_broadcast(&tx->cond);
+	}
+	pthread_mutex_unlock(&tx->lock);
+	return err;
+}
+
+void mig_tx_set_replace(struct mig_tx *tx, mig_tx_replace_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&tx->lock);
+	tx->replace = fn;
+	tx->replace_ctx = ctx;
+	pthread_mutex_unlock(&tx->lock);
+}
+
+uint32_t mig_tx_take_replaced(struct mig_tx *tx)
+{
+	uint32_t r;
+
+	pthread_mutex_lock(&tx->lock);
+	r = tx->replaced;
+	tx->replaced = 0;
+	pthread_mutex_unlock(&tx->lock);
+	return r;
+}
+
+unsigned int mig_tx_streams(const struct mig_tx *tx)
+{
+	return tx->n;
+}
+
 void mig_tx_bytes(struct mig_tx *tx, uint64_t *wire, uint64_t *raw)
 {
 	unsigned int i;
@@ -452,6 +578,10 @@ void mig_tx_close(struct mig_tx *tx)
 
 		if (s->started)
 			pthread_join(s->thread, NULL);
+		if (s->fd != s->orig_fd)
+			close(s->fd);
+		if (s->pending_fd >= 0)
+			close(s->pending_fd);
 		for (j = 0; j < QDEPTH; j++)
 			free(s->slot[j].buf);
 		free(s->zbuf);
@@ -469,6 +599,7 @@ struct rx_stream {
 	struct rx *rx;
 	unsigned int idx;
 	int fd;
+	int orig_fd;			/* the caller's: closed by the caller */
 	pthread_t thread;
 	int err;
 	char why[VMMIG_ERRLEN];
@@ -476,10 +607,20 @@ struct rx_stream {
 	ZSTD_DCtx *dctx;
 };
 
+/* Replacement connections for a running mig_rx_run(), from another thread. */
+struct mig_swap {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int cur[MIG_MAX_STREAMS];	/* each stream's connection, -1: none yet */
+	int next[MIG_MAX_STREAMS];	/* its replacement, -1: none */
+	bool closed;
+};
+
 struct rx {
 	unsigned int n;
 	mig_rx_fn fn;
 	void *ctx;
+	struct mig_swap *swap;
 	pthread_mutex_t lock;
 	bool failed;
 	unsigned int first;		/* the stream that failed first */
@@ -549,6 +690,110 @@ static int decode(struct rx_stream *s, const struct vmstate_section *in,
 	return 0;
 }
 
+struct mig_swap *mig_swap_new(void)
+{
+	struct mig_swap *sw = calloc(1, sizeof(*sw));
+	unsigned int i;
+
+	if (!sw)
+		return NULL;
+	pthread_mutex_init(&sw->lock, NULL);
+	pthread_cond_init(&sw->cond, NULL);
+	for (i = 0; i < MIG_MAX_STREAMS; i++)
+		sw->cur[i] = sw->next[i] = -1;
+	return sw;
+}
+
+void mig_swap_free(struct mig_swap *sw)
+{
+	unsigned int i;
+
+	if (!sw)
+		return;
+	for (i = 0; i < MIG_MAX_STREAMS; i++)
+		if (sw->next[i] >= 0)
+			close(sw->next[i]);
+	pthread_mutex_destroy(&sw->lock);
+	pthread_cond_destroy(&sw->cond);
+	free(sw);
+}
+
+void mig_swap_abort(struct mig_swap *sw)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&sw->lock);
+	sw->closed = true;
+	for (i = 0; i < MIG_MAX_STREAMS; i++)
+		if (sw->cur[i] >= 0)
+			shutdown(sw->cur[i], SHUT_RDWR);
+	pthread_cond_broadcast(&sw->cond);
+	pthread_mutex_unlock(&sw->lock);
+}
+
+int mig_swap_give(struct mig_swap *sw, unsigned int idx, int fd)
+{
+	int err = 0;
+
+	if (idx >= MIG_MAX_STREAMS)
+		return -EINVAL;
+	pthread_mutex_lock(&sw->lock);
+	if (sw->closed || sw->cur[idx] < 0) {
+		err = -ENOENT;
+	} else {
+		if (sw->next[idx] >= 0)
+			close(sw->next[idx]);
+		sw->next[idx] = fd;
+		/* A read blocked on the dead connection returns now. */
+		shutdown(sw->cur[idx], SHUT_RDWR);
+		pthread_cond_broadcast(&sw->cond);
+	}
+	pthread_mutex_unlock(&sw->lock);
+	return err;
+}
+
+/*
+ * Stream @s's connection failed, or ended without its END: the
+ * replacement, when one comes within MIG_SWAP_WAIT_S, takes its place (true).
+ */
+static bool rx_swap(struct rx_stream *s)
+{
+	struct mig_swap *sw = s->rx->swap;
+	struct timespec t;
+	bool failed;
+	int fd = -1;
+
+	if (!sw)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += MIG_SWAP_WAIT_S;
+	pthread_mutex_lock(&sw->lock);
+	for (;;) {
+		pthread_mutex_lock(&s->rx->lock);
+		failed = s->rx->failed;
+		pthread_mutex_unlock(&s->rx->lock);
+		if (failed || sw->closed || sw->next[s->idx] >= 0)
+			break;
+		if (pthread_cond_timedwait(&sw->cond, &sw->lock, &t) == ETIMEDOUT)
+			break;
+	}
+	if (!failed && sw->next[s->idx] >= 0) {
+		fd = sw->next[s->idx];
+		sw->next[s->idx] = -1;
+		sw->cur[s->idx] = fd;
+	}
+	pthread_mutex_unlock(&sw->lock);
+	if (fd < 0)
+		return false;
+	pthread_mutex_lock(&s->rx->lock);
+	if (s->fd != s->orig_fd)
+		close(s->fd);
+	s->fd = fd;
+	pthread_mutex_unlock(&s->rx->lock);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){ MIG_SOCK_BUF }, sizeof(int));
+	return true;
+}
+
 static int rx_read(struct rx_stream *s)
 {
 	struct vmstate_section sec, dec;
@@ -556,8 +801,21 @@ static int rx_read(struct rx_stream *s)
 	int err;
 
 	err = vmstate_open(&r, s->fd, s->why);
+	while (err && err != -ECANCELED && rx_swap(s))
+		err = vmstate_open(&r, s->fd, s->why);
 	while (!err) {
 		err = vmstate_next(&r, &sec);
+		/*
+		 * The connection failed under a section, or ended early:
+		 * a new one begins with its header, and the section again.
+		 */
+		if (err < 0 && rx_swap(s)) {
+			vmstate_close(&r);
+			err = vmstate_open(&r, s->fd, s->why);
+			while (err && rx_swap(s))
+				err = vmstate_open(&r, s->fd, s->why);
+			continue;
+		}
 		if (err)
 			break;
 		if (s->idx && sec.type != VMSTATE_MEMORY) {
@@ -596,6 +854,12 @@ static void rx_stop(struct rx *rx, unsigned int idx)
 	}
 	rx->failed = true;
 	pthread_mutex_unlock(&rx->lock);
+	/* A stream waiting for its replacement stops waiting. */
+	if (rx->swap) {
+		pthread_mutex_lock(&rx->swap->lock);
+		pthread_cond_broadcast(&rx->swap->cond);
+		pthread_mutex_unlock(&rx->swap->lock);
+	}
 }
 
 static void *receiver(void *arg)
@@ -610,6 +874,12 @@ static void *receiver(void *arg)
 
 int mig_rx_run(const int *fds, unsigned int nfds, mig_rx_fn fn, void *ctx, char *why)
 {
+	return mig_rx_run_swap(fds, nfds, fn, ctx, NULL, why);
+}
+
+int mig_rx_run_swap(const int *fds, unsigned int nfds, mig_rx_fn fn, void *ctx,
+		    struct mig_swap *swap, char *why)
+{
 	struct rx *rx;
 	unsigned int i, started = 1;
 	int err = 0;
@@ -623,10 +893,16 @@ int mig_rx_run(const int *fds, unsigned int nfds, mig_rx_fn fn, void *ctx, char 
 		snprintf(why, VMMIG_ERRLEN, "out of memory");
 		return -ENOMEM;
 	}
-	*rx = (struct rx){ .n = nfds, .fn = fn, .ctx = ctx };
+	*rx = (struct rx){ .n = nfds, .fn = fn, .ctx = ctx, .swap = swap };
 	pthread_mutex_init(&rx->lock, NULL);
+	if (swap) {
+		pthread_mutex_lock(&swap->lock);
+		for (i = 0; i < nfds; i++)
+			swap->cur[i] = fds[i];
+		pthread_mutex_unlock(&swap->lock);
+	}
 	for (i = 0; i < nfds; i++) {
-		rx->s[i] = (struct rx_stream){ .rx = rx, .idx = i, .fd = fds[i] };
+		rx->s[i] = (struct rx_stream){ .rx = rx, .idx = i, .fd = fds[i], .orig_fd = fds[i] };
 		/* The source sees this end's own pace (MIG_SOCK_BUF). */
 		setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &(int){ MIG_SOCK_BUF }, sizeof(int));
 	}
@@ -649,6 +925,18 @@ int mig_rx_run(const int *fds, unsigned int nfds, mig_rx_fn fn, void *ctx, char 
 	}
 	for (i = 1; i < started; i++)
 		pthread_join(rx->s[i].thread, NULL);
+	if (swap) {
+		/* The connections that replaced the first ones are the caller's no more. */
+		pthread_mutex_lock(&swap->lock);
+		swap->closed = true;
+		for (i = 0; i < nfds; i++) {
+			if (rx->s[i].fd != rx->s[i].orig_fd)
+				close(rx->s[i].fd);
+			swap->cur[i] = -1;
+		}
+		pthread_cond_broadcast(&swap->cond);
+		pthread_mutex_unlock(&swap->lock);
+	}
 	/* The first failure is the reason; the others followed from it. */
 	err = rx->failed ? rx->s[rx->first].err : 0;
 	if (err && nfds > 1)

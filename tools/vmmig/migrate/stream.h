@@ -50,6 +50,27 @@ int mig_tx_drain(struct mig_tx *tx, char *why);
  * progress end the wait); stream 0 ends with vmstate_finish().
  */
 int mig_tx_finish(struct mig_tx *tx, char *why);
+/*
+ * A failed stream's replacement (mig-level failover, e.g. to another
+ * network): called by the stream's sender when a write fails with @err
+ * (@why), it returns a new connection's fd (the stream begins again on it
+ * with a header), or < 0 and the stream fails as without it. It may block.
+ */
+typedef int (*mig_tx_replace_fn)(void *ctx, unsigned int idx, int err, const char *why);
+/*
+ * From another thread: @fd is stream @idx's new connection, unasked (its
+ * network failed under another stream); the old one is shut down, and the
+ * stream goes over (drains wait for it). -ECANCELED when the streams end.
+ */
+int mig_tx_give(struct mig_tx *tx, unsigned int idx, int fd);
+/* Allows replacements (@fn), or no more (NULL: from then on a failure fails). */
+void mig_tx_set_replace(struct mig_tx *tx, mig_tx_replace_fn fn, void *ctx);
+/*
+ * The streams replaced since the last call, a bit each: what they held in
+ * flight may be lost, so every page of their windows must go again.
+ */
+uint32_t mig_tx_take_replaced(struct mig_tx *tx);
+unsigned int mig_tx_streams(const struct mig_tx *tx);
 /* Bytes written on all streams (@wire) and what they held before compression (@raw). */
 void mig_tx_bytes(struct mig_tx *tx, uint64_t *wire, uint64_t *raw);
 /*
@@ -79,5 +100,23 @@ typedef int (*mig_rx_fn)(void *ctx, unsigned int stream, const struct vmstate_se
  * -errno with @why ("stream K: reason" when N > 1).
  */
 int mig_rx_run(const int *fds, unsigned int nfds, mig_rx_fn fn, void *ctx, char *why);
+
+/*
+ * Replacement connections for the streams of a running mig_rx_run_swap():
+ * a stream whose connection fails, or ends without its END, waits up to
+ * MIG_SWAP_WAIT_S for one, and reads on from its header; the section it
+ * was in comes again. mig_swap_give() (from any thread) shuts the old
+ * connection down, so that a read blocked on a dead network returns.
+ */
+#define MIG_SWAP_WAIT_S		60
+struct mig_swap;
+struct mig_swap *mig_swap_new(void);
+void mig_swap_free(struct mig_swap *sw);
+/* The migration is off: every stream fails now, none waits. */
+void mig_swap_abort(struct mig_swap *sw);
+/* @fd replaces stream @idx's connection (taken over: closed by the reader). */
+int mig_swap_give(struct mig_swap *sw, unsigned int idx, int fd);
+int mig_rx_run_swap(const int *fds, unsigned int nfds, mig_rx_fn fn, void *ctx,
+		    struct mig_swap *swap, char *why);
 
 #endif

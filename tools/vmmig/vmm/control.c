@@ -437,9 +437,14 @@ int control_loop(struct vm *vm, int listen_fd)
 			pfd[P_MIG].fd = migrate_out_done(vm);
 			pfd[P_MIG_DONE].fd = -1;
 		} else if (pfd[P_MIG_DONE].fd >= 0 && pfd[P_MIG].fd >= 0 && pfd[P_MIG].revents) {
-			/* Mid-copy: a cancel; the connection is looked at again after. */
-			migrate_out_cancel(vm);
-			pfd[P_MIG].fd = -1;
+			/*
+			 * Mid-copy: a stream's replacement, or anything else (its
+			 * end) a cancel; the connection is looked at again after.
+			 */
+			if (migrate_out_message(vm)) {
+				migrate_out_cancel(vm);
+				pfd[P_MIG].fd = -1;
+			}
 			continue;
 		}
 		if (pfd[P_MIG_DONE].fd < 0 && pfd[P_MIG].fd >= 0 && pfd[P_MIG].revents) {

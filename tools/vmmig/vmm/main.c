@@ -280,7 +280,9 @@ static int parse(int argc, char **argv, struct opts *o)
 int main(int argc, char **argv)
 {
 	static struct vm vm = { .kvm_fd = -1, .vm_fd = -1, .mem_fd = -1, .event_fd = -1,
-				.mig = { .fd = -1, .done_fd = -1, .tx_lock = PTHREAD_MUTEX_INITIALIZER } };
+				.mig = { .fd = -1, .done_fd = -1, .tx_lock = PTHREAD_MUTEX_INITIALIZER,
+					 .swap_cond = PTHREAD_COND_INITIALIZER,
+					 .send_lock = PTHREAD_MUTEX_INITIALIZER } };
 	char why[VMMIG_ERRLEN] = "", msg[VMMIG_ERRLEN + 8];
 	struct opts o;
 	sigset_t set;

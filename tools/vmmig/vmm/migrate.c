@@ -49,8 +49,87 @@ static void progress(void *ctx, const struct mig_progress *p)
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, CTL_KEY_PROGRESS, mig_progress_to_json(p));
+	pthread_mutex_lock(&vm->mig.send_lock);
 	send_line(vm->mig.fd, o);
+	pthread_mutex_unlock(&vm->mig.send_lock);
 	json_object_put(o);
+}
+
+#define SWAP_WAIT_S	60
+
+/*
+ * A stream's connection failed (mig_tx_replace_fn): vmmigd is asked for a
+ * new one (over another migration network), which the control loop takes
+ * in (migrate_out_message()). Its fd, or -1 when vmmigd has none, a cancel
+ * came, or nothing within SWAP_WAIT_S.
+ */
+static int out_replace(void *ctx, unsigned int idx, int err, const char *why)
+{
+	struct vm *vm = ctx;
+	struct vm_migration *m = &vm->mig;
+	struct json_object *o = json_object_new_object();
+	struct timespec t;
+	int fd = -1;
+
+	pthread_mutex_lock(&m->tx_lock);
+	if (m->cancel_seen || idx >= MIG_MAX_STREAMS) {
+		pthread_mutex_unlock(&m->tx_lock);
+		json_object_put(o);
+		return -1;
+	}
+	m->swap[idx] = MIG_SWAP_ASKED;
+	pthread_mutex_unlock(&m->tx_lock);
+	json_object_object_add(o, CTL_KEY_REPLACE_STREAM, json_object_new_int(idx));
+	json_object_object_add(o, CTL_KEY_ERROR, json_object_new_string(why));
+	pthread_mutex_lock(&m->send_lock);
+	send_line(m->fd, o);
+	pthread_mutex_unlock(&m->send_lock);
+	json_object_put(o);
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += SWAP_WAIT_S;
+	pthread_mutex_lock(&m->tx_lock);
+	while (m->swap[idx] == MIG_SWAP_ASKED && !m->cancel_seen)
+		if (pthread_cond_timedwait(&m->swap_cond, &m->tx_lock, &t) == ETIMEDOUT)
+			break;
+	if (m->swap[idx] >= 0)
+		fd = m->swap[idx];
+	m->swap[idx] = MIG_SWAP_IDLE;
+	pthread_mutex_unlock(&m->tx_lock);
+	return fd;
+}
+
+bool migrate_out_message(struct vm *vm)
+{
+	struct vm_migration *m = &vm->mig;
+	struct json_object *o, *v;
+	unsigned int nfds = 1, idx;
+	char line[1024];
+	int fd = -1;
+
+	if (ctl_recv_line(m->fd, line, sizeof(line), 1000, &fd, &nfds))
+		return true;
+	o = json_tokener_parse(line);
+	if (!o || !json_object_object_get_ex(o, CTL_KEY_STREAM, &v)) {
+		json_object_put(o);
+		if (nfds)
+			close(fd);
+		return true;
+	}
+	idx = json_object_get_int(v);
+	json_object_put(o);
+	pthread_mutex_lock(&m->tx_lock);
+	if (idx < MIG_MAX_STREAMS && m->swap[idx] == MIG_SWAP_ASKED) {
+		m->swap[idx] = nfds ? fd : -1;
+		fd = -1;
+	} else if (nfds && m->tx && !mig_tx_give(m->tx, idx, fd)) {
+		/* Unasked: the stream's network failed under another one. */
+		fd = -1;
+	}
+	pthread_cond_broadcast(&m->swap_cond);
+	pthread_mutex_unlock(&m->tx_lock);
+	if (fd >= 0)
+		close(fd);
+	return false;
 }
 
 static void *out_thread(void *arg)
@@ -81,7 +160,9 @@ static void *out_thread(void *arg)
 			res.memory_hash = vm_memory_hash(vm);
 		ctl_save_to_json(rep, &res);
 	}
+	pthread_mutex_lock(&m->send_lock);
 	send_line(m->fd, rep);
+	pthread_mutex_unlock(&m->send_lock);
 	json_object_put(rep);
 	eventfd_write(m->done_fd, 1);
 	return NULL;
@@ -245,12 +326,19 @@ int migrate_incoming_end(struct vm *vm, bool commit, char *why, bool *end)
 
 void migrate_attach_tx(struct vm *vm, struct mig_tx *tx)
 {
+	unsigned int i;
+
 	pthread_mutex_lock(&vm->mig.tx_lock);
 	vm->mig.tx = tx;
+	for (i = 0; i < MIG_MAX_STREAMS; i++)
+		vm->mig.swap[i] = MIG_SWAP_IDLE;
 	/* A cancel that came before the streams opened stops them now. */
 	if (tx && vm->mig.cancel_seen)
 		mig_tx_cancel(tx, -ECANCELED, "cancelled by vmmigd");
 	pthread_mutex_unlock(&vm->mig.tx_lock);
+	/* vmmigd's streams: a failed one may be replaced, over another network. */
+	if (tx && vm->mig.role == CTL_MIG_OUTGOING && vm->mig.fd >= 0)
+		mig_tx_set_replace(tx, out_replace, vm);
 }
 
 /*
@@ -266,6 +354,7 @@ void migrate_out_cancel(struct vm *vm)
 	m->cancel_seen = true;
 	if (m->tx)
 		mig_tx_cancel(m->tx, -ECANCELED, "cancelled by vmmigd");
+	pthread_cond_broadcast(&m->swap_cond);
 	pthread_mutex_unlock(&m->tx_lock);
 }
 

@@ -115,12 +115,42 @@ static int vmm_page(void *ctx, uint64_t gpa)
 	return chunk_add(l, gpa);
 }
 
+/*
+ * Every page of the windows of the streams in @lost, which a new connection
+ * replaced (another network): what the old one held in flight may never
+ * have arrived. Return: pages, or < 0.
+ */
+static int64_t resend_windows(struct live *l, uint32_t lost)
+{
+	uint64_t gpa, pages = 0, n = mig_tx_streams(l->tx);
+	int err;
+
+	for (gpa = 0; gpa < l->vm->mem_size; gpa += PAGE) {
+		if (!(lost & (1u << (gpa / MIG_WINDOW % n)))) {
+			gpa = (gpa / MIG_WINDOW + 1) * MIG_WINDOW - PAGE;
+			continue;
+		}
+		err = chunk_add(l, gpa);
+		if (err == -EFAULT)	/* no memory there */
+			continue;
+		if (err)
+			return write_failed(l, err);
+		pages++;
+	}
+	return pages;
+}
+
 /* One harvest, and a copy of every page it reports. Return: pages, or < 0. */
 static int64_t round_trip(struct live *l)
 {
 	uint64_t pages = 0, i, j;
+	uint32_t lost = mig_tx_take_replaced(l->tx);
+	int64_t again = lost ? resend_windows(l, lost) : 0;
 	int err;
 
+	if (again < 0)
+		return again;
+	pages = again;
 	l->vmm_pages = 0;
 	err = vm_take_vmm_dirty(l->vm, vmm_page, l);
 	if (err)
@@ -265,6 +295,7 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 	struct vmmig_guest_page *gp;
 	enum converge_action act;
 	struct converge cv;
+	uint32_t lost;
 	int64_t n = 0;
 	int err;
 
@@ -338,6 +369,11 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 		goto out;
 	}
 	st->expected_downtime_ms = cv.expected_downtime_ms;
+	/*
+	 * With the VM paused no stream is replaced any more: a failure fails
+	 * the move. One replaced before, its windows go again below.
+	 */
+	mig_tx_set_replace(l.tx, NULL, NULL);
 	t = now_ns();
 	vm_pause(vm);
 	/* The VM waits: the last pages go as fast as the path allows. */
@@ -345,6 +381,13 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 	report(&l, fn, ctx, MIG_STOPCOPY, &cv, t0);
 	test_delay("VMMIG_TEST_STOPCOPY_DELAY_MS");
 	n = round_trip(&l);
+	/* A replacement that was under way as the VM paused. */
+	while (n >= 0 && (lost = mig_tx_take_replaced(l.tx))) {
+		int64_t more = resend_windows(&l, lost);
+
+		err = more < 0 ? (int)more : chunk_flush(&l) ?: mig_tx_drain(l.tx, why);
+		n = err ? err : n + more;
+	}
 	if (n < 0)
 		goto fail;
 	st->final_pages = n;

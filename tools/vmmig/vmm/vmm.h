@@ -94,7 +94,16 @@ struct vm_migration {
 	pthread_mutex_t tx_lock;
 	struct mig_tx *tx;		/* the streams of a live save, while it runs */
 	bool cancel_seen;		/* the daemon's connection ended mid-copy */
+	/*
+	 * Outgoing: a stream's replacement asked of vmmigd, under tx_lock:
+	 * MIG_SWAP_IDLE, MIG_SWAP_ASKED, then its fd or -1 (refused).
+	 */
+	int swap[MIG_MAX_STREAMS];
+	pthread_cond_t swap_cond;
+	pthread_mutex_t send_lock;	/* lines to vmmigd on fd */
 };
+#define MIG_SWAP_IDLE	(-2)
+#define MIG_SWAP_ASKED	(-3)
 
 struct vm {
 	struct vmdef def;
@@ -279,6 +288,8 @@ int migrate_incoming_end(struct vm *vm, bool commit, char *why, bool *end);
 bool migrate_holds(struct vm *vm, enum ctl_req cmd, char *why);
 /* The streams a live save writes, while it runs (NULL after). */
 void migrate_attach_tx(struct vm *vm, struct mig_tx *tx);
+/* Mid-copy, a line from vmmigd: a stream's replacement (false), or a cancel (true). */
+bool migrate_out_message(struct vm *vm);
 /* vmmigd's connection ended or spoke during the copy: cancel it. */
 void migrate_out_cancel(struct vm *vm);
 
