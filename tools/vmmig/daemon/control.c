@@ -132,6 +132,9 @@ static void move(int fd, const struct dctl_request *r)
 	m->opts = r->mig;
 	m->opts.transport_auth = false;		/* vmmigd's to set, not the user's */
 	m->dry_run = r->dry_run;
+	pthread_mutex_lock(&vmmigd.lock);
+	slot_join(m);
+	pthread_mutex_unlock(&vmmigd.lock);
 	if (pthread_create(&t, NULL, source_run, m)) {
 		migration_fail(m, MIG_FAILED, "cannot start a thread");
 		send_reply(fd, -EAGAIN, m->error, NULL);

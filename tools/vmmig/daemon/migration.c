@@ -65,6 +65,15 @@ struct migration *migration_new(enum mig_dir dir, const char *vm)
 	return m;
 }
 
+/* Under vmmigd.lock: m leaves the line (slot taken, cancelled or failed). */
+static void leave_line(struct migration *m)
+{
+	if (m->in_line) {
+		m->in_line = false;
+		pthread_cond_broadcast(&vmmigd.cond);
+	}
+}
+
 void migration_set_phase(struct migration *m, enum mig_phase phase)
 {
 	/* Its streams are done: their counts are kept, their slots freed. */
@@ -73,6 +82,8 @@ void migration_set_phase(struct migration *m, enum mig_phase phase)
 	pthread_mutex_lock(&vmmigd.lock);
 	m->progress.phase = phase;
 	m->done = phase >= MIG_DONE;
+	if (m->done)
+		leave_line(m);
 	if (m->done && !m->end_ns)
 		m->end_ns = now_ns();
 	pthread_cond_broadcast(&m->cond);
@@ -144,7 +155,7 @@ struct json_object *migration_to_json(const struct migration *m)
 		json_object_object_add(o, "switchover", sw);
 	}
 	if (m->progress.phase == MIG_QUEUED)
-		json_object_object_add(o, "queued_ahead", json_object_new_uint64(m->queued_behind));
+		json_object_object_add(o, "queued_ahead", json_object_new_uint64(m->queued_ahead));
 	if (m->error[0])
 		json_object_object_add(o, "error", json_object_new_string(m->error));
 	if (m->prediction)
@@ -172,19 +183,43 @@ struct json_object *migration_to_json(const struct migration *m)
 	return o;
 }
 
+/*
+ * A move takes its place in line when it is asked for (control.c), before
+ * its checks, so that moves asked in order start in order however long each
+ * one's checks take. Under vmmigd.lock.
+ */
+void slot_join(struct migration *m)
+{
+	m->in_line = true;
+}
+
+/* Under vmmigd.lock: those in line before m, whose claim on a slot comes first. */
+static unsigned int ahead_of(const struct migration *m)
+{
+	const struct migration *x;
+	unsigned int n = 0;
+
+	for (x = vmmigd.migrations; x; x = x->next)
+		n += x->in_line && x->id < m->id;
+	return n;
+}
+
 bool slot_get(struct migration *m)
 {
-	uint64_t ticket;
 	struct timespec t;
+	unsigned int ahead;
 	bool ok;
 
 	pthread_mutex_lock(&vmmigd.lock);
-	ticket = vmmigd.next_ticket++;
+	m->in_line = true;
 	for (;;) {
 		unsigned int max = settings_max_migrations();
 
-		if (ticket == vmmigd.serving && (vmmigd.active < max || m->cancel))
+		/* Those ahead, even while still checking, get the free slots first. */
+		ahead = ahead_of(m);
+		if (vmmigd.active + ahead < max || m->cancel)
 			break;
+		m->queued_ahead = ahead;
 		if (m->progress.phase != MIG_QUEUED) {
 			m->progress.phase = MIG_QUEUED;
 			pthread_mutex_unlock(&vmmigd.lock);
@@ -192,21 +227,19 @@ bool slot_get(struct migration *m)
 			      m->vm, vmmigd.host, max);
 			pthread_mutex_lock(&vmmigd.lock);
 		}
-		m->queued_behind = ticket - vmmigd.serving;
 		pthread_cond_broadcast(&m->cond);
 		/* The limit may change under us: look again now and then. */
 		clock_gettime(CLOCK_REALTIME, &t);
 		t.tv_sec += 1;
 		pthread_cond_timedwait(&vmmigd.cond, &vmmigd.lock, &t);
 	}
-	vmmigd.serving++;
+	leave_line(m);
 	ok = !m->cancel;
 	if (ok) {
 		vmmigd.active++;
 		m->slot = true;
 		m->progress.phase = MIG_PREPARE;
 	}
-	pthread_cond_broadcast(&vmmigd.cond);
 	pthread_mutex_unlock(&vmmigd.lock);
 	return ok;
 }

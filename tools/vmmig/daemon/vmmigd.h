@@ -62,11 +62,12 @@ struct migration {
 	uint64_t stopcopy_ns, load_ns, commit_ns;
 	/* Source: the streams carried memory from copy_start_ns, copy_ns long. */
 	uint64_t copy_start_ns, copy_ns;
-	uint64_t queued_behind;			/* queued: migrations ahead */
+	uint64_t queued_ahead;			/* queued: migrations ahead */
 	char error[VMMIG_ERRLEN];
 	bool cancel;				/* asked to cancel */
 	bool done;				/* final phase reached */
 	bool slot;				/* holds a slot under max-migrations */
+	bool in_line;				/* waits for a slot (its place: id) */
 	/* Source: the stream sockets, shut down to cancel, and their networks. */
 	int sock[MIG_MAX_STREAMS];
 	unsigned int nsock;
@@ -97,7 +98,6 @@ struct daemon {
 	pthread_cond_t cond;		/* a slot freed, a setting changed */
 	struct migration *migrations;	/* newest first */
 	uint64_t next_id;
-	uint64_t next_ticket, serving;	/* the queue under max-migrations */
 	unsigned int active;
 	bool stopping;
 };
@@ -183,6 +183,7 @@ struct migration *migration_find(const char *vm, bool live_only);
 struct migration *migration_by_token(enum mig_dir dir, const char *token);
 uint64_t now_ns(void);
 /* Waits for a slot under max-migrations, in order; false if cancelled meanwhile. */
+void slot_join(struct migration *m);
 bool slot_get(struct migration *m);
 void slot_put(struct migration *m);
 /* Source: checks, then the whole move; the migration ends in a final phase. */
