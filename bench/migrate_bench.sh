@@ -42,14 +42,15 @@ order=()
 fails=0
 n=0
 # run_case NAME RATE [MOVE ARGS...]: one workload guest of MIB MiB that
-# dirties RATE pages a second, moved a -> b, then removed.
+# dirties RATE pages a second, moved a -> b, then removed. WL_EXTRA adds
+# to its --workload (",fill=on": its working set written once first).
 run_case() {
 	local name=$1 rate=$2 vm res t0 rc=0 p m retried
 	shift 2
 	n=$((n + 1))
 	vm=bench$n
 	t0=$SECONDS
-	if ! H a vm create "$vm" --memory "${MIB}M" --workload "dirty=$rate,wss=${WSS}M" >/dev/null ||
+	if ! H a vm create "$vm" --memory "${MIB}M" --workload "dirty=$rate,wss=${WSS}M${WL_EXTRA:-}" >/dev/null ||
 		! H a vm start "$vm" >/dev/null ||
 		! wait_for 60 started a "$vm" "$rate"; then
 		say "case=$name: the guest did not start"
@@ -96,9 +97,10 @@ run_case moderate-lz4 300 --compress lz4
 run_case moderate-zstd 300 --compress zstd
 
 # vmmigd's eBPF programs (counting, marking, RTT; issue 13) against none:
-# idle guests moved with both daemons' programs loaded, then with both
-# started without them (no CAP_BPF), alternately, three of each; the
-# medians of their copy-phase throughput side by side.
+# guests whose working set (MIB/2) is written once and then left alone,
+# so every move copies the same bytes, moved with both daemons' programs
+# loaded, then with both started without them (no CAP_BPF), alternately,
+# three of each; the medians of their copy-phase throughput side by side.
 bpf_daemons() {
 	local h
 	for h in a b; do
@@ -118,8 +120,8 @@ for i in 1 2 3; do
 			fails=$((fails + 1))
 			continue
 		fi
-		run_case "idle-bpf-$mode-$i" 0
-		bpf_mbs+=("$mode $(field "${line[idle-bpf-$mode-$i]:-}" mb_per_s)")
+		WL_EXTRA=,fill=on run_case "filled-bpf-$mode-$i" 0
+		bpf_mbs+=("$mode $(field "${line[filled-bpf-$mode-$i]:-}" mb_per_s)")
 	done
 done
 bpf_daemons on >/dev/null || :

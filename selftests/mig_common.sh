@@ -111,3 +111,5 @@ hjs() { H "$1" -j vm show "$2" | jq -r "$3"; }
 hcounter() { hjs "$1" "$2" .workload.counter; }
 hstate() { hjs "$1" "$2" .state 2>/dev/null || echo none; }
 hcounter_above() { [ "$(hcounter "$1" "$2")" -gt "$3" ]; }
+# gone HOST VM: VM's folder is not on HOST (a move's source removes it once its VMM ended).
+gone() { [ ! -e "$tmp/$1/state/$2" ]; }

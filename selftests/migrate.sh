@@ -71,7 +71,7 @@ expect_eq "done" "$(jq -r .migration.progress.phase <<<"$res")" "done"
 [ "$(wc -l <<<"$out")" -ge 2 ] && pass "progress lines before the result" || fail "no progress: $out"
 expect_eq "ran at b" "$(hstate b wl)" running
 expect_eq "same UUID at b" "$(hjs b wl .uuid)" "$uuid"
-[ ! -e "$tmp/a/state/wl" ] && pass "gone from a" || fail "a still has wl: $(ls "$tmp/a/state/wl")"
+wait_for 60 gone a wl && pass "gone from a" || fail "a still has wl: $(ls "$tmp/a/state/wl")"
 c1=$(hcounter b wl)
 [ "$c1" -ge "$c0" ] && pass "counter carried over ($c0 -> $c1)" || fail "counter went back: $c0 -> $c1"
 wait_for 30 hcounter_above b wl "$c1" && pass "guest writes on b" || fail "counter stuck on b"
@@ -98,7 +98,7 @@ expect_match "b shows it incoming" "$out" "wl incoming from a done"
 expect_rc 0 "move b -> a" -- H b move wl --to 10.77.0.1 --timeout 60 --on-timeout pause
 expect_match "one result line" "$(tail -n1 <<<"$out")" "^wl moved to a in [0-9.]+ s, downtime [0-9]+ ms .* rounds at [0-9.]+ MB/s$"
 expect_eq "runs at a again" "$(hstate a wl)" running
-[ ! -e "$tmp/b/state/wl" ] && pass "gone from b" || fail "b still has wl"
+wait_for 60 gone b wl && pass "gone from b" || fail "b still has wl"
 expect_rc 0 "the checksum holds after two moves" -- H a vm show wl --verify
 
 # The name taken at the destination: refused, nothing changes on either side.

@@ -12,6 +12,13 @@
 # client's bridge is seen to receive), so that bridge sends to b's port at
 # once. The largest gap between two replies is
 # the downtime the client sees. The guest's console goes on at b.
+#
+# Its disk moves with it (--include-storage, issue 14): the guest writes
+# it throughout, a numbered 4 KiB record after another over 128 slots,
+# each flushed (conv=fsync: the VMM's fdatasync) before the next; vmmigd
+# compares the disk's hashes at both ends at the switchover (--verify);
+# afterwards the guest, asked on TCP port 8, stops writing and reads back
+# every slot: each must hold the last record it wrote there.
 # shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
 # shellcheck source=selftests/vm_common.sh
@@ -62,16 +69,55 @@ for h in a b; do
 	ip -n "$c" link set "c$h" up
 done
 
+# The guest's disk writer and, on port 8, its check of what it wrote.
+cat >"$tmp/writer" <<'EOF'
+i=0
+while [ ! -e /tmp/stopw ]; do
+	printf '%-4096s' "W$i." | dd of=/dev/vda bs=4096 seek=$((i % 128)) conv=notrunc,fsync 2>/dev/null ||
+		{ echo "WRITE-FAILED $i"; break; }
+	echo $i >/tmp/lastw
+	i=$((i + 1))
+	# Paced: a busy guest would starve the source VMM's end (SCHED_IDLE)
+	# on a test VM of one CPU.
+	sleep 0.1
+done
+touch /tmp/wdone
+EOF
+cat >"$tmp/readback" <<'EOF'
+touch /tmp/stopw
+while [ ! -e /tmp/wdone ]; do sleep 0.1; done
+last=$(cat /tmp/lastw)
+blockdev --flushbufs /dev/vda
+bad=0 s=0
+while [ $s -lt 128 ] && [ $s -le $last ]; do
+	want=W$((last - (last - s) % 128))
+	got=$(dd if=/dev/vda bs=4096 skip=$s count=1 2>/dev/null | head -c 16 | cut -d. -f1)
+	[ "$got" = "$want" ] || { bad=$((bad + 1)); echo "SLOT $s: $got, wrote $want"; }
+	s=$((s + 1))
+done
+echo "READBACK $((last + 1)) records, $bad bad"
+EOF
 linux_initramfs "$tmp/initramfs.gz" '
 echo "VMMIG-LINUX-UP $(uname -r)"
 ip link set eth0 up; ip addr add '"$GUEST"'/24 dev eth0
 nc -ll -p 7 -e cat &
+mkdir -p /tmp
+cat >/bin/writer <<"EOF"
+'"$(cat "$tmp/writer")"'
+EOF
+cat >/bin/readback <<"EOF"
+'"$(cat "$tmp/readback")"'
+EOF
+sh /bin/writer &
+nc -ll -p 8 -e sh /bin/readback &
 i=0
-while :; do echo "TICK $i"; i=$((i + 1)); sleep 1; done' virtio_mmio virtio_net
+while :; do echo "TICK $i"; i=$((i + 1)); sleep 1; done' virtio_mmio virtio_net virtio_blk
+truncate -s 16M "$tmp/lx.img"
+mkdir -p "$tmp/bdisks"
 
 expect_rc 0 "create a Linux VM with a NIC on tap0 on a" -- H a vm create lx --memory 96M \
 	--vcpus 1 --kernel "$LINUX_KERNEL" --initrd "$tmp/initramfs.gz" --cmdline "$LINUX_CMDLINE" \
-	--nic tap=tap0,mac=52:54:00:12:34:57
+	--nic tap=tap0,mac=52:54:00:12:34:57 --disk "$tmp/lx.img"
 t=$(date +%s%N)
 expect_rc 0 "start on a" -- H a vm start lx
 if ! wait_for 240 ticks_past a 1; then
@@ -127,13 +173,14 @@ before=$(last_tick a)
 r0=$(replies)
 # Under the load of a nested TCG guest, vmmigd's TLS handshake can time
 # out: that move is aborted, the guest runs on at a, and it is tried once more.
-if H a -j move lx --to 10.77.0.2 >"$tmp/move.out" 2>"$tmp/move.err"; then
+mv_args=(--include-storage --storage-path "$tmp/bdisks" --verify)
+if H a -j move lx --to 10.77.0.2 "${mv_args[@]}" >"$tmp/move.out" 2>"$tmp/move.err"; then
 	pass "move a -> b"
 	out=$(cat "$tmp/move.out")
 else
 	echo "# the first move failed: $(cat "$tmp/move.err")"
 	expect_eq "still running at a after the failed move" "$(hstate a lx)" running
-	expect_rc 0 "move a -> b (again)" -- H a -j move lx --to 10.77.0.2
+	expect_rc 0 "move a -> b (again)" -- H a -j move lx --to 10.77.0.2 "${mv_args[@]}"
 fi
 res=$(tail -n1 <<<"$out")
 if [ "$(hstate b lx)" != running ]; then
@@ -144,7 +191,7 @@ fi
 r1=$(replies)
 echo "# $(jq -c '.migration | {elapsed_ns, downtime_ns}' <<<"$res" 2>/dev/null)"
 [ "$r1" -gt "$r0" ] && pass "replies during the move ($((r1 - r0)))" || fail "no reply during the move"
-[ ! -e "$tmp/a/state/lx" ] && pass "gone from a" || fail "a still has lx"
+wait_for 60 gone a lx && pass "gone from a" || fail "a still has lx"
 wait_for 10 test -s "$tmp/rarp"
 expect_eq "b announced the guest: RARP requests seen by the client's bridge" "$(cat "$tmp/rarp")" 5
 kill "$sniffer" 2>/dev/null
@@ -164,6 +211,19 @@ echo "# downtime the client saw: $gap ms (largest gap between replies, one every
 [ "$gap" -lt 30000 ] && pass "the client's gap is under 30 s" || fail "a gap of $gap ms"
 expect_rc 0 "a new connection to the guest at b" -- ip netns exec "$c" \
 	bash -c "exec 3<>/dev/tcp/$GUEST/7 && echo again >&3 && read -r -t 30 l <&3 && [ \"\$l\" = again ]"
+
+# The disk: the disks' hashes were equal at the switchover (--verify, else
+# no commit); the image is b's now; the guest reads back all it wrote.
+expect_eq "the disk is b's image now" "$(hjs b lx '.disks[0].path')" "$tmp/bdisks/lx.img"
+wait_for 60 test ! -e "$tmp/lx.img" && pass "a's image is gone" || fail "a still has $tmp/lx.img"
+[ "$(jq -r .migration.progress.disk_sent_bytes <<<"$res")" -gt 0 ] &&
+	pass "the disk went with the memory" || fail "no disk bytes: $(jq -c .migration.progress <<<"$res")"
+rb=$(ip netns exec "$c" bash -c "exec 3<>/dev/tcp/$GUEST/8 && timeout 120 cat <&3")
+echo "# guest: $(tail -n 1 <<<"$rb")"
+expect_match "the guest reads back every record it wrote, before and after the move" \
+	"$(tail -n 1 <<<"$rb")" "^READBACK [0-9]+ records, 0 bad$"
+[ "$(grep -o '^READBACK [0-9]*' <<<"$rb" | cut -d' ' -f2)" -gt 128 ] 2>/dev/null &&
+	pass "it wrote more than once over every slot" || fail "too few records: $rb"
 
 H b vm stop lx --force >/dev/null
 finish

@@ -165,7 +165,7 @@ grep -q " 1108 wl: stream [01]: network 10.81.0.0/24 failed mid-move (.*); movin
 grep -q " 1204 wl: stream [01] comes again, over network 10.82.0.0/24" "$tmp/b/vmmigd.log" &&
 	pass "event 1204 at b" || fail "no event 1204 at b"
 expect_eq "runs at b" "$(hstate b wl)" running
-[ ! -e "$tmp/a/state/wl" ] && pass "gone from a" || fail "a still has wl"
+wait_for 60 gone a wl && pass "gone from a" || fail "a still has wl"
 c=$(hcounter b wl)
 wait_for 30 hcounter_above b wl "$c" && pass "guest writes on b" || fail "counter stuck on b"
 ip -n "$(ns a)" link set "n1$NS_PREFIX" up

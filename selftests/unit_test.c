@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/netlink.h>
@@ -499,6 +500,64 @@ TEST(dctl_requests)
 	o = json_tokener_parse("{\"cmd\":\"list\",\"version\":9}");
 	EXPECT_EQ(-EPROTONOSUPPORT, dctl_request_from_json(o, &back, why));
 	json_object_put(o);
+}
+
+/* A move's storage: --disk SRC=DST checked, and the whole request across vmmigd's socket. */
+TEST(dctl_storage)
+{
+	struct dctl_request r = { .cmd = DCTL_MOVE }, back;
+	struct json_object *o;
+	char why[VMMIG_ERRLEN];
+
+	strcpy(r.vm, "wl");
+	strcpy(r.to, "b");
+	mig_opts_default(&r.mig);
+	r.storage.include = true;
+	r.storage.keep_source = true;
+	strcpy(r.storage.path, "/srv/vm");
+	ASSERT_EQ(0, mig_storage_add_map(&r.storage, "/a/d1.img=/b/one.img", why));
+	EXPECT_EQ(-EINVAL, mig_storage_add_map(&r.storage, "d1.img=/b/x.img", why));
+	EXPECT_STREQ("--disk 'd1.img=/b/x.img': SRC=DST, both absolute paths of at most 255 bytes",
+		     why);
+	EXPECT_EQ(-EINVAL, mig_storage_add_map(&r.storage, "/a/d1.img", why));
+	EXPECT_EQ(-EINVAL, mig_storage_add_map(&r.storage, "/a/d1.img=", why));
+	o = dctl_request_to_json(&r);
+	ASSERT_EQ(0, dctl_request_from_json(o, &back, why));
+	EXPECT_TRUE(back.storage.include);
+	EXPECT_TRUE(back.storage.keep_source);
+	EXPECT_STREQ("/srv/vm", back.storage.path);
+	ASSERT_EQ(1, back.storage.nmaps);
+	EXPECT_STREQ("/a/d1.img", back.storage.map[0].src);
+	EXPECT_STREQ("/b/one.img", back.storage.map[0].dst);
+	json_object_put(o);
+	o = json_tokener_parse("{\"cmd\":\"storage-move\",\"version\":1,\"vm\":\"wl\","
+			       "\"storage\":{\"path\":\"rel\"}}");
+	EXPECT_EQ(-EINVAL, dctl_request_from_json(o, &back, why));
+	EXPECT_STREQ("storage: 'path' must be an absolute path", why);
+	json_object_put(o);
+}
+
+/* The VMM's storage-move request: a path or "" per disk, nothing else. */
+TEST(ctl_storage_move)
+{
+	struct ctl_request a = { .cmd = CTL_REQ_STORAGE_MOVE, .ndisks = 2 }, *b = malloc(sizeof(*b));
+	struct json_object *o;
+	char why[VMMIG_ERRLEN];
+
+	strcpy(a.disks[0], "/new/d1.img");
+	o = ctl_request_to_json(&a);
+	ASSERT_EQ(0, ctl_request_from_json(o, b, why));
+	EXPECT_EQ(2, b->ndisks);
+	EXPECT_STREQ("/new/d1.img", b->disks[0]);
+	EXPECT_STREQ("", b->disks[1]);
+	json_object_put(o);
+	o = json_tokener_parse("{\"cmd\":\"storage-move\",\"version\":2,\"disks\":[\"x\"]}");
+	EXPECT_EQ(-EINVAL, ctl_request_from_json(o, b, why));
+	json_object_put(o);
+	o = json_tokener_parse("{\"cmd\":\"storage-move\",\"version\":2}");
+	EXPECT_EQ(-EINVAL, ctl_request_from_json(o, b, why));
+	json_object_put(o);
+	free(b);
 }
 
 TEST_HARNESS_MAIN

@@ -16,7 +16,13 @@
 
 static int check_main(int argc, char **argv)
 {
-	static const struct option lo[] = { { "to", required_argument, NULL, 't' }, {} };
+	static const struct option lo[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "include-storage", no_argument, NULL, OPT_INCLUDE_STORAGE },
+		{ "storage-path", required_argument, NULL, OPT_STORAGE_PATH },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{}
+	};
 	struct dctl_request r = { .cmd = DCTL_CHECK };
 	struct json_object *o, *c, *a, *e, *v;
 	bool ok;
@@ -24,6 +30,12 @@ static int check_main(int argc, char **argv)
 	int opt, err;
 
 	while ((opt = cmd_getopt(argc, argv, lo)) != -1) {
+		err = storage_option(opt, optarg, &r.storage);
+		if (err >= 0) {
+			if (err)
+				return err;
+			continue;
+		}
 		if (opt != 't')
 			return EXIT_USAGE;
 		if (strlen(optarg) >= sizeof(r.to))
@@ -33,6 +45,8 @@ static int check_main(int argc, char **argv)
 	err = vm_and_to(argc, argv, &r);
 	if (err)
 		return err;
+	if (!r.storage.include && (r.storage.path[0] || r.storage.nmaps))
+		return usage_error("--storage-path and --disk go with --include-storage");
 	if (vmmigd_call(&r, &o))
 		return EXIT_FAIL;
 	if (!json_object_object_get_ex(o, DCTL_KEY_CHECK, &c)) {
@@ -63,12 +77,14 @@ static int check_main(int argc, char **argv)
 const struct cmd check_cmd = {
 	.name = "check",
 	.fn = check_main,
-	.args = "NAME --to HOST[:PORT]",
+	.args = "NAME --to HOST[:PORT] [ --include-storage [ --storage-path DIR ] [ --disk SRC=DST ]... ]",
 	.help = "Checks whether a VM can move live to a host, and what stops it:\n"
 		"every reason, each with a stable ID and how to fix it: the VM's state, migration\n"
 		"on both hosts, reachability and authentication, the CPU vendor and\n"
 		"the CPU features the VM sees that HOST lacks, the state format and\n"
 		"definition, its NICs' taps and bridges and its disks there, a VM of\n"
-		"that name there; warnings for a full queue and for memory. Exit 0 when\n"
+		"that name there; warnings for a full queue and for memory. With\n"
+		"--include-storage, where the disks would go instead: no file there\n"
+		"already, the directory, and free space for their data. Exit 0 when\n"
 		"compatible, 1 when not. vmmig move runs the same checks first\n",
 };

@@ -2,6 +2,7 @@
 /* The CLI's side of vmmigd's socket (lib/dctl.h), shared by its objects. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "dctl.h"
@@ -47,6 +48,32 @@ void print_json_line(struct json_object *o)
 {
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	fflush(stdout);
+}
+
+int storage_option(int c, const char *arg, struct mig_storage *st)
+{
+	char why[VMMIG_ERRLEN];
+
+	switch (c) {
+	case OPT_INCLUDE_STORAGE:
+		st->include = true;
+		return 0;
+	case OPT_STORAGE_PATH:
+		if (arg[0] != '/' || strlen(arg) >= sizeof(st->path))
+			return usage_error("--storage-path '%s': an absolute path of at most %zu bytes",
+					   arg, sizeof(st->path) - 1);
+		snprintf(st->path, sizeof(st->path), "%s", arg);
+		/* No slash at the end: DIR/NAME stays one path. */
+		while (strlen(st->path) > 1 && st->path[strlen(st->path) - 1] == '/')
+			st->path[strlen(st->path) - 1] = '\0';
+		return 0;
+	case OPT_DISK:
+		return mig_storage_add_map(st, arg, why) ? usage_error("%s", why) : 0;
+	case OPT_KEEP_SOURCE:
+		st->keep_source = true;
+		return 0;
+	}
+	return -1;
 }
 
 int vm_and_to(int argc, char **argv, struct dctl_request *r)

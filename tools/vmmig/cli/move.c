@@ -15,6 +15,7 @@
 #include "dctl.h"
 #include "output.h"
 #include "parse.h"
+#include "vmdef.h"
 #include "vmmig.h"
 
 static uint64_t mono_ns(void)
@@ -81,6 +82,22 @@ static void show_prediction(struct json_object *m)
 	fflush(stdout);
 }
 
+/* The disks' part of a move's progress: beside the memory's, or alone. */
+static void show_disks(const struct mig_progress *p, const char *end)
+{
+	char a[32], b[32], c[32];
+
+	mib(p->disk_sent_bytes, a, sizeof(a));
+	mib(p->disk_bytes, b, sizeof(b));
+	mib(p->disk_dirty_bytes, c, sizeof(c));
+	if (p->total_pages)
+		printf(" | disks sent %s of %s, %s to send again%s", a, b, c, end);
+	else
+		printf("%s round %u: disks sent %s of %s, %s to send again%s",
+		       mig_phase_names[p->phase], p->round, a, b, c, end);
+	fflush(stdout);
+}
+
 static void show_progress(struct view *v, struct json_object *m)
 {
 	struct json_object *pj;
@@ -101,6 +118,17 @@ static void show_progress(struct view *v, struct json_object *m)
 		return;
 	e = eta(v, &p);
 	pct = p.total_pages ? (p.sent_pages > p.total_pages ? 100 : p.sent_pages * 100 / p.total_pages) : 0;
+	/* A storage move on this host: its disks alone. */
+	if (!p.total_pages && p.disk_bytes) {
+		if (v->tty)
+			printf("\r\033[K");
+		else if (!strcmp(v->last_phase, mig_phase_names[p.phase]) && v->last_round == p.round)
+			return;
+		snprintf(v->last_phase, sizeof(v->last_phase), "%s", mig_phase_names[p.phase]);
+		v->last_round = p.round;
+		show_disks(&p, v->tty ? "" : "\n");
+		return;
+	}
 	if (v->tty) {
 		char bar[21];
 		unsigned int i, fill = pct / 5;
@@ -114,6 +142,8 @@ static void show_progress(struct view *v, struct json_object *m)
 		       (uint64_t)((e + 999999999) / 1000000000ULL), p.expected_downtime_ms);
 		if (p.throttle_pct)
 			printf(" throttle %u%%", p.throttle_pct);
+		if (p.disk_bytes)
+			show_disks(&p, "");
 		fflush(stdout);
 		return;
 	}
@@ -129,6 +159,8 @@ static void show_progress(struct view *v, struct json_object *m)
 	       p.expected_downtime_ms);
 	if (p.throttle_pct)
 		printf(" throttle %u%%", p.throttle_pct);
+	if (p.disk_bytes)
+		show_disks(&p, "");
 	printf("\n");
 	fflush(stdout);
 }
@@ -154,7 +186,37 @@ static void print_result(struct json_object *o, bool ok)
 	       mib(sent, a, sizeof(a)), jget_u64(p, "round"));
 	if (copy_ns)
 		printf(" at %.1f MB/s", sent * 1e3 / copy_ns);
+	if (jget_u64(p, "disk_bytes"))
+		printf(", disks: %s of data sent", mib(jget_u64(p, "disk_sent_bytes"), a, sizeof(a)));
 	printf("\n");
+}
+
+/*
+ * Sends @r and shows its progress until vmmigd's reply, into *@o (to put):
+ * 0, -errno with @why, or -ENOTCONN after a message (no vmmigd).
+ */
+static int watch_request(const struct dctl_request *r, struct view *v, struct json_object **o,
+			 char *why)
+{
+	int fd, err;
+
+	*o = NULL;
+	fd = dctl_open(r, why);
+	if (fd < 0) {
+		error_msg(what, "%s", why);
+		return -ENOTCONN;
+	}
+	while ((err = dctl_next(fd, o, why)) == 1) {
+		if (output_is_json())
+			print_json_line(*o);
+		else if (!r->dry_run || !v->predicted)
+			show_progress(v, *o);
+		json_object_put(*o);
+	}
+	close(fd);
+	if (v->tty)
+		printf("\n");
+	return err;
 }
 
 static int move_main(int argc, char **argv)
@@ -170,6 +232,10 @@ static int move_main(int argc, char **argv)
 		{ "detach", no_argument, NULL, 'D' },
 		{ "verify", no_argument, NULL, 'v' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "include-storage", no_argument, NULL, OPT_INCLUDE_STORAGE },
+		{ "storage-path", required_argument, NULL, OPT_STORAGE_PATH },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "keep-source", no_argument, NULL, OPT_KEEP_SOURCE },
 		{}
 	};
 	struct dctl_request r = { .cmd = DCTL_MOVE };
@@ -178,10 +244,15 @@ static int move_main(int argc, char **argv)
 	struct json_object *o;
 	uint64_t n;
 	unsigned int i;
-	int c, fd, err;
+	int c, err;
 
 	mig_opts_default(&r.mig);
 	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
+		err = storage_option(c, optarg, &r.storage);
+		if (err > 0)
+			return err;
+		if (!err)
+			continue;
 		switch (c) {
 		case 't':
 			if (strlen(optarg) >= sizeof(r.to))
@@ -234,22 +305,11 @@ static int move_main(int argc, char **argv)
 	err = vm_and_to(argc, argv, &r);
 	if (err)
 		return err;
-
-	fd = dctl_open(&r, why);
-	if (fd < 0) {
-		error_msg(what, "%s", why);
+	if (!r.storage.include && (r.storage.path[0] || r.storage.nmaps || r.storage.keep_source))
+		return usage_error("--storage-path, --disk and --keep-source go with --include-storage");
+	err = watch_request(&r, &v, &o, why);
+	if (err == -ENOTCONN)
 		return EXIT_FAIL;
-	}
-	while ((err = dctl_next(fd, &o, why)) == 1) {
-		if (output_is_json())
-			print_json_line(o);
-		else if (!r.dry_run || !v.predicted)
-			show_progress(&v, o);
-		json_object_put(o);
-	}
-	close(fd);
-	if (v.tty)
-		printf("\n");
 	if (output_is_json() && o)
 		print_json_line(o);
 	else if (!err && r.dry_run && !v.predicted)
@@ -275,7 +335,8 @@ const struct cmd move_cmd = {
 	.fn = move_main,
 	.args = "NAME --to HOST[:PORT] [ --streams N ] [ --compress zstd[:LEVEL]|lz4|none ]\n"
 		"\t[ --bandwidth RATE ] [ --downtime-limit MS ] [ --timeout S ]\n"
-		"\t[ --on-timeout cancel|throttle|pause ] [ --verify ] [ --detach ] [ --dry-run ]",
+		"\t[ --on-timeout cancel|throttle|pause ] [ --verify ] [ --detach ] [ --dry-run ]\n"
+		"\t[ --include-storage [ --storage-path DIR ] [ --disk SRC=DST ]... [ --keep-source ] ]",
 	.help = "Moves a running VM live to another host (this host's vmmigd does it)\n"
 		"The VM keeps running while its memory is copied, then pauses for the last\n"
 		"pages and its device state and resumes on HOST. Until the destination has\n"
@@ -289,7 +350,16 @@ const struct cmd move_cmd = {
 		"  --timeout S       then --on-timeout: cancel (default), throttle the\n"
 		"                    vCPUs, or pause the VM and switch over\n"
 		"  --verify          compare the memory at both ends before the switchover\n"
-		"                    (a hash of all memory on each side, inside the downtime)\n"
+		"                    (a hash of all memory on each side, inside the downtime;\n"
+		"                    of the disks too with --include-storage)\n"
+		"  --include-storage the disks move too, while the VM runs (shared-nothing):\n"
+		"                    copied sparse beside the memory, the guest's writes\n"
+		"                    again each round, the last with the VM paused\n"
+		"  --storage-path DIR  there, each disk as DIR/ITS-FILE-NAME (default: the\n"
+		"                    same path as here)\n"
+		"  --disk SRC=DST    disk SRC to DST there (repeat per disk; before DIR)\n"
+		"  --keep-source     keep the images here after the move (else removed once\n"
+		"                    the VM runs there)\n"
 		"  --detach          return once started ('vmmig migration show NAME')\n"
 		"  --dry-run         only predict: sample the VM's dirty rate through\n"
 		"                    vmmig.ko, measure the path, and say whether the move\n"
@@ -331,11 +401,15 @@ static void print_migration(struct json_object *m)
 		print_json_line(m);
 		return;
 	}
-	printf("%" PRIu64 " %s %s %s %s %s round %" PRIu64 " sent %s elapsed %.1f s",
-	       jget_u64(m, "id"), jget_str(m, "vm"), jget_str(m, "direction"),
-	       !strcmp(jget_str(m, "direction"), "outgoing") ? "to" : "from", jget_str(m, "peer"),
-	       jget_str(p, "phase"), jget_u64(p, "round"),
-	       mib(jget_u64(p, "sent_bytes"), a, sizeof(a)), jget_u64(m, "elapsed_ns") / 1e9);
+	printf("%" PRIu64 " %s %s", jget_u64(m, "id"), jget_str(m, "vm"), jget_str(m, "direction"));
+	if (strcmp(jget_str(m, "direction"), "storage"))
+		printf(" %s %s", !strcmp(jget_str(m, "direction"), "outgoing") ? "to" : "from",
+		       jget_str(m, "peer"));
+	printf(" %s round %" PRIu64 " sent %s elapsed %.1f s", jget_str(p, "phase"),
+	       jget_u64(p, "round"), mib(jget_u64(p, "sent_bytes"), a, sizeof(a)),
+	       jget_u64(m, "elapsed_ns") / 1e9);
+	if (jget_u64(p, "disk_bytes"))
+		printf(" disks sent %s", mib(jget_u64(p, "disk_sent_bytes"), a, sizeof(a)));
 	if (jget_u64(m, "downtime_ns"))
 		printf(" downtime %.0f ms", jget_u64(m, "downtime_ns") / 1e6);
 	if (!strcmp(jget_str(p, "phase"), "queued"))
@@ -421,4 +495,84 @@ const struct cmd migration_cmd = {
 	.args = "{ list | show NAME | cancel NAME }",
 	.help = "Live migrations of this host (vmmigd): list, show, cancel\n",
 	.sub = &migration_table,
+};
+
+static int storage_move_main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "path", required_argument, NULL, OPT_STORAGE_PATH },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "keep-source", no_argument, NULL, OPT_KEEP_SOURCE },
+		{ "detach", no_argument, NULL, 'D' },
+		{}
+	};
+	struct dctl_request r = { .cmd = DCTL_STORAGE_MOVE };
+	struct view v = { .tty = isatty(STDOUT_FILENO) && !output_is_json() };
+	struct json_object *o, *m, *p;
+	char why[VMMIG_ERRLEN], a[32];
+	int c, err;
+
+	r.storage.include = true;
+	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
+		err = storage_option(c, optarg, &r.storage);
+		if (err > 0)
+			return err;
+		if (err && c != 'D')
+			return EXIT_USAGE;
+		r.detach |= c == 'D';
+	}
+	err = cmd_args(argc, argv, "NAME");
+	if (err)
+		return err;
+	if (vmdef_check_name(argv[optind], why))
+		return usage_error("%s", why);
+	snprintf(r.vm, sizeof(r.vm), "%s", argv[optind]);
+	if (!r.storage.path[0] && !r.storage.nmaps)
+		return usage_error("where to? --path DIR or --disk SRC=DST");
+	err = watch_request(&r, &v, &o, why);
+	if (err == -ENOTCONN)
+		return EXIT_FAIL;
+	m = json_object_object_get(o, DCTL_KEY_MIGRATION);
+	p = json_object_object_get(m, "progress");
+	if (output_is_json() && o)
+		print_json_line(o);
+	else if (!err && r.detach)
+		printf("%s: moving its storage (migration %" PRIu64 "); see 'vmmig migration show %s'\n",
+		       r.vm, jget_u64(m, "id"), r.vm);
+	else if (!err)
+		printf("%s: its storage moved in %.1f s, %s copied in %" PRIu64 " rounds\n", r.vm,
+		       jget_u64(m, "elapsed_ns") / 1e9,
+		       mib(jget_u64(p, "disk_sent_bytes"), a, sizeof(a)), jget_u64(p, "round") + 1);
+	json_object_put(o);
+	if (err) {
+		error_msg(what, "%s", why);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static const struct cmd storage_move_cmd = {
+	.name = "move", .fn = storage_move_main,
+	.args = "NAME { --path DIR | --disk SRC=DST }... [ --keep-source ] [ --detach ]",
+	.help = "Moves a running VM's disks to other images on this host (Move-VMStorage)\n"
+		"Each disk is copied sparse while the VM runs, then what the guest wrote\n"
+		"meanwhile, round after round; the last writes are copied with the vCPUs\n"
+		"paused, then the VM goes on with the new images, and its definition\n"
+		"names them. A failure or a cancel ('vmmig migration cancel NAME') leaves\n"
+		"it on its images and removes the new ones. Counted against the host's\n"
+		"max-storage-migrations.\n"
+		"  --path DIR        each disk as DIR/ITS-FILE-NAME\n"
+		"  --disk SRC=DST    disk SRC to DST (repeat per disk; before --path); a\n"
+		"                    disk given neither stays where it is\n"
+		"  --keep-source     keep the old images (else removed once it is done)\n"
+		"  --detach          return once started ('vmmig migration show NAME')\n",
+};
+static const struct cmd *const storage_cmds[] = { &storage_move_cmd };
+static const struct cmd_table storage_table = CMD_TABLE("storage", storage_cmds, NULL, NULL);
+
+const struct cmd storage_cmd = {
+	.name = "storage",
+	.args = "move NAME --path DIR ...",
+	.help = "A running VM's disks, moved on this host (vmmigd)\n",
+	.sub = &storage_table,
 };

@@ -31,8 +31,8 @@ static const struct cmd help_cmd = {
 };
 
 static const struct cmd *const objects[] = {
-	&host_cmd, &monitor_cmd, &kvm_cmd, &vm_cmd, &move_cmd, &migration_cmd, &cluster_cmd, &network_cmd, &stats_cmd,
-	&check_cmd, &version_cmd,
+	&host_cmd, &monitor_cmd, &kvm_cmd, &vm_cmd, &move_cmd, &migration_cmd, &storage_cmd,
+	&cluster_cmd, &network_cmd, &stats_cmd, &check_cmd, &version_cmd,
 	&help_cmd,
 };
 

@@ -87,7 +87,7 @@ int cli_close(struct vmmig_nl *nl, int err);
 
 /* The objects. */
 extern const struct cmd host_cmd, monitor_cmd, kvm_cmd, vm_cmd, move_cmd, migration_cmd,
-	cluster_cmd, check_cmd, network_cmd, stats_cmd, version_cmd;
+	cluster_cmd, check_cmd, network_cmd, stats_cmd, storage_cmd, version_cmd;
 /* network.c: `host set use-any-network on|off`, through vmmigd. */
 int network_use_any(bool on);
 /* host_cert.c: `host cert`. */
@@ -117,5 +117,17 @@ const char *jget_str(struct json_object *o, const char *key);
 void print_json_line(struct json_object *o);
 /* After cmd_getopt(): NAME, a valid VM name, into @r->vm; --to given. */
 int vm_and_to(int argc, char **argv, struct dctl_request *r);
+/*
+ * The storage options of move, check and storage move, as getopt codes:
+ * --include-storage, --storage-path DIR (--path DIR), --disk SRC=DST,
+ * --keep-source. 0 when @c was one of them, EXIT_USAGE after a message for
+ * a bad one, -1 when @c is another option.
+ */
+#define OPT_INCLUDE_STORAGE	0x100
+#define OPT_STORAGE_PATH	0x101
+#define OPT_DISK		0x102
+#define OPT_KEEP_SOURCE		0x103
+struct mig_storage;
+int storage_option(int c, const char *arg, struct mig_storage *st);
 
 #endif

@@ -114,7 +114,7 @@ static void tap_master(const char *tap, char *br, size_t len)
 }
 
 /* The CHECK frame: the VM's definition and what the source sees of its devices. */
-static struct json_object *check_frame(const struct vmdef *d)
+static struct json_object *check_frame(const struct vmdef *d, const struct storage_plan *plan)
 {
 	struct json_object *o = json_object_new_object(), *nics = json_object_new_array();
 	char br[IFNAMSIZ + 1];
@@ -131,6 +131,8 @@ static struct json_object *check_frame(const struct vmdef *d)
 		json_object_array_add(nics, n);
 	}
 	json_object_object_add(o, "nics", nics);
+	if (plan)
+		json_object_object_add(o, "storage", storage_plan_to_json(plan));
 	return o;
 }
 
@@ -193,7 +195,8 @@ static void check_cpu(const struct vmdef *d, struct issues *is)
 	free(names);
 }
 
-static void check_devices(const struct vmdef *d, struct json_object *nics, struct issues *is)
+static void check_devices(const struct vmdef *d, struct json_object *nics, bool storage,
+			  struct issues *is)
 {
 	char br[IFNAMSIZ + 1];
 	int i;
@@ -224,13 +227,14 @@ static void check_devices(const struct vmdef *d, struct json_object *nics, struc
 				  "%s's tap %s is in bridge %s, at the source in %s", vmmigd.host,
 				  d->nics[i].tap, br, want);
 	}
-	for (i = 0; i < d->ndisks; i++)
+	/* Disks that move with the VM: storage_check() looks at their destinations. */
+	for (i = 0; !storage && i < d->ndisks; i++)
 		if (!d->disks[i].path)
 			issue_add(is, CHECK_DEFINITION, true, NULL, "disk %d of %s has no path", i,
 				  d->name);
 		else if (access(d->disks[i].path, d->disks[i].readonly ? R_OK : R_OK | W_OK))
 			issue_add(is, CHECK_DISK, true,
-				  "share the disk with the destination at the same path (or move the storage too, when vmmig can)",
+				  "share the disk with the destination at the same path, or move it with the VM (--include-storage)",
 				  "%s cannot %s disk %s: %s", vmmigd.host,
 				  d->disks[i].readonly ? "read" : "read and write", d->disks[i].path,
 				  strerror(errno));
@@ -239,7 +243,8 @@ static void check_devices(const struct vmdef *d, struct json_object *nics, struc
 /* The destination's side: everything it can see, into CHECK_REPLY. */
 void check_serve(struct tls_conn *c, struct json_object *frame)
 {
-	struct json_object *o = json_object_new_object(), *v, *nics = NULL;
+	struct json_object *o = json_object_new_object(), *v, *nics = NULL, *st = NULL;
+	struct storage_plan plan;
 	struct issues is = { 0 };
 	struct vmdef def = { 0 }, other;
 	char why[VMMIG_ERRLEN];
@@ -270,7 +275,13 @@ void check_serve(struct tls_conn *c, struct json_object *frame)
 	}
 	check_cpu(&def, &is);
 	json_object_object_get_ex(frame, "nics", &nics);
-	check_devices(&def, nics, &is);
+	json_object_object_get_ex(frame, "storage", &st);
+	check_devices(&def, nics, st, &is);
+	if (st && storage_plan_from_json(st, &def, &plan, why))
+		issue_add(&is, CHECK_DEFINITION, true, "use the same version of vmmig on both hosts",
+			  "%s cannot read where the disks would go: %s", vmmigd.host, why);
+	else if (st)
+		storage_check(&plan, def.name, &is);
 	avail = meminfo("MemAvailable");
 	if (avail && avail < def.memory)
 		issue_add(&is, CHECK_MEMORY, false, NULL,
@@ -283,9 +294,10 @@ out:
 	json_object_put(o);
 }
 
-int check_remote(struct tls_conn *c, const struct vmdef *d, struct issues *is, char *why)
+int check_remote(struct tls_conn *c, const struct vmdef *d, const struct storage_plan *plan,
+		 struct issues *is, char *why)
 {
-	struct json_object *o = check_frame(d), *r = NULL, *a;
+	struct json_object *o = check_frame(d, plan), *r = NULL, *a;
 	size_t i;
 	int type;
 
@@ -312,9 +324,10 @@ int check_remote(struct tls_conn *c, const struct vmdef *d, struct issues *is, c
 	return 0;
 }
 
-struct json_object *check_run(const char *vm, const char *to)
+struct json_object *check_run(const char *vm, const char *to, const struct mig_storage *storage)
 {
 	struct json_object *o = json_object_new_object(), *hello, *r = NULL;
+	struct storage_plan sp;
 	struct issues is = { 0 };
 	char dir[4096], why[VMMIG_ERRLEN] = "";
 	struct vmdef d = { 0 };
@@ -325,6 +338,10 @@ struct json_object *check_run(const char *vm, const char *to)
 	json_object_object_add(o, "to", json_object_new_string(to));
 	if (check_local(vm, &d, dir, sizeof(dir), &is))
 		goto out;
+	if (storage->include && storage_plan_make(storage, &d, &sp, why)) {
+		issue_add(&is, CHECK_STORAGE_PATH, true, NULL, "%s", why);
+		goto out;
+	}
 	c = peer_connect(to, &err, why);
 	if (!c) {
 		issue_add(&is, err == -EACCES ? CHECK_AUTH : CHECK_UNREACHABLE, true,
@@ -357,7 +374,7 @@ struct json_object *check_run(const char *vm, const char *to)
 			  to, vmmigd.host);
 		goto out;
 	}
-	if (check_remote(c, &d, &is, why))
+	if (check_remote(c, &d, storage->include ? &sp : NULL, &is, why))
 		issue_add(&is, CHECK_UNREACHABLE, true, NULL, "%s", why);
 out:
 	if (c)

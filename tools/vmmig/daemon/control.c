@@ -107,15 +107,16 @@ static void watch(int fd, struct migration *m)
 	json_object_put(o);
 }
 
-static void move(int fd, const struct dctl_request *r)
+/* A move, or a storage move: its thread runs @fn; the CLI watches it, or not (detach). */
+static void start(int fd, const struct dctl_request *r, enum mig_dir dir, void *(*fn)(void *))
 {
 	struct migration *m;
 	struct json_object *o;
 	char why[VMMIG_ERRLEN];
 	pthread_t t;
 
-	if (vmdef_check_name(r->vm, why) || !r->to[0]) {
-		send_reply(fd, -EINVAL, r->to[0] ? why : "move needs --to HOST", NULL);
+	if (vmdef_check_name(r->vm, why)) {
+		send_reply(fd, -EINVAL, why, NULL);
 		return;
 	}
 	pthread_mutex_lock(&vmmigd.lock);
@@ -123,19 +124,25 @@ static void move(int fd, const struct dctl_request *r)
 	pthread_mutex_unlock(&vmmigd.lock);
 	if (m) {
 		snprintf(why, sizeof(why), "%s is already %s (migration %llu)", r->vm,
-			 m->dir == MIG_OUT ? "moving out" : "moving in", (unsigned long long)m->id);
+			 m->dir == MIG_OUT ? "moving out" :
+			 m->dir == MIG_IN ? "moving in" : "moving its storage",
+			 (unsigned long long)m->id);
 		send_reply(fd, -EBUSY, why, NULL);
 		return;
 	}
-	m = migration_new(MIG_OUT, r->vm);
-	snprintf(m->to, sizeof(m->to), "%s", r->to);
-	m->opts = r->mig;
-	m->opts.transport_auth = false;		/* vmmigd's to set, not the user's */
-	m->dry_run = r->dry_run;
+	m = migration_new(dir, r->vm);
+	m->storage_req = r->storage;
+	if (dir == MIG_OUT) {
+		snprintf(m->to, sizeof(m->to), "%s", r->to);
+		m->opts = r->mig;
+		m->opts.transport_auth = false;		/* vmmigd's to set, not the user's */
+		m->opts.storage = r->storage.include;
+		m->dry_run = r->dry_run;
+	}
 	pthread_mutex_lock(&vmmigd.lock);
 	slot_join(m);
 	pthread_mutex_unlock(&vmmigd.lock);
-	if (pthread_create(&t, NULL, source_run, m)) {
+	if (pthread_create(&t, NULL, fn, m)) {
 		migration_fail(m, MIG_FAILED, "cannot start a thread");
 		send_reply(fd, -EAGAIN, m->error, NULL);
 		return;
@@ -151,6 +158,27 @@ static void move(int fd, const struct dctl_request *r)
 	pthread_mutex_unlock(&vmmigd.lock);
 	send_reply(fd, 0, NULL, o);
 	json_object_put(o);
+}
+
+static void move(int fd, const struct dctl_request *r)
+{
+	const struct mig_storage *st = &r->storage;
+
+	if (!r->to[0]) {
+		send_reply(fd, -EINVAL, "move needs --to HOST", NULL);
+		return;
+	}
+	if (!st->include && (st->path[0] || st->nmaps || st->keep_source)) {
+		send_reply(fd, -EINVAL,
+			   "--storage-path, --disk and --keep-source go with --include-storage", NULL);
+		return;
+	}
+	start(fd, r, MIG_OUT, source_run);
+}
+
+static void storage_move(int fd, const struct dctl_request *r)
+{
+	start(fd, r, MIG_STORAGE, storage_run);
 }
 
 static void list(int fd, const struct dctl_request *r)
@@ -301,7 +329,7 @@ static void check(int fd, const struct dctl_request *r)
 		return;
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, DCTL_KEY_CHECK, check_run(r->vm, r->to));
+	json_object_object_add(o, DCTL_KEY_CHECK, check_run(r->vm, r->to, &r->storage));
 	send_reply(fd, 0, NULL, o);
 	json_object_put(o);
 }
@@ -384,6 +412,9 @@ void *control_client(void *arg)
 	case DCTL_NETWORK_LIST:
 	case DCTL_NETWORK_ANY:
 		network(fd, r);
+		break;
+	case DCTL_STORAGE_MOVE:
+		storage_move(fd, r);
 		break;
 	case DCTL_NCMDS:
 		break;

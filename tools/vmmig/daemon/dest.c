@@ -31,6 +31,7 @@ struct dest {
 	char source[300];		/* the source's listener, to ask the outcome */
 	char dir[4096];
 	bool created, started;
+	struct storage_plan plan;	/* with storage: the images made here */
 	char why[VMMIG_ERRLEN];
 };
 
@@ -68,6 +69,69 @@ static void marker(struct dest *d, bool on)
 		unlink(path);
 }
 
+/* Where the disks go, as the source planned it, checked here as `vmmig check` does. */
+static int storage_plan(struct dest *d, struct json_object *req, const struct vmdef *def)
+{
+	struct issues is = { 0 };
+	struct json_object *v;
+	int err = 0;
+
+	if (!json_object_object_get_ex(req, "storage", &v) ||
+	    storage_plan_from_json(v, def, &d->plan, d->why))
+		return -EPROTO;
+	storage_check(&d->plan, def->name, &is);
+	if (is.errors) {
+		issues_why(&is, d->why);
+		err = -EPERM;
+	}
+	json_object_put(is.a);
+	return err;
+}
+
+/*
+ * The new images, sparse, each listed in the folder as soon as it exists:
+ * a failed move, or a restart of vmmigd before the VM arrived, removes
+ * them (drop()).
+ */
+static int storage_make(struct dest *d)
+{
+	char path[4200], *list;
+	size_t len = 0;
+	unsigned int i;
+	int err;
+
+	err = storage_create(&d->plan, d->why);
+	list = calloc(d->plan.n, MIG_PATH_MAX + 1);
+	for (i = 0; list && i < d->plan.n; i++)
+		if (d->plan.d[i].created)
+			len += sprintf(list + len, "%s\n", d->plan.d[i].dst);
+	snprintf(path, sizeof(path), "%s/%s", d->dir, CTL_INCOMING_DISKS_FILE);
+	if (!list || write_file_atomic(path, list)) {
+		storage_remove(&d->plan, true, false);
+		if (!err)
+			snprintf(d->why, sizeof(d->why), "cannot write %.200s", path);
+		err = err ?: -EIO;
+	}
+	free(list);
+	return err;
+}
+
+/* The images made here for an incoming VM that did not arrive. */
+static void storage_drop(struct dest *d)
+{
+	char path[4200], *text = NULL, *line, *save;
+
+	snprintf(path, sizeof(path), "%s/%s", d->dir, CTL_INCOMING_DISKS_FILE);
+	if (read_file(path, &text))
+		return;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (unlink(line) && errno != ENOENT)
+			event(EV_MIG_IN_FAILED, d->m, "%s: cannot remove %s: %s", d->m->vm, line,
+			      strerror(errno));
+	free(text);
+	unlink(path);
+}
+
 /* The request's checks and the VM's folder; 0, or a refusal in d->why. */
 static int prepare(struct dest *d, struct json_object *req, struct vmdef *def)
 {
@@ -103,6 +167,12 @@ static int prepare(struct dest *d, struct json_object *req, struct vmdef *def)
 			 vmmigd.host);
 		return -EEXIST;
 	}
+	if (m->opts.storage) {
+		err = storage_plan(d, req, def);
+		if (err)
+			return err;
+		storage_apply(&d->plan, def);
+	}
 	err = vmctl_create(&c, def);
 	if (err) {
 		snprintf(d->why, sizeof(d->why), "%s", c.err);
@@ -111,7 +181,7 @@ static int prepare(struct dest *d, struct json_object *req, struct vmdef *def)
 	d->created = true;
 	vmctl_dir(&c, def->name, d->dir, sizeof(d->dir));
 	marker(d, true);
-	return 0;
+	return m->opts.storage ? storage_make(d) : 0;
 }
 
 /* The source spoke (ABORT: it was cancelled) or left before the streams. */
@@ -260,6 +330,9 @@ static void drop(struct dest *d)
 	if (d->started && !ctl_call(d->dir, &r, &rep, 5000, why))
 		json_object_put(rep);
 	if (d->created) {
+		/* The VMM has ended: nothing holds the images any more. */
+		vmctl_wait(&c, d->m->vm, 10000);
+		storage_drop(d);
 		vmctl_wait(&c, d->m->vm, 10000);
 		if (vmctl_delete(&c, d->m->vm))
 			event(EV_MIG_IN_FAILED, d->m, "%s: cannot remove its folder: %s", d->m->vm,
@@ -318,7 +391,7 @@ static void finish(struct dest *d)
 {
 	struct migration *m = d->m;
 	struct json_object *r = NULL;
-	char why[VMMIG_ERRLEN];
+	char why[VMMIG_ERRLEN], path[4200];
 	int type, outcome;
 
 	if (d->ctl) {
@@ -350,6 +423,9 @@ static void finish(struct dest *d)
 		}
 		if (type == FRAME_COMMIT)
 			reply(d->ctl, FRAME_RESUMED, NULL);
+		/* The images are the VM's now. */
+		snprintf(path, sizeof(path), "%s/%s", d->dir, CTL_INCOMING_DISKS_FILE);
+		unlink(path);
 		migration_set_phase(m, MIG_DONE);
 		event(EV_MIG_IN_DONE, m, "%s: arrived from %s and runs here", m->vm, m->peer);
 		return;
@@ -477,15 +553,23 @@ void dest_session(struct tls_conn *c, struct json_object *hello)
 	ready_mark(&d);
 	o = json_object_new_object();
 	if (m->opts.verify) {
-		struct vm_status st;
-		struct vmctl vc;
+		/* The disks' hash too when they came with it. */
+		struct ctl_request sreq = { .cmd = CTL_REQ_STATUS, .hash = m->opts.storage };
+		struct ctl_status *st = calloc(1, sizeof(*st));
+		struct json_object *rep = NULL;
 		char h[24];
 
-		vmctl_init(&vc, vmmigd.state_dir);
-		if (!vmctl_status(&vc, m->vm, &st) && st.has_vmm && st.vmm.has_memory_hash) {
-			snprintf(h, sizeof(h), "0x%llx", (unsigned long long)st.vmm.memory_hash);
+		if (st && !ctl_call(d.dir, &sreq, &rep, 60000, why) &&
+		    !ctl_status_from_json(rep, st, why) && st->has_memory_hash) {
+			snprintf(h, sizeof(h), "0x%llx", (unsigned long long)st->memory_hash);
 			json_object_object_add(o, "memory_hash", json_object_new_string(h));
+			if (st->has_disk_hash) {
+				snprintf(h, sizeof(h), "0x%llx", (unsigned long long)st->disk_hash);
+				json_object_object_add(o, "disk_hash", json_object_new_string(h));
+			}
 		}
+		json_object_put(rep);
+		free(st);
 	}
 	peer_send(c, FRAME_READY, o);
 	json_object_put(o);

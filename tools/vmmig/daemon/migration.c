@@ -90,6 +90,26 @@ void migration_set_phase(struct migration *m, enum mig_phase phase)
 	pthread_mutex_unlock(&vmmigd.lock);
 }
 
+bool migration_progress(struct migration *m, struct json_object *line)
+{
+	char why[VMMIG_ERRLEN];
+	struct mig_progress p;
+	struct json_object *v;
+
+	if (!line || !json_object_object_get_ex(line, CTL_KEY_PROGRESS, &v))
+		return false;
+	if (mig_progress_from_json(v, &p, why))
+		return true;
+	pthread_mutex_lock(&vmmigd.lock);
+	p.elapsed_ns = now_ns() - m->start_ns;
+	if (p.phase == MIG_STOPCOPY && m->progress.phase != MIG_STOPCOPY)
+		m->pause_ns = now_ns();
+	m->progress = p;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&vmmigd.lock);
+	return true;
+}
+
 void migration_fail(struct migration *m, enum mig_phase phase, const char *fmt, ...)
 {
 	va_list ap;
@@ -135,7 +155,8 @@ struct json_object *migration_to_json(const struct migration *m)
 	json_object_object_add(o, "vm", json_object_new_string(m->vm));
 	json_object_object_add(o, "uuid", json_object_new_string(vmdef_uuid_str(m->uuid, uuid)));
 	json_object_object_add(o, "direction",
-			       json_object_new_string(m->dir == MIG_OUT ? "outgoing" : "incoming"));
+			       json_object_new_string(m->dir == MIG_OUT ? "outgoing" :
+						      m->dir == MIG_IN ? "incoming" : "storage"));
 	json_object_object_add(o, "peer", json_object_new_string(m->peer[0] ? m->peer : m->to));
 	if (m->transport[0])
 		json_object_object_add(o, "transport", json_object_new_string(m->transport));
@@ -193,38 +214,59 @@ void slot_join(struct migration *m)
 	m->in_line = true;
 }
 
-/* Under vmmigd.lock: those in line before m, whose claim on a slot comes first. */
-static unsigned int ahead_of(const struct migration *m)
+/*
+ * A live move takes a slot under max-migrations; one with its disks, or a
+ * storage move, one under max-storage-migrations.
+ */
+static bool needs_live(const struct migration *m)
+{
+	return m->dir != MIG_STORAGE;
+}
+
+static bool needs_storage(const struct migration *m)
+{
+	return m->dir == MIG_STORAGE || m->opts.storage;
+}
+
+/*
+ * Under vmmigd.lock: those in line before m that want the same kind of
+ * slot (@storage), whose claim on one comes first.
+ */
+static unsigned int ahead_of(const struct migration *m, bool storage)
 {
 	const struct migration *x;
 	unsigned int n = 0;
 
 	for (x = vmmigd.migrations; x; x = x->next)
-		n += x->in_line && x->id < m->id;
+		n += x->in_line && x->id < m->id && (storage ? needs_storage(x) : needs_live(x));
 	return n;
 }
 
 bool slot_get(struct migration *m)
 {
+	bool live = needs_live(m), storage = needs_storage(m), ok, live_ok, storage_ok;
+	unsigned int max, smax, ahead, sahead;
 	struct timespec t;
-	unsigned int ahead;
-	bool ok;
 
 	pthread_mutex_lock(&vmmigd.lock);
 	m->in_line = true;
 	for (;;) {
-		unsigned int max = settings_max_migrations();
-
+		max = settings_max_migrations();
+		smax = settings_max_storage_migrations();
 		/* Those ahead, even while still checking, get the free slots first. */
-		ahead = ahead_of(m);
-		if (vmmigd.active + ahead < max || m->cancel)
+		ahead = live ? ahead_of(m, false) : 0;
+		sahead = storage ? ahead_of(m, true) : 0;
+		live_ok = !live || vmmigd.active + ahead < max;
+		storage_ok = !storage || vmmigd.storage_active + sahead < smax;
+		if ((live_ok && storage_ok) || m->cancel)
 			break;
-		m->queued_ahead = ahead;
+		m->queued_ahead = live_ok ? sahead : ahead;
 		if (m->progress.phase != MIG_QUEUED) {
 			m->progress.phase = MIG_QUEUED;
 			pthread_mutex_unlock(&vmmigd.lock);
-			event(EV_MIG_QUEUED, m, "%s: queued on %s: max-migrations %u reached",
-			      m->vm, vmmigd.host, max);
+			event(EV_MIG_QUEUED, m, "%s: queued on %s: %s %u reached", m->vm,
+			      vmmigd.host, live_ok ? "max-storage-migrations" : "max-migrations",
+			      live_ok ? smax : max);
 			pthread_mutex_lock(&vmmigd.lock);
 		}
 		pthread_cond_broadcast(&m->cond);
@@ -236,8 +278,10 @@ bool slot_get(struct migration *m)
 	leave_line(m);
 	ok = !m->cancel;
 	if (ok) {
-		vmmigd.active++;
-		m->slot = true;
+		vmmigd.active += live;
+		vmmigd.storage_active += storage;
+		m->slot = live;
+		m->storage_slot = storage;
 		m->progress.phase = MIG_PREPARE;
 	}
 	pthread_mutex_unlock(&vmmigd.lock);
@@ -250,6 +294,10 @@ void slot_put(struct migration *m)
 	if (m->slot) {
 		vmmigd.active--;
 		m->slot = false;
+	}
+	if (m->storage_slot) {
+		vmmigd.storage_active--;
+		m->storage_slot = false;
 	}
 	pthread_cond_broadcast(&vmmigd.cond);
 	pthread_mutex_unlock(&vmmigd.lock);

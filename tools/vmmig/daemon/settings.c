@@ -138,6 +138,13 @@ unsigned int settings_max_migrations(void)
 	return host_get(&h) ? 2 : h.max_migrations;
 }
 
+unsigned int settings_max_storage_migrations(void)
+{
+	struct vmmig_host h;
+
+	return host_get(&h) ? 2 : h.max_storage_migrations;
+}
+
 static int on_message(struct nl_msg *msg, void *arg)
 {
 	struct nlmsghdr *hdr = nlmsg_hdr(msg);

@@ -50,7 +50,8 @@ struct source {
 	struct json_object *ready;		/* READY, when it came early */
 	uint64_t stream_end_ns, ready_ns;	/* the VMM's reply, READY */
 	uint64_t connect_ns;			/* the control connection's setup */
-	bool has_hash;
+	bool has_hash, has_disk_hash;
+	uint64_t disk_hash;
 	uint64_t hash;				/* memory at the pause (--verify) */
 	char dir[4096];
 	char why[VMMIG_ERRLEN];
@@ -66,6 +67,8 @@ static struct json_object *request(struct source *s, const struct vmdef *d)
 	json_object_object_add(o, "definition", vmdef_to_json(d));
 	json_object_object_add(o, "migration", mig_opts_to_json(&s->m->opts));
 	json_object_object_add(o, "state_version", json_object_new_int(VMSTATE_VERSION));
+	if (s->m->opts.storage)
+		json_object_object_add(o, "storage", storage_plan_to_json(&s->m->storage));
 	return o;
 }
 
@@ -115,7 +118,7 @@ static int negotiate(struct source *s, const struct vmdef *d)
 	if (err)
 		return fail(s, err, "%s", why);
 	/* The destination's pre-flight checks, as `vmmig check` shows them. */
-	err = check_remote(s->ctl, d, &is, why);
+	err = check_remote(s->ctl, d, m->opts.storage ? &m->storage : NULL, &is, why);
 	if (err)
 		fail(s, err, "%s", why);
 	else if (is.errors) {
@@ -620,18 +623,7 @@ static int precopy(struct source *s, const int *fds)
 			json_object_put(o);
 			continue;
 		}
-		if (o && json_object_object_get_ex(o, CTL_KEY_PROGRESS, &v)) {
-			struct mig_progress p;
-
-			if (!mig_progress_from_json(v, &p, why)) {
-				pthread_mutex_lock(&vmmigd.lock);
-				p.elapsed_ns = now_ns() - m->start_ns;
-				if (p.phase == MIG_STOPCOPY && m->progress.phase != MIG_STOPCOPY)
-					m->pause_ns = now_ns();
-				m->progress = p;
-				pthread_cond_broadcast(&m->cond);
-				pthread_mutex_unlock(&vmmigd.lock);
-			}
+		if (migration_progress(m, o)) {
 			json_object_put(o);
 			continue;
 		}
@@ -644,6 +636,8 @@ static int precopy(struct source *s, const int *fds)
 		if (!ctl_save_from_json(o, &res, why)) {
 			s->has_hash = res.has_memory_hash;
 			s->hash = res.memory_hash;
+			s->has_disk_hash = res.has_disk_hash;
+			s->disk_hash = res.disk_hash;
 			s->stream_end_ns = now_ns();
 			pthread_mutex_lock(&vmmigd.lock);
 			m->progress.round = res.rounds;
@@ -727,6 +721,14 @@ static int wait_ready(struct source *s)
 		if (m->opts.verify && (!s->has_hash || strtoull(h, NULL, 16) != s->hash)) {
 			fail(s, -EIO, "the memory at %s differs from the memory here (%s, here 0x%llx)",
 			     m->peer, h[0] ? h : "no hash", (unsigned long long)s->hash);
+			json_object_put(r);
+			return -EIO;
+		}
+		h = jstr(r, "disk_hash");
+		if (m->opts.verify && m->opts.storage &&
+		    (!s->has_disk_hash || strtoull(h, NULL, 16) != s->disk_hash)) {
+			fail(s, -EIO, "the disks at %s differ from the disks here (%s, here 0x%llx)",
+			     m->peer, h[0] ? h : "no hash", (unsigned long long)s->disk_hash);
 			json_object_put(r);
 			return -EIO;
 		}
@@ -833,6 +835,8 @@ static int checks(struct source *s, struct vmdef *d)
 		err = err ? err : -EINVAL;
 	}
 	json_object_put(is.a);
+	if (!err && m->opts.storage)
+		err = storage_plan_make(&m->storage_req, d, &m->storage, s->why);
 	return err;
 }
 
@@ -845,6 +849,26 @@ static void new_token(struct migration *m)
 		abort();	/* the kernel's CSPRNG does not fail once seeded */
 	for (i = 0; i < MIG_TOKEN_LEN; i++)
 		sprintf(m->token + 2 * i, "%02x", b[i]);
+}
+
+/*
+ * After the commit: what is left here, before the move is done (so that the
+ * VM can move back at once: its name is free here again). The VMM frees the
+ * VM's memory under SCHED_IDLE (vmm/migrate.c), which takes long on a host
+ * whose CPUs are busy: the folder goes once it has ended. Then the disk
+ * images, unless kept. The move's time (end_ns) does not count this.
+ */
+#define VMM_END_MS	(2 * 60 * 1000)
+
+static void remove_here(struct migration *m, struct vmctl *c)
+{
+	if (vmctl_wait(c, m->vm, VMM_END_MS) || vmctl_delete(c, m->vm))
+		event(EV_MIG_DONE, m, "%s: its folder here stays: %s", m->vm, c->err);
+	if (m->opts.storage && !m->storage_req.keep_source) {
+		storage_remove(&m->storage, false, true);
+		event(EV_MIG_DONE, m, "%s: its %u disk image%s here removed", m->vm,
+		      m->storage.n, m->storage.n == 1 ? "" : "s");
+	}
 }
 
 void *source_run(void *arg)
@@ -932,12 +956,10 @@ void *source_run(void *arg)
 	}
 	if (decide(&s, true))
 		event(EV_MIG_DONE, m, "%s: the VMM here did not confirm its end", m->vm);
-	vmctl_wait(&c, m->vm, 10000);
-	if (vmctl_delete(&c, m->vm))
-		event(EV_MIG_DONE, m, "%s: its folder here stays: %s", m->vm, c.err);
 	pthread_mutex_lock(&vmmigd.lock);
 	m->end_ns = now_ns();
 	pthread_mutex_unlock(&vmmigd.lock);
+	remove_here(m, &c);
 	migration_set_phase(m, MIG_DONE);
 	event(EV_MIG_DONE, m, "%s: moved to %s in %.1f s, downtime %.0f ms (stop-and-copy %.0f, load %.0f, commit %.0f), %llu bytes, %u rounds",
 	      m->vm, m->peer, (m->end_ns - m->start_ns) / 1e9, m->downtime_ns / 1e6,

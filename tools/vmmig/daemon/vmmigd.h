@@ -28,7 +28,7 @@
 #define VMMIGD_HOST_MAX		64
 #define MIG_TOKEN_LEN		16
 
-enum mig_dir { MIG_OUT, MIG_IN };
+enum mig_dir { MIG_OUT, MIG_IN, MIG_STORAGE };	/* MIG_STORAGE: disks on this host */
 
 /* What bpf/vmmig_net.bpf.c counted of a stream (TCP payload). */
 struct net_counts {
@@ -45,6 +45,20 @@ struct stream_net {
 };
 
 /* One migration, either way; shared with the CLI's watchers under d->lock. */
+/* storage.c: the disks of a move with --include-storage, or of a storage move. */
+struct storage_disk {
+	char src[MIG_PATH_MAX], dst[MIG_PATH_MAX];
+	uint64_t size, allocated;	/* bytes; allocated: of the source's image */
+	bool readonly;
+	bool stays;			/* a storage move on one host: not moved */
+	bool created;			/* dst made here, removed if the move fails */
+};
+
+struct storage_plan {
+	unsigned int n;			/* every disk of the VM, in its order */
+	struct storage_disk d[VMDEF_MAX_DEVS];
+};
+
 struct migration {
 	struct migration *next;
 	uint64_t id;
@@ -56,6 +70,8 @@ struct migration {
 	char token[2 * MIG_TOKEN_LEN + 1];	/* hex: names the migration to both hosts */
 	char transport[64];			/* the streams' TLS suite and record layer */
 	struct mig_opts opts;
+	struct mig_storage storage_req;		/* source: as asked */
+	struct storage_plan storage;		/* with opts.storage: each disk's way */
 	struct mig_progress progress;
 	uint64_t start_ns, end_ns, pause_ns, downtime_ns;
 	/* Source: the downtime's parts (Documentation/design/migration.rst). */
@@ -67,6 +83,7 @@ struct migration {
 	bool cancel;				/* asked to cancel */
 	bool done;				/* final phase reached */
 	bool slot;				/* holds a slot under max-migrations */
+	bool storage_slot;			/* and one under max-storage-migrations */
 	bool in_line;				/* waits for a slot (its place: id) */
 	/* Source: the stream sockets, shut down to cancel, and their networks. */
 	int sock[MIG_MAX_STREAMS];
@@ -98,7 +115,8 @@ struct daemon {
 	pthread_cond_t cond;		/* a slot freed, a setting changed */
 	struct migration *migrations;	/* newest first */
 	uint64_t next_id;
-	unsigned int active;
+	unsigned int active;		/* slots taken under max-migrations */
+	unsigned int storage_active;	/* under max-storage-migrations */
 	bool stopping;
 };
 
@@ -127,6 +145,9 @@ enum vmmigd_event {
 	EV_MIG_IN_FAILED = 1202,
 	EV_MIG_IN_UNKNOWN = 1203,
 	EV_MIG_IN_STREAM = 1204,	/* a stream came again over another network */
+	EV_STORAGE_START = 1400,	/* a storage move on this host */
+	EV_STORAGE_DONE = 1401,
+	EV_STORAGE_FAILED = 1402,
 	EV_CLUSTER_JOIN = 1300,
 	EV_CLUSTER_LEAVE = 1301,
 	EV_CLUSTER_FEATURES = 1302,
@@ -178,6 +199,8 @@ void migration_set_phase(struct migration *m, enum mig_phase phase);
 void migration_fail(struct migration *m, enum mig_phase phase, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 struct json_object *migration_to_json(const struct migration *m);
+/* A VMM's line: a progress line ({"progress": ...}) taken into @m's, true; else false. */
+bool migration_progress(struct migration *m, struct json_object *line);
 struct migration *migration_find(const char *vm, bool live_only);
 /* Under vmmigd.lock: the migration of that direction and token, or NULL. */
 struct migration *migration_by_token(enum mig_dir dir, const char *token);
@@ -237,6 +260,8 @@ enum check_id {
 	CHECK_MODE_MASK = 2033,		/* beyond the destination's mask of its mode */
 	CHECK_NIC = 2040,		/* tap missing, or not in a bridge */
 	CHECK_DISK = 2041,		/* a disk path the destination cannot use */
+	CHECK_STORAGE_PATH = 2042,	/* --include-storage: a destination file exists, no dir */
+	CHECK_STORAGE_SPACE = 2043,	/* --include-storage: not enough free space */
 	CHECK_NETWORK = 2050,		/* no migration network the two share */
 };
 
@@ -251,10 +276,29 @@ void issues_why(const struct issues *is, char *why);
 /* The VM here (loaded into @d, its folder into @dir) and this host; -errno if no VM. */
 int check_local(const char *vm, struct vmdef *d, char *dir, size_t dirlen, struct issues *is);
 /* CHECK over a control connection after HELLO: the destination's issues. */
-int check_remote(struct tls_conn *c, const struct vmdef *d, struct issues *is, char *why);
+int check_remote(struct tls_conn *c, const struct vmdef *d, const struct storage_plan *plan,
+		 struct issues *is, char *why);
 void check_serve(struct tls_conn *c, struct json_object *frame);
 /* `vmmig check`: {vm, to, peer, compatible, issues}. */
-struct json_object *check_run(const char *vm, const char *to);
+struct json_object *check_run(const char *vm, const char *to, const struct mig_storage *storage);
+
+/* storage.c */
+/* Where each of @d's disks goes, as @req asks; -EINVAL with @why. */
+int storage_plan_make(const struct mig_storage *req, const struct vmdef *d,
+		      struct storage_plan *p, char *why);
+struct json_object *storage_plan_to_json(const struct storage_plan *p);
+int storage_plan_from_json(struct json_object *a, const struct vmdef *d, struct storage_plan *p,
+			   char *why);
+/* This host's view of the plan's destinations: paths and free space. */
+void storage_check(const struct storage_plan *p, const char *vm, struct issues *is);
+/* Makes each destination image, sparse, of the source's size. */
+int storage_create(struct storage_plan *p, char *why);
+/* Removes the destination images (@created_only: those made here), or the sources. */
+void storage_remove(struct storage_plan *p, bool created_only, bool src);
+/* The definition's disks at their destinations. */
+void storage_apply(const struct storage_plan *p, struct vmdef *d);
+/* The thread of a storage move on this host (DCTL_STORAGE_MOVE). */
+void *storage_run(void *arg);
 
 /*
  * network.c: the migration networks (Documentation/admin-guide/networks.rst).
@@ -331,5 +375,6 @@ int settings_load_apply(char *why);
 void *settings_watch(void *arg);
 bool settings_migration_enabled(char *why);
 unsigned int settings_max_migrations(void);
+unsigned int settings_max_storage_migrations(void);
 
 #endif

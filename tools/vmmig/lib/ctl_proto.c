@@ -13,7 +13,7 @@
 #include "jfield.h"
 
 const char *const ctl_state_names[CTL_NSTATES] = { "running", "paused" };
-const char *const ctl_mig_names[CTL_NMIGS] = { "none", "outgoing", "incoming" };
+const char *const ctl_mig_names[CTL_NMIGS] = { "none", "outgoing", "incoming", "storage" };
 
 const char *const ctl_reg_names[CTL_NREGS] = {
 	"rip", "rsp", "rflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp",
@@ -30,6 +30,11 @@ static const struct jfield save_args[] = {
 	JOPTIONAL(struct ctl_request, CTL_ARG_TIMEOUT, JF_U32, lo.timeout_s, lo.has_timeout),
 	JOPTENUM(struct ctl_request, CTL_ARG_ON_TIMEOUT, lo.on_timeout, mig_on_timeout_names,
 		 MIG_NTIMEOUT, lo.has_on_timeout),
+};
+
+/* status: "hash" also hashes the disks of a paused VM (an incoming move's, --verify). */
+static const struct jfield status_args[] = {
+	JFIELD(struct ctl_request, CTL_ARG_HASH, JF_BOOL, hash),
 };
 
 static const struct jfield console_args[] = {
@@ -50,7 +55,7 @@ static const struct {
 	const struct jfield *args;
 	size_t nargs;
 } requests[CTL_NREQS] = {
-	[CTL_REQ_STATUS] = { "status" },
+	[CTL_REQ_STATUS] = { "status", JFIELDS(status_args) },
 	[CTL_REQ_PAUSE] = { "pause" },
 	[CTL_REQ_RESUME] = { "resume" },
 	[CTL_REQ_STOP] = { "stop" },
@@ -60,6 +65,7 @@ static const struct {
 	[CTL_REQ_CONSOLE] = { "console", JFIELDS(console_args) },
 	[CTL_REQ_MIGRATE] = { "migrate", JFIELDS(migrate_args) },
 	[CTL_REQ_INCOMING_END] = { "incoming-end", JFIELDS(incoming_end_args) },
+	[CTL_REQ_STORAGE_MOVE] = { "storage-move" },
 };
 
 static const struct jfield status_results[] = {
@@ -76,6 +82,7 @@ static const struct jfield status_results[] = {
 	JFIELD(struct ctl_status, CTL_RES_REGISTERED, JF_BOOL, registered),
 	JENUM(struct ctl_status, CTL_RES_MIGRATION, migration, ctl_mig_names, CTL_NMIGS),
 	JOPTIONAL(struct ctl_status, CTL_RES_MEMORY_HASH, JF_HEX, memory_hash, has_memory_hash),
+	JOPTIONAL(struct ctl_status, CTL_RES_DISK_HASH, JF_HEX, disk_hash, has_disk_hash),
 };
 
 static const struct jfield workload_results[] = {
@@ -98,6 +105,7 @@ static const struct jfield save_results[] = {
 	JOPTIONAL(struct ctl_save_result, CTL_RES_EXP_DOWNTIME_MS, JF_U64, expected_downtime_ms,
 		  live),
 	JOPTIONAL(struct ctl_save_result, CTL_RES_MEMORY_HASH, JF_HEX, memory_hash, has_memory_hash),
+	JOPTIONAL(struct ctl_save_result, CTL_RES_DISK_HASH, JF_HEX, disk_hash, has_disk_hash),
 };
 
 static const struct jfield verify_results[] = {
@@ -130,6 +138,14 @@ struct json_object *ctl_request_to_json(const struct ctl_request *r)
 	jfield_encode(o, requests[r->cmd].args, requests[r->cmd].nargs, r);
 	if (r->cmd == CTL_REQ_MIGRATE)
 		json_object_object_add(o, CTL_ARG_MIGRATION, mig_opts_to_json(&r->mig));
+	if (r->cmd == CTL_REQ_STORAGE_MOVE) {
+		struct json_object *a = json_object_new_array();
+		unsigned int i;
+
+		for (i = 0; i < r->ndisks; i++)
+			json_object_array_add(a, json_object_new_string(r->disks[i]));
+		json_object_object_add(o, CTL_ARG_DISKS, a);
+	}
 	return o;
 }
 
@@ -140,6 +156,8 @@ static bool known_arg(enum ctl_req cmd, const char *key)
 	if (!strcmp(key, CTL_KEY_CMD) || !strcmp(key, CTL_KEY_VERSION))
 		return true;
 	if (cmd == CTL_REQ_MIGRATE && !strcmp(key, CTL_ARG_MIGRATION))
+		return true;
+	if (cmd == CTL_REQ_STORAGE_MOVE && !strcmp(key, CTL_ARG_DISKS))
 		return true;
 	for (i = 0; i < requests[cmd].nargs; i++)
 		if (!strcmp(key, requests[cmd].args[i].key))
@@ -199,6 +217,25 @@ int ctl_request_from_json(struct json_object *o, struct ctl_request *r, char *wh
 			return jfield_bad(why, cmd, CTL_ARG_MIGRATION, "given");
 		if (mig_opts_from_json(v, &r->mig, why))
 			return -EINVAL;
+	}
+	if (r->cmd == CTL_REQ_STORAGE_MOVE) {
+		size_t k;
+
+		if (!json_object_object_get_ex(o, CTL_ARG_DISKS, &v) ||
+		    !json_object_is_type(v, json_type_array) ||
+		    json_object_array_length(v) > VMDEF_MAX_DEVS)
+			return jfield_bad(why, cmd, CTL_ARG_DISKS, "an array of paths");
+		for (k = 0; k < json_object_array_length(v); k++) {
+			struct json_object *e = json_object_array_get_idx(v, k);
+			const char *p = json_object_get_string(e);
+
+			if (!json_object_is_type(e, json_type_string) ||
+			    (*p && *p != '/') || strlen(p) >= MIG_PATH_MAX)
+				return jfield_bad(why, cmd, CTL_ARG_DISKS,
+						  "an array of absolute paths, or \"\"");
+			snprintf(r->disks[k], MIG_PATH_MAX, "%s", p);
+		}
+		r->ndisks = k;
 	}
 	return jfield_decode(o, requests[i].args, requests[i].nargs, r, cmd, why);
 }

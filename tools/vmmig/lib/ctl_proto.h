@@ -61,6 +61,15 @@ enum ctl_req {
 	CTL_REQ_MIGRATE,
 	/* Version 2. commit: an incoming VM (vmmig-vmm --incoming) resumes, or its VMM ends. */
 	CTL_REQ_INCOMING_END,
+	/*
+	 * Version 2. disks: for each disk of the VM, the path of its new image
+	 * (made, sparse, of its size) or "" (it stays). The VMM copies them
+	 * while the VM runs, with progress lines as migrate sends, the last
+	 * writes with the vCPUs paused; then vm.json and the devices take the
+	 * new images, and the reply comes. Any line from the client, or its
+	 * end, cancels it: the VM stays on its images.
+	 */
+	CTL_REQ_STORAGE_MOVE,
 	CTL_NREQS
 };
 
@@ -73,7 +82,7 @@ enum ctl_req {
 /* Arguments of a request; each request takes only its own. */
 #define CTL_ARG_PATH		"path"		/* save: absolute path of the file */
 #define CTL_ARG_LIVE		"live"		/* save: pre-copy while running */
-#define CTL_ARG_HASH		"hash"		/* save: report the memory hash */
+#define CTL_ARG_HASH		"hash"		/* save: report the memory hash; status: disks' too */
 #define CTL_ARG_FORCE		"force"		/* console: take over from another client */
 /* save, live, optional (a VMM of before them refuses them, by name): */
 #define CTL_ARG_DOWNTIME_LIMIT	"downtime_limit_ms"
@@ -88,6 +97,7 @@ struct ctl_live_opts {
 };
 #define CTL_ARG_MIGRATION	"migration"	/* migrate: struct mig_opts */
 #define CTL_ARG_STREAMS		"streams"	/* migrate: fds that come with it */
+#define CTL_ARG_DISKS		"disks"		/* storage-move: the new images */
 #define CTL_ARG_COMMIT		"commit"	/* the decision of a migration */
 #define CTL_KEY_PROGRESS	"progress"	/* a progress line of migrate */
 /*
@@ -105,6 +115,8 @@ struct ctl_live_opts {
 #define CTL_MIGRATED_FILE	"migrated"
 /* The destination's marker of a VM that has not committed yet. */
 #define CTL_INCOMING_FILE	"incoming"
+/* Beside it, the disk images vmmigd made for it, one path a line: removed if it fails. */
+#define CTL_INCOMING_DISKS_FILE	"incoming-disks"
 
 struct ctl_request {
 	enum ctl_req cmd;
@@ -114,6 +126,8 @@ struct ctl_request {
 	struct ctl_live_opts lo;
 	uint32_t streams;
 	struct mig_opts mig;
+	char disks[VMDEF_MAX_DEVS][MIG_PATH_MAX];	/* storage-move */
+	unsigned int ndisks;
 };
 
 /* The options of a live save: the engine's defaults and those of @lo. */
@@ -140,6 +154,7 @@ void ctl_live_opts_apply(const struct ctl_live_opts *lo, struct mig_opts *o);
 #define CTL_RES_RATE		"rate"
 #define CTL_RES_WSS_PAGES	"wss_pages"
 #define CTL_RES_MEMORY_HASH	"memory_hash"	/* paused VMs (status), save with hash */
+#define CTL_RES_DISK_HASH	"disk_hash"	/* the same, of the disks a move carried */
 #define CTL_RES_REGISTERS	"registers"	/* paused VMs: one object per vCPU */
 /* Results of save and verify. */
 #define CTL_RES_SAVE_NS		"save_ns"
@@ -153,7 +168,7 @@ void ctl_live_opts_apply(const struct ctl_live_opts *lo, struct mig_opts *o);
 
 enum ctl_run_state { CTL_RUNNING, CTL_PAUSED, CTL_NSTATES };
 /* A VM held by a migration refuses pause, resume, stop, save and quit. */
-enum ctl_mig_role { CTL_MIG_NONE, CTL_MIG_OUTGOING, CTL_MIG_INCOMING, CTL_NMIGS };
+enum ctl_mig_role { CTL_MIG_NONE, CTL_MIG_OUTGOING, CTL_MIG_INCOMING, CTL_MIG_STORAGE, CTL_NMIGS };
 extern const char *const ctl_mig_names[CTL_NMIGS];	/* "none", "outgoing", "incoming" */
 extern const char *const ctl_state_names[CTL_NSTATES];	/* "running", "paused" */
 
@@ -187,6 +202,8 @@ struct ctl_status {
 	/* Only for a paused VM: it holds still long enough for these. */
 	bool has_memory_hash;
 	uint64_t memory_hash;
+	bool has_disk_hash;
+	uint64_t disk_hash;
 	unsigned int nvcpus;		/* registers of vCPUs 0..nvcpus-1 */
 	uint64_t regs[VMDEF_MAX_VCPUS][CTL_NREGS];
 };
@@ -199,6 +216,8 @@ struct ctl_save_result {
 	uint64_t expected_downtime_ms;
 	bool has_memory_hash;
 	uint64_t memory_hash;
+	bool has_disk_hash;
+	uint64_t disk_hash;
 };
 
 struct ctl_verify_result {

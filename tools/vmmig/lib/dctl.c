@@ -14,7 +14,7 @@
 static const char *const cmd_names[DCTL_NCMDS] = {
 	"status", "move", "list", "show", "cancel", "monitor", "cluster-add", "cluster-remove",
 	"cluster-list", "cluster-features", "check", "network-add", "network-del", "network-set",
-	"network-list", "network-any", "stats",
+	"network-list", "network-any", "stats", "storage-move",
 };
 
 static const struct jfield fields[] = {
@@ -43,6 +43,8 @@ struct json_object *dctl_request_to_json(const struct dctl_request *r)
 	jfield_encode(o, JFIELDS(fields), r);
 	if (r->cmd == DCTL_MOVE)
 		json_object_object_add(o, DCTL_KEY_MIGRATION, mig_opts_to_json(&r->mig));
+	if (r->cmd == DCTL_MOVE || r->cmd == DCTL_CHECK || r->cmd == DCTL_STORAGE_MOVE)
+		json_object_object_add(o, DCTL_KEY_STORAGE, mig_storage_to_json(&r->storage));
 	return o;
 }
 
@@ -74,6 +76,9 @@ int dctl_request_from_json(struct json_object *o, struct dctl_request *r, char *
 	r->cmd = i;
 	if (json_object_object_get_ex(o, DCTL_KEY_MIGRATION, &v) &&
 	    mig_opts_from_json(v, &r->mig, why))
+		return -EINVAL;
+	if (json_object_object_get_ex(o, DCTL_KEY_STORAGE, &v) &&
+	    mig_storage_from_json(v, &r->storage, why))
 		return -EINVAL;
 	return jfield_decode(o, JFIELDS(fields), r, cmd, why);
 }

@@ -24,6 +24,7 @@
 #define DCTL_KEY_VERSION	"version"
 #define DCTL_KEY_OK		"ok"
 #define DCTL_KEY_ERROR		"error"
+#define DCTL_KEY_STORAGE	"storage"
 #define DCTL_KEY_MIGRATION	"migration"	/* one migration's object */
 #define DCTL_KEY_MIGRATIONS	"migrations"
 #define DCTL_KEY_EVENT		"event"
@@ -35,7 +36,7 @@
 
 enum dctl_cmd {
 	DCTL_STATUS,
-	DCTL_MOVE,		/* vm, to, options, detach */
+	DCTL_MOVE,		/* vm, to, options, storage, detach */
 	DCTL_LIST,		/* vm (optional) */
 	DCTL_SHOW,		/* vm */
 	DCTL_CANCEL,		/* vm */
@@ -44,13 +45,14 @@ enum dctl_cmd {
 	DCTL_CLUSTER_REMOVE,	/* to: the member's host name */
 	DCTL_CLUSTER_LIST,
 	DCTL_CLUSTER_FEATURES,
-	DCTL_CHECK,		/* vm, to */
+	DCTL_CHECK,		/* vm, to, storage */
 	DCTL_NETWORK_ADD,	/* network, priority (0: after the others) */
 	DCTL_NETWORK_DEL,	/* network */
 	DCTL_NETWORK_SET,	/* network, priority */
 	DCTL_NETWORK_LIST,
 	DCTL_NETWORK_ANY,	/* on: use-any-network */
 	DCTL_STATS,
+	DCTL_STORAGE_MOVE,	/* vm, storage, detach: its disks elsewhere on this host */
 	DCTL_NCMDS
 };
 
@@ -61,6 +63,7 @@ struct dctl_request {
 	bool detach;
 	bool dry_run;		/* move: predict only */
 	struct mig_opts mig;
+	struct mig_storage storage;
 	char network[64];	/* ADDR/PREFIX */
 	uint32_t priority;
 	bool on;

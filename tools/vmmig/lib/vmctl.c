@@ -221,7 +221,8 @@ static void remove_vm_dir(const char *dir)
 	static const char *const files[] = {
 		"vm.json", "vm.json.tmp", "console.log", "vmm.log", "vmm.pid", "saved",
 		"saved.tmp", "crashed", "crashed.tmp", CTL_SOCKET, CTL_SWAP_SOCKET, CTL_MIGRATED_FILE,
-		CTL_INCOMING_FILE, CTL_INCOMING_FILE ".tmp",
+		CTL_INCOMING_FILE, CTL_INCOMING_FILE ".tmp", CTL_INCOMING_DISKS_FILE,
+		CTL_INCOMING_DISKS_FILE ".tmp",
 	};
 	char path[PATH_MAX];
 	size_t i;

@@ -38,6 +38,7 @@ static const struct {
 	[VMSTATE_DEFINITION] = { "definition", 2 },
 	[VMSTATE_VM_INFO] = { "vm-info", 1 },
 	[VMSTATE_MEMORY] = { "memory", 2 },
+	[VMSTATE_DISK] = { "disk", 1 },
 	[VMSTATE_VCPU_REGS] = { "vcpu-regs", 1 },
 	[VMSTATE_VCPU_SREGS] = { "vcpu-sregs", 1 },
 	[VMSTATE_VCPU_XSAVE] = { "vcpu-xsave", 1 },
@@ -167,10 +168,14 @@ int vmstate_begin(struct vmstate_writer *w, int fd)
 	return vmstate_begin_flags(w, fd, 0);
 }
 
-/* Memory sections of a stream whose transport authenticates go without a CRC (0). */
+/*
+ * Memory and disk sections of a stream whose transport authenticates go
+ * without a CRC (0).
+ */
 static bool crc_skipped(uint32_t flags, uint32_t type)
 {
-	return (flags & VMSTATE_F_NO_MEMORY_CRC) && type == VMSTATE_MEMORY;
+	return (flags & VMSTATE_F_NO_MEMORY_CRC) &&
+	       (type == VMSTATE_MEMORY || type == VMSTATE_DISK);
 }
 
 int vmstate_put(struct vmstate_writer *w, uint32_t type, uint16_t instance,

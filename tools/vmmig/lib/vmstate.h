@@ -27,6 +27,7 @@ enum vmstate_type {
 	VMSTATE_DEFINITION = 1,	/* the VM's vm.json, text; version 2 has its uuid */
 	VMSTATE_VM_INFO = 2,	/* struct vmstate_vm_info */
 	VMSTATE_MEMORY = 3,	/* struct vmstate_mem_chunk + pages */
+	VMSTATE_DISK = 4,	/* struct vmstate_disk_chunk + data; instance = disk */
 	VMSTATE_VCPU_REGS = 16,	/* struct kvm_regs; instance = vCPU */
 	VMSTATE_VCPU_SREGS,	/* struct kvm_sregs */
 	VMSTATE_VCPU_XSAVE,	/* struct kvm_xsave (KVM_GET_XSAVE2 size) */
@@ -71,6 +72,21 @@ struct vmstate_mem_chunk {
 #define VMSTATE_CHUNK_ZSTD	0x2
 /* No payload: the pages whose bit is set are zero pages (pre-copy's rounds). */
 #define VMSTATE_CHUNK_ZERO	0x4
+
+/*
+ * A run of a disk's bytes (moves with --include-storage): @len bytes at
+ * byte @offset of the disk whose index is the section's instance, whole
+ * sectors within one aligned 1 MiB window. With VMSTATE_DISK_ZERO no data
+ * follows: the run reads as zeros (a reader punches a hole).
+ */
+struct vmstate_disk_chunk {
+	uint64_t offset;
+	uint32_t len;
+	uint32_t flags;
+};
+
+#define VMSTATE_DISK_ZERO	0x1
+#define VMSTATE_DISK_WINDOW	(1U << 20)
 
 struct vmstate_msr {
 	uint32_t index;

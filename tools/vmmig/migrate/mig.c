@@ -25,6 +25,13 @@ static const struct jfield opts_fields[] = {
 	JENUM(struct mig_opts, "on_timeout", on_timeout, mig_on_timeout_names, MIG_NTIMEOUT),
 	JFIELD(struct mig_opts, "transport_auth", JF_BOOL, transport_auth),
 	JFIELD(struct mig_opts, "verify", JF_BOOL, verify),
+	JFIELD(struct mig_opts, "storage", JF_BOOL, storage),
+};
+
+static const struct jfield storage_fields[] = {
+	JFIELD(struct mig_storage, "include", JF_BOOL, include),
+	JFIELD(struct mig_storage, "keep_source", JF_BOOL, keep_source),
+	JFIELD(struct mig_storage, "path", JF_STR, path),
 };
 
 static const struct jfield progress_fields[] = {
@@ -41,6 +48,9 @@ static const struct jfield progress_fields[] = {
 	JFIELD(struct mig_progress, "throttle_pct", JF_U32, throttle_pct),
 	JFIELD(struct mig_progress, "eta_ns", JF_U64, eta_ns),
 	JFIELD(struct mig_progress, "elapsed_ns", JF_U64, elapsed_ns),
+	JFIELD(struct mig_progress, "disk_bytes", JF_U64, disk_bytes),
+	JFIELD(struct mig_progress, "disk_sent_bytes", JF_U64, disk_sent_bytes),
+	JFIELD(struct mig_progress, "disk_dirty_bytes", JF_U64, disk_dirty_bytes),
 };
 
 void mig_opts_default(struct mig_opts *o)
@@ -117,5 +127,86 @@ int mig_parse_compress(const char *s, enum mig_compress *c, int *level, char *wh
 		return -EINVAL;
 	}
 	*level = l;
+	return 0;
+}
+
+struct json_object *mig_storage_to_json(const struct mig_storage *s)
+{
+	struct json_object *j = json_object_new_object(), *a = json_object_new_array();
+	unsigned int i;
+
+	jfield_encode(j, JFIELDS(storage_fields), s);
+	for (i = 0; i < s->nmaps; i++) {
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "src", json_object_new_string(s->map[i].src));
+		json_object_object_add(e, "dst", json_object_new_string(s->map[i].dst));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(j, "disks", a);
+	return j;
+}
+
+static bool absolute(const char *p, size_t len)
+{
+	return p[0] == '/' && strlen(p) < len;
+}
+
+int mig_storage_add_map(struct mig_storage *s, const char *arg, char *why)
+{
+	const char *eq = strchr(arg, '=');
+	struct mig_disk_map *m;
+	size_t n = eq ? (size_t)(eq - arg) : 0;
+
+	if (!eq || !n || n >= MIG_PATH_MAX || !absolute(arg, MIG_PATH_MAX + n) ||
+	    !absolute(eq + 1, MIG_PATH_MAX)) {
+		snprintf(why, VMMIG_ERRLEN,
+			 "--disk '%s': SRC=DST, both absolute paths of at most %d bytes", arg,
+			 MIG_PATH_MAX - 1);
+		return -EINVAL;
+	}
+	if (s->nmaps >= VMDEF_MAX_DEVS) {
+		snprintf(why, VMMIG_ERRLEN, "at most %d --disk", VMDEF_MAX_DEVS);
+		return -EINVAL;
+	}
+	m = &s->map[s->nmaps++];
+	snprintf(m->src, sizeof(m->src), "%.*s", (int)n, arg);
+	snprintf(m->dst, sizeof(m->dst), "%s", eq + 1);
+	return 0;
+}
+
+int mig_storage_from_json(struct json_object *j, struct mig_storage *s, char *why)
+{
+	struct json_object *a, *e, *v;
+	char arg[2 * MIG_PATH_MAX + 2];
+	size_t i;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	if (!json_object_is_type(j, json_type_object))
+		return jfield_bad(why, "storage", "storage", "an object");
+	err = jfield_decode(j, JFIELDS(storage_fields), s, "storage", why);
+	if (err)
+		return err;
+	if (s->path[0] && !absolute(s->path, sizeof(s->path)))
+		return jfield_bad(why, "storage", "path", "an absolute path");
+	if (!json_object_object_get_ex(j, "disks", &a))
+		return 0;
+	if (!json_object_is_type(a, json_type_array))
+		return jfield_bad(why, "storage", "disks", "an array");
+	for (i = 0; i < json_object_array_length(a); i++) {
+		e = json_object_array_get_idx(a, i);
+		if (!json_object_object_get_ex(e, "src", &v) ||
+		    !json_object_is_type(v, json_type_string))
+			return jfield_bad(why, "storage", "disks", "an array of {src, dst}");
+		snprintf(arg, sizeof(arg), "%s=", json_object_get_string(v));
+		if (!json_object_object_get_ex(e, "dst", &v) ||
+		    !json_object_is_type(v, json_type_string))
+			return jfield_bad(why, "storage", "disks", "an array of {src, dst}");
+		strncat(arg, json_object_get_string(v), sizeof(arg) - strlen(arg) - 1);
+		err = mig_storage_add_map(s, arg, why);
+		if (err)
+			return err;
+	}
 	return 0;
 }

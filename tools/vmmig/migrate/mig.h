@@ -38,6 +38,7 @@ struct mig_opts {
 	 */
 	bool transport_auth;
 	bool verify;			/* compare memory hashes before the commit */
+	bool storage;			/* the disks' content goes too (--include-storage) */
 };
 
 void mig_opts_default(struct mig_opts *o);
@@ -71,6 +72,8 @@ struct mig_progress {
 	unsigned int throttle_pct;	/* of the vCPUs' time taken away */
 	uint64_t eta_ns;		/* expected time left, 0: unknown; never grows */
 	uint64_t elapsed_ns;
+	/* With storage: the disks' sizes, their runs sent, and what is to send. */
+	uint64_t disk_bytes, disk_sent_bytes, disk_dirty_bytes;
 };
 
 /* JSON: every field, named as in mig.c; *_from_json is strict (-EINVAL, @why). */
@@ -78,6 +81,29 @@ struct json_object *mig_opts_to_json(const struct mig_opts *o);
 int mig_opts_from_json(struct json_object *j, struct mig_opts *o, char *why);
 struct json_object *mig_progress_to_json(const struct mig_progress *p);
 int mig_progress_from_json(struct json_object *j, struct mig_progress *p, char *why);
+
+/*
+ * A move's storage, as asked (`vmmig move --include-storage`, `vmmig storage
+ * move`): each disk goes to its --disk SRC=DST, else to --storage-path DIR
+ * under its file's name, else (a move to another host) to the same path.
+ */
+#define MIG_PATH_MAX	256
+struct mig_disk_map {
+	char src[MIG_PATH_MAX], dst[MIG_PATH_MAX];
+};
+
+struct mig_storage {
+	bool include;			/* the disks move with the VM */
+	bool keep_source;		/* the source's images stay after the move */
+	char path[MIG_PATH_MAX];	/* --storage-path DIR */
+	unsigned int nmaps;
+	struct mig_disk_map map[8];	/* --disk SRC=DST (VMDEF_MAX_DEVS) */
+};
+
+struct json_object *mig_storage_to_json(const struct mig_storage *s);
+int mig_storage_from_json(struct json_object *j, struct mig_storage *s, char *why);
+/* "SRC=DST", both absolute, into @s; -EINVAL with @why. */
+int mig_storage_add_map(struct mig_storage *s, const char *arg, char *why);
 
 /* "zstd", "zstd:LEVEL", "lz4", "none"; -EINVAL with @why. */
 int mig_parse_compress(const char *s, enum mig_compress *c, int *level, char *why);

@@ -356,6 +356,9 @@ static int tx_put(struct vmstate_writer *w, uint32_t type, uint16_t instance,
 	if (type == VMSTATE_MEMORY && alen >= sizeof(gpa)) {
 		memcpy(&gpa, a, sizeof(gpa));
 		idx = gpa / MIG_WINDOW % tx->n;
+	} else if (type == VMSTATE_DISK && alen >= sizeof(gpa)) {
+		memcpy(&gpa, a, sizeof(gpa));
+		idx = mig_disk_stream(instance, gpa, tx->n);
 	}
 	w->sections++;
 	return enqueue(tx, idx, type, instance, a, alen, b, blen);
@@ -818,7 +821,7 @@ static int rx_read(struct rx_stream *s)
 		}
 		if (err)
 			break;
-		if (s->idx && sec.type != VMSTATE_MEMORY) {
+		if (s->idx && sec.type != VMSTATE_MEMORY && sec.type != VMSTATE_DISK) {
 			err = -EBADMSG;
 			snprintf(s->why, VMMIG_ERRLEN, "a %s section: only stream 0 carries state",
 				 vmstate_type_name(sec.type));

@@ -19,6 +19,15 @@
 #define MIG_WINDOW	((uint64_t)VMSTATE_CHUNK_PAGES * 4096)
 
 /*
+ * The stream of a disk's window (VMSTATE_DISK_WINDOW bytes at @offset):
+ * every copy of a block takes the same one; disks start on different ones.
+ */
+static inline unsigned int mig_disk_stream(unsigned int disk, uint64_t offset, unsigned int n)
+{
+	return (offset / VMSTATE_DISK_WINDOW + disk) % n;
+}
+
+/*
  * The socket buffers of a stream, both ends (the kernel doubles it). Left
  * to autotuning they grow to megabytes: the receiver's would hold what its
  * VMM has not yet taken in, unseen by the source, whose throughput and

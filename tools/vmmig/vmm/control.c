@@ -18,6 +18,7 @@
 #include <sys/un.h>
 
 #include "ctl.h"
+#include "diskcopy.h"
 #include "vmm.h"
 
 /* What serving a request asks of the main loop. */
@@ -74,7 +75,7 @@ static void vcpu_regs(struct vcpu *vc, uint64_t *v)
 	v[CTL_REG_EFER] = s.efer;
 }
 
-static int status(struct vm *vm, struct json_object *rep)
+static int status(struct vm *vm, const struct ctl_request *req, struct json_object *rep)
 {
 	struct vmmig_guest_page *gp = vm_guest_page(vm);
 	struct ctl_status *st = calloc(1, sizeof(*st));
@@ -105,6 +106,10 @@ static int status(struct vm *vm, struct json_object *rep)
 	if (st->state == CTL_PAUSED) {
 		st->has_memory_hash = true;
 		st->memory_hash = vm_memory_hash(vm);
+		/* Asked (an incoming move's disks): what the source's were at its pause. */
+		st->has_disk_hash = req->hash && vm->def.ndisks;
+		if (st->has_disk_hash)
+			st->disk_hash = vm_disks_hash(vm);
 		st->nvcpus = vm->nvcpus;
 		for (i = 0; i < vm->nvcpus; i++)
 			vcpu_regs(&vm->vcpus[i], st->regs[i]);
@@ -241,6 +246,11 @@ static int serve(struct vm *vm, const struct ctl_request *req, struct json_objec
 		if (!err)
 			*next = KEEP_CONNECTION;
 		return err;
+	case CTL_REQ_STORAGE_MOVE:
+		err = storage_move_start(vm, req, fd, why);
+		if (!err)
+			*next = KEEP_CONNECTION;
+		return err;
 	case CTL_REQ_INCOMING_END:
 		err = migrate_incoming_end(vm, req->commit, why, &end);
 		if (!err && end)
@@ -249,7 +259,7 @@ static int serve(struct vm *vm, const struct ctl_request *req, struct json_objec
 	case CTL_REQ_CONSOLE:
 		return console(vm, req, why, next);
 	case CTL_REQ_STATUS:
-		err = status(vm, rep);
+		err = status(vm, req, rep);
 		return err ? vmm_fail(why, err, "out of memory") : 0;
 	case CTL_REQ_PAUSE:
 		vm_pause(vm);

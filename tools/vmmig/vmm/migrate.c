@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 
 #include "ctl.h"
+#include "diskcopy.h"
 #include "stream.h"
 #include "thread.h"
 #include "vmm.h"
@@ -132,6 +133,18 @@ bool migrate_out_message(struct vm *vm)
 	return false;
 }
 
+/* The thread's reply (put here), and the control loop told it ended. */
+static void thread_reply(struct vm *vm, struct json_object *rep)
+{
+	struct vm_migration *m = &vm->mig;
+
+	pthread_mutex_lock(&m->send_lock);
+	send_line(m->fd, rep);
+	pthread_mutex_unlock(&m->send_lock);
+	json_object_put(rep);
+	eventfd_write(m->done_fd, 1);
+}
+
 static void *out_thread(void *arg)
 {
 	struct vm *vm = arg;
@@ -158,13 +171,12 @@ static void *out_thread(void *arg)
 		res.has_memory_hash = m->opts.verify;
 		if (m->opts.verify)
 			res.memory_hash = vm_memory_hash(vm);
+		res.has_disk_hash = m->opts.verify && m->opts.storage;
+		if (res.has_disk_hash)
+			res.disk_hash = vm_disks_hash(vm);
 		ctl_save_to_json(rep, &res);
 	}
-	pthread_mutex_lock(&m->send_lock);
-	send_line(m->fd, rep);
-	pthread_mutex_unlock(&m->send_lock);
-	json_object_put(rep);
-	eventfd_write(m->done_fd, 1);
+	thread_reply(vm, rep);
 	return NULL;
 }
 
@@ -200,6 +212,49 @@ int migrate_out_start(struct vm *vm, const struct ctl_request *req, int fd, cons
 		return vmm_fail(why, -EAGAIN, "cannot start the migration thread");
 	}
 	thread_name(m->thread, "mig-out");
+	return 0;
+}
+
+static void *storage_thread(void *arg)
+{
+	struct vm *vm = arg;
+	struct vm_migration *m = &vm->mig;
+
+	m->err = vm_storage_move(vm, (const char (*)[MIG_PATH_MAX])m->disks, progress, vm,
+				 &m->cancel_seen, m->why);
+	thread_reply(vm, ctl_reply_new(m->err, m->why));
+	return NULL;
+}
+
+int storage_move_start(struct vm *vm, const struct ctl_request *req, int fd, char *why)
+{
+	struct vm_migration *m = &vm->mig;
+	unsigned int i, moving = 0;
+
+	if (m->role != CTL_MIG_NONE)
+		return vmm_fail(why, -EBUSY, "a migration holds this VM already");
+	if (req->ndisks != (unsigned int)vm->def.ndisks)
+		return vmm_fail(why, -EINVAL, "storage-move: %u paths for %d disks", req->ndisks,
+				vm->def.ndisks);
+	for (i = 0; i < req->ndisks; i++) {
+		snprintf(m->disks[i], MIG_PATH_MAX, "%s", req->disks[i]);
+		moving += !!req->disks[i][0];
+	}
+	if (!moving)
+		return vmm_fail(why, -EINVAL, "storage-move: no disk to move");
+	m->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->done_fd < 0)
+		return vmm_fail(why, -errno, "eventfd: %s", strerror(errno));
+	m->fd = fd;
+	m->cancel_seen = false;
+	m->role = CTL_MIG_STORAGE;
+	if (pthread_create(&m->thread, NULL, storage_thread, vm)) {
+		close(m->done_fd);
+		m->done_fd = -1;
+		m->role = CTL_MIG_NONE;
+		return vmm_fail(why, -EAGAIN, "cannot start the storage thread");
+	}
+	thread_name(m->thread, "storage");
 	return 0;
 }
 
@@ -250,7 +305,8 @@ int migrate_out_done(struct vm *vm)
 	pthread_join(m->thread, NULL);
 	close(m->done_fd);
 	m->done_fd = -1;
-	if (m->err) {
+	/* A storage move has replied: nothing waits for a decision. */
+	if (m->err || m->role == CTL_MIG_STORAGE) {
 		release(vm);
 		return -1;
 	}
@@ -364,6 +420,7 @@ bool migrate_holds(struct vm *vm, enum ctl_req cmd, char *why)
 	static const char *const role[] = {
 		[CTL_MIG_OUTGOING] = "is migrating to another host",
 		[CTL_MIG_INCOMING] = "is arriving from another host",
+		[CTL_MIG_STORAGE] = "is moving its storage",
 	};
 
 	if (vm->mig.role == CTL_MIG_NONE)
@@ -375,6 +432,7 @@ bool migrate_holds(struct vm *vm, enum ctl_req cmd, char *why)
 	case CTL_REQ_QUIT:
 	case CTL_REQ_SAVE:
 	case CTL_REQ_MIGRATE:
+	case CTL_REQ_STORAGE_MOVE:
 		vmm_fail(why, -EBUSY, "%s %s: cancel the migration first", vm->def.name,
 			 role[vm->mig.role]);
 		return true;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "converge.h"
+#include "diskcopy.h"
 #include "nl.h"
 #include "registry.h"
 #include "stream.h"
@@ -46,6 +47,8 @@ struct live {
 	uint64_t next;			/* the lowest address the chunks may take next */
 	uint64_t vmm_pages;		/* of this round, written by the VMM */
 	uint64_t sent_pages;		/* for the progress */
+	bool disks;			/* the disks go too (diskcopy.c) */
+	struct disk_copy dc;
 	char *why;
 };
 
@@ -140,6 +143,24 @@ static int64_t resend_windows(struct live *l, uint32_t lost)
 	return pages;
 }
 
+/*
+ * The disks' marked grains (every grain of the windows of the streams in
+ * @lost again): bytes, or < 0. Counted as pages by the caller, as the
+ * convergence sees them.
+ */
+static int64_t disk_round(struct live *l, uint32_t lost, bool first)
+{
+	int64_t bytes;
+
+	if (lost)
+		disk_copy_lost(&l->dc, lost, mig_tx_streams(l->tx));
+	bytes = disk_copy_round(&l->dc, &l->w, first, l->why);
+	/* An image that could not be read says why; else a stream failed. */
+	if (bytes < 0 && !l->dc.read_failed)
+		return write_failed(l, (int)bytes);
+	return bytes;
+}
+
 /* One harvest, and a copy of every page it reports. Return: pages, or < 0. */
 static int64_t round_trip(struct live *l)
 {
@@ -170,6 +191,13 @@ static int64_t round_trip(struct live *l)
 			pages++;
 		}
 	err = chunk_flush(l);
+	if (!err && l->disks) {
+		int64_t bytes = disk_round(l, lost, false);
+
+		if (bytes < 0)
+			return bytes;
+		pages += (uint64_t)bytes / PAGE;
+	}
 	/* The round's bytes are on the wire before it counts as sent. */
 	if (!err)
 		err = mig_tx_drain(l->tx, l->why);
@@ -204,6 +232,8 @@ static int live_open(struct live *l)
 
 static void live_close(struct live *l, bool logging)
 {
+	if (l->disks)
+		disk_copy_close(&l->dc);
 	migrate_attach_tx(l->vm, NULL);
 	mig_tx_close(l->tx);
 	if (logging)
@@ -232,6 +262,11 @@ static void report(struct live *l, precopy_progress_fn fn, void *ctx, enum mig_p
 
 	if (!fn)
 		return;
+	if (l->disks) {
+		p.disk_bytes = l->dc.total_bytes;
+		p.disk_sent_bytes = l->dc.sent_bytes;
+		p.disk_dirty_bytes = disk_copy_dirty(&l->dc);
+	}
 	mig_tx_bytes(l->tx, &p.sent_bytes, &p.raw_bytes);
 	fn(ctx, &p);
 }
@@ -322,6 +357,12 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 	/* Logging is on before the first copy, so no write is missed. */
 	tprev = now_ns();
 	vm_track_vmm_writes(vm, true);
+	if (o->storage) {
+		err = disk_copy_open(vm, &l.dc, ~0u, why);
+		if (err)
+			goto out;
+		l.disks = true;
+	}
 	err = vm_save_head(vm, &l.w);
 	if (!err)
 		err = vm_save_memory(vm, &l.w);
@@ -332,6 +373,18 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 		goto out;
 	}
 	l.sent_pages = vm->mem_size / PAGE;
+	/* The disks' data once, beside the memory: their writes go in the rounds. */
+	if (l.disks) {
+		n = disk_round(&l, 0, true);
+		if (n < 0)
+			goto fail;
+		err = mig_tx_drain(l.tx, why);
+		if (err) {
+			write_failed(&l, err);
+			goto out;
+		}
+		l.sent_pages += (uint64_t)n / PAGE;
+	}
 	report(&l, fn, ctx, MIG_PRECOPY, &cv, t0);
 	do {
 		tr = now_ns();
@@ -385,6 +438,11 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 	while (n >= 0 && (lost = mig_tx_take_replaced(l.tx))) {
 		int64_t more = resend_windows(&l, lost);
 
+		if (more >= 0 && l.disks) {
+			int64_t db = disk_round(&l, lost, false);
+
+			more = db < 0 ? db : more + db / (int64_t)PAGE;
+		}
 		err = more < 0 ? (int)more : chunk_flush(&l) ?: mig_tx_drain(l.tx, why);
 		n = err ? err : n + more;
 	}

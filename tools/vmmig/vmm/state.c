@@ -17,6 +17,7 @@
 #include <sys/un.h>
 
 #include "ctl.h"
+#include "diskcopy.h"
 #include "stream.h"
 #include "vmm.h"
 
@@ -648,6 +649,8 @@ static int restore_section(struct vm *vm, const struct vmstate_section *s, char 
 		return restore_info(vm, s, why);
 	case VMSTATE_MEMORY:
 		return restore_memory(vm, s, why);
+	case VMSTATE_DISK:
+		return vm_disk_restore(vm, s, why);
 	case VMSTATE_PIC:
 	case VMSTATE_IOAPIC:
 	case VMSTATE_PIT:
@@ -780,6 +783,9 @@ int vm_restore_streams(struct vm *vm, const int *fds, unsigned int nfds, char *w
 			vm->def.name, CTL_SWAP_SOCKET);
 	err = mig_rx_run_swap(fds, nfds, restore_one, vm, ss.fd >= 0 ? ss.sw : NULL, why);
 	swap_close(vm, &ss);
+	/* The disks are on this host's storage before the source may commit. */
+	if (!err && vm->disks_in)
+		err = vm_disks_sync(vm, why);
 	return err;
 }
 

@@ -89,6 +89,13 @@ void virtio_fail(struct virtio_dev *d, const char *fmt, ...)
 
 /* virtio_blk.c and virtio_net.c */
 int virtio_blk_init(struct virtio_dev *d, const char *path, bool readonly, char *why);
+/* The unit in which a moving disk's writes are tracked. */
+#define BLK_GRAIN	(64ULL << 10)
+int blk_fd(struct virtio_dev *d, uint64_t *size);
+void blk_track(struct virtio_dev *d, uint64_t *bits);
+int blk_write_fd(struct virtio_dev *d, char *why);
+/* The disk is @fd (its image at @path) from now on; the old one is closed. */
+void blk_swap(struct virtio_dev *d, int fd, const char *path);
 int virtio_net_init(struct virtio_dev *d, const char *tap, const char *mac, char *why);
 /* Makes each NIC announce the guest's MAC on its tap (after an incoming migration). */
 void virtio_net_announce(struct vm *vm);

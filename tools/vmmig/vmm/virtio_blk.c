@@ -3,6 +3,10 @@
  * virtio-blk on a raw image file, one request queue. Requests run to the end
  * on the vCPU that notified, under the device's lock: reads and writes go
  * straight between the file and guest memory (preadv/pwritev).
+ *
+ * While its disk moves (diskcopy.c), a write marks the grains it touched in
+ * a bitmap of the mover's, once the data is in the file: a grain the mover
+ * took and read before the write ends is marked again and read again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +24,11 @@
 
 struct blk {
 	int fd;
+	int wfd;		/* a read-only disk's writable fd, for an incoming copy */
 	bool readonly;
 	uint64_t size;		/* bytes, whole sectors */
+	char *path;
+	uint64_t *track;	/* the mover's bitmap of BLK_GRAIN grains, or NULL */
 	char id[VIRTIO_BLK_ID_BYTES];
 };
 
@@ -107,6 +114,17 @@ static bool in_disk(const struct blk *b, uint64_t sector, size_t len)
 	       !(len % SECTOR);
 }
 
+/* Under the device's lock: the grains of [@off, @off + @len) were written. */
+static void mark_written(struct blk *b, uint64_t off, uint64_t len)
+{
+	uint64_t g;
+
+	if (!b->track || !len)
+		return;
+	for (g = off / BLK_GRAIN; g <= (off + len - 1) / BLK_GRAIN; g++)
+		__atomic_fetch_or(&b->track[g / 64], 1ULL << (g % 64), __ATOMIC_RELEASE);
+}
+
 /* One request; returns its status and how much of the writable part it filled. */
 static uint8_t blk_request(struct blk *b, struct virtq_chain *c, uint32_t *written)
 {
@@ -127,11 +145,18 @@ static uint8_t blk_request(struct blk *b, struct virtq_chain *c, uint32_t *writt
 		n = h.type == VIRTIO_BLK_T_IN ?
 		    iov_slice(c->iov, c->nout, c->nout + c->nin, 0, 1, v, &len) :
 		    iov_slice(c->iov, 0, c->nout, sizeof(h), 0, v, &len);
-		if (!in_disk(b, h.sector, len) ||
-		    rw_all(b->fd, h.type == VIRTIO_BLK_T_OUT, v, n, h.sector * SECTOR) != (ssize_t)len)
+		if (!in_disk(b, h.sector, len))
 			return VIRTIO_BLK_S_IOERR;
+		if (rw_all(b->fd, h.type == VIRTIO_BLK_T_OUT, v, n, h.sector * SECTOR) != (ssize_t)len) {
+			/* A write may have changed part of it: the mover looks again. */
+			if (h.type == VIRTIO_BLK_T_OUT)
+				mark_written(b, h.sector * SECTOR, len);
+			return VIRTIO_BLK_S_IOERR;
+		}
 		if (h.type == VIRTIO_BLK_T_IN)
 			*written = len;
+		else
+			mark_written(b, h.sector * SECTOR, len);
 		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_FLUSH:
 		return fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
@@ -192,8 +217,13 @@ static void blk_destroy(struct virtio_dev *d)
 {
 	struct blk *b = d->priv;
 
-	if (b && b->fd >= 0)
+	if (!b)
+		return;
+	if (b->fd >= 0)
 		close(b->fd);
+	if (b->wfd >= 0)
+		close(b->wfd);
+	free(b->path);
 }
 
 const struct virtio_ops virtio_blk_ops = {
@@ -214,6 +244,10 @@ int virtio_blk_init(struct virtio_dev *d, const char *path, bool readonly, char 
 		return vmm_fail(why, -ENOMEM, "out of memory");
 	d->priv = b;
 	b->readonly = readonly;
+	b->wfd = -1;
+	b->path = strdup(path);
+	if (!b->path)
+		return vmm_fail(why, -ENOMEM, "out of memory");
 	b->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0)
 		return vmm_fail(why, -errno, "disk %s: %s", path, strerror(errno));
@@ -230,4 +264,62 @@ int virtio_blk_init(struct virtio_dev *d, const char *path, bool readonly, char 
 	if (readonly)
 		d->features |= 1ULL << VIRTIO_BLK_F_RO;
 	return 0;
+}
+
+/* Of a virtio-blk device: its image's fd (to read), size, and path. */
+int blk_fd(struct virtio_dev *d, uint64_t *size)
+{
+	struct blk *b = d->priv;
+
+	*size = b->size;
+	return b->fd;
+}
+
+/* The grains the guest writes from now on are marked in @bits; NULL: no more. */
+void blk_track(struct virtio_dev *d, uint64_t *bits)
+{
+	struct blk *b = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	b->track = bits;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * An fd that writes the image, for an incoming copy of the disk: a
+ * read-only disk's is opened here, once.
+ */
+int blk_write_fd(struct virtio_dev *d, char *why)
+{
+	struct blk *b = d->priv;
+	int fd;
+
+	if (!b->readonly)
+		return b->fd;
+	pthread_mutex_lock(&d->lock);
+	if (b->wfd < 0)
+		b->wfd = open(b->path, O_WRONLY | O_CLOEXEC);
+	fd = b->wfd;
+	pthread_mutex_unlock(&d->lock);
+	if (fd < 0)
+		return vmm_fail(why, -errno, "disk %s: %s", b->path, strerror(errno));
+	return fd;
+}
+
+void blk_swap(struct virtio_dev *d, int fd, const char *path)
+{
+	struct blk *b = d->priv;
+	char *p = strdup(path);
+
+	pthread_mutex_lock(&d->lock);
+	close(b->fd);
+	b->fd = fd;
+	if (b->wfd >= 0)
+		close(b->wfd);
+	b->wfd = -1;
+	if (p) {
+		free(b->path);
+		b->path = p;
+	}
+	pthread_mutex_unlock(&d->lock);
 }

@@ -101,6 +101,7 @@ struct vm_migration {
 	int swap[MIG_MAX_STREAMS];
 	pthread_cond_t swap_cond;
 	pthread_mutex_t send_lock;	/* lines to vmmigd on fd */
+	char disks[VMDEF_MAX_DEVS][MIG_PATH_MAX];	/* a storage move's new images */
 };
 #define MIG_SWAP_IDLE	(-2)
 #define MIG_SWAP_ASKED	(-3)
@@ -125,6 +126,8 @@ struct vm {
 	uint8_t cmos_index;
 	struct virtio_dev *virtio[VIRTIO_MAX_DEVS];
 	int nvirtio;
+	/* Disk sections came in (a move with storage): synced, hashed when paused. */
+	bool disks_in;
 
 	/* vmmig.ko, and the VM in its registry (register.c). */
 	struct vmmig_nl nl;
@@ -292,6 +295,8 @@ void migrate_attach_tx(struct vm *vm, struct mig_tx *tx);
 bool migrate_out_message(struct vm *vm);
 /* vmmigd's connection ended or spoke during the copy: cancel it. */
 void migrate_out_cancel(struct vm *vm);
+/* CTL_REQ_STORAGE_MOVE: a thread copies; its reply ends the request. */
+int storage_move_start(struct vm *vm, const struct ctl_request *req, int fd, char *why);
 
 /* control.c */
 int control_listen(struct vm *vm, char *why);
