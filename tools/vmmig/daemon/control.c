@@ -214,7 +214,7 @@ static void cancel(int fd, const struct dctl_request *r)
 	if (!m) {
 		snprintf(why, sizeof(why), "%s is not migrating on %s", r->vm, vmmigd.host);
 		err = -ENOENT;
-	} else if (m->dir != MIG_OUT) {
+	} else if (m->dir == MIG_IN) {
 		snprintf(why, sizeof(why), "%s is arriving from %s: cancel it there", r->vm, m->peer);
 		err = -EINVAL;
 	} else if (m->progress.phase >= MIG_COMMIT) {

@@ -93,26 +93,31 @@ static int storage_plan(struct dest *d, struct json_object *req, const struct vm
  * a failed move, or a restart of vmmigd before the VM arrived, removes
  * them (drop()).
  */
-static int storage_make(struct dest *d)
+static int list_made(void *arg)
 {
-	char path[4200], *list;
+	struct dest *d = arg;
+	char path[4200], *list = calloc(d->plan.n, MIG_PATH_MAX + 1);
 	size_t len = 0;
 	unsigned int i;
 	int err;
 
-	err = storage_create(&d->plan, d->why);
-	list = calloc(d->plan.n, MIG_PATH_MAX + 1);
 	for (i = 0; list && i < d->plan.n; i++)
 		if (d->plan.d[i].created)
 			len += sprintf(list + len, "%s\n", d->plan.d[i].dst);
 	snprintf(path, sizeof(path), "%s/%s", d->dir, CTL_INCOMING_DISKS_FILE);
-	if (!list || write_file_atomic(path, list)) {
-		storage_remove(&d->plan, true, false);
-		if (!err)
-			snprintf(d->why, sizeof(d->why), "cannot write %.200s", path);
-		err = err ?: -EIO;
-	}
+	err = !list || write_file_atomic(path, list);
+	if (err)
+		snprintf(d->why, sizeof(d->why), "cannot write %.200s", path);
 	free(list);
+	return err;
+}
+
+static int storage_make(struct dest *d)
+{
+	int err = storage_create(&d->plan, list_made, d, d->why);
+
+	if (err)
+		storage_remove(&d->plan, true, false);
 	return err;
 }
 
@@ -529,6 +534,8 @@ void dest_session(struct tls_conn *c, struct json_object *hello)
 	/* Over the limit: the source waits in line, told so. */
 	if (settings_max_migrations() <= vmmigd.active)
 		reply(c, FRAME_QUEUED, "max-migrations reached");
+	else if (m->opts.storage && settings_max_storage_migrations() <= vmmigd.storage_active)
+		reply(c, FRAME_QUEUED, "max-storage-migrations reached");
 	if (!slot_get(m)) {
 		reply(c, FRAME_REFUSE, "cancelled");
 		drop(&d);
@@ -554,12 +561,14 @@ void dest_session(struct tls_conn *c, struct json_object *hello)
 	o = json_object_new_object();
 	if (m->opts.verify) {
 		/* The disks' hash too when they came with it. */
-		struct ctl_request sreq = { .cmd = CTL_REQ_STATUS, .hash = m->opts.storage };
+		struct ctl_request sreq = { .cmd = CTL_REQ_STATUS, .disk_hash = m->opts.storage,
+					    .has_disk_hash = m->opts.storage };
 		struct ctl_status *st = calloc(1, sizeof(*st));
 		struct json_object *rep = NULL;
 		char h[24];
 
-		if (st && !ctl_call(d.dir, &sreq, &rep, 60000, why) &&
+		/* Hashing large disks takes long: the VMM answers when done. */
+		if (st && !ctl_call(d.dir, &sreq, &rep, m->opts.storage ? 600000 : 60000, why) &&
 		    !ctl_status_from_json(rep, st, why) && st->has_memory_hash) {
 			snprintf(h, sizeof(h), "0x%llx", (unsigned long long)st->memory_hash);
 			json_object_object_add(o, "memory_hash", json_object_new_string(h));

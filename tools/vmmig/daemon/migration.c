@@ -234,11 +234,17 @@ static bool needs_storage(const struct migration *m)
  */
 static unsigned int ahead_of(const struct migration *m, bool storage)
 {
+	bool storage_full = vmmigd.storage_active >= settings_max_storage_migrations();
 	const struct migration *x;
 	unsigned int n = 0;
 
-	for (x = vmmigd.migrations; x; x = x->next)
-		n += x->in_line && x->id < m->id && (storage ? needs_storage(x) : needs_live(x));
+	for (x = vmmigd.migrations; x; x = x->next) {
+		if (!x->in_line || x->id >= m->id)
+			continue;
+		/* One that waits for a storage slot claims no live one meanwhile. */
+		if (storage ? needs_storage(x) : (needs_live(x) && !(needs_storage(x) && storage_full)))
+			n++;
+	}
 	return n;
 }
 

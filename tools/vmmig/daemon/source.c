@@ -864,11 +864,8 @@ static void remove_here(struct migration *m, struct vmctl *c)
 {
 	if (vmctl_wait(c, m->vm, VMM_END_MS) || vmctl_delete(c, m->vm))
 		event(EV_MIG_DONE, m, "%s: its folder here stays: %s", m->vm, c->err);
-	if (m->opts.storage && !m->storage_req.keep_source) {
-		storage_remove(&m->storage, false, true);
-		event(EV_MIG_DONE, m, "%s: its %u disk image%s here removed", m->vm,
-		      m->storage.n, m->storage.n == 1 ? "" : "s");
-	}
+	if (m->opts.storage && !m->storage_req.keep_source)
+		storage_remove_sources(m);
 }
 
 void *source_run(void *arg)
@@ -959,6 +956,8 @@ void *source_run(void *arg)
 	pthread_mutex_lock(&vmmigd.lock);
 	m->end_ns = now_ns();
 	pthread_mutex_unlock(&vmmigd.lock);
+	/* The VM runs there: the next move in line need not wait for the cleanup. */
+	slot_put(m);
 	remove_here(m, &c);
 	migration_set_phase(m, MIG_DONE);
 	event(EV_MIG_DONE, m, "%s: moved to %s in %.1f s, downtime %.0f ms (stop-and-copy %.0f, load %.0f, commit %.0f), %llu bytes, %u rounds",

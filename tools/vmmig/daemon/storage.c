@@ -30,6 +30,35 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/*
+ * What a copy of the image writes at the other end at most: its data
+ * extents, each grain they touch whole (the copy sends whole grains).
+ */
+static uint64_t grain_bytes(const char *path, uint64_t size)
+{
+	uint64_t bytes = 0, from, to, last = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t off = 0, end;
+
+	if (fd < 0)
+		return 0;
+	while ((off = lseek(fd, off, SEEK_DATA)) >= 0 && (uint64_t)off < size) {
+		end = lseek(fd, off, SEEK_HOLE);
+		if (end < 0)
+			break;
+		from = (uint64_t)off / MIG_DISK_GRAIN * MIG_DISK_GRAIN;
+		to = ((uint64_t)end + MIG_DISK_GRAIN - 1) / MIG_DISK_GRAIN * MIG_DISK_GRAIN;
+		if (from < last)
+			from = last;	/* a grain two extents share counts once */
+		if (to > from)
+			bytes += to - from;
+		last = to;
+		off = end;
+	}
+	close(fd);
+	return bytes;
+}
+
 int storage_plan_make(const struct mig_storage *req, const struct vmdef *d,
 		      struct storage_plan *p, char *why)
 {
@@ -82,7 +111,9 @@ int storage_plan_make(const struct mig_storage *req, const struct vmdef *d,
 			return -errno;
 		}
 		k->size = st.st_size;
-		k->allocated = (uint64_t)st.st_blocks * 512;
+		k->allocated = grain_bytes(src, st.st_size);
+		if (k->allocated < (uint64_t)st.st_blocks * 512)
+			k->allocated = (uint64_t)st.st_blocks * 512;
 		for (i = 0; i + 1 < p->n; i++)
 			if (!strcmp(p->d[i].dst, k->dst)) {
 				snprintf(why, VMMIG_ERRLEN, "disks %s and %s would both go to %s",
@@ -202,7 +233,7 @@ void storage_check(const struct storage_plan *p, const char *vm, struct issues *
 	}
 }
 
-int storage_create(struct storage_plan *p, char *why)
+int storage_create(struct storage_plan *p, int (*made)(void *arg), void *arg, char *why)
 {
 	unsigned int i;
 	int fd;
@@ -225,6 +256,8 @@ int storage_create(struct storage_plan *p, char *why)
 			return -errno;
 		}
 		close(fd);
+		if (made && made(arg))
+			return -EIO;
 	}
 	return 0;
 }
@@ -243,6 +276,57 @@ void storage_remove(struct storage_plan *p, bool created_only, bool src)
 				strerror(errno));
 		k->created = false;
 	}
+}
+
+struct users {
+	const char *vm;		/* the VM moved: its own use does not count */
+	const char *path;
+	bool used;
+};
+
+static int uses(struct vmctl *c, const char *name, void *arg)
+{
+	struct users *u = arg;
+	struct vmdef d = { 0 };
+	int i;
+
+	if (!strcmp(name, u->vm) || vmctl_load(c, name, &d))
+		return 0;
+	for (i = 0; i < d.ndisks; i++)
+		u->used |= d.disks[i].path && !strcmp(d.disks[i].path, u->path);
+	vmdef_free(&d);
+	return 0;
+}
+
+void storage_remove_sources(struct migration *m)
+{
+	unsigned int i, removed = 0, kept = 0;
+	struct vmctl c;
+
+	vmctl_init(&c, vmmigd.state_dir);
+	for (i = 0; i < m->storage.n; i++) {
+		struct storage_disk *k = &m->storage.d[i];
+		struct users u = { .vm = m->vm, .path = k->src };
+
+		if (k->stays)
+			continue;
+		/* A read-only image (an installer, a base) may serve others: it stays. */
+		if (!k->readonly)
+			vmctl_list(&c, uses, &u);
+		if (k->readonly || u.used) {
+			kept++;
+			continue;
+		}
+		if (unlink(k->src) && errno != ENOENT)
+			event(m->dir == MIG_STORAGE ? EV_STORAGE_DONE : EV_MIG_DONE, m,
+			      "%s: cannot remove its old image %s: %s", m->vm, k->src,
+			      strerror(errno));
+		else
+			removed++;
+	}
+	event(m->dir == MIG_STORAGE ? EV_STORAGE_DONE : EV_MIG_DONE, m,
+	      "%s: %u old disk image%s removed here, %u kept (read-only, or another VM's too)",
+	      m->vm, removed, removed == 1 ? "" : "s", kept);
 }
 
 void storage_apply(const struct storage_plan *p, struct vmdef *d)
@@ -346,6 +430,29 @@ static int local_plan(struct migration *m, const struct vmdef *d, char *why)
 	return err;
 }
 
+/* Does vm.json name the new image of every disk that moved? */
+static bool took_new(struct migration *m, struct vmctl *c)
+{
+	struct vmdef d = { 0 };
+	unsigned int i, moved = 0;
+	bool all = true;
+
+	/* Only images made here count: a move that failed before has none. */
+	for (i = 0; i < m->storage.n; i++)
+		if (!m->storage.d[i].stays && !m->storage.d[i].created)
+			return false;
+		else
+			moved += !m->storage.d[i].stays;
+	if (!moved || vmctl_load(c, m->vm, &d))
+		return false;
+	for (i = 0; i < m->storage.n && i < (unsigned int)d.ndisks; i++)
+		if (!m->storage.d[i].stays && (!d.disks[i].path ||
+					       strcmp(d.disks[i].path, m->storage.d[i].dst)))
+			all = false;
+	vmdef_free(&d);
+	return all;
+}
+
 void *storage_run(void *arg)
 {
 	struct migration *m = arg;
@@ -374,7 +481,7 @@ void *storage_run(void *arg)
 	}
 	if (!err) {
 		event(EV_STORAGE_START, m, "%s: moving its storage", m->vm);
-		err = storage_create(&m->storage, why);
+		err = storage_create(&m->storage, NULL, NULL, why);
 	}
 	if (!err && vmctl_dir(&c, m->vm, dir, sizeof(dir))) {
 		snprintf(why, sizeof(why), "no folder for %s", m->vm);
@@ -382,26 +489,31 @@ void *storage_run(void *arg)
 	}
 	if (!err)
 		err = vmm_copy(m, dir, why);
+	if (err && took_new(m, &c)) {
+		/* The VMM had switched (vm.json first) and then died: the new ones hold the VM. */
+		event(EV_STORAGE_DONE, m, "%s: %s, but its definition names the new images: kept, and the old ones too",
+		      m->vm, why);
+		err = 0;
+		m->storage_req.keep_source = true;
+	}
 	if (err) {
 		storage_remove(&m->storage, true, false);
 		migration_fail(m, m->cancel ? MIG_CANCELLED : MIG_FAILED, "%s", why);
 		event(EV_STORAGE_FAILED, m, "%s: storage move failed: %s; it runs on its images", m->vm,
 		      why);
 	} else {
-		unsigned int i, n = 0;
+		unsigned int i;
 
 		for (i = 0; i < m->storage.n; i++)
 			m->storage.d[i].created = false;	/* the VM's images now */
-		if (!m->storage_req.keep_source)
-			for (i = 0; i < m->storage.n; i++)
-				if (!m->storage.d[i].stays && !unlink(m->storage.d[i].src))
-					n++;
 		pthread_mutex_lock(&vmmigd.lock);
 		m->end_ns = now_ns();
 		pthread_mutex_unlock(&vmmigd.lock);
+		if (!m->storage_req.keep_source)
+			storage_remove_sources(m);
 		migration_set_phase(m, MIG_DONE);
-		event(EV_STORAGE_DONE, m, "%s: its storage moved in %.1f s; %u old image%s removed",
-		      m->vm, (m->end_ns - m->start_ns) / 1e9, n, n == 1 ? "" : "s");
+		event(EV_STORAGE_DONE, m, "%s: its storage moved in %.1f s", m->vm,
+		      (m->end_ns - m->start_ns) / 1e9);
 	}
 	vmdef_free(&d);
 	slot_put(m);

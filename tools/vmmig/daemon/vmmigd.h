@@ -291,10 +291,18 @@ int storage_plan_from_json(struct json_object *a, const struct vmdef *d, struct 
 			   char *why);
 /* This host's view of the plan's destinations: paths and free space. */
 void storage_check(const struct storage_plan *p, const char *vm, struct issues *is);
-/* Makes each destination image, sparse, of the source's size. */
-int storage_create(struct storage_plan *p, char *why);
+/*
+ * Makes each destination image, sparse, of the source's size; @made (if
+ * set) after each, to keep a list of them (an error stops it: -EIO).
+ */
+int storage_create(struct storage_plan *p, int (*made)(void *arg), void *arg, char *why);
 /* Removes the destination images (@created_only: those made here), or the sources. */
 void storage_remove(struct storage_plan *p, bool created_only, bool src);
+/*
+ * After a move with its disks, or a storage move: the old images, but for a
+ * read-only one or one another VM of this host names; an event says so.
+ */
+void storage_remove_sources(struct migration *m);
 /* The definition's disks at their destinations. */
 void storage_apply(const struct storage_plan *p, struct vmdef *d);
 /* The thread of a storage move on this host (DCTL_STORAGE_MOVE). */

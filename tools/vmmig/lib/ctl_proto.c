@@ -32,9 +32,13 @@ static const struct jfield save_args[] = {
 		 MIG_NTIMEOUT, lo.has_on_timeout),
 };
 
-/* status: "hash" also hashes the disks of a paused VM (an incoming move's, --verify). */
+/*
+ * status: "disk_hash" (true) also hashes the disks of a paused VM (an
+ * incoming move's, --verify); sent only then, so that the VMMs started
+ * before it answer every other status as ever.
+ */
 static const struct jfield status_args[] = {
-	JFIELD(struct ctl_request, CTL_ARG_HASH, JF_BOOL, hash),
+	JOPTIONAL(struct ctl_request, CTL_ARG_DISK_HASH, JF_BOOL, disk_hash, has_disk_hash),
 };
 
 static const struct jfield console_args[] = {

@@ -82,7 +82,8 @@ enum ctl_req {
 /* Arguments of a request; each request takes only its own. */
 #define CTL_ARG_PATH		"path"		/* save: absolute path of the file */
 #define CTL_ARG_LIVE		"live"		/* save: pre-copy while running */
-#define CTL_ARG_HASH		"hash"		/* save: report the memory hash; status: disks' too */
+#define CTL_ARG_HASH		"hash"		/* save: report the memory hash */
+#define CTL_ARG_DISK_HASH	"disk_hash"	/* status: the disks' hash too (optional) */
 #define CTL_ARG_FORCE		"force"		/* console: take over from another client */
 /* save, live, optional (a VMM of before them refuses them, by name): */
 #define CTL_ARG_DOWNTIME_LIMIT	"downtime_limit_ms"
@@ -123,6 +124,7 @@ struct ctl_request {
 	unsigned int version;
 	char path[4096];
 	bool live, hash, force, commit;
+	bool disk_hash, has_disk_hash;	/* status */
 	struct ctl_live_opts lo;
 	uint32_t streams;
 	struct mig_opts mig;

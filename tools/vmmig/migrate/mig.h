@@ -88,6 +88,8 @@ int mig_progress_from_json(struct json_object *j, struct mig_progress *p, char *
  * under its file's name, else (a move to another host) to the same path.
  */
 #define MIG_PATH_MAX	256
+/* The unit in which a moving disk's writes are tracked and its data sent. */
+#define MIG_DISK_GRAIN	(64ULL << 10)
 struct mig_disk_map {
 	char src[MIG_PATH_MAX], dst[MIG_PATH_MAX];
 };

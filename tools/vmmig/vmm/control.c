@@ -107,7 +107,7 @@ static int status(struct vm *vm, const struct ctl_request *req, struct json_obje
 		st->has_memory_hash = true;
 		st->memory_hash = vm_memory_hash(vm);
 		/* Asked (an incoming move's disks): what the source's were at its pause. */
-		st->has_disk_hash = req->hash && vm->def.ndisks;
+		st->has_disk_hash = req->has_disk_hash && req->disk_hash && vm->def.ndisks;
 		if (st->has_disk_hash)
 			st->disk_hash = vm_disks_hash(vm);
 		st->nvcpus = vm->nvcpus;

@@ -215,6 +215,11 @@ int64_t disk_copy_round(struct disk_copy *dc, struct vmstate_writer *w, bool fir
 				       ((1ULL << GRAINS_PER_WINDOW) - 1);
 				if (!mask)
 					continue;
+				if (dc->cancel && __atomic_load_n(dc->cancel, __ATOMIC_RELAXED)) {
+					/* What this word held is sent next time, if any. */
+					__atomic_fetch_or(&k->bits[wi], word, __ATOMIC_RELEASE);
+					return vmm_fail(why, -ECANCELED, "cancelled");
+				}
 				n = send_window(dc, w, i, wi * (64 / GRAINS_PER_WINDOW) + win, mask,
 						first, why);
 				if (n < 0)
@@ -340,11 +345,21 @@ uint64_t vm_disks_hash(struct vm *vm)
 	for (i = 0; i < vm->def.ndisks; i++) {
 		fd = blk_fd(vm->virtio[i], &size);
 		h = (h ^ size) * 0x100000001b3ULL;
-		/* Holes read as zeros: the same hash as zeros written. */
+		/*
+		 * Zero grains do not count, so holes (skipped) hash as zeros
+		 * written do; a read that fails makes a hash no other end has.
+		 */
 		for (off = 0; off < size; off += BLK_GRAIN) {
-			n = pread(fd, buf, size - off < BLK_GRAIN ? size - off : BLK_GRAIN, off);
-			if (n <= 0)
+			off_t data = lseek(fd, off, SEEK_DATA);
+
+			if (data < 0 || (uint64_t)data >= size)
 				break;
+			off = (uint64_t)data / BLK_GRAIN * BLK_GRAIN;
+			n = pread(fd, buf, size - off < BLK_GRAIN ? size - off : BLK_GRAIN, off);
+			if (n <= 0) {
+				h = ~h;
+				break;
+			}
 			if (all_zero(buf, n))
 				continue;
 			h = (h ^ (off / BLK_GRAIN)) * 0x100000001b3ULL;
@@ -384,6 +399,7 @@ static int local_put(struct vmstate_writer *w, uint32_t type, uint16_t instance,
 
 #define LOCAL_ROUNDS		30
 #define LOCAL_LEFT		(1ULL << 20)	/* copied with the vCPUs paused */
+#define LOCAL_PAUSED_MAX	(64ULL << 20)	/* more than that fails the move */
 
 /* The definition names the new images: a VMM that starts again takes them. */
 static int set_paths(struct vmdef *d, void *arg, char *why)
@@ -450,6 +466,7 @@ int vm_storage_move(struct vm *vm, const char (*dst)[MIG_PATH_MAX], precopy_prog
 	err = disk_copy_open(vm, &dc, which, why);
 	if (err)
 		goto out;
+	dc.cancel = cancel;
 	/* Everything once, then what the guest wrote, until little is left. */
 	n = disk_copy_round(&dc, &w, true, why);
 	while (n >= 0) {
@@ -473,6 +490,14 @@ int vm_storage_move(struct vm *vm, const char (*dst)[MIG_PATH_MAX], precopy_prog
 		goto close;
 	}
 	/* The rest with the vCPUs paused: no request is in flight then. */
+	left = disk_copy_dirty(&dc);
+	if (left > LOCAL_PAUSED_MAX) {
+		err = vmm_fail(why, -EAGAIN,
+			       "the guest writes its disks faster than they copy (%llu MiB left after %u rounds)",
+			       (unsigned long long)(left >> 20), round);
+		goto close;
+	}
+	dc.cancel = NULL;	/* paused: too late to cancel, and quick */
 	was_paused = vm_is_paused(vm);
 	vm_pause(vm);
 	paused = !was_paused;
@@ -483,10 +508,11 @@ int vm_storage_move(struct vm *vm, const char (*dst)[MIG_PATH_MAX], precopy_prog
 		if (lo.fd[i] >= 0 && fdatasync(lo.fd[i]))
 			err = vmm_fail(why, -errno, "%s: %s", dst[i], strerror(errno));
 	/* vm.json first: a VMM that starts again must not take the old images. */
-	if (!err && !vmdef_update(&def, vm->dir, set_paths, (void *)dst, why))
-		vmdef_free(&def);
-	else if (!err)
-		err = -EIO;
+	if (!err) {
+		err = vmdef_update(&def, vm->dir, set_paths, (void *)dst, why);
+		if (!err)
+			vmdef_free(&def);
+	}
 close:
 	disk_copy_close(&dc);
 	for (i = 0; !err && i < vm->def.ndisks; i++) {

@@ -24,6 +24,7 @@ struct disk_copy {
 	uint64_t data_bytes;		/* their data extents at the start */
 	uint64_t sent_bytes;		/* runs sent, zeros included */
 	bool read_failed;		/* an image could not be read: the reason is set */
+	const bool *cancel;		/* when set and true, a round stops (a storage move) */
 };
 
 /* Tracks the disks of @vm in @which (bit i: disk i), their data extents marked to send. */

@@ -321,6 +321,8 @@ int main(int argc, char **argv)
 	if (o.ready_fd >= 0)
 		close(o.ready_fd);
 	status = control_loop(&vm, lfd);
+	/* A storage move copies from the devices: it ends first (cancelled). */
+	storage_move_end(&vm);
 	if (status == VMM_RESTART)
 		restart(&vm, pid_fd, lfd);
 	close(lfd);

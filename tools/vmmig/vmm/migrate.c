@@ -226,6 +226,21 @@ static void *storage_thread(void *arg)
 	return NULL;
 }
 
+static void release(struct vm *vm);
+
+void storage_move_end(struct vm *vm)
+{
+	struct vm_migration *m = &vm->mig;
+
+	if (m->role != CTL_MIG_STORAGE || m->done_fd < 0)
+		return;
+	migrate_out_cancel(vm);
+	pthread_join(m->thread, NULL);
+	close(m->done_fd);
+	m->done_fd = -1;
+	release(vm);
+}
+
 int storage_move_start(struct vm *vm, const struct ctl_request *req, int fd, char *why)
 {
 	struct vm_migration *m = &vm->mig;

@@ -90,7 +90,7 @@ void virtio_fail(struct virtio_dev *d, const char *fmt, ...)
 /* virtio_blk.c and virtio_net.c */
 int virtio_blk_init(struct virtio_dev *d, const char *path, bool readonly, char *why);
 /* The unit in which a moving disk's writes are tracked. */
-#define BLK_GRAIN	(64ULL << 10)
+#define BLK_GRAIN	MIG_DISK_GRAIN
 int blk_fd(struct virtio_dev *d, uint64_t *size);
 void blk_track(struct virtio_dev *d, uint64_t *bits);
 int blk_write_fd(struct virtio_dev *d, char *why);

@@ -297,6 +297,8 @@ bool migrate_out_message(struct vm *vm);
 void migrate_out_cancel(struct vm *vm);
 /* CTL_REQ_STORAGE_MOVE: a thread copies; its reply ends the request. */
 int storage_move_start(struct vm *vm, const struct ctl_request *req, int fd, char *why);
+/* The VMM ends or restarts: a storage move still running is cancelled and joined. */
+void storage_move_end(struct vm *vm);
 
 /* control.c */
 int control_listen(struct vm *vm, char *why);
