@@ -7,7 +7,8 @@
 # commit with --verify, and the test the files), stay sparse, and are gone
 # from a. Then the checks of the destination (a file there already, no
 # directory, no space), a cancel and a destination killed during the copy
-# (the source keeps its images, the destination's new ones go), the way
+# and in stop-and-copy (the source keeps its images, the destination's new
+# ones go), the way
 # back with --keep-source (read-only images stay at the source: they may
 # serve other VMs), and storage moves on one host (the VM runs on,
 # on the new images; a failure leaves it on the old ones), queued under
@@ -117,6 +118,33 @@ daemon_up b || fail "b's vmmigd did not start again"
 wait_for 30 gone_at_b && pass "b, started again, removed its images and the VM" ||
 	fail "b has: $(ls -A "$tmp/bdisks" "$tmp/b/state")"
 
+# The same in stop-and-copy, the VM paused and its last disk writes on the
+# way (the source VMM lingers there: a test hook): a cancel, and the
+# destination killed. The VM runs again at a on its images.
+phase_is() { [ "$(H a -j migration show st | jq -r .progress.phase)" = "$1" ]; }
+expect_rc 0 "stop st" -- H a vm stop st --force
+expect_rc 0 "start st slow to switch" -- on a env VMMIG_TEST_STOPCOPY_DELAY_MS=8000 "$V" vm start st
+for how in cancel kill; do
+	expect_rc 0 "move with its disks ($how in stop-and-copy)" -- H a move st --to 10.77.0.2 \
+		--include-storage --storage-path "$tmp/bdisks" --timeout 20 --on-timeout pause --detach
+	wait_for 120 phase_is stopcopy && pass "in stop-and-copy" || fail "$(H a migration show st)"
+	if [ "$how" = cancel ]; then
+		expect_rc 0 "cancel in stop-and-copy" -- H a migration cancel st
+		wait_for 60 phase_is cancelled && pass "cancelled" || fail "$(H a migration show st)"
+	else
+		daemon_down b KILL
+		pkill -KILL -f "vmmig-vmm --dir $tmp/b/state/st" || :
+		wait_for 90 phase_is failed && pass "failed" || fail "$(H a migration show st)"
+		daemon_up b || fail "b's vmmigd did not start again"
+	fi
+	expect_eq "$how in stop-and-copy: running at a" "$(hstate a st)" running
+	expect_eq "$how in stop-and-copy: d1 unchanged" "$(sum "$d1")" "$h1"
+	wait_for 30 gone_at_b && pass "$how in stop-and-copy: b removed its images and the VM" ||
+		fail "b has: $(ls -A "$tmp/bdisks" "$tmp/b/state")"
+done
+expect_rc 0 "stop st" -- H a vm stop st --force
+expect_rc 0 "start st" -- H a vm start st
+
 # The move: d1 under the storage path, d2 where --disk says; two streams
 # (each disk window takes one, as memory's).
 expect_rc 0 "move with its disks" -- H a -j move st --to 10.77.0.2 --include-storage \
@@ -193,6 +221,9 @@ queued() { [ "$(H a -j migration show s2 | jq -r .progress.phase)" = queued ]; }
 wait_for 10 queued && pass "s2 waits for the storage slot" || fail "$(H a migration show s2)"
 s2_done() { [ "$(H a -j migration show s2 | jq -r .progress.phase)" = "done" ]; }
 wait_for 120 s2_done && pass "then it ran" || fail "$(H a migration list)"
+st_phase() { H a -j migration show st | jq -r .progress.phase; }
+st_done() { [ "$(st_phase)" = "done" ]; }
+wait_for 120 st_done && pass "st moved with its disks meanwhile" || fail "$(H a migration show st)"
 expect_eq "st at b" "$(hstate b st)" running
 expect_eq "s2 on its new image" "$(hjs a s2 '.disks[0].path')" "$tmp/s2/d2.img"
 finish
