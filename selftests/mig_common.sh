@@ -93,6 +93,14 @@ host_up() {
 
 mig_cleanup() {
 	local h
+	# A failed test shows what each vmmigd said last (events, errors).
+	if [ "${failures:-0}" -gt 0 ]; then
+		for h in "${!host_pid[@]}"; do
+			[ -s "$tmp/$h/vmmigd.log" ] || continue
+			echo "# $h: vmmigd.log ends:"
+			tail -n 40 "$tmp/$h/vmmigd.log" | sed 's/^/#   /'
+		done
+	fi
 	for h in "${!host_pid[@]}"; do
 		for d in "$tmp/$h/state"/*/; do
 			[ -e "$d/vm.json" ] && H "$h" vm stop "$(basename "$d")" --force
