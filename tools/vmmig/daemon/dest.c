@@ -117,7 +117,7 @@ static int storage_make(struct dest *d)
 	int err = storage_create(&d->plan, list_made, d, d->why);
 
 	if (err)
-		storage_remove(&d->plan, true, false);
+		storage_remove_made(&d->plan);
 	return err;
 }
 

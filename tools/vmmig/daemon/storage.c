@@ -262,18 +262,17 @@ int storage_create(struct storage_plan *p, int (*made)(void *arg), void *arg, ch
 	return 0;
 }
 
-void storage_remove(struct storage_plan *p, bool created_only, bool src)
+void storage_remove_made(struct storage_plan *p)
 {
 	unsigned int i;
 
 	for (i = 0; i < p->n; i++) {
 		struct storage_disk *k = &p->d[i];
 
-		if ((created_only && !k->created) || k->stays)
+		if (!k->created)
 			continue;
-		if (unlink(src ? k->src : k->dst) && errno != ENOENT)
-			fprintf(stderr, "vmmigd: cannot remove %s: %s\n", src ? k->src : k->dst,
-				strerror(errno));
+		if (unlink(k->dst) && errno != ENOENT)
+			fprintf(stderr, "vmmigd: cannot remove %s: %s\n", k->dst, strerror(errno));
 		k->created = false;
 	}
 }
@@ -497,7 +496,7 @@ void *storage_run(void *arg)
 		m->storage_req.keep_source = true;
 	}
 	if (err) {
-		storage_remove(&m->storage, true, false);
+		storage_remove_made(&m->storage);
 		migration_fail(m, m->cancel ? MIG_CANCELLED : MIG_FAILED, "%s", why);
 		event(EV_STORAGE_FAILED, m, "%s: storage move failed: %s; it runs on its images", m->vm,
 		      why);

@@ -296,8 +296,8 @@ void storage_check(const struct storage_plan *p, const char *vm, struct issues *
  * set) after each, to keep a list of them (an error stops it: -EIO).
  */
 int storage_create(struct storage_plan *p, int (*made)(void *arg), void *arg, char *why);
-/* Removes the destination images (@created_only: those made here), or the sources. */
-void storage_remove(struct storage_plan *p, bool created_only, bool src);
+/* Removes the destination images made here (a move that failed). */
+void storage_remove_made(struct storage_plan *p);
 /*
  * After a move with its disks, or a storage move: the old images, but for a
  * read-only one or one another VM of this host names; an event says so.
