@@ -1,5 +1,5 @@
-# shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Sourced by the shell tests: small assertions that print TAP-like lines.
 # Exit status: 0 pass, 1 fail, 4 skip (kselftest convention).
 

@@ -1,5 +1,5 @@
-# shellcheck shell=bash disable=SC2154 # tmp comes from common.sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2154 # tmp comes from common.sh
 # Sourced by the tests that boot Linux guests (after common.sh): the stock
 # Debian kernel that runs the test VM, with a busybox initramfs built here.
 # Nested under the test VM's KVM (kvm_amd on QEMU's TCG) the guest needs
