@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmmig.h"
@@ -237,6 +238,120 @@ static void cmd_usage(const struct cmd_table *t, const struct cmd *c, FILE *f)
 	fprintf(f, "\n%s", c->help);
 	if (t->footer)
 		fprintf(f, "\n%s", t->footer);
+}
+
+/* Synopsis words: a lone bracket, brace or bar is grammar, not a word. */
+static bool is_grammar(const char *w)
+{
+	return strlen(w) == 1 && strchr("[]{}|", *w);
+}
+
+/*
+ * The value after the option or keyword at @w[*i]: a metavariable, or the
+ * first word of each alternative of a { a | b } group, joined by '|'; ""
+ * for a flag. *@i moves past what was taken.
+ */
+static void syn_value(char **w, int n, int *i, char *val, size_t len)
+{
+	int j = *i + 1, depth = 0;
+	size_t at = 0;
+	bool first = true;
+
+	*val = '\0';
+	if (j >= n || (is_grammar(w[j]) && strcmp(w[j], "{")) || w[j][0] == '-')
+		return;
+	if (strcmp(w[j], "{")) {
+		snprintf(val, len, "%s", w[j]);
+		*i = j;
+		return;
+	}
+	for (; j < n; j++) {
+		if (!strcmp(w[j], "{") || !strcmp(w[j], "[")) {
+			first = !depth++;
+			continue;
+		}
+		if (!strcmp(w[j], "}") || !strcmp(w[j], "]")) {
+			if (!--depth)
+				break;
+			continue;
+		}
+		if (!strcmp(w[j], "|")) {
+			first = depth == 1;
+			continue;
+		}
+		if (first && at < len)
+			at += snprintf(val + at, len - at, "%s%s", at ? "|" : "", w[j]);
+		first = false;
+	}
+	*i = j;
+}
+
+void cmd_print_args(FILE *f, const char *args)
+{
+	char *copy = strdup(args ? args : ""), *save = NULL, *t, *w[128];
+	char val[256];
+	int n = 0, i;
+
+	if (!copy)
+		return;
+	/* Words, with the brackets glued to them ("[--priority", "N]") apart. */
+	for (t = strtok_r(copy, " \t\n", &save); t && n < 126; t = strtok_r(NULL, " \t\n", &save)) {
+		size_t len = strlen(t), open = 0, close = 0, k;
+
+		if (len > 1 && (*t == '[' || *t == '{') && t[1] == '-') {
+			w[n++] = *t == '[' ? "[" : "{";
+			t++;
+			len--;
+		}
+		if (len > 3 && !strcmp(t + len - 3, "..."))
+			t[len -= 3] = '\0';
+		for (k = 0; k < len; k++) {
+			open += t[k] == '[';
+			close += t[k] == ']';
+		}
+		if (len > 1 && t[len - 1] == ']' && close > open) {
+			t[len - 1] = '\0';
+			w[n++] = t;
+			w[n++] = "]";
+			continue;
+		}
+		w[n++] = t;
+	}
+	for (i = 0; i < n; i++) {
+		const char *word = w[i];
+
+		if (is_grammar(word))
+			continue;
+		/* Options, and the keywords of iproute2-style verbs (host set). */
+		if (word[0] == '-' || (word[0] >= 'a' && word[0] <= 'z')) {
+			syn_value(w, n, &i, val, sizeof(val));
+			fprintf(f, " %s%s%s", word, *val ? "=" : "", val);
+			continue;
+		}
+		fprintf(f, " %s", word);
+	}
+	free(copy);
+}
+
+void cmd_table_list(const struct cmd_table *t, const char *opts, FILE *f)
+{
+	size_t i;
+
+	if (t->opts)
+		opts = t->opts;
+	for (i = 0; i < t->n; i++) {
+		const struct cmd *c = t->cmds[i];
+
+		if (c->sub) {
+			cmd_table_list(c->sub, opts, f);
+			continue;
+		}
+		fprintf(f, "%s%s%s :", t->name, *t->name ? " " : "", c->name);
+		cmd_print_args(f, c->args);
+		if (opts)
+			cmd_print_args(f, opts);
+		fputc('\n', f);
+	}
 }
 
 /* The entry @word names, exactly or as a unique prefix; NULL (reported) if none. */

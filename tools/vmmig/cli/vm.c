@@ -426,9 +426,12 @@ static const struct cmd *const vm_cmds[] = {
 	&vm_pause_cmd, &vm_resume_cmd, &vm_delete_cmd, &vm_console_cmd, &vm_save_cmd,
 	&vm_restore_cmd, &vm_audit_cmd, &vm_dirty_log_cmd, &vm_dirty_rate_cmd, &vm_predict_cmd,
 };
-static const struct cmd_table vm_table = CMD_TABLE("vm", vm_cmds, "list",
-	"Every command takes --state-dir DIR, the folder of VM folders\n"
-	"(default: $VMMIG_STATE_DIR, else /var/lib/vmmig).\n");
+static const struct cmd_table vm_table = {
+	.name = "vm", .cmds = vm_cmds, .n = sizeof(vm_cmds) / sizeof(vm_cmds[0]), .dflt = "list",
+	.footer = "Every command takes --state-dir DIR, the folder of VM folders\n"
+		  "(default: $VMMIG_STATE_DIR, else /var/lib/vmmig).\n",
+	.opts = "[ --state-dir DIR ]",
+};
 
 /* Takes "--state-dir DIR" out of the arguments, wherever it is. */
 static int take_state_dir(int *argc, char **argv, const char **state_dir)

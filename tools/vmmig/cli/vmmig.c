@@ -43,22 +43,58 @@ static const struct cmd_table top = {
 	.usage = usage,
 };
 
+/* The global options, as usage() and `help --commands` show them. */
+static const struct global_opt {
+	char flag;
+	const char *name, *arg, *help;
+} global_opts[] = {
+	{ 'j', "json", NULL, "JSON output" },
+	{ 'p', "pretty", NULL, "indented JSON (implies -j)" },
+	{ 'n', "netns", "NETNS", "run in network namespace NETNS (as ip -n)" },
+	{ 'V', "version", NULL, "same as 'vmmig version'" },
+};
+
 static void usage(FILE *f)
 {
+	char opt[32];
 	size_t i;
 
 	fprintf(f, "Usage: vmmig [ OPTIONS ] OBJECT { COMMAND | help } [ ARGS ]\n"
-		   "OPTIONS (also after OBJECT and COMMAND):\n"
-		   "  -j, --json          JSON output\n"
-		   "  -p, --pretty        indented JSON (implies -j)\n"
-		   "  -n, --netns NETNS   run in network namespace NETNS (as ip -n)\n"
-		   "  -V, --version       same as 'vmmig version'\n"
-		   "OBJECTS:\n");
+		   "OPTIONS (also after OBJECT and COMMAND):\n");
+	for (i = 0; i < sizeof(global_opts) / sizeof(global_opts[0]); i++) {
+		const struct global_opt *g = &global_opts[i];
+
+		snprintf(opt, sizeof(opt), "--%s%s%s", g->name, g->arg ? " " : "",
+			 g->arg ? g->arg : "");
+		fprintf(f, "  -%c, %-16s%s\n", g->flag, opt, g->help);
+	}
+	fprintf(f, "OBJECTS:\n");
 	for (i = 0; i < top.n; i++)
 		fprintf(f, "  %-8s %.*s\n", objects[i]->name,
 			(int)strcspn(objects[i]->help, "\n"), objects[i]->help);
 	fprintf(f, "'vmmig help OBJECT' shows the commands of an object; words may be\n"
 		   "shortened to any prefix that is unique among them ('vmmig host sh').\n");
+}
+
+/*
+ * `help --commands` (left out of the usage: it is for completion writers,
+ * see Documentation/admin-guide/cli.rst): a first line " : GLOBAL-OPTIONS",
+ * then one line per command from the tables that dispatch.
+ */
+static void list_commands(FILE *f)
+{
+	size_t i;
+
+	fputs(" :", f);
+	for (i = 0; i < sizeof(global_opts) / sizeof(global_opts[0]); i++) {
+		const struct global_opt *g = &global_opts[i];
+		const char *arg = g->arg ? g->arg : "";
+
+		fprintf(f, " -%c%s%s --%s%s%s", g->flag, *arg ? "=" : "", arg, g->name,
+			*arg ? "=" : "", arg);
+	}
+	fputc('\n', f);
+	cmd_table_list(&top, NULL, f);
 }
 
 /* "help [ OBJECT [ COMMAND ] ]" is "OBJECT [ COMMAND ] --help". */
@@ -69,6 +105,10 @@ static int help_main(int argc, char **argv)
 
 	if (argc == 1) {
 		usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--commands")) {
+		list_commands(stdout);
 		return EXIT_OK;
 	}
 	args[0] = "vmmig";

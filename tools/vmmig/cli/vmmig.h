@@ -40,6 +40,7 @@ struct cmd_table {
 	const char *dflt;		/* the verb when none is given, or NULL */
 	const char *footer;		/* printed after the usage, or NULL */
 	void (*usage)(FILE *f);		/* the usage, when not generated */
+	const char *opts;		/* what every verb takes too ("--state-dir DIR") */
 };
 
 #define CMD_TABLE(tname, list, verb, foot) { .name = tname, .cmds = list, \
@@ -51,6 +52,16 @@ struct cmd_table {
  */
 int cmd_run(const struct cmd_table *t, int argc, char **argv);
 void cmd_table_usage(const struct cmd_table *t, FILE *f);
+/*
+ * `vmmig help --commands`, for completion writers: one line per command of
+ * @t and its sub-tables, "WORDS : ARGS", ARGS the words of its synopsis
+ * (and of @opts, or of its table's) without the brackets: NAME,
+ * --flag, --option=VALUE and keyword=VALUE, VALUE a metavariable such as
+ * FILE or choices such as on|off.
+ */
+void cmd_table_list(const struct cmd_table *t, const char *opts, FILE *f);
+/* One synopsis @args as cmd_table_list() prints it, each word after a space. */
+void cmd_print_args(FILE *f, const char *args);
 
 struct option;
 /*
