@@ -78,9 +78,9 @@ GUEST_CFLAGS := -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 
 .DELETE_ON_ERROR:
 .PHONY: all modules tools install uninstall deps check bench vng-check demo \
-	clean style sparse docs-check help ksft
+	clean style sparse docs-check help ksft man completion htmldocs
 
-all: modules tools selftests
+all: modules tools selftests man completion
 
 help:
 	@echo 'make [all]         modules, tools and selftests, into build/'
@@ -99,6 +99,9 @@ help:
 	@echo 'make style         checkpatch on the module, shellcheck on the scripts'
 	@echo 'make sparse        sparse (C=2) on the module'
 	@echo 'make docs-check    docutils over Documentation/ (also part of make check)'
+	@echo 'make man           the man pages, Documentation/man/*.rst -> build/man/*.8 (rst2man)'
+	@echo 'make completion    bash completion of vmmig and vmmigd -> build/completion/vmmig'
+	@echo 'make htmldocs      Documentation/ as HTML -> build/htmldocs (Sphinx, warnings fail)'
 	@echo 'make clean         remove build/'
 	@echo 'make help          this list'
 
@@ -231,6 +234,31 @@ clean:
 
 docs-check:
 	$(Q)scripts/docs-check.py
+
+# Man pages: Documentation/man/NAME.8.rst -> build/man/NAME.8.
+MAN_PAGES := $(patsubst Documentation/man/%.rst,$(BUILD)/man/%,\
+	$(filter-out %/index.rst,$(wildcard Documentation/man/*.rst)))
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: Documentation/man/%.rst
+	$(if $(shell command -v rst2man),,$(error rst2man (python3-docutils) is not installed: run 'make deps'))
+	@mkdir -p $(@D)
+	@echo '  MAN     $@'
+	$(Q)rst2man --halt=warning $< $@
+
+# Bash completion, from the CLI's own command table (vmmig help --commands).
+completion: $(BUILD)/completion/vmmig
+
+$(BUILD)/completion/vmmig: scripts/gen-completion.sh $(BUILD)/bin/vmmig $(BUILD)/bin/vmmigd
+	@mkdir -p $(@D)
+	@echo '  GEN     $@'
+	$(Q)scripts/gen-completion.sh $(BUILD)/bin/vmmig $(BUILD)/bin/vmmigd >$@
+
+# Warnings are errors, all of them reported (--keep-going).
+htmldocs:
+	$(if $(shell command -v sphinx-build),,$(error sphinx-build (python3-sphinx) is not installed: run 'make deps'))
+	$(Q)sphinx-build -q -W --keep-going -b html -d $(BUILD)/htmldocs/.doctrees \
+		Documentation $(BUILD)/htmldocs
 
 check: deps
 	$(Q)$(MAKE) all

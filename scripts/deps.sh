@@ -9,6 +9,7 @@ pkgs=(
 	libnl-3-dev libnl-genl-3-dev libjson-c-dev libkmod-dev uuid-dev
 	libssl-dev openssl libzstd-dev liblz4-dev libsystemd-dev
 	jq kmod iproute2 util-linux cpio xz-utils zstd python3-docutils socat
+	python3-sphinx bash-completion man-db groff-base
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev tcpdump
 	qemu-system-x86 busybox-static
 	linux-source-6.1
