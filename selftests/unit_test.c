@@ -560,4 +560,29 @@ TEST(ctl_storage_move)
 	free(b);
 }
 
+/* Where a VM's runtime files go: /run for the default state folder only. */
+TEST(run_path)
+{
+	char p[108];
+
+	unsetenv("VMMIG_RUN_DIR");
+	ASSERT_EQ(0, vmmig_run_path("/var/lib/vmmig/web", "control.sock", p, sizeof(p)));
+	EXPECT_STREQ("/run/vmmig/vm/web/control.sock", p);
+	ASSERT_EQ(0, vmmig_run_path("/var/lib/vmmig/web", NULL, p, sizeof(p)));
+	EXPECT_STREQ("/run/vmmig/vm/web", p);
+	/* Another state folder keeps them beside the VM: two never collide. */
+	ASSERT_EQ(0, vmmig_run_path("/srv/vms/web", "vmm.pid", p, sizeof(p)));
+	EXPECT_STREQ("/srv/vms/web/vmm.pid", p);
+	ASSERT_EQ(0, vmmig_run_path("/var/lib/vmmig2/web", "vmm.pid", p, sizeof(p)));
+	EXPECT_STREQ("/var/lib/vmmig2/web/vmm.pid", p);
+	setenv("VMMIG_RUN_DIR", "/tmp/r", 1);
+	ASSERT_EQ(0, vmmig_run_path("/srv/vms/web", "vmm.pid", p, sizeof(p)));
+	EXPECT_STREQ("/tmp/r/web/vmm.pid", p);
+	unsetenv("VMMIG_RUN_DIR");
+	/* A socket path longer than sun_path is refused, not cut. */
+	EXPECT_EQ(-ENAMETOOLONG, vmmig_run_path("/var/lib/vmmig/a-rather-long-vm-name-that-"
+						"goes-on-and-on-and-on-and-on-and-on", "control.sock",
+						p, 60));
+}
+
 TEST_HARNESS_MAIN

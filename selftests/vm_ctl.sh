@@ -117,6 +117,18 @@ expect_eq "taken stays off" "$(state taken)" off
 expect_rc 0 "unregister" -- "$V" kvm unregister taken
 expect_rc 0 "stop old" -- "$V" vm stop old --force
 
+# Runtime files in a run folder of their own ($VMMIG_RUN_DIR; /run/vmmig/vm
+# for the default state folder): the VM folder keeps only its state.
+export VMMIG_RUN_DIR=$tmp/run
+expect_rc 0 "start with a run folder" -- "$V" vm start old
+expect_eq "pid file and socket there" "$(ls "$tmp/run/old")" $'control.sock\nvmm.pid'
+expect_eq "none in the VM folder" "$(find "$VMMIG_STATE_DIR/old" -name vmm.pid -o -name control.sock)" ""
+expect_eq "the CLI finds it there" "$(state old)" running
+expect_rc 0 "vmmig kvm finds its pid" -- "$V" vm dirty-rate old --seconds 1
+expect_rc 0 "stop" -- "$V" vm stop old --force
+expect_eq "its run folder removed" "$(ls "$tmp/run")" ""
+unset VMMIG_RUN_DIR
+
 # Without vmmig.ko the VM runs unregistered, and says so once.
 if [ -n "${VMMIG_KO:-}" ]; then
 	rmmod vmmig

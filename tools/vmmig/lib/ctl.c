@@ -15,12 +15,10 @@
 static int sock_addr(const char *dir, const char *name, void *p, unsigned int *len)
 {
 	struct sockaddr_un *sun = p;
-	int n;
 
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
-	n = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%s", dir, name);
-	if (n >= (int)sizeof(sun->sun_path))
+	if (vmmig_run_path(dir, name, sun->sun_path, sizeof(sun->sun_path)))
 		return -ENAMETOOLONG;
 	*len = sizeof(*sun);
 	return 0;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The VM lifecycle (vmctl.h). A VM's state is read from its folder: a VMM
- * that holds vmm.pid locked runs it (and answers on control.sock); a
- * vmm.pid nobody holds, or a "crashed" file, means it died; a "saved" file
- * names the state a save left.
+ * The VM lifecycle (vmctl.h). A VM's state is read from its folder and its
+ * runtime files (vmmig_run_path(): /run/vmmig/vm/NAME for the default state
+ * folder): a VMM that holds vmm.pid locked runs it (and answers on
+ * control.sock); a vmm.pid nobody holds, or a "crashed" file, means it died;
+ * a "saved" file names the state a save left.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -89,6 +90,28 @@ static bool exists(const char *dir, const char *file)
 	return !access(path, F_OK);
 }
 
+/* A runtime file of the VM of @dir (vmmig_run_path()). */
+static bool run_exists(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+
+	return !vmmig_run_path(dir, file, path, sizeof(path)) && !access(path, F_OK);
+}
+
+/* Removes the VM's runtime files and their folder when it is its own. */
+static void remove_run_files(const char *dir)
+{
+	static const char *const files[] = { "vmm.pid", CTL_SOCKET, CTL_SWAP_SOCKET };
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (!vmmig_run_path(dir, files[i], path, sizeof(path)))
+			unlink(path);
+	if (!vmmig_run_path(dir, NULL, path, sizeof(path)) && strcmp(path, dir))
+		rmdir(path);
+}
+
 /* The folder of a VM that has a definition. */
 static int find(struct vmctl *c, const char *name, char *dir)
 {
@@ -116,7 +139,8 @@ static bool vmm_alive(const char *dir, pid_t *pid)
 	bool alive = false;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/vmm.pid", dir);
+	if (vmmig_run_path(dir, "vmm.pid", path, sizeof(path)))
+		return false;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -155,7 +179,7 @@ static void get_status(const char *dir, struct vm_status *st)
 		json_object_put(rep);
 		if (st->has_vmm)
 			st->state = st->vmm.state == CTL_PAUSED ? VM_PAUSED : VM_RUNNING;
-	} else if (exists(dir, "vmm.pid")) {
+	} else if (run_exists(dir, "vmm.pid")) {
 		st->state = VM_CRASHED;
 		snprintf(st->why, sizeof(st->why), "the VMM died (see vmm.log)");
 	} else if (exists(dir, "crashed")) {
@@ -219,14 +243,15 @@ int vmctl_list(struct vmctl *c, int (*fn)(struct vmctl *c, const char *name, voi
 static void remove_vm_dir(const char *dir)
 {
 	static const char *const files[] = {
-		"vm.json", "vm.json.tmp", "console.log", "vmm.log", "vmm.pid", "saved",
-		"saved.tmp", "crashed", "crashed.tmp", CTL_SOCKET, CTL_SWAP_SOCKET, CTL_MIGRATED_FILE,
+		"vm.json", "vm.json.tmp", "console.log", "vmm.log", "saved",
+		"saved.tmp", "crashed", "crashed.tmp", CTL_MIGRATED_FILE,
 		CTL_INCOMING_FILE, CTL_INCOMING_FILE ".tmp", CTL_INCOMING_DISKS_FILE,
 		CTL_INCOMING_DISKS_FILE ".tmp",
 	};
 	char path[PATH_MAX];
 	size_t i;
 
+	remove_run_files(dir);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		unlink(path);
@@ -357,22 +382,31 @@ int vmctl_set(struct vmctl *c, const char *name, char *const *kv, int n)
 
 /* ---- start, restore: spawning the VMM ---- */
 
+/*
+ * $VMMIG_VMM, else vmmig-vmm beside this program (the build tree), else in
+ * ../libexec/vmmig from it (installed: /usr/bin/vmmig, /usr/sbin/vmmigd and
+ * /usr/libexec/vmmig/vmmig-vmm, whatever the prefix).
+ */
 static int vmm_path(char *buf, size_t len)
 {
 	const char *env = getenv("VMMIG_VMM");
+	char exe[PATH_MAX - 32], *slash;
 	ssize_t n;
-	char *slash;
 
 	if (env && *env) {
 		snprintf(buf, len, "%s", env);
 		return 0;
 	}
-	n = readlink("/proc/self/exe", buf, len - 16);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
 		return -errno;
-	buf[n] = '\0';
-	slash = strrchr(buf, '/');
-	strcpy(slash ? slash + 1 : buf, "vmmig-vmm");
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(buf, len, "%s/vmmig-vmm", exe);
+	if (access(buf, X_OK))
+		snprintf(buf, len, "%s/../libexec/vmmig/vmmig-vmm", exe);
 	return 0;
 }
 
@@ -786,7 +820,7 @@ int vmctl_save(struct vmctl *c, const char *name, const char *path, bool live, b
 
 static void clear_markers(const char *dir)
 {
-	static const char *const files[] = { "crashed", "vmm.pid", "saved" };
+	static const char *const files[] = { "crashed", "saved" };
 	char path[PATH_MAX];
 	size_t i;
 
@@ -794,6 +828,7 @@ static void clear_markers(const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		unlink(path);
 	}
+	remove_run_files(dir);
 }
 
 static int force_stop(const char *dir)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,53 @@ const char *vmmig_state_dir(const char *override)
 	if (override)
 		return override;
 	return env && *env ? env : VMMIG_DEFAULT_STATE_DIR;
+}
+
+int vmmig_run_path(const char *vm_dir, const char *file, char *buf, size_t len)
+{
+	const char *env = getenv("VMMIG_RUN_DIR"), *slash = strrchr(vm_dir, '/');
+	size_t parent = slash ? (size_t)(slash - vm_dir) : 0;
+	const char *base = NULL;
+	int n;
+
+	if (env && *env)
+		base = env;
+	else if (slash && parent == strlen(VMMIG_DEFAULT_STATE_DIR) &&
+		 !strncmp(vm_dir, VMMIG_DEFAULT_STATE_DIR, parent))
+		base = VMMIG_DEFAULT_RUN_DIR;
+	if (base)
+		n = snprintf(buf, len, "%s/%s%s%s", base, slash ? slash + 1 : vm_dir,
+			     file ? "/" : "", file ? file : "");
+	else
+		n = snprintf(buf, len, "%s%s%s", vm_dir, file ? "/" : "", file ? file : "");
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX], *p;
+	struct stat st;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = strchr(buf + 1, '/'); ; p = strchr(p + 1, '/')) {
+		if (p)
+			*p = '\0';
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -1;
+		if (!p)
+			break;
+		*p = '/';
+	}
+	if (stat(path, &st))
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
 }
 
 int vmdef_check_name(const char *name, char *why)

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <json-c/json.h>
 #include <linux/vmmig.h>
 
@@ -20,6 +21,7 @@
 #define VMDEF_MAX_DEVS	8
 #define VMMIG_ERRLEN	256
 #define VMMIG_DEFAULT_STATE_DIR "/var/lib/vmmig"
+#define VMMIG_DEFAULT_RUN_DIR	"/run/vmmig/vm"
 
 struct vmdef_cpuid {
 	uint32_t function, index, flags, eax, ebx, ecx, edx;
@@ -134,6 +136,16 @@ void vmdef_free(struct vmdef *d);
 
 /* $VMMIG_STATE_DIR or the default, unless @override is set. */
 const char *vmmig_state_dir(const char *override);
+/*
+ * Where the runtime files (control socket, pid file) of the VM whose folder
+ * is @vm_dir live, with @file appended when given: $VMMIG_RUN_DIR/NAME, else
+ * /run/vmmig/vm/NAME for the default state folder, else the VM folder itself
+ * (a state folder elsewhere keeps them beside it, so two never collide).
+ * -ENAMETOOLONG when it does not fit @len.
+ */
+int vmmig_run_path(const char *vm_dir, const char *file, char *buf, size_t len);
+/* mkdir -p: 0 when @path is a folder afterwards, else -1 with errno. */
+int mkdir_p(const char *path, mode_t mode);
 /* Writes @s plus a newline to @path atomically. */
 int write_file_atomic(const char *path, const char *s);
 /* Reads a small file into a NUL-terminated malloc'ed string. */

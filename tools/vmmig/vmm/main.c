@@ -44,6 +44,13 @@ static void dir_path(const struct vm *vm, const char *file, char *buf, size_t le
 	snprintf(buf, len, "%s/%s", vm->dir, file);
 }
 
+/* A runtime file (vmmig_run_path()); @file NULL: their folder. */
+static void run_path(const struct vm *vm, const char *file, char *buf, size_t len)
+{
+	if (vmmig_run_path(vm->dir, file, buf, len))
+		snprintf(buf, len, "%s/%s", vm->dir, file ? file : "");
+}
+
 static void tell(int fd, const char *msg)
 {
 	if (fd >= 0 && (write(fd, msg, strlen(msg)) < 0 || write(fd, "\n", 1) < 0))
@@ -58,7 +65,10 @@ static int lock_pid(struct vm *vm, int fd, char *why)
 {
 	char path[4200], pid[32];
 
-	dir_path(vm, "vmm.pid", path, sizeof(path));
+	run_path(vm, NULL, path, sizeof(path));
+	if (fd < 0 && mkdir_p(path, 0755))
+		return vmm_fail(why, -errno, "%s: %s", path, strerror(errno));
+	run_path(vm, "vmm.pid", path, sizeof(path));
 	if (fd < 0)
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	else if (fcntl(fd, F_SETFD, FD_CLOEXEC))
@@ -153,10 +163,13 @@ static void leave(struct vm *vm)
 	}
 	if (vm->exit_kind != VM_EXIT_NONE)
 		fprintf(stderr, "vmmig-vmm: %s: %s\n", vm->def.name, vm->exit_reason);
-	dir_path(vm, CTL_SOCKET, path, sizeof(path));
+	run_path(vm, CTL_SOCKET, path, sizeof(path));
 	unlink(path);
-	dir_path(vm, "vmm.pid", path, sizeof(path));
+	run_path(vm, "vmm.pid", path, sizeof(path));
 	unlink(path);
+	run_path(vm, NULL, path, sizeof(path));
+	if (strcmp(path, vm->dir))
+		rmdir(path);
 }
 
 /* Before the VMM says why it failed: `vmmig vm start` kills it once told. */
