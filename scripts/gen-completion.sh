@@ -9,7 +9,7 @@ set -euo pipefail
 
 [ $# -eq 2 ] || { echo "usage: $0 VMMIG VMMIGD" >&2; exit 2; }
 table=$("$1" help --commands)
-# vmmigd prints its usage and exits 2: "[--state-dir DIR] [--trust HOST]...".
+# vmmigd --help prints its usage: "[--state-dir DIR] [--trust HOST]...".
 daemon=$("$2" --help 2>&1 || true)
 daemon_opts=$(grep -o '\[--[a-z-]*\( [A-Z-]*\)\?\]' <<<"$daemon" | tr -d '[]' | tr ' ' '=' | tr '\n' ' ')
 [ -n "$table" ] && [ -n "$daemon_opts" ] || { echo "$0: no command table" >&2; exit 1; }

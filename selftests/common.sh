@@ -62,4 +62,5 @@ finish() {
 }
 
 tmp=$(mktemp -d)
-trap 'cleanup_hook 2>/dev/null; rm -rf "$tmp"' EXIT
+# --one-file-system: never into what a test mounted below $tmp.
+trap 'cleanup_hook 2>/dev/null; rm -rf --one-file-system "$tmp"' EXIT

@@ -1,38 +1,85 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# make install / make uninstall inside the test VM (its /lib/modules is an
-# overlay, so the build host is untouched): afterwards `modprobe vmmig`
-# loads the installed module, and after uninstall it no longer can.
+# make install, on the build host (after make all), in a mount namespace of
+# the test's own: staged into DESTDIR by an unprivileged user (everything,
+# the module of each built kernel included, nothing outside DESTDIR), then
+# uninstalled; and as root into the system (this host's root seen through
+# overlays, so the host itself is untouched) without DKMS, where depmod
+# indexes the module for modprobe, then uninstalled leaving nothing behind.
+# The Debian packages and DKMS have selftests/package.sh.
+if [ -z "${INSTALL_NS:-}" ]; then
+	command -v unshare >/dev/null || { echo "# SKIP: no unshare"; exit 4; }
+	INSTALL_NS=1 exec unshare -m "$0" "$@"
+fi
 # shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
-
-kver=$(uname -r)
+mnt=
+# The tree is bind-mounted below $mnt: unmount it before removing anything,
+# and never remove across file systems.
 cleanup_hook() {
-	make -s -C "$REPO" uninstall DKMS=0 KVER="$kver" PREFIX="$tmp/prefix" UNITDIR="$tmp/units" >/dev/null 2>&1
-	[ -e /sys/module/vmmig ] || insmod "$VMMIG_KO"
+	umount -l /usr /etc /var "$tmp/ov" 2>/dev/null
+	[ -n "$mnt" ] || return 0
+	umount "$mnt/repo" 2>/dev/null || umount -l "$mnt/repo" 2>/dev/null
+	mountpoint -q "$mnt/repo" || rm -rf --one-file-system "$mnt"
 }
-[ -n "${VMMIG_KO:-}" ] || skip "VMMIG_KO is not set"
-touch "/lib/modules/$kver/.vmmig-write-test" 2>/dev/null ||
-	skip "/lib/modules/$kver is read-only here (vm-run gives it an overlay)"
-rm -f "/lib/modules/$kver/.vmmig-write-test"
+[ "$(id -u)" = 0 ] || skip "needs root (a mount namespace, setpriv)"
+command -v setpriv >/dev/null || skip "setpriv is not installed"
+kvers=$(cd "$REPO/build/kmod" 2>/dev/null && ls -d -- */ 2>/dev/null | tr -d / | tr '\n' ' ')
+[ -x "$REPO/build/bin/vmmig" ] && [ -n "$kvers" ] || skip "the tree is not built (make all)"
+mount --make-rprivate /
 
-rmmod vmmig
-expect_rc 0 "make install" -- make -s -C "$REPO" install DKMS=0 KVER="$kver" PREFIX="$tmp/prefix" \
-	UNITDIR="$tmp/units"
-expect_rc 0 "vmmigd installed" -- test -x "$tmp/prefix/bin/vmmigd"
-expect_match "vmmigd.service runs it" "$(cat "$tmp/units/vmmigd.service")" "ExecStart=$tmp/prefix/bin/vmmigd"
-# No modprobe: resolving the "vmmig" family loads the module by its alias.
-expect_rc 0 "installed CLI works, loading the module" -- "$tmp/prefix/bin/vmmig" host show
-expect_eq "first use of the family loaded it" "$(cat /sys/module/vmmig/version 2>/dev/null)" \
-	"$(modinfo -F version "$VMMIG_KO")"
-expect_eq "by its alias" "$(modinfo -F alias "$VMMIG_KO")" "net-pf-16-proto-16-family-vmmig"
-expect_rc 0 "modprobe vmmig" -- modprobe vmmig
-expect_eq "modprobe found it in updates/" "$(modinfo -n vmmig)" "/lib/modules/$kver/updates/vmmig.ko"
-expect_rc 0 "modprobe -r vmmig" -- modprobe -r vmmig
-expect_rc 0 "make uninstall" -- make -s -C "$REPO" uninstall DKMS=0 KVER="$kver" PREFIX="$tmp/prefix" \
-	UNITDIR="$tmp/units"
-expect_eq "unit removed" "$(ls "$tmp/units" 2>/dev/null)" ""
-expect_rc 1 "modprobe after uninstall" -- modprobe vmmig
-expect_eq "CLI removed" "$(ls "$tmp/prefix/bin" 2>/dev/null)" ""
-insmod "$VMMIG_KO"
+# The tree where an unprivileged user reaches it, read-only for it.
+mnt=$(mktemp -d /run/vmmig-install.XXXXXX)
+chmod 0755 "$mnt"
+mkdir -p "$mnt/repo" "$mnt/stage"
+mount --bind -o ro "$REPO" "$mnt/repo"
+chown nobody "$mnt/stage"
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; }
+stage=$mnt/stage
+
+expect_rc 0 "make install DESTDIR= PREFIX=/usr, unprivileged" -- \
+	as_nobody make -s -C "$mnt/repo" install DESTDIR="$stage" PREFIX=/usr
+for f in usr/bin/vmmig usr/sbin/vmmigd usr/libexec/vmmig/vmmig-vmm \
+	 lib/systemd/system/vmmigd.service usr/lib/modules-load.d/vmmig.conf \
+	 usr/share/man/man8/vmmig.8 usr/share/man/man8/vmmigd.8 usr/share/man/man8/vmmig-vmm.8 \
+	 usr/share/bash-completion/completions/vmmig; do
+	[ -f "$stage/$f" ] && pass "staged /$f" || fail "/$f not staged"
+done
+for k in $kvers; do
+	cmp -s "$stage/lib/modules/$k/updates/vmmig.ko" "$REPO/build/kmod/$k/vmmig.ko" &&
+		pass "staged vmmig.ko for $k" || fail "vmmig.ko for $k not staged"
+done
+expect_eq "no depmod run into the stage" "$(find "$stage" -name 'modules.dep*')" ""
+expect_match "the unit runs the staged prefix's vmmigd" \
+	"$(cat "$stage/lib/systemd/system/vmmigd.service")" $'\nExecStart=/usr/sbin/vmmigd\n'
+[ -d "$stage/etc/vmmig" ] && [ -d "$stage/var/lib/vmmig" ] &&
+	pass "/etc/vmmig and /var/lib/vmmig made" || fail "no /etc/vmmig or /var/lib/vmmig"
+expect_rc 0 "make uninstall DESTDIR=" -- \
+	as_nobody make -s -C "$mnt/repo" uninstall DESTDIR="$stage" PREFIX=/usr
+expect_eq "only the configuration and VM folders stay" \
+	"$(cd "$stage" && find . ! -type d)" ""
+expect_rc 2 "make install without root or DESTDIR" -- as_nobody make -s -C "$mnt/repo" install
+expect_contains "refused, saying why" "$err" "install: run as root, or stage with DESTDIR="
+
+# Into the system, as root, without DKMS: the root through overlays.
+mkdir -p "$tmp/ov"
+mount -t tmpfs tmpfs "$tmp/ov"
+for d in usr etc var; do
+	mkdir -p "$tmp/ov/$d/u" "$tmp/ov/$d/w"
+	mount -t overlay overlay -o "lowerdir=/$d,upperdir=$tmp/ov/$d/u,workdir=$tmp/ov/$d/w" "/$d" ||
+		skip "no overlay on /$d"
+done
+k=${kvers%% *}
+expect_rc 0 "make install DKMS=0 KVER=$k" -- make -s -C "$REPO" install DKMS=0 KVER="$k"
+expect_eq "modprobe would load it from updates/" "$(modinfo -k "$k" -n vmmig 2>&1)" \
+	"/lib/modules/$k/updates/vmmig.ko"
+for f in /usr/local/bin/vmmig /usr/local/sbin/vmmigd /usr/local/libexec/vmmig/vmmig-vmm \
+	 /etc/systemd/system/vmmigd.service /etc/modules-load.d/vmmig.conf; do
+	[ -f "$f" ] && pass "installed $f" || fail "$f not installed"
+done
+expect_rc 0 "make uninstall" -- make -s -C "$REPO" uninstall DKMS=0 KVER="$k"
+expect_rc 1 "modprobe no longer finds it" -- modinfo -k "$k" -n vmmig
+# What is left in the upper layers: depmod's indexes, and the folders kept.
+expect_eq "nothing else is left" "$(cd "$tmp/ov" && find usr/u etc/u var/u ! -type d |
+	grep -v -E '^usr/u/lib/modules/[^/]+/modules\.')" ""
 finish

@@ -30,12 +30,19 @@ struct daemon vmmigd = {
 
 #define MAX_TRUST	64
 
+/* --help: on stdout, status 0; a misuse: on stderr, status 2. */
+static void usage_to(FILE *f, int status)
+{
+	fprintf(f, "usage: vmmigd [--state-dir DIR] [--socket PATH] [--settings FILE] [--tls-dir DIR]\n"
+		"              [--port PORT] [--trust HOST]... [--cluster-interval S]\n"
+		"              [--advertise-cpu CPUID-DUMP]\n"
+		"See vmmigd(8) and Documentation/admin-guide/migration.rst.\n");
+	exit(status);
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: vmmigd [--state-dir DIR] [--socket PATH] [--settings FILE] [--tls-dir DIR]\n"
-		"              [--port PORT] [--trust HOST]... [--cluster-interval S]\n"
-		"              [--advertise-cpu CPUID-DUMP]\n");
-	exit(2);
+	usage_to(stderr, 2);
 }
 
 /* The host's name: its certificate's first DNS name, or its CN. */
@@ -133,6 +140,9 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			advertise = optarg;
+			break;
+		case 'h':
+			usage_to(stdout, 0);
 			break;
 		default:
 			usage();
