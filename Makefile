@@ -30,6 +30,8 @@ KMOD_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.[ch]))
 KSRCS := $(KMOD_SRCS) kmod/Kbuild uapi/linux/vmmig.h include/vmmig/cpuid_table.h kmod/kvm-symbols
 MODULES := $(foreach v,$(KVERS),$(BUILD)/kmod/$(v)/vmmig.ko)
 
+# check, demo and bench build with one job per CPU.
+NPROC   := $(shell nproc 2>/dev/null || echo 1)
 CC      ?= gcc
 PKGS    := libnl-genl-3.0 json-c uuid openssl libzstd liblz4 libsystemd libbpf
 CFLAGS  ?= -O2 -g
@@ -266,20 +268,20 @@ htmldocs:
 		Documentation $(BUILD)/htmldocs
 
 check: deps
-	$(Q)$(MAKE) all
+	$(Q)$(MAKE) -j$(NPROC) all
 	$(Q)selftests/check
 
 vng-check: deps
 	$(Q)command -v vng >/dev/null || { echo 'vng (virtme-ng) is not on PATH: see Documentation/admin-guide/testing.rst' >&2; exit 1; }
-	$(Q)$(MAKE) all
+	$(Q)$(MAKE) -j$(NPROC) all
 	$(Q)selftests/check --runner vng
 
 bench: deps
-	$(Q)$(MAKE) all benchmarks
+	$(Q)$(MAKE) -j$(NPROC) all benchmarks
 	@# One test VM for all (ratios from one run): one vCPU for the nested
 	@# Linux guests, 3 GiB for a 1 GiB guest at both ends.
 	$(Q)selftests/vm-run -k 6.1 -c 1 -m 3G -t 4800 -- bench/run
 
 demo: deps
-	$(Q)$(MAKE) all
+	$(Q)$(MAKE) -j$(NPROC) all
 	$(Q)selftests/vm-run -k 6.1 -- scripts/demo-guest.sh
