@@ -183,7 +183,7 @@ $(BUILD)/obj/vmm/guest_image.o: tools/vmmig/vmm/guest_image.S $(GUEST)
 $(BUILD)/bin/vmmig-vmm: $(VMM_OBJS) $(LIBVMMIG)
 	@mkdir -p $(@D)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
 
 $(LIBVMMIG): $(LIB_OBJS)
 	$(Q)$(AR) rcs $@ $^
@@ -191,12 +191,12 @@ $(LIBVMMIG): $(LIB_OBJS)
 $(BUILD)/bin/vmmig: $(CLI_OBJS) $(LIBVMMIG)
 	@mkdir -p $(@D)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/bin/vmmigd: $(DAEMON_OBJS) $(LIBVMMIG)
 	@mkdir -p $(@D)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
 
 include selftests/Makefile.inc
 

@@ -10,7 +10,7 @@ pkgs=(
 	libssl-dev openssl libzstd-dev liblz4-dev libsystemd-dev
 	jq kmod iproute2 util-linux cpio xz-utils zstd python3-docutils socat
 	python3-sphinx bash-completion man-db groff-base
-	dpkg-dev debhelper dh-dkms dkms apt
+	dpkg-dev debhelper dh-dkms dkms lintian apt
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev tcpdump
 	qemu-system-x86 busybox-static
 	linux-source-6.1

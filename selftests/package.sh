@@ -18,7 +18,7 @@ fi
 source "$(dirname "$0")/common.sh"
 cleanup_hook() { umount -l /usr /etc /var "$tmp/ov" 2>/dev/null; }
 [ "$(id -u)" = 0 ] || skip "needs root (dpkg into an overlay of the root)"
-for c in dpkg-buildpackage dh dh_dkms dkms apt-get git; do
+for c in dpkg-buildpackage dh dh_dkms dkms lintian apt-get git; do
 	command -v "$c" >/dev/null || skip "$c is not installed (make deps)"
 done
 git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1 || skip "$REPO is not a git checkout"
@@ -47,6 +47,9 @@ logged "dpkg-buildpackage -us -uc -b from a clean tree" "$tmp/build.log" \
 	bash -c "cd '$tmp/src' && dpkg-buildpackage -us -uc -b"
 deb=$tmp/vmmig_${version}_amd64.deb dkmsdeb=$tmp/vmmig-dkms_${version}_all.deb
 [ -f "$deb" ] && [ -f "$dkmsdeb" ] || { fail "no packages built"; finish; exit; }
+# lintian: no error or warning (information tags are allowed).
+logged "lintian finds no error or warning" "$tmp/lintian.log" \
+	lintian --fail-on error,warning --tag-display-limit 0 "$deb" "$dkmsdeb"
 files() { dpkg-deb -c "$1" | awk '{ print substr($6, 2) }' | grep -v '/$'; }
 list=$(files "$deb")
 for f in /usr/bin/vmmig /usr/sbin/vmmigd /usr/libexec/vmmig/vmmig-vmm \
