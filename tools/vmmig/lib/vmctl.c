@@ -24,6 +24,7 @@
 
 #include "ctl.h"
 #include "vmctl.h"
+#include "vmscope.h"
 #include "vmstate.h"
 
 const char *const vm_state_names[VM_NSTATES] = {
@@ -410,61 +411,118 @@ static int vmm_path(char *buf, size_t len)
 	return 0;
 }
 
-/* The streams of an incoming migration, moved clear of 0-3 and inherited. */
-static int pass_fds(const int *fds, unsigned int nfds, char *arg, size_t len)
-{
-	unsigned int i;
-	int fd, n = 0;
+/*
+ * What a VMM must not share with the CLI that starts it, which may be
+ * killed at any moment (Ctrl-C, a terminal that goes away, SIGKILL): its
+ * session and process group (signals to the group, SIGHUP from the
+ * terminal), the signals sent to the group before it left (blocked across
+ * fork, then discarded), the caller's other fds (pipes a shell waits on),
+ * and, under systemd, the caller's cgroup (a login session's scope is
+ * stopped when the session ends): see vmscope.h. A VMM writing to the
+ * ready pipe of a dead CLI gets EPIPE, not SIGPIPE (vmm/main.c).
+ */
+static const int detach_sigs[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE, SIGUSR1, SIGUSR2,
+};
 
-	for (i = 0; i < nfds; i++) {
-		fd = fcntl(fds[i], F_DUPFD, 10);
-		if (fd < 0)
+static void block_detach_sigs(sigset_t *old)
+{
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(detach_sigs) / sizeof(detach_sigs[0]); i++)
+		sigaddset(&set, detach_sigs[i]);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+/* The child's fds: @ready as 3, the streams as 4, 5..., nothing else but 0-2. */
+static int child_fds(int ready, const int *fds, unsigned int nfds)
+{
+	int tmp[CTL_MAX_FDS + 1], i, n = nfds;
+
+	/* Above every target first, so that no dup2 overwrites a source. */
+	for (i = 0; i <= n; i++) {
+		tmp[i] = fcntl(i ? fds[i - 1] : ready, F_DUPFD, 5 + CTL_MAX_FDS);
+		if (tmp[i] < 0)
 			return -1;
-		n += snprintf(arg + n, len - n, "%s%d", i ? "," : "", fd);
 	}
+	for (i = 0; i <= n; i++)
+		if (dup2(tmp[i], 3 + i) < 0)
+			return -1;
+	if (close_range(4 + n, ~0U, 0))
+		for (i = 4 + n; i < 1024; i++)
+			close(i);
 	return 0;
 }
 
-static void vmm_child(const char *dir, const char *vmm, char **args, int ready,
-		      const int *fds, unsigned int nfds, char *fd_arg)
+/* Only async-signal-safe calls: the caller (vmmigd) may have threads. */
+static void vmm_child(const char *log, const char *vmm, char **args, int ready, const int *go,
+		      const int *fds, unsigned int nfds, const sigset_t *mask)
 {
-	char log[PATH_MAX];
+	struct sigaction ign = { .sa_handler = SIG_IGN }, dfl = { .sa_handler = SIG_DFL };
+	char c;
+	size_t i;
 	int fd;
 
-	if (nfds && pass_fds(fds, nfds, fd_arg, 256))
-		_exit(127);
 	setsid();
-	snprintf(log, sizeof(log), "%s/vmm.log", dir);
-	fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	for (i = 0; i < sizeof(detach_sigs) / sizeof(detach_sigs[0]); i++) {
+		sigaction(detach_sigs[i], &ign, NULL);
+		sigaction(detach_sigs[i], &dfl, NULL);
+	}
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	/* The parent has put it in its scope (or died): EOF also means go. */
+	close(go[1]);
+	while (read(go[0], &c, 1) < 0 && errno == EINTR)
+		;
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY | O_CLOEXEC, 0644);
 	if (fd >= 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);
 	}
-	fd = open("/dev/null", O_RDONLY);
+	fd = open("/dev/null", O_RDONLY | O_NOCTTY | O_CLOEXEC);
 	if (fd >= 0)
 		dup2(fd, 0);
-	dup2(ready, 3);
+	if (child_fds(ready, fds, nfds))
+		_exit(127);
 	execv(vmm, args);
-	dprintf(3, "error: %s: %s\n", vmm, strerror(errno));
 	_exit(127);
+}
+
+/* The VMM's scope (vmscope.h); a failure is a warning: the VM runs all the same. */
+static void vmm_scope(struct vmctl *c, const char *dir, pid_t pid)
+{
+	const char *name = strrchr(dir, '/');
+	char why[VMMIG_ERRLEN];
+
+	if (!vmscope_wanted())
+		return;
+	if (vmscope_start(name ? name + 1 : dir, pid, why))
+		snprintf(c->warn, sizeof(c->warn), "the VMM runs outside a scope of its own: %.200s",
+			 why);
 }
 
 /*
  * Starts the VMM for DIR and waits until it runs the guest or gives up.
  * The VMM is a session of its own and outlives the caller, but is its
- * child: a caller that lives on reaps it.
+ * child: a caller that lives on reaps it (c->vmm_pid).
  */
 static int spawn_vmm(struct vmctl *c, const char *dir, const char *restore, bool paused,
 		     const int *fds, unsigned int nfds)
 {
-	char vmm[PATH_MAX], t0[32], line[VMMIG_ERRLEN + 16], fd_arg[256];
+	char vmm[PATH_MAX], t0[32], line[VMMIG_ERRLEN + 16], fd_arg[256], log[PATH_MAX];
 	char *args[12] = { vmm, "--dir", (char *)dir, "--ready-fd", "3", "--t0", t0 };
-	int n = 7, p[2], err, status;
+	int n = 7, p[2], go[2], err, status;
+	unsigned int i;
+	sigset_t mask;
 	pid_t pid;
 
+	c->vmm_pid = 0;
+	c->warn[0] = '\0';
 	if (vmm_path(vmm, sizeof(vmm)) || access(vmm, X_OK))
 		return fail(c, -ENOENT, "%s: %s", vmm, strerror(errno));
 	snprintf(t0, sizeof(t0), "%" PRIu64, c->t0_ns);
+	snprintf(log, sizeof(log), "%s/vmm.log", dir);
 	if (restore) {
 		args[n++] = "--restore";
 		args[n++] = (char *)restore;
@@ -472,26 +530,42 @@ static int spawn_vmm(struct vmctl *c, const char *dir, const char *restore, bool
 	if (paused)
 		args[n++] = "--paused";
 	if (nfds) {
+		/* The streams become fds 4, 5... of the VMM (child_fds()). */
+		for (i = 0, err = 0; i < nfds; i++)
+			err += snprintf(fd_arg + err, sizeof(fd_arg) - err, "%s%u", i ? "," : "", 4 + i);
 		args[n++] = "--incoming";
 		args[n++] = fd_arg;
 	}
 	if (pipe2(p, O_CLOEXEC))
 		return fail(c, -errno, "pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0) {
-		err = fail(c, -errno, "fork: %s", strerror(errno));
+	if (pipe2(go, O_CLOEXEC)) {
+		err = fail(c, -errno, "pipe: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		return err;
 	}
+	block_detach_sigs(&mask);
+	pid = fork();
 	if (!pid)
-		vmm_child(dir, vmm, args, p[1], fds, nfds, fd_arg);
+		vmm_child(log, vmm, args, p[1], go, fds, nfds, &mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	close(p[1]);
+	close(go[0]);
+	if (pid < 0) {
+		err = fail(c, -errno, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(go[1]);
+		return err;
+	}
+	vmm_scope(c, dir, pid);
+	close(go[1]);
 	/* An incoming VM is ready when the whole migration stream is in. */
 	err = ctl_read_line(p[0], line, sizeof(line), nfds ? -1 : START_MS);
 	close(p[0]);
-	if (!err && !strcmp(line, "ok"))
+	if (!err && !strcmp(line, "ok")) {
+		c->vmm_pid = pid;
 		return 0;
+	}
 	if (!err && !strncmp(line, "error: ", 7))
 		fail(c, -EIO, "%s", line + 7);
 	else

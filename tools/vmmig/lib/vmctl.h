@@ -26,6 +26,9 @@ struct vmctl {
 	/* CLOCK_MONOTONIC ns when the caller's request began: start timing. */
 	uint64_t t0_ns;
 	char err[VMMIG_ERRLEN];	/* why the last call failed */
+	/* After a start or restore: the VMM it spawned, and what to warn of, or "". */
+	pid_t vmm_pid;
+	char warn[VMMIG_ERRLEN];
 };
 
 enum vm_state {
