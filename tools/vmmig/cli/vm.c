@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vmmig vm { create | list | show | set | start | stop | pause | resume |
- *            delete | console | save | restore | audit | dirty-log |
+ *            delete | console | save | restore | log | audit | dirty-log |
  *            dirty-rate | predict }
  *
  * The arguments are parsed and the results printed here; the VMs are
@@ -424,7 +424,7 @@ static const struct cmd vm_audit_cmd = {
 static const struct cmd *const vm_cmds[] = {
 	&vm_create_cmd, &vm_list_cmd, &vm_show_cmd, &vm_set_cmd, &vm_start_cmd, &vm_stop_cmd,
 	&vm_pause_cmd, &vm_resume_cmd, &vm_delete_cmd, &vm_console_cmd, &vm_save_cmd,
-	&vm_restore_cmd, &vm_audit_cmd, &vm_dirty_log_cmd, &vm_dirty_rate_cmd, &vm_predict_cmd,
+	&vm_restore_cmd, &vm_log_cmd, &vm_audit_cmd, &vm_dirty_log_cmd, &vm_dirty_rate_cmd, &vm_predict_cmd,
 };
 static const struct cmd_table vm_table = {
 	.name = "vm", .cmds = vm_cmds, .n = sizeof(vm_cmds) / sizeof(vm_cmds[0]), .dflt = "list",

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* `vmmig vm`: what its files share (vm.c, vm_console.c, vm_save.c, vm_show.c). */
+/* `vmmig vm`: what its files share (vm.c, vm_console.c, vm_log.c, vm_save.c, vm_show.c). */
 #ifndef VMMIG_CLI_VM_H
 #define VMMIG_CLI_VM_H
 
@@ -19,8 +19,8 @@ int check_name(const char *name);
 /* Reports the last vmctl call's failure; EXIT_FAIL. */
 int vmctl_failed(void);
 
-/* The verbs of the other files: vm_show.c, vm_console.c, vm_save.c. */
+/* The verbs of the other files: vm_show.c, vm_console.c, vm_save.c, vm_log.c. */
 extern const struct cmd vm_list_cmd, vm_show_cmd, vm_console_cmd, vm_save_cmd,
-	vm_restore_cmd;
+	vm_restore_cmd, vm_log_cmd;
 
 #endif

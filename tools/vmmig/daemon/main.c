@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "dctl.h"
+#include "vmlog.h"
 #include "vmmigd.h"
 
 struct daemon vmmigd = {
@@ -150,6 +151,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	vmlog_init("vmmigd");
 	vmctl_init(&vmmigd.vmctl, vmmigd.state_dir);
 	vmmigd.state_dir = vmmigd.vmctl.state_dir;
 
@@ -165,28 +167,28 @@ int main(int argc, char **argv)
 	tc = (struct tls_conf){ .ca_file = ca, .cert_file = cert, .key_file = key,
 				.trusted = trust, .ntrusted = ntrust };
 	if (host_name(cert, why) || !(vmmigd.tls = tls_ctx_new(&tc, why))) {
-		fprintf(stderr, "vmmigd: %s\n", why);
+		vmlog_about(LOG_ERR, NULL, "%s", why);
 		return 1;
 	}
 	pfd[0].fd = control_listen(vmmigd.socket_path, why);
 	pfd[1].fd = pfd[0].fd < 0 ? -1 : peer_listen(vmmigd.port, why);
 	if (pfd[0].fd < 0 || pfd[1].fd < 0) {
-		fprintf(stderr, "vmmigd: %s\n", why);
+		vmlog_about(LOG_ERR, NULL, "%s", why);
 		return 1;
 	}
 	pfd[2].fd = signalfd(-1, &set, SFD_CLOEXEC);
 	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
 
 	if (settings_load_apply(why))
-		fprintf(stderr, "vmmigd: %s\n", why);
+		vmlog_about(LOG_ERR, NULL, "%s", why);
 	dest_recover();
 	pthread_create(&t, NULL, settings_watch, NULL);
 	pthread_detach(t);
 	if (networks_init(why))
-		fprintf(stderr, "vmmigd: %s; no migration networks\n", why);
+		vmlog_about(LOG_WARNING, NULL, "%s; no migration networks", why);
 	netbpf_start();
 	if (cluster_init(advertise, interval, why))
-		fprintf(stderr, "vmmigd: %s\n", why);
+		vmlog_about(LOG_ERR, NULL, "%s", why);
 	pthread_create(&t, NULL, cluster_run, NULL);
 	pthread_detach(t);
 	event(EV_DAEMON_START, NULL, "vmmigd %s started on %s: port %u, %u trusted hosts%s",

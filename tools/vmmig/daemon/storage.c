@@ -21,6 +21,7 @@
 #include <sys/statvfs.h>
 
 #include "ctl.h"
+#include "vmlog.h"
 #include "vmmigd.h"
 
 static const char *base_name(const char *path)
@@ -272,7 +273,7 @@ void storage_remove_made(struct storage_plan *p)
 		if (!k->created)
 			continue;
 		if (unlink(k->dst) && errno != ENOENT)
-			fprintf(stderr, "vmmigd: cannot remove %s: %s\n", k->dst, strerror(errno));
+			vmlog_about(LOG_ERR, NULL, "cannot remove %s: %s", k->dst, strerror(errno));
 		k->created = false;
 	}
 }

@@ -153,9 +153,16 @@ enum vmmigd_event {
 	EV_CLUSTER_FEATURES = 1302,
 	EV_CLUSTER_UNREACHABLE = 1303,
 	EV_CLUSTER_REACHABLE = 1304,
+	EV_VM_START = 1500,		/* vmmigd started a VMM: start, restore, autostart */
+	EV_VM_END = 1501,		/* a VMM ended: how */
+	EV_VM_AUTOSTART_FAILED = 1502,
+	EV_VM_SCOPE_FAILED = 1503,	/* a VMM runs outside a scope of its own: why */
 };
 void event(enum vmmigd_event id, const struct migration *m, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* An event about VM @vm (UUID @uuid, or NULL) outside a migration. */
+void event_vm(enum vmmigd_event id, const char *vm, const uint8_t *uuid, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* A CLI watcher of events (vmmig monitor): lines go to @fd until it fails. */
 void event_watch(int fd);
 

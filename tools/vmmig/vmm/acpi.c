@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "vmlog.h"
 #include "vmm.h"
 
 #define ACPI_BASE		0xe0000ULL
@@ -246,7 +247,7 @@ static void sci_update(struct vm *vm)
 	};
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq))
-		perror("vmmig-vmm: KVM_IRQ_LINE (SCI)");
+		vmlog(LOG_ERR, "KVM_IRQ_LINE (SCI): %m");
 }
 
 /*

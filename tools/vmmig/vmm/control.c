@@ -19,6 +19,7 @@
 
 #include "ctl.h"
 #include "diskcopy.h"
+#include "vmlog.h"
 #include "vmm.h"
 
 /* What serving a request asks of the main loop. */
@@ -159,7 +160,7 @@ static int save(struct vm *vm, const struct ctl_request *req, struct json_object
 	}
 	snprintf(saved, sizeof(saved), "%s/saved", vm->dir);
 	if (write_file_atomic(saved, path))
-		fprintf(stderr, "vmmig-vmm: %s: %s\n", saved, strerror(errno));
+		vmlog(LOG_ERR, "%s: %s", saved, strerror(errno));
 	res.save_ns = now_ns() - t;
 	if (req->live) {
 		res.rounds = pc.rounds;
@@ -312,7 +313,7 @@ static int handle_client(struct vm *vm, int fd)
 	}
 	s = json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN);
 	if (write(fd, s, strlen(s)) < 0 || write(fd, "\n", 1) < 0)
-		perror("vmmig-vmm: reply");
+		vmlog(LOG_ERR, "reply: %m");
 	json_object_put(rep);
 out:
 	json_object_put(res);
@@ -428,7 +429,7 @@ int control_loop(struct vm *vm, int listen_fd)
 		if (poll(pfd, NPOLL, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			perror("vmmig-vmm: poll");
+			vmlog(LOG_ERR, "poll: %m");
 			break;
 		}
 		/* A signal ends the VMM even if the guest reset at the same time. */
@@ -440,7 +441,7 @@ int control_loop(struct vm *vm, int listen_fd)
 			break;
 		}
 		if (pfd[P_WAKE].revents && read(pfd[P_WAKE].fd, &n, sizeof(n)) < 0)
-			perror("vmmig-vmm: uart wake");
+			vmlog(LOG_ERR, "uart wake: %m");
 		if (pfd[P_CONSOLE].fd >= 0 && pfd[P_CONSOLE].revents)
 			console_event(vm, pfd[P_CONSOLE].revents, &stalled);
 		if (pfd[P_MIG_DONE].fd >= 0 && pfd[P_MIG_DONE].revents) {

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 
 #include "thread.h"
+#include "vmlog.h"
 #include "vmm.h"
 
 #define KICK_SIGNAL	SIGUSR1
@@ -400,7 +401,7 @@ void vm_exit_event(struct vm *vm, enum vm_exit_kind kind, const char *fmt, ...)
 	}
 	pthread_mutex_unlock(&vm->lock);
 	if (write(vm->event_fd, &one, sizeof(one)) < 0)
-		perror("eventfd");
+		vmlog(LOG_ERR, "eventfd: %m");
 }
 
 static void guest_port(struct vcpu *vc, uint8_t v)

@@ -28,6 +28,7 @@
 #include <sys/file.h>
 
 #include "ctl.h"
+#include "vmlog.h"
 #include "vmm.h"
 
 struct opts {
@@ -54,7 +55,7 @@ static void run_path(const struct vm *vm, const char *file, char *buf, size_t le
 static void tell(int fd, const char *msg)
 {
 	if (fd >= 0 && (write(fd, msg, strlen(msg)) < 0 || write(fd, "\n", 1) < 0))
-		perror("vmmig-vmm: ready fd");
+		vmlog(LOG_ERR, "ready fd: %m");
 }
 
 /*
@@ -81,7 +82,7 @@ static int lock_pid(struct vm *vm, int fd, char *why)
 	}
 	snprintf(pid, sizeof(pid), "%d\n", getpid());
 	if (ftruncate(fd, 0) || pwrite(fd, pid, strlen(pid), 0) < 0)
-		perror("vmmig-vmm: vmm.pid");
+		vmlog(LOG_ERR, "vmm.pid: %m");
 	return fd;
 }
 
@@ -123,6 +124,8 @@ static int boot(struct vm *vm, const struct opts *o, char *why)
 		err = vmdef_load(&vm->def, vm->dir, why);
 	else
 		err = vm_cpuid_at_start(vm, why);
+	if (!err)
+		vmlog_set_vm(vm->def.name, vm->def.uuid);
 	/* A state that ran elsewhere (or long ago) needs this host's CPU to fit. */
 	if (!err && (o->restore || o->nincoming))
 		err = vm_cpuid_fits_host(vm, why);
@@ -162,7 +165,9 @@ static void leave(struct vm *vm)
 		write_file_atomic(path, vm->exit_reason);
 	}
 	if (vm->exit_kind != VM_EXIT_NONE)
-		fprintf(stderr, "vmmig-vmm: %s: %s\n", vm->def.name, vm->exit_reason);
+		vmlog(vm->exit_kind == VM_EXIT_CRASH ? LOG_ERR : LOG_INFO, "%s", vm->exit_reason);
+	else
+		vmlog(LOG_INFO, "the VMM ends");
 	run_path(vm, CTL_SOCKET, path, sizeof(path));
 	unlink(path);
 	run_path(vm, "vmm.pid", path, sizeof(path));
@@ -200,7 +205,7 @@ static void restart(struct vm *vm, int pid_fd, int lfd)
 	char *args[] = { "vmmig-vmm", "--dir", (char *)vm->dir, "--pid-fd", pfd,
 			 "--listen-fd", lfds, con >= 0 ? "--console-fd" : NULL, cfd, NULL };
 
-	fprintf(stderr, "vmmig-vmm: %s: %s\n", vm->def.name, vm->exit_reason);
+	vmlog(LOG_NOTICE, "%s", vm->exit_reason);
 	vm_unregister(vm);
 	vm_destroy(vm);
 	snprintf(pfd, sizeof(pfd), "%d", pid_fd);
@@ -307,6 +312,8 @@ int main(int argc, char **argv)
 	}
 	vm.dir = o.dir;
 	vm.t0_ns = o.t0 ? o.t0 : now_ns();
+	vmlog_init("vmmig-vmm");
+	vmlog_set_vm(strrchr(o.dir, '/') ? strrchr(o.dir, '/') + 1 : o.dir, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -326,10 +333,13 @@ int main(int argc, char **argv)
 		if (strcmp(why, "already running"))
 			teardown(&vm);
 		tell(o.ready_fd, msg);
-		fprintf(stderr, "vmmig-vmm: %s\n", why);
+		vmlog(LOG_ERR, "%s", why);
 		return 1;
 	}
 	vm.ready_ns = now_ns();
+	vmlog(LOG_INFO, "%s%s, pid %d", o.nincoming ? "incoming migration loaded" :
+	      o.restore ? "restored from " : o.pid_fd >= 0 ? "booted again after a reset" : "started",
+	      o.restore ? o.restore : "", getpid());
 	tell(o.ready_fd, "ok");
 	if (o.ready_fd >= 0)
 		close(o.ready_fd);

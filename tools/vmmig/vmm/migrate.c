@@ -32,6 +32,7 @@
 #include "diskcopy.h"
 #include "stream.h"
 #include "thread.h"
+#include "vmlog.h"
 #include "vmm.h"
 
 static void send_line(int fd, struct json_object *o)
@@ -347,14 +348,12 @@ bool migrate_out_decide(struct vm *vm)
 	if (!known) {
 		/* No decision: vmmigd died or spoke nonsense. */
 		if (committed(vm)) {
-			fprintf(stderr, "vmmig-vmm: %s: vmmigd left after committing the migration: the VM stays paused\n",
-				vm->def.name);
+			vmlog(LOG_ERR, "vmmigd left after committing the migration: the VM stays paused");
 			close(m->fd);
 			m->fd = -1;
 			return false;
 		}
-		fprintf(stderr, "vmmig-vmm: %s: the migration ended without a decision: resuming\n",
-			vm->def.name);
+		vmlog(LOG_ERR, "the migration ended without a decision: resuming");
 		vm_resume(vm);
 		release(vm);
 		return false;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "registry.h"
+#include "vmlog.h"
 #include "vmm.h"
 
 /* A VM whose VMM died stays registered until vmmig.ko's reaper sees it: 1 s. */
@@ -93,8 +94,7 @@ int vm_register_at_start(struct vm *vm, char *why)
 
 	if (err != -ENOENT && err != -EACCES)
 		return err;
-	fprintf(stderr, "vmmig-vmm: %s: %s: the VM runs unregistered (live save needs it)\n",
-		vm->def.name, why);
+	vmlog(LOG_ERR, "%s: the VM runs unregistered (live save needs it)", why);
 	return 0;
 }
 
@@ -106,8 +106,7 @@ void vm_unregister(struct vm *vm)
 	if (vm->registered) {
 		err = vmmig_vm_unregister(&vm->nl, VMMIG_BY_FD(vm->vm_fd));
 		if (err && err != -ENOENT)
-			fprintf(stderr, "vmmig-vmm: %s: unregistering: %s\n", vm->def.name,
-				vmmig_nl_strerror(&vm->nl, err));
+			vmlog(LOG_ERR, "unregistering: %s", vmmig_nl_strerror(&vm->nl, err));
 		vm->registered = false;
 	}
 	if (vm->nl.sk)

@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "vmlog.h"
 #include "vmm.h"
 
 enum { RBR_THR, IER, IIR_FCR, LCR, MCR, LSR, MSR, SCR };
@@ -74,7 +75,7 @@ static void update_irq(struct vm *vm, struct uart *u)
 		return;
 	u->irq_level = irq.level;
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq))
-		perror("KVM_IRQ_LINE");
+		vmlog(LOG_ERR, "KVM_IRQ_LINE: %m");
 }
 
 static void wake(struct uart *u)
@@ -82,7 +83,7 @@ static void wake(struct uart *u)
 	uint64_t one = 1;
 
 	if (write(u->wake_fd, &one, sizeof(one)) < 0)
-		perror("vmmig-vmm: uart wake");
+		vmlog(LOG_ERR, "uart wake: %m");
 }
 
 /* Sends what the client has not had yet, without waiting. */
@@ -105,7 +106,7 @@ static void flush_client(struct uart *u)
 static void transmit(struct uart *u, uint8_t v)
 {
 	if (write(u->out_fd, &v, 1) < 0)
-		perror("console");
+		vmlog(LOG_ERR, "console: %m");
 	u->r.thre_pending = 1;
 	if (u->client_fd < 0)
 		return;
@@ -256,8 +257,8 @@ int uart_attach(struct uart *u, int fd)
 	u->client_len = 0;
 	u->client_blocked = false;
 	if (u->client_lost)
-		fprintf(stderr, "vmmig-vmm: a console client missed %llu bytes of output\n",
-			(unsigned long long)u->client_lost);
+		vmlog(LOG_WARNING, "a console client missed %llu bytes of output",
+		      (unsigned long long)u->client_lost);
 	u->client_lost = 0;
 	pthread_mutex_unlock(&u->lock);
 	return old;

@@ -19,6 +19,7 @@
 #include "ctl.h"
 #include "diskcopy.h"
 #include "stream.h"
+#include "vmlog.h"
 #include "vmm.h"
 
 #define PAGE		4096ULL
@@ -779,8 +780,7 @@ int vm_restore_streams(struct vm *vm, const int *fds, unsigned int nfds, char *w
 	vm->restore_start_ns = now_ns();
 	/* Without it, a stream that fails fails the move, as before. */
 	if (swap_open(vm, &ss))
-		fprintf(stderr, "vmmig-vmm: %s: no %s: a failed stream fails the move\n",
-			vm->def.name, CTL_SWAP_SOCKET);
+		vmlog(LOG_ERR, "no %s: a failed stream fails the move", CTL_SWAP_SOCKET);
 	err = mig_rx_run_swap(fds, nfds, restore_one, vm, ss.fd >= 0 ? ss.sw : NULL, why);
 	swap_close(vm, &ss);
 	/* The disks are on this host's storage before the source may commit. */

@@ -20,6 +20,7 @@
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 
+#include "vmlog.h"
 #include "vmm.h"
 
 #define VIRTIO_MAGIC	0x74726976	/* "virt" */
@@ -38,20 +39,21 @@ static void raise_irq(struct virtio_dev *d, uint32_t why)
 
 	d->r.isr |= why;
 	if (ioctl(d->vm->vm_fd, KVM_IRQ_LINE, &irq))
-		perror("vmmig-vmm: KVM_IRQ_LINE");
+		vmlog(LOG_ERR, "KVM_IRQ_LINE: %m");
 	irq.level = 0;
 	ioctl(d->vm->vm_fd, KVM_IRQ_LINE, &irq);
 }
 
 void virtio_fail(struct virtio_dev *d, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fprintf(stderr, "vmmig-vmm: %s at 0x%llx: ", d->ops->name, (unsigned long long)d->base);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputs(": the device needs a reset\n", stderr);
+	vmlog(LOG_ERR, "%s at 0x%llx: %s: the device needs a reset", d->ops->name,
+	      (unsigned long long)d->base, msg);
 	d->r.status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	d->r.config_generation++;
 	raise_irq(d, VIRTIO_MMIO_INT_CONFIG);

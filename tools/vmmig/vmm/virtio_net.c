@@ -30,6 +30,7 @@
 #include <linux/virtio_net.h>
 
 #include "thread.h"
+#include "vmlog.h"
 #include "vmm.h"
 
 #define RXQ	0
@@ -55,7 +56,7 @@ static void kick(struct net *n)
 	uint64_t one = 1;
 
 	if (write(n->kick, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		perror("vmmig-vmm: virtio-net kick");
+		vmlog(LOG_ERR, "virtio-net kick: %m");
 }
 
 /* Moves frames from the tap into the guest's buffers until one runs out. */
@@ -83,7 +84,7 @@ static void rx_some(struct virtio_dev *d, struct net *n)
 		if (r < 0) {
 			virtq_unpop(d, RXQ);
 			if (errno != EAGAIN && errno != EINTR)
-				perror("vmmig-vmm: virtio-net: tap read");
+				vmlog(LOG_ERR, "virtio-net: tap read: %m");
 			break;
 		}
 		/*
@@ -122,7 +123,7 @@ static void announce(struct net *n)
 	memcpy(a + 8, n->mac, 6);	/* sender MAC; sender IP 0 */
 	memcpy(a + 18, n->mac, 6);	/* target MAC; target IP 0 */
 	if (write(n->tap, f, sizeof(f)) < 0)
-		fprintf(stderr, "vmmig-vmm: virtio-net %s: announce: %s\n", n->name, strerror(errno));
+		vmlog(LOG_ERR, "virtio-net %s: announce: %s", n->name, strerror(errno));
 }
 
 static void *rx_thread(void *arg)
@@ -150,9 +151,9 @@ static void *rx_thread(void *arg)
 		}
 		pthread_mutex_unlock(&d->lock);
 		if (poll(p, 2, timeout) < 0 && errno != EINTR)
-			perror("vmmig-vmm: virtio-net: poll");
+			vmlog(LOG_ERR, "virtio-net: poll: %m");
 		if (p[0].revents && read(n->kick, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			perror("vmmig-vmm: virtio-net: kick");
+			vmlog(LOG_ERR, "virtio-net: kick: %m");
 	}
 }
 
@@ -165,7 +166,7 @@ static void tx(struct virtio_dev *d, struct net *n)
 	while ((got = virtq_pop(d, TXQ, &c)) > 0) {
 		/* A frame the tap refuses is dropped, as a wire would. */
 		if (c.nin || writev(n->tap, c.iov, c.nout) < 0)
-			fprintf(stderr, "vmmig-vmm: virtio-net %s: frame dropped: %s\n", n->name,
+			vmlog(LOG_ERR, "virtio-net %s: frame dropped: %s", n->name,
 				c.nin ? "writable buffer in the transmit queue" : strerror(errno));
 		irq |= virtq_push(d, TXQ, &c, 0);
 	}
