@@ -177,6 +177,48 @@ static const struct cmd vm_create_cmd = {
 		"cluster's common set or of the minimum set (needs vmmig.ko)\n",
 };
 
+/* ---- start, restore: by vmmigd when it runs ---- */
+
+int vm_spawned(void)
+{
+	if (vmctl.warn[0])
+		error_msg(what, "warning: %s", vmctl.warn);
+	return EXIT_OK;
+}
+
+int vm_spawn_by_daemon(struct dctl_request *r)
+{
+	struct json_object *rep = NULL, *v;
+	char why[VMMIG_ERRLEN], *dir;
+	int fd, err;
+
+	/* vmmigd serves root only; others start their VMMs themselves. */
+	if (geteuid())
+		return -1;
+	dir = realpath(vmctl.state_dir, NULL);
+	snprintf(r->state_dir, sizeof(r->state_dir), "%s", dir ? dir : vmctl.state_dir);
+	free(dir);
+	fd = dctl_open(r, why);
+	if (fd < 0)
+		return -1;	/* vmmigd does not run (or cannot be reached) */
+	err = dctl_next(fd, &rep, why);
+	close(fd);
+	if (err) {
+		json_object_put(rep);
+		error_msg(what, "%s", err > 0 ? "vmmigd sent no reply" : why);
+		return EXIT_FAIL;
+	}
+	if (!json_object_object_get_ex(rep, DCTL_KEY_SUPERVISED, &v) ||
+	    !json_object_get_boolean(v)) {
+		json_object_put(rep);
+		return -1;	/* another state directory than vmmigd's */
+	}
+	if (json_object_object_get_ex(rep, DCTL_KEY_WARNING, &v))
+		error_msg(what, "warning: %s", json_object_get_string(v));
+	json_object_put(rep);
+	return EXIT_OK;
+}
+
 /* ---- set ---- */
 
 static int vm_set(int argc, char **argv)
@@ -208,7 +250,9 @@ static const struct cmd vm_set_cmd = {
 	.help = "changes settings of the VM's definition, all or none:\n"
 		"processor-compat { off | common-cluster | minimum }: the CPU\n"
 		"features of its next start (see 'vm create'); only while the\n"
-		"VM is off, not running, paused or saved\n",
+		"VM is off, not running, paused or saved;\n"
+		"autostart { on | off }: vmmigd starts the VM at its first start\n"
+		"after the host booted\n",
 };
 
 /* ---- start, stop, pause, resume, delete ---- */
@@ -233,9 +277,17 @@ static int vm_start(int argc, char **argv)
 	static const struct option lo[] = { { "paused", no_argument, NULL, 0 }, {} };
 	bool paused = false, *flags[] = { &paused };
 
+	struct dctl_request r = { .cmd = DCTL_VM_START };
+	int rc;
+
 	if (name_and_flags(argc, argv, lo, flags))
 		return EXIT_USAGE;
-	return vmctl_start(&vmctl, argv[optind], paused) ? vmctl_failed() : EXIT_OK;
+	snprintf(r.vm, sizeof(r.vm), "%s", argv[optind]);
+	r.paused = paused;
+	rc = vm_spawn_by_daemon(&r);
+	if (rc >= 0)
+		return rc;
+	return vmctl_start(&vmctl, argv[optind], paused) ? vmctl_failed() : vm_spawned();
 }
 
 static const struct cmd vm_start_cmd = {
@@ -243,7 +295,9 @@ static const struct cmd vm_start_cmd = {
 	.fn = vm_start,
 	.args = "NAME [ --paused ]",
 	.help = "runs the VM in its own vmmig-vmm process (a saved VM continues\n"
-		"from its saved state)\n",
+		"from its saved state); when vmmigd runs, it starts the VMM and\n"
+		"supervises it; under systemd the VMM runs in a scope of its own,\n"
+		"vmmig-vm-NAME.scope\n",
 };
 
 static int vm_stop(int argc, char **argv)

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include "dctl.h"
 #include "vmctl.h"
 #include "vmmig.h"
 
@@ -18,6 +19,15 @@ extern struct vmctl vmctl;	/* the state directory's VMs */
 int check_name(const char *name);
 /* Reports the last vmctl call's failure; EXIT_FAIL. */
 int vmctl_failed(void);
+
+/*
+ * vm start, vm restore: asks vmmigd to start the VMM (@r: DCTL_VM_START or
+ * DCTL_VM_RESTORE), which then supervises it. -1 when vmmigd does not (it
+ * does not run, or serves another state directory): the CLI starts it.
+ */
+int vm_spawn_by_daemon(struct dctl_request *r);
+/* After vmctl_start() or vmctl_restore(): its warning, if any; EXIT_OK. */
+int vm_spawned(void);
 
 /* The verbs of the other files: vm_show.c, vm_console.c, vm_save.c, vm_log.c. */
 extern const struct cmd vm_list_cmd, vm_show_cmd, vm_console_cmd, vm_save_cmd,

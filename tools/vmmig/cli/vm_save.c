@@ -130,14 +130,31 @@ static int restore_parse(int argc, char **argv, const char **name, bool *paused)
 
 static int vm_restore(int argc, char **argv)
 {
+	struct dctl_request r = { .cmd = DCTL_VM_RESTORE };
 	const char *name = NULL;
 	bool paused = false;
+	char *file;
+	int rc;
 
 	if (restore_parse(argc, argv, &name, &paused))
 		return EXIT_USAGE;
 	if (name && check_name(name))
 		return EXIT_USAGE;
-	return vmctl_restore(&vmctl, argv[optind], name, paused, NULL) ? vmctl_failed() : EXIT_OK;
+	/* vmmigd reads the file where it is: an absolute path. */
+	file = realpath(argv[optind], NULL);
+	if (file && strlen(file) < sizeof(r.path)) {
+		snprintf(r.path, sizeof(r.path), "%s", file);
+		snprintf(r.vm, sizeof(r.vm), "%s", name ? name : "");
+		r.paused = paused;
+		rc = vm_spawn_by_daemon(&r);
+		if (rc >= 0) {
+			free(file);
+			return rc;
+		}
+	}
+	free(file);
+	return vmctl_restore(&vmctl, argv[optind], name, paused, NULL) ? vmctl_failed() :
+	       vm_spawned();
 }
 
 const struct cmd vm_restore_cmd = {

@@ -197,6 +197,8 @@ static void print_show(const struct vmdef *d, const struct vm_status *st)
 
 	print_vm_line(d, st);
 	print_string(PRINT_ANY, "uuid", "uuid %s\n", vmdef_uuid_str(d->uuid, uuid));
+	print_bool(PRINT_JSON, "autostart", NULL, d->autostart);
+	print_text("autostart %s\n", d->autostart ? "on" : "off");
 	if (st->state == VM_CRASHED || st->state == VM_SAVED)
 		print_string(PRINT_ANY, st->state == VM_SAVED ? "saved_to" : "reason",
 			     st->state == VM_SAVED ? "saved to %s\n" : "reason: %s\n", st->why);

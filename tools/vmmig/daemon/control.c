@@ -334,6 +334,53 @@ static void check(int fd, const struct dctl_request *r)
 	json_object_put(o);
 }
 
+/* @dir names the folder vmmigd serves (both made absolute). */
+static bool own_state_dir(const char *dir)
+{
+	char *a = realpath(dir, NULL), *b = realpath(vmmigd.state_dir, NULL);
+	bool same = a && b ? !strcmp(a, b) : !strcmp(dir, vmmigd.state_dir);
+
+	free(a);
+	free(b);
+	return same;
+}
+
+/* vm-start, vm-restore: the VMM as vmmigd's child, supervised (supervise.c). */
+static void vm_spawn(int fd, const struct dctl_request *r)
+{
+	struct json_object *o = json_object_new_object();
+	char name[VMDEF_NAME_MAX + 1] = "";
+	struct vmctl c;
+	int err = 0;
+
+	if (!own_state_dir(r->state_dir)) {
+		json_object_object_add(o, DCTL_KEY_SUPERVISED, json_object_new_boolean(false));
+		send_reply(fd, 0, NULL, o);
+		json_object_put(o);
+		return;
+	}
+	vmctl_init(&c, vmmigd.state_dir);
+	if (r->cmd == DCTL_VM_START) {
+		err = vmctl_start(&c, r->vm, r->paused);
+		snprintf(name, sizeof(name), "%s", r->vm);
+	} else if (r->path[0] != '/') {
+		err = -EINVAL;
+		snprintf(c.err, sizeof(c.err), "vm-restore needs an absolute path");
+	} else {
+		err = vmctl_restore(&c, r->path, r->vm[0] ? r->vm : NULL, r->paused, name);
+	}
+	if (!err) {
+		supervise_started(&c, name, r->cmd == DCTL_VM_START ? "started" : "restored");
+		json_object_object_add(o, DCTL_KEY_SUPERVISED, json_object_new_boolean(true));
+		json_object_object_add(o, DCTL_KEY_VM, json_object_new_string(name));
+		json_object_object_add(o, DCTL_KEY_PID, json_object_new_int(c.vmm_pid));
+		if (c.warn[0])
+			json_object_object_add(o, DCTL_KEY_WARNING, json_object_new_string(c.warn));
+	}
+	send_reply(fd, err, c.err, o);
+	json_object_put(o);
+}
+
 static void status(int fd)
 {
 	struct json_object *o = json_object_new_object();
@@ -415,6 +462,10 @@ void *control_client(void *arg)
 		break;
 	case DCTL_STORAGE_MOVE:
 		storage_move(fd, r);
+		break;
+	case DCTL_VM_START:
+	case DCTL_VM_RESTORE:
+		vm_spawn(fd, r);
 		break;
 	case DCTL_NCMDS:
 		break;

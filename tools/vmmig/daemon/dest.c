@@ -271,6 +271,8 @@ static int load(struct dest *d)
 		d->started = !err;
 		if (err)
 			snprintf(d->why, sizeof(d->why), "%s", c.err);
+		else
+			supervise_started(&c, m->vm, "arriving");
 	}
 	for (i = 0; i < n; i++)
 		close(fds[i]);

@@ -182,6 +182,7 @@ int main(int argc, char **argv)
 	if (settings_load_apply(why))
 		vmlog_about(LOG_ERR, NULL, "%s", why);
 	dest_recover();
+	supervise_start();
 	pthread_create(&t, NULL, settings_watch, NULL);
 	pthread_detach(t);
 	if (networks_init(why))
@@ -193,6 +194,7 @@ int main(int argc, char **argv)
 	pthread_detach(t);
 	event(EV_DAEMON_START, NULL, "vmmigd %s started on %s: port %u, %u trusted hosts%s",
 	      VMMIG_VERSION, vmmigd.host, vmmigd.port, ntrust, ntrust ? "" : " (any the CA signed)");
+	autostart_run();
 
 	for (;;) {
 		if (poll(pfd, 3, -1) < 0) {

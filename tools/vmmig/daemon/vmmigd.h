@@ -21,6 +21,7 @@
 #include "tls.h"
 #include "vmctl.h"
 #include "vmdef.h"
+#include "vmlog.h"
 #include "vmstate.h"
 
 #define VMMIGD_SOCKET		"/run/vmmig/vmmigd.sock"
@@ -384,6 +385,17 @@ void netbpf_forget(struct migration *m);
 struct json_object *netbpf_stream_json(const struct stream_net *n);
 /* `vmmig stats`: {bpf, networks, streams}. */
 struct json_object *netbpf_stats_json(void);
+
+/*
+ * supervise.c: the VMMs of the state directory. supervise_start() watches
+ * the ones running already; supervise_started() reports and watches one
+ * vmmigd just started (@c: the vmctl of that start, @how: "started"...).
+ */
+void supervise_start(void);
+void supervise_add(const char *vm, pid_t pid, bool child);
+void supervise_started(struct vmctl *c, const char *vm, const char *how);
+/* At vmmigd's first start since boot: the VMs with autostart on. */
+void autostart_run(void);
 
 /* settings.c */
 int settings_load_apply(char *why);

@@ -14,7 +14,7 @@
 static const char *const cmd_names[DCTL_NCMDS] = {
 	"status", "move", "list", "show", "cancel", "monitor", "cluster-add", "cluster-remove",
 	"cluster-list", "cluster-features", "check", "network-add", "network-del", "network-set",
-	"network-list", "network-any", "stats", "storage-move",
+	"network-list", "network-any", "stats", "storage-move", "vm-start", "vm-restore",
 };
 
 static const struct jfield fields[] = {
@@ -25,6 +25,9 @@ static const struct jfield fields[] = {
 	JFIELD(struct dctl_request, "network", JF_STR, network),
 	JFIELD(struct dctl_request, "priority", JF_U32, priority),
 	JFIELD(struct dctl_request, "on", JF_BOOL, on),
+	JFIELD(struct dctl_request, "paused", JF_BOOL, paused),
+	JFIELD(struct dctl_request, "path", JF_STR, path),
+	JFIELD(struct dctl_request, "state_dir", JF_STR, state_dir),
 };
 
 const char *dctl_socket(void)

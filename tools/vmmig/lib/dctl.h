@@ -33,6 +33,11 @@
 #define DCTL_KEY_NETWORKS	"networks"	/* network-*: {use_any_network, networks} */
 #define DCTL_KEY_STATS		"stats"		/* stats: {bpf, networks, streams} */
 #define DCTL_KEY_CHECK		"check"		/* check: {vm, to, peer, compatible, issues} */
+/* vm-start, vm-restore: false when vmmigd serves another state directory. */
+#define DCTL_KEY_SUPERVISED	"supervised"
+#define DCTL_KEY_VM		"vm"		/* vm-restore: the VM's name */
+#define DCTL_KEY_PID		"pid"		/* vm-start, vm-restore: the VMM's */
+#define DCTL_KEY_WARNING	"warning"	/* vm-start, vm-restore: the VM runs, but */
 
 enum dctl_cmd {
 	DCTL_STATUS,
@@ -53,6 +58,12 @@ enum dctl_cmd {
 	DCTL_NETWORK_ANY,	/* on: use-any-network */
 	DCTL_STATS,
 	DCTL_STORAGE_MOVE,	/* vm, storage, detach: its disks elsewhere on this host */
+	/*
+	 * vm, paused, state_dir: vmmigd starts the VMM, its child and
+	 * supervised (Documentation/admin-guide/vm.rst), if state_dir is its.
+	 */
+	DCTL_VM_START,
+	DCTL_VM_RESTORE,	/* path (absolute), vm (a new name, or ""), paused, state_dir */
 	DCTL_NCMDS
 };
 
@@ -67,6 +78,9 @@ struct dctl_request {
 	char network[64];	/* ADDR/PREFIX */
 	uint32_t priority;
 	bool on;
+	bool paused;
+	char path[1024];
+	char state_dir[1024];
 };
 
 /* $VMMIG_SOCKET or the default. */

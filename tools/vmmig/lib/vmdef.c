@@ -22,6 +22,7 @@
 #include <uuid/uuid.h>
 
 #include "features.h"
+#include "jfield.h"
 #include "parse.h"
 #include "vmdef.h"
 #include "guest.h"
@@ -322,8 +323,17 @@ static int set_compat(struct vmdef *d, const char *value, char *why)
 	return 0;
 }
 
+static int set_autostart(struct vmdef *d, const char *value, char *why)
+{
+	if (strcmp(value, "on") && strcmp(value, "off"))
+		return fail(why, -EINVAL, "autostart: '%s' is not on or off", value);
+	d->autostart = !strcmp(value, "on");
+	return 0;
+}
+
 static const struct vmdef_setting settings[] = {
 	{ "processor-compat", "its processor compatibility", false, set_compat },
+	{ "autostart", "its autostart", true, set_autostart },
 };
 
 const struct vmdef_setting *vmdef_setting(const char *key, char *why)
@@ -333,7 +343,7 @@ const struct vmdef_setting *vmdef_setting(const char *key, char *why)
 	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 		if (!strcmp(key, settings[i].key))
 			return &settings[i];
-	fail(why, -EINVAL, "unknown setting '%s' (processor-compat)", key);
+	fail(why, -EINVAL, "unknown setting '%s' (processor-compat, autostart)", key);
 	return NULL;
 }
 
@@ -492,6 +502,11 @@ const char *vmdef_uuid_str(const uint8_t uuid[VMDEF_UUID_LEN], char *buf)
 	return buf;
 }
 
+/* The fields of vm.json that take a table; the others are older. */
+static const struct jfield def_fields[] = {
+	JFIELD(struct vmdef, "autostart", JF_BOOL, autostart),
+};
+
 struct json_object *vmdef_to_json(const struct vmdef *d)
 {
 	struct json_object *o = json_object_new_object(), *a, *e;
@@ -505,6 +520,7 @@ struct json_object *vmdef_to_json(const struct vmdef *d)
 	json_object_object_add(o, "vcpus", json_object_new_int(d->vcpus));
 	json_object_object_add(o, "hugepages", json_object_new_boolean(d->hugepages));
 	add_str(o, "processor_compat", vmdef_compat_names[d->processor_compat]);
+	jfield_encode(o, JFIELDS(def_fields), d);
 	if (d->workload) {
 		e = json_object_new_object();
 		json_object_object_add(e, "rate", json_object_new_uint64(d->wl.rate));
@@ -649,6 +665,8 @@ int vmdef_from_json(struct vmdef *d, struct json_object *o, char *why)
 			return fail(why, -EINVAL, "definition of %s: bad processor_compat", name);
 		d->processor_compat = m;
 	}
+	if (jfield_decode(o, JFIELDS(def_fields), d, "definition", why))
+		return -EINVAL;
 	if (json_object_object_get_ex(o, "workload", &wl)) {
 		const char *p = get_str(wl, "pattern");
 

@@ -72,6 +72,8 @@ struct vmdef {
 	 */
 	struct vmdef_cpuid *cpuid;
 	int ncpuid;
+	/* vmmigd starts the VM at its first start after the host booted. */
+	bool autostart;
 };
 
 /* "off", "common-cluster", "minimum": enum vmmig_cpu_mode's names here. */
@@ -87,7 +89,7 @@ int vmdef_parse_compat(const char *s, char *why);
 struct vmdef_setting {
 	const char *key;
 	const char *what;
-	bool live;		/* may change while the VM runs (none yet) */
+	bool live;		/* may change while the VM runs */
 	int (*set)(struct vmdef *d, const char *value, char *why);
 };
 /* The setting of @key; NULL and -EINVAL with @why (naming the keys) if none. */
