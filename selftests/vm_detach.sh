@@ -64,7 +64,7 @@ killed() {
 	expect_eq "$what: vm list says running" "$(listed "$name")" running
 	pid=$(vmm_pid "$name")
 	expect_eq "$what: the VMM is a session of its own" "$(ps -o sid= -p "$pid" | tr -d ' ')" "$pid"
-	if ls -l "/proc/$pid/fd" | grep -q "$tmp/cli-only"; then
+	if find "/proc/$pid/fd" -lname "$tmp/cli-only" | grep -q .; then
 		fail "$what: the VMM holds a file of the CLI's"
 	else
 		pass "$what: the VMM holds none of the CLI's files"

@@ -162,5 +162,6 @@ const struct cmd vm_restore_cmd = {
 	.fn = vm_restore,
 	.args = "FILE [ --name NAME ] [ --paused ]",
 	.help = "runs a VM from FILE, as NAME (default: the saved name), with\n"
-		"its UUID: refused while another VM here has that UUID\n",
+		"its UUID: refused while another VM here has that UUID; when\n"
+		"vmmigd runs, it starts the VMM and supervises it\n",
 };
