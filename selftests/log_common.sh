@@ -6,6 +6,9 @@
 #   syslog_up           busybox syslogd writing $SYSLOG (or skip)
 #   journal_up          systemd-journald run directly (or skip)
 #   log_down            stops them and removes their sockets
+#   vm_log_checks NAME UUID PID
+#                       `vm log` of running VM NAME (its VMM PID): its start,
+#                       as JSON, --follow until its stop --force
 # shellcheck disable=SC2154
 SYSLOG=$tmp/syslog
 log_pid=
@@ -44,3 +47,21 @@ log_down() {
 
 # jfields FILTER...: journalctl's entries of the filters, JSON, one per line.
 jfields() { journalctl --no-pager -o json "$@" 2>/dev/null; }
+
+vm_log_checks() {
+	local name=$1 uuid=$2 pid=$3
+	expect_rc 0 "vm log" -- "$V" vm log "$name"
+	expect_match "shows the start" "$out" "vmmig-vmm\[$pid\]: started, pid $pid"
+	expect_rc 0 "vm log -j" -- "$V" -j vm log "$name"
+	expect_eq "JSON: VM, UUID, identifier, pid, priority" \
+		"$(jq -sc '[.[] | select(.message | startswith("started"))][0] | [.vm, .uuid, .identifier, .pid, .priority]' <<<"$out")" \
+		"[\"$name\",\"$uuid\",\"vmmig-vmm\",$pid,6]"
+	"$V" vm log "$name" --follow >"$tmp/follow" 2>&1 &
+	# shellcheck disable=SC2034 # the test stops it
+	follow=$!
+	wait_for 10 grep -q started "$tmp/follow" && pass "--follow shows what was there" ||
+		fail "--follow: $(cat "$tmp/follow")"
+	expect_rc 0 "stop --force" -- "$V" vm stop "$name" --force
+	wait_for 10 grep -q "vmmig-vmm\[$pid\]: the VMM ends" "$tmp/follow" &&
+		pass "--follow shows the VMM's end as it comes" || fail "--follow: $(cat "$tmp/follow")"
+}

@@ -24,19 +24,7 @@ expect_eq "its fields" "$(started | jq -c '[.SYSLOG_IDENTIFIER, .PRIORITY, .VMMI
 [ ! -s "$VMMIG_STATE_DIR/j/vmm.log" ] || grep -q "started, pid $pid" "$VMMIG_STATE_DIR/j/vmm.log" &&
 	pass "vmm.log has it too, timestamped" || fail "vmm.log: $(cat "$VMMIG_STATE_DIR/j/vmm.log")"
 
-expect_rc 0 "vm log" -- "$V" vm log j
-expect_match "shows the start" "$out" "vmmig-vmm\[$pid\]: started, pid $pid"
-expect_rc 0 "vm log -j" -- "$V" -j vm log j
-expect_eq "JSON: VM, UUID, identifier, priority" \
-	"$(jq -sc '[.[] | select(.message | startswith("started"))][0] | [.vm, .uuid, .identifier, .priority]' <<<"$out")" \
-	"[\"j\",\"$uuid\",\"vmmig-vmm\",6]"
-"$V" vm log j --follow >"$tmp/follow" 2>&1 &
-follow=$!
-wait_for 10 grep -q started "$tmp/follow" && pass "--follow shows what was there" ||
-	fail "--follow: $(cat "$tmp/follow")"
-expect_rc 0 "stop --force" -- "$V" vm stop j --force
-wait_for 10 grep -q "vmmig-vmm\[$pid\]: the VMM ends" "$tmp/follow" &&
-	pass "--follow shows the VMM's end as it comes" || fail "--follow: $(cat "$tmp/follow")"
+vm_log_checks j "$uuid" "$pid"
 kill "$follow"
 expect_rc 0 "--lines 1" -- "$V" vm log j --lines 1
 expect_match "--lines 1: the last entry only" "$out" "^[^"$'\n'"]*vmmig-vmm\[$pid\]: the VMM ends$"

@@ -26,20 +26,8 @@ grep -q " daemon.info vmmig-vmm\[$pid\]: vm s: " "$SYSLOG" && pass "facility dae
 	fail "no daemon.* line: $(grep "vmmig-vmm\[$pid\]" "$SYSLOG")"
 
 expect_rc 0 "vm log" -- "$V" vm log s
-expect_match "shows the start" "$out" "vmmig-vmm\[$pid\]: started, pid $pid"
 [[ $out == *"[$pid2]"* ]] && fail "shows the other VM's lines: $out" || pass "only its own VM's lines"
-expect_rc 0 "vm log -j" -- "$V" -j vm log s
-expect_eq "JSON: VM, UUID, identifier, pid" \
-	"$(jq -sc '[.[] | select(.message | startswith("started"))][0] | [.vm, .uuid, .identifier, .pid]' <<<"$out")" \
-	"[\"s\",\"$uuid\",\"vmmig-vmm\",$pid]"
-
-"$V" vm log s --follow >"$tmp/follow" 2>&1 &
-follow=$!
-wait_for 10 grep -q started "$tmp/follow" && pass "--follow shows what was there" ||
-	fail "--follow: $(cat "$tmp/follow")"
-expect_rc 0 "stop --force" -- "$V" vm stop s --force
-wait_for 10 grep -q "vmmig-vmm\[$pid\]: the VMM ends" "$tmp/follow" &&
-	pass "--follow shows the VMM's end as it comes" || fail "--follow: $(cat "$tmp/follow")"
+vm_log_checks s "$uuid" "$pid"
 expect_rc 0 "start again" -- "$V" vm start s
 pid=$(cat "$VMMIG_STATE_DIR/s/vmm.pid")
 wait_for 10 grep -q "vmmig-vmm\[$pid\]: started" "$tmp/follow" &&
