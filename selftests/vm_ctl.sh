@@ -117,6 +117,14 @@ expect_eq "taken stays off" "$(state taken)" off
 expect_rc 0 "unregister" -- "$V" kvm unregister taken
 expect_rc 0 "stop old" -- "$V" vm stop old --force
 
+# A VM still arriving by a move (its folder has "incoming") never starts:
+# its source may run it until vmmigd's recovery decides.
+echo "b-host" >"$VMMIG_STATE_DIR/old/incoming"
+expect_rc 1 "start while arriving" -- "$V" vm start old
+one_line "refused" "^vmmig: vm start: old is arriving from another host and its move is not decided yet .*incoming\): vmmigd finishes or removes it$"
+expect_eq "stays off" "$(state old)" off
+rm "$VMMIG_STATE_DIR/old/incoming"
+
 # Runtime files in a run folder of their own ($VMMIG_RUN_DIR; /run/vmmig/vm
 # for the default state folder): the VM folder keeps only its state.
 export VMMIG_RUN_DIR=$tmp/run

@@ -25,6 +25,8 @@ wait_for 10 grep -q "vmmig-vmm\[$pid\]: vm s: started, pid $pid \[uuid=$uuid\]" 
 grep -q " daemon.info vmmig-vmm\[$pid\]: vm s: " "$SYSLOG" && pass "facility daemon" ||
 	fail "no daemon.* line: $(grep "vmmig-vmm\[$pid\]" "$SYSLOG")"
 
+# The other VM's start is in syslog too, before vm log must leave it out.
+wait_for 10 grep -q "vmmig-vmm\[$pid2\]: vm s2: started" "$SYSLOG" || fail "no start of s2 in syslog"
 expect_rc 0 "vm log" -- "$V" vm log s
 [[ $out == *"[$pid2]"* ]] && fail "shows the other VM's lines: $out" || pass "only its own VM's lines"
 vm_log_checks s "$uuid" "$pid"

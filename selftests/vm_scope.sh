@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Under systemd, each VMM runs in a transient scope of its own,
-# vmmig-vm-NAME.scope (NAME escaped as systemd-escape does), whoever
+# vmmig-vm-NAME-PID.scope (NAME escaped as systemd-escape does), whoever
 # started it: the CLI (start, restore) or vmmigd. The test VM has no
 # systemd as PID 1: the test runs a real `systemd --user` on a D-Bus
 # session bus, in a PID and mount namespace of its own (a private /run that
@@ -43,12 +43,12 @@ wait_for 30 sd_up || skip "systemd --user did not come up: $(tail -n 3 "$tmp/sys
 export VMMIG_SYSTEMD=user
 
 # scoped NAME WHAT: the VMM of NAME runs in its scope, which is active.
+# Sets $unit and $spid (the VMM's pid).
 scoped() {
-	local unit pid
-	unit="vmmig-vm-$(systemd-escape "$1").scope"
-	pid=$(cat "$VMMIG_STATE_DIR/$1/vmm.pid")
+	spid=$(cat "$VMMIG_STATE_DIR/$1/vmm.pid")
+	unit="vmmig-vm-$(systemd-escape "$1")-$spid.scope"
 	expect_eq "$2: $unit is active" "$(systemctl --user is-active "$unit")" active
-	expect_match "$2: the VMM is in it" "$(cat "/proc/$pid/cgroup")" "/${unit//\\/\\\\}\$"
+	expect_match "$2: the VMM is in it" "$(cat "/proc/$spid/cgroup")" "/${unit//\\/\\\\}\$"
 }
 
 expect_rc 0 "create web-1" -- "$V" vm create web-1 --memory 4M --workload dirty=100
@@ -56,10 +56,24 @@ expect_rc 0 "start (the CLI)" -- "$V" vm start web-1
 expect_eq "start: no warning" "$err" ""
 scoped web-1 "start"
 expect_rc 0 "save" -- "$V" vm save web-1 "$tmp/w.state"
-wait_for 10 eval '[ "$(systemctl --user is-active "vmmig-vm-web\\x2d1.scope")" != active ]' &&
+scope_gone() { [ "$(systemctl --user is-active "$1")" != active ]; }
+wait_for 10 scope_gone "$unit" &&
 	pass "the scope ends with its VMM" || fail "the scope is still active"
 expect_rc 0 "restore (the CLI)" -- "$V" vm restore "$tmp/w.state"
 scoped web-1 "restore"
+# Started again while the scope before still lives (as while a stopped
+# VMM frees its memory; here a process kept in it): a scope of its own.
+old=$unit
+sleep 60 &
+holder=$!
+echo "$holder" >"/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$spid/cgroup")/cgroup.procs"
+expect_rc 0 "stop" -- "$V" vm stop web-1 --force
+expect_eq "its old scope lives on" "$(systemctl --user is-active "$old")" active
+expect_rc 0 "start again" -- "$V" vm start web-1
+expect_eq "no warning" "$err" ""
+scoped web-1 "start again"
+[ "$unit" != "$old" ] && pass "a scope of its own" || fail "the old scope $unit"
+kill "$holder"
 expect_rc 0 "stop" -- "$V" vm stop web-1 --force
 
 # vmmigd starts it: a scope all the same, not in vmmigd's cgroup.
@@ -73,6 +87,6 @@ expect_rc 0 "stop" -- H a vm stop s --force
 
 # No D-Bus to systemd: a warning, and the VM runs.
 expect_rc 0 "start without D-Bus" -- env -u VMMIG_SYSTEMD "$V" vm start web-1
-expect_match "a warning says why" "$err" "^vmmig: vm start: warning: the VMM runs outside a scope of its own: vmmig-vm-web.x2d1.scope: "
+expect_match "a warning says why" "$err" "^vmmig: vm start: warning: the VMM runs outside a scope of its own: vmmig-vm-web.x2d1-[0-9]+.scope: "
 expect_eq "the VM runs" "$(state web-1)" running
 finish

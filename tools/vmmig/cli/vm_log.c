@@ -86,6 +86,7 @@ static void journal_entry(sd_journal *j, struct vmlog_entry *e)
 static int journal_log(const char *uuid, bool follow, uint64_t lines)
 {
 	struct vmlog_entry e;
+	bool have = false;
 	char match[64];
 	sd_journal *j;
 	int r;
@@ -97,18 +98,24 @@ static int journal_log(const char *uuid, bool follow, uint64_t lines)
 	}
 	snprintf(match, sizeof(match), "VMMIG_VM_UUID=%s", uuid);
 	r = sd_journal_add_match(j, match, 0);
+	/* --lines N: from the N-th last entry (or the first, if fewer), itself included. */
 	if (r >= 0 && lines) {
 		r = sd_journal_seek_tail(j);
 		if (r >= 0)
-			r = sd_journal_previous_skip(j, lines + 1);
+			r = sd_journal_previous_skip(j, lines);
+		have = r > 0;
 	} else if (r >= 0) {
 		r = sd_journal_seek_head(j);
 	}
 	while (r >= 0) {
-		r = sd_journal_next(j);
-		if (r > 0) {
+		if (!have) {
+			r = sd_journal_next(j);
+			have = r > 0;
+		}
+		if (have) {
 			journal_entry(j, &e);
 			print_entry(&e);
+			have = false;
 			continue;
 		}
 		if (r < 0 || !follow)

@@ -40,6 +40,29 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct watched watched[MAX_WATCHED];
 static unsigned int nwatched;
 static int wake_fd = -1;
+static bool running;	/* supervise_run() polls the table */
+
+static void *reap(void *arg)
+{
+	pid_t pid = (pid_t)(intptr_t)arg;
+
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* A child the table cannot hold is still reaped, by a thread of its own. */
+static void reap_later(const char *vm, pid_t pid)
+{
+	pthread_t t;
+	int err = pthread_create(&t, NULL, reap, (void *)(intptr_t)pid);
+
+	if (err)
+		vmlog_about(LOG_ERR, NULL, "vm %s: its VMM (pid %d) will not be reaped: %s", vm,
+			    pid, strerror(err));
+	else
+		pthread_detach(t);
+}
 
 static void wake(void)
 {
@@ -71,10 +94,12 @@ void supervise_add(const char *vm, pid_t pid, bool child)
 		return;
 	snprintf(w.vm, sizeof(w.vm), "%s", vm);
 	uuid_of(vm, w.uuid);
-	w.pidfd = pidfd_open(pid, 0);
+	w.pidfd = running ? pidfd_open(pid, 0) : -1;
 	if (w.pidfd < 0) {
 		vmlog_about(LOG_ERR, NULL, "vm %s: cannot watch its VMM (pid %d): %s", vm, pid,
-			    strerror(errno));
+			    running ? strerror(errno) : "no supervision");
+		if (child)
+			reap_later(vm, pid);
 		return;
 	}
 	pthread_mutex_lock(&lock);
@@ -83,13 +108,17 @@ void supervise_add(const char *vm, pid_t pid, bool child)
 	if (i < nwatched || nwatched == MAX_WATCHED) {
 		/* Watched already (a reset keeps the pid), or no room: said at the end. */
 		close(w.pidfd);
-		if (i == nwatched)
-			vmlog_about(LOG_ERR, NULL, "vm %s: %u VMMs watched already: not its (pid %d)",
-				    vm, MAX_WATCHED, pid);
+		w.pidfd = -1;
 	} else {
 		watched[nwatched++] = w;
 	}
 	pthread_mutex_unlock(&lock);
+	if (w.pidfd < 0 && i == nwatched) {
+		vmlog_about(LOG_ERR, NULL, "vm %s: %u VMMs watched already: not its (pid %d)",
+			    vm, MAX_WATCHED, pid);
+		if (child)
+			reap_later(vm, pid);
+	}
 	wake();
 }
 
@@ -181,12 +210,15 @@ void supervise_start(void)
 {
 	struct vmctl c;
 	pthread_t t;
+	int err;
 
 	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (wake_fd < 0 || pthread_create(&t, NULL, supervise_run, NULL)) {
-		vmlog_about(LOG_ERR, NULL, "cannot supervise VMMs: %s", strerror(errno));
+	err = wake_fd < 0 ? errno : pthread_create(&t, NULL, supervise_run, NULL);
+	if (err) {
+		vmlog_about(LOG_ERR, NULL, "cannot supervise VMMs: %s", strerror(err));
 		return;
 	}
+	running = true;
 	pthread_detach(t);
 	vmctl_init(&c, vmmigd.state_dir);
 	vmctl_list(&c, found, NULL);
@@ -212,6 +244,7 @@ void supervise_started(struct vmctl *c, const char *vm, const char *how_started)
 static int autostart_one(struct vmctl *c, const char *name, void *arg)
 {
 	struct vm_status *st = calloc(1, sizeof(*st));
+	uint8_t uuid[VMDEF_UUID_LEN];
 	struct vmctl sc;
 	struct vmdef d;
 	bool on;
@@ -222,11 +255,12 @@ static int autostart_one(struct vmctl *c, const char *name, void *arg)
 		return 0;
 	}
 	on = d.autostart;
+	memcpy(uuid, d.uuid, sizeof(uuid));
 	vmdef_free(&d);
 	if (on && !vmctl_status(c, name, st) && !vm_state_live(st->state)) {
 		vmctl_init(&sc, vmmigd.state_dir);
 		if (vmctl_start(&sc, name, false))
-			event_vm(EV_VM_AUTOSTART_FAILED, name, NULL, "%s: autostart failed: %s", name,
+			event_vm(EV_VM_AUTOSTART_FAILED, name, uuid, "%s: autostart failed: %s", name,
 				 sc.err);
 		else
 			supervise_started(&sc, name, "autostarted");

@@ -456,6 +456,21 @@ static int child_fds(int ready, const int *fds, unsigned int nfds)
 	return 0;
 }
 
+/* "error: WHAT: errno N" on the ready pipe, with async-signal-safe calls only. */
+static void exec_failed(int fd, const char *what, int err)
+{
+	char num[16];
+	int i = sizeof(num);
+
+	do
+		num[--i] = '0' + err % 10;
+	while ((err /= 10) && i > 0);
+	if (write(fd, "error: cannot run the VMM: ", 27) < 0 ||
+	    write(fd, what, strlen(what)) < 0 || write(fd, ": errno ", 8) < 0 ||
+	    write(fd, num + i, sizeof(num) - i) < 0 || write(fd, "\n", 1) < 0)
+		return;
+}
+
 /* Only async-signal-safe calls: the caller (vmmigd) may have threads. */
 static void vmm_child(const char *log, const char *vmm, char **args, int ready, const int *go,
 		      const int *fds, unsigned int nfds, const sigset_t *mask)
@@ -471,7 +486,11 @@ static void vmm_child(const char *log, const char *vmm, char **args, int ready, 
 		sigaction(detach_sigs[i], &dfl, NULL);
 	}
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	/* The parent has put it in its scope (or died): EOF also means go. */
+	/*
+	 * Its parent writes a byte once the child is in its scope, or dies
+	 * (EOF). Not EOF alone: a child that another thread of the parent
+	 * forks meanwhile holds our go[1] until it closes its stray fds.
+	 */
 	close(go[1]);
 	while (read(go[0], &c, 1) < 0 && errno == EINTR)
 		;
@@ -483,9 +502,12 @@ static void vmm_child(const char *log, const char *vmm, char **args, int ready, 
 	fd = open("/dev/null", O_RDONLY | O_NOCTTY | O_CLOEXEC);
 	if (fd >= 0)
 		dup2(fd, 0);
-	if (child_fds(ready, fds, nfds))
+	if (child_fds(ready, fds, nfds)) {
+		exec_failed(ready, "moving its files into place", errno);
 		_exit(127);
+	}
 	execv(vmm, args);
+	exec_failed(3, vmm, errno);
 	_exit(127);
 }
 
@@ -548,17 +570,31 @@ static int spawn_vmm(struct vmctl *c, const char *dir, const char *restore, bool
 	pid = fork();
 	if (!pid)
 		vmm_child(log, vmm, args, p[1], go, fds, nfds, &mask);
-	sigprocmask(SIG_SETMASK, &mask, NULL);
 	close(p[1]);
 	close(go[0]);
 	if (pid < 0) {
 		err = fail(c, -errno, "fork: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 		close(p[0]);
 		close(go[1]);
 		return err;
 	}
 	vmm_scope(c, dir, pid);
+	/*
+	 * Still with SIGPIPE blocked: a child that died meanwhile fails this
+	 * write with EPIPE (its ready pipe says why), and the SIGPIPE it
+	 * raised is taken back before the mask returns.
+	 */
+	if (write(go[1], "g", 1) < 0 && errno == EPIPE) {
+		static const struct timespec now;
+		sigset_t pipe_set;
+
+		sigemptyset(&pipe_set);
+		sigaddset(&pipe_set, SIGPIPE);
+		sigtimedwait(&pipe_set, NULL, &now);
+	}
 	close(go[1]);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	/* An incoming VM is ready when the whole migration stream is in. */
 	err = ctl_read_line(p[0], line, sizeof(line), nfds ? -1 : START_MS);
 	close(p[0]);
@@ -592,6 +628,10 @@ int vmctl_start(struct vmctl *c, const char *name, bool paused)
 	s = state_of(dir, saved);
 	if (vm_state_live(s))
 		return fail(c, -EBUSY, "%s is already %s", name, vm_state_names[s]);
+	/* Arriving, its move undecided (vmmigd's recovery decides): the source may run it. */
+	if (exists(dir, CTL_INCOMING_FILE))
+		return fail(c, -EBUSY, "%s is arriving from another host and its move is not decided yet (%s/%s): vmmigd finishes or removes it",
+			    name, dir, CTL_INCOMING_FILE);
 	/* Committed to another host: it may run there; never twice. */
 	if (exists(dir, CTL_MIGRATED_FILE))
 		return fail(c, -EBUSY, "%s was moved to another host, which may run it (%s/%s): start it here only if it runs nowhere else, after removing that file",

@@ -24,7 +24,7 @@ bool vmscope_wanted(void)
 }
 
 /* systemd.unit(5)'s escaping: \xNN for all but [A-Za-z0-9:_.], '.' not first. */
-void vmscope_unit(const char *vm, char *buf, size_t len)
+void vmscope_unit(const char *vm, pid_t pid, char *buf, size_t len)
 {
 	size_t n = snprintf(buf, len, "vmmig-vm-");
 	const char *p;
@@ -35,7 +35,7 @@ void vmscope_unit(const char *vm, char *buf, size_t len)
 		else
 			n += snprintf(buf + n, len - n, "\\x%02x", (unsigned char)*p);
 	}
-	snprintf(buf + n, len - n, ".scope");
+	snprintf(buf + n, len - n, "-%d.scope", (int)pid);
 }
 
 int vmscope_start(const char *vm, pid_t pid, char *why)
@@ -46,7 +46,7 @@ int vmscope_start(const char *vm, pid_t pid, char *why)
 	sd_bus *bus = NULL;
 	int r;
 
-	vmscope_unit(vm, unit, sizeof(unit));
+	vmscope_unit(vm, pid, unit, sizeof(unit));
 	snprintf(desc, sizeof(desc), "vmmig VM %s", vm);
 	r = user_manager() ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
 	if (r < 0) {
