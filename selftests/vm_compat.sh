@@ -80,8 +80,8 @@ one_line "paused" "^vmmig: vm set: m is paused: shut it down to change its proce
 expect_rc 0 "resume" -- "$V" vm resume m
 expect_rc 2 "set a bad mode" -- "$V" vm set m processor-compat maximum
 one_line "bad mode" "^vmmig: vm set: processor-compat: 'maximum' is not off, common-cluster or minimum$"
-expect_rc 2 "set an unknown key" -- "$V" vm set m autostart on
-one_line "unknown key" "^vmmig: vm set: unknown setting 'autostart' \(processor-compat\)$"
+expect_rc 2 "set an unknown key" -- "$V" vm set m colour blue
+one_line "unknown key" "^vmmig: vm set: unknown setting 'colour' \(processor-compat, autostart\)$"
 expect_rc 2 "set without a value" -- "$V" vm set m processor-compat
 expect_eq "the definition is unchanged" "$(cat "$VMMIG_STATE_DIR/m/vm.json")" "$before"
 expect_rc 0 "stop" -- "$V" vm stop m
