@@ -67,7 +67,7 @@ expect_rc 0 "-j vm list" -- "$VMMIG" -j vm list
 expect_eq "the same JSON" "$out" "[]"
 expect_rc 0 "vm -j" -- "$VMMIG" vm --json
 expect_eq "vm is vm list" "$out" "[]"
-expect_rc 0 "vm l -jp" -- "$VMMIG" vm l -jp
+expect_rc 0 "vm li -jp" -- "$VMMIG" vm li -jp
 expect_eq "pretty" "$(jq -c . <<<"$out")" "[]"
 expect_rc 0 "--state-dir after the verb" -- "$VMMIG" vm list --state-dir "$tmp/none" -j
 expect_eq "still JSON" "$out" "[]"
@@ -109,8 +109,8 @@ misuse "vm create, bad processor-compat" "^vmmig: vm create: processor-compat: '
 misuse "vm set without KEY" "^vmmig: vm set: missing KEY " -- "$VMMIG" vm set x
 misuse "vm set without VALUE" "^vmmig: vm set: missing the VALUE of processor-compat " -- \
 	"$VMMIG" vm set x processor-compat
-misuse "vm set, unknown key" "^vmmig: vm set: unknown setting 'autostart' \(processor-compat\)$" -- \
-	"$VMMIG" vm set x autostart on
+misuse "vm set, unknown key" "^vmmig: vm set: unknown setting 'colour' \(processor-compat, autostart\)$" -- \
+	"$VMMIG" vm set x colour blue
 misuse "vm set, bad mode" "^vmmig: vm set: processor-compat: 'max' is not off, common-cluster or minimum$" -- \
 	"$VMMIG" vm set x processor-compat minimum processor-compat max
 misuse "--vcpus 0" "^vmmig: vm create: --vcpus: 0 is out of range \(1\.\.64\)$" -- \

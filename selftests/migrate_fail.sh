@@ -88,9 +88,11 @@ rm -f "$tmp/b/vmmigd.sock"
 daemon_up b
 intact wl "destination killed in pre-copy"
 
-# ...and during stop-and-copy: the source VMM lingers there (a test hook).
+# ...and during stop-and-copy: the source VMM lingers there (a test hook,
+# in the VMM's environment: the CLI starts it, not vmmigd, whose children
+# have vmmigd's environment).
 expect_rc 0 "stop wl" -- H a vm stop wl --force
-expect_rc 0 "start wl slow to switch" -- on a env VMMIG_TEST_STOPCOPY_DELAY_MS=8000 "$V" vm start wl
+expect_rc 0 "start wl slow to switch" -- on a env VMMIG_TEST_STOPCOPY_DELAY_MS=8000 VMMIG_SOCKET="$tmp/none.sock" "$V" vm start wl
 wait_for 30 hcounter_above a wl 100 && pass "guest writes" || fail "counter stuck"
 expect_rc 0 "move" -- H a move wl --to 10.77.0.2 "${to_stop[@]}" --detach
 wait_for 120 phase_is wl stopcopy && pass "in stop-and-copy" || fail "$(H a migration show wl)"

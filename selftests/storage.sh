@@ -123,7 +123,8 @@ wait_for 30 gone_at_b && pass "b, started again, removed its images and the VM" 
 # destination killed. The VM runs again at a on its images.
 phase_is() { [ "$(H a -j migration show st | jq -r .progress.phase)" = "$1" ]; }
 expect_rc 0 "stop st" -- H a vm stop st --force
-expect_rc 0 "start st slow to switch" -- on a env VMMIG_TEST_STOPCOPY_DELAY_MS=8000 "$V" vm start st
+# The test hook reaches the VMM when the CLI starts it rather than vmmigd.
+expect_rc 0 "start st slow to switch" -- on a env VMMIG_TEST_STOPCOPY_DELAY_MS=8000 VMMIG_SOCKET="$tmp/none.sock" "$V" vm start st
 for how in cancel kill; do
 	expect_rc 0 "move with its disks ($how in stop-and-copy)" -- H a move st --to 10.77.0.2 \
 		--include-storage --storage-path "$tmp/bdisks" --timeout 20 --on-timeout pause --detach
