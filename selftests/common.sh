@@ -56,6 +56,21 @@ wait_for() {
 	done
 }
 
+# overlay_root: in the test's own mount namespace, /usr, /etc and /var seen
+# through overlays whose upper layers (usr/u, etc/u, var/u) are a tmpfs on
+# $tmp/ov, so that what is installed there never reaches the host.
+overlay_root() {
+	local d
+	mkdir -p "$tmp/ov"
+	mount -t tmpfs tmpfs "$tmp/ov"
+	for d in usr etc var; do
+		mkdir -p "$tmp/ov/$d/u" "$tmp/ov/$d/w"
+		mount -t overlay overlay \
+			-o "lowerdir=/$d,upperdir=$tmp/ov/$d/u,workdir=$tmp/ov/$d/w" "/$d" ||
+			skip "no overlay on /$d"
+	done
+}
+
 finish() {
 	echo "# $((checks - failures))/$checks checks passed"
 	[ $failures -eq 0 ]

@@ -62,13 +62,7 @@ expect_rc 2 "make install without root or DESTDIR" -- as_nobody make -s -C "$mnt
 expect_contains "refused, saying why" "$err" "install: run as root, or stage with DESTDIR="
 
 # Into the system, as root, without DKMS: the root through overlays.
-mkdir -p "$tmp/ov"
-mount -t tmpfs tmpfs "$tmp/ov"
-for d in usr etc var; do
-	mkdir -p "$tmp/ov/$d/u" "$tmp/ov/$d/w"
-	mount -t overlay overlay -o "lowerdir=/$d,upperdir=$tmp/ov/$d/u,workdir=$tmp/ov/$d/w" "/$d" ||
-		skip "no overlay on /$d"
-done
+overlay_root
 k=${kvers%% *}
 expect_rc 0 "make install DKMS=0 KVER=$k" -- make -s -C "$REPO" install DKMS=0 KVER="$k"
 expect_eq "modprobe would load it from updates/" "$(modinfo -k "$k" -n vmmig 2>&1)" \

@@ -67,13 +67,7 @@ expect_eq "dkms.conf has the version" \
 
 # 2. The root as the packages will change it: overlays, upper layers in tmpfs.
 mount --make-rprivate /
-mkdir -p "$tmp/ov"
-mount -t tmpfs tmpfs "$tmp/ov"
-for d in usr etc var; do
-	mkdir -p "$tmp/ov/$d/u" "$tmp/ov/$d/w"
-	mount -t overlay overlay -o "lowerdir=/$d,upperdir=$tmp/ov/$d/u,workdir=$tmp/ov/$d/w" "/$d" ||
-		skip "no overlay on /$d"
-done
+overlay_root
 
 logged "dpkg -i vmmig vmmig-dkms" "$tmp/install.log" \
 	env DEBIAN_FRONTEND=noninteractive dpkg -i "$dkmsdeb" "$deb"
