@@ -604,7 +604,6 @@ static void resume_stream(struct migration *m, struct tls_conn *c, unsigned int 
 	old = m->stream[index];
 	m->stream[index] = c;
 	taken = m->streams_taken;
-	peer_stream_sock(tls_fd(c));
 	stream_net_fill(&m->net[index], tls_fd(c), NULL);
 	pthread_mutex_unlock(&vmmigd.lock);
 	netbpf_stream(m, index, tls_fd(c), network_priority(m->net[index].network));
@@ -653,7 +652,6 @@ void dest_stream(struct tls_conn *c, struct json_object *frame)
 		tls_free(c);
 		return;
 	}
-	peer_stream_sock(tls_fd(c));
 	m->stream[m->nstreams++] = c;
 	stream_net_fill(&m->net[index], tls_fd(c), NULL);
 	m->nnet = m->nstreams;

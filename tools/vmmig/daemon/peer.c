@@ -23,12 +23,14 @@
 
 #define CONNECT_MS	10000
 /*
- * A stream whose bytes go unacknowledged this long fails (TCP_USER_TIMEOUT):
- * a network that went away mid-move ends the move in seconds, not in the
- * kernel's minutes of retries. As long as the wait for the destination's
- * last acknowledgement (MIG_ACK_TIMEOUT_S).
+ * A connection to another host whose bytes go unacknowledged this long, or
+ * wait this long behind a window the peer keeps shut, fails
+ * (TCP_USER_TIMEOUT): a network that went away mid-move, or a peer that
+ * stopped reading, ends the move in seconds, not in the kernel's minutes of
+ * retries or never. As long as the wait for the destination's last
+ * acknowledgement (MIG_ACK_TIMEOUT_S).
  */
-#define STREAM_USER_TIMEOUT_MS	(MIG_ACK_TIMEOUT_S * 1000)
+#define PEER_USER_TIMEOUT_MS	(MIG_ACK_TIMEOUT_S * 1000)
 
 const char *jstr(struct json_object *o, const char *key)
 {
@@ -187,11 +189,21 @@ static int bind_local(int fd, int family, const char *local)
 	       errno : 0;
 }
 
+/* Every connection between hosts, control or stream, either way. */
+static void peer_sock(int fd)
+{
+	unsigned int ms = PEER_USER_TIMEOUT_MS;
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
+}
+
 static int tcp_connect(const char *to, const char *local, char *why)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	char host[256], port[8];
-	int fd = -1, err, one = 1;
+	int fd = -1, err;
 
 	if (split(to, host, sizeof(host), port)) {
 		snprintf(why, VMMIG_ERRLEN, "'%s' is not HOST or HOST:PORT", to);
@@ -219,7 +231,7 @@ static int tcp_connect(const char *to, const char *local, char *why)
 		snprintf(why, VMMIG_ERRLEN, "%.100s port %s: %s", host, port, strerror(err));
 		return -err;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	peer_sock(fd);
 	return fd;
 }
 
@@ -266,13 +278,6 @@ void sockaddr_str(const struct sockaddr_storage *ss, unsigned int port, char *ou
 		 port ? port : ntohs(ss->ss_family == AF_INET6 ? s6->sin6_port : s4->sin_port));
 }
 
-void peer_stream_sock(int fd)
-{
-	unsigned int ms = STREAM_USER_TIMEOUT_MS;
-
-	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
-}
-
 struct json_object *peer_hello(void)
 {
 	struct json_object *o = json_object_new_object();
@@ -307,12 +312,12 @@ int peer_listen(unsigned int port, char *why)
 /* A connection from another host: the handshake, then its first frame. */
 void *peer_client(void *arg)
 {
-	int fd = (int)(intptr_t)arg, type, one = 1;
+	int fd = (int)(intptr_t)arg, type;
 	char why[VMMIG_ERRLEN];
 	struct json_object *o;
 	struct tls_conn *c;
 
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	peer_sock(fd);
 	c = tls_accept(vmmigd.tls, fd, VMMIG_TLS_TIMEOUT_MS, why);
 	if (!c) {
 		event(EV_PEER_REFUSED, NULL, "refused a connection: %s", why);

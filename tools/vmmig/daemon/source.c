@@ -395,7 +395,6 @@ static int open_stream(struct source *s, unsigned int i, bool resume, int *fd, c
 		tls_free(c);
 		return *fd;
 	}
-	peer_stream_sock(tls_fd(c));
 	pthread_mutex_lock(&vmmigd.lock);
 	if (!i)
 		tls_describe(c, m->transport, sizeof(m->transport));
@@ -880,8 +879,12 @@ void *source_run(void *arg)
 	vmctl_init(&c, vmmigd.state_dir);
 	new_token(m);
 	err = checks(&s, &d);
-	if (err)
-		goto out;
+	if (err) {
+		/* No VM of that name runs here: nothing to say where it runs. */
+		migration_fail(m, MIG_FAILED, "%s", s.why);
+		event(EV_MIG_FAILED, m, "%s: %s", m->vm, s.why);
+		goto unknown;
+	}
 	if (!slot_get(m)) {
 		err = fail(&s, -ECANCELED, "cancelled");
 		goto out;

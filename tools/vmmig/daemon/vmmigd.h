@@ -187,8 +187,6 @@ int peer_recv(struct tls_conn *c, struct json_object **o, int timeout_ms, char *
  * -EACCES when TLS refused, another -errno when the host was not reached.
  */
 struct tls_conn *peer_connect(const char *to, int *err, char *why);
-/* A stream's socket: TCP_USER_TIMEOUT, so that a dead network fails it. */
-void peer_stream_sock(int fd);
 /* The same from this host's address @local (NULL: any). */
 struct tls_conn *peer_connect_from(const char *to, const char *local, int *err, char *why);
 int peer_listen(unsigned int port, char *why);
