@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Live migration when things go wrong: a cancel while queued, while it
 # prepares, during pre-copy and during stop-and-copy, the destination host
-# killed during pre-copy and during stop-and-copy, one byte of a stream
-# corrupted on the wire, and five moves under a limit of two. In every
-# failure the VM runs at the source with its memory intact (the guest's own
+# killed during pre-copy and during stop-and-copy, one byte corrupted on the
+# wire (control connection, stream), and five moves under a limit of two. In
+# every failure the VM runs at the source with its memory intact (the guest's own
 # checksum) and nothing remains at the destination. Host settings survive a
 # restart of vmmigd.
 # shellcheck source=selftests/common.sh
@@ -106,14 +106,23 @@ cancel_in stopcopy 120 "in stop-and-copy" "${to_stop[@]}"
 expect_rc 0 "stop wl" -- H a vm stop wl --force
 expect_rc 0 "start wl" -- H a vm start wl
 
-# One byte of a stream flipped on the wire: TLS refuses the record.
-on a python3 "$REPO/selftests/lib/flip_proxy.py" 7000 10.77.0.2 6600 300000 >"$tmp/proxy.log" 2>&1 &
-proxy=$!
-wait_for 10 grep -q ready "$tmp/proxy.log"
-expect_rc 1 "move through a corrupting link" -- H a move wl --to 127.0.0.1:7000
-echo "# $err"
-kill "$proxy"
-intact wl "corrupted byte"
+# One byte flipped on the wire, which the TCP checksum let through: TLS
+# refuses the record, on the control connection (the path's probe, the
+# proxy's first connection) and on stream 0 (the first copy of memory, its
+# second), where the move fails at once rather than wait for a replacement.
+# A proxy of its own for each (ip netns exec forks: $! is not the proxy).
+corrupt() {
+	local what=$1 port=$2 offset=$3 conn=$4 why=$5
+	on a python3 "$REPO/selftests/lib/flip_proxy.py" "$port" 10.77.0.2 6600 "$offset" "$conn" \
+		>"$tmp/proxy.log" 2>&1 &
+	wait_for 10 grep -q ready "$tmp/proxy.log" || fail "proxy: $(cat "$tmp/proxy.log")"
+	expect_rc 1 "move through a link corrupting the $what" -- H a move wl --to "127.0.0.1:$port"
+	expect_match "$what: says why" "$err" "$why"
+	pkill -f "flip_proxy.py $port "
+	intact wl "corrupted $what"
+}
+corrupt "control connection" 7000 300000 1 "measuring the path to b failed"
+corrupt "stream" 7001 1000000 2 "a TLS record failed its check"
 
 # Five moves under a limit of two: queued in order, all complete.
 expect_rc 0 "stop w2" -- H a vm stop w2 --force

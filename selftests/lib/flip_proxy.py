@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 # A TCP proxy that flips one bit of the byte at OFFSET of every connection
-# in the client-to-server direction: a link that corrupts data the TCP
-# checksum let through. Usage: flip_proxy.py LISTEN_PORT HOST PORT OFFSET
+# (or only of the Nth, counted from 1) in the client-to-server direction: a
+# link that corrupts data the TCP checksum let through.
+# Usage: flip_proxy.py LISTEN_PORT HOST PORT OFFSET [N]
 import socket
 import sys
 import threading
@@ -32,16 +33,22 @@ def pump(src, dst, offset):
 
 def main():
     port, host, dport, offset = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    only = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", port))
     ls.listen(16)
     print("ready", flush=True)
+    n = 0
     while True:
         c, _ = ls.accept()
+        n += 1
         s = socket.create_connection((host, dport))
-        threading.Thread(target=pump, args=(c, s, offset), daemon=True).start()
+        flip = offset if not only or n == only else None
+        threading.Thread(target=pump, args=(c, s, flip), daemon=True).start()
         threading.Thread(target=pump, args=(s, c, None), daemon=True).start()
+        # Each ends with its pumps: the last one's end closes it.
+        del c, s
 
 
 main()

@@ -225,6 +225,9 @@ static int read_all(struct vmstate_reader *r, void *p, size_t n)
 		got = read(r->fd, p, n);
 		if (got < 0 && errno == EINTR)
 			continue;
+		/* kTLS: a record failed its authentication, corrupted on the way. */
+		if (got < 0 && errno == EBADMSG)
+			return fail(r, -EBADMSG, "read: a TLS record failed its check (corrupted)");
 		if (got < 0)
 			return fail(r, -errno, "read: %s", strerror(errno));
 		if (!got)

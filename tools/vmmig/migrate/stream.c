@@ -756,17 +756,21 @@ int mig_swap_give(struct mig_swap *sw, unsigned int idx, int fd)
 }
 
 /*
- * Stream @s's connection failed, or ended without its END: the
+ * Stream @s's connection failed (@err), or ended without its END: the
  * replacement, when one comes within MIG_SWAP_WAIT_S, takes its place (true).
+ * Bytes that failed their check (-EBADMSG: a TLS record kTLS refused, a
+ * section's length or checksum) were corrupted, not lost: the path cannot be
+ * trusted and the source, whose writes still succeed, would not know to
+ * replace the connection. The move fails at once.
  */
-static bool rx_swap(struct rx_stream *s)
+static bool rx_swap(struct rx_stream *s, int err)
 {
 	struct mig_swap *sw = s->rx->swap;
 	struct timespec t;
 	bool failed;
 	int fd = -1;
 
-	if (!sw)
+	if (!sw || err == -EBADMSG)
 		return false;
 	clock_gettime(CLOCK_REALTIME, &t);
 	t.tv_sec += MIG_SWAP_WAIT_S;
@@ -804,7 +808,7 @@ static int rx_read(struct rx_stream *s)
 	int err;
 
 	err = vmstate_open(&r, s->fd, s->why);
-	while (err && err != -ECANCELED && rx_swap(s))
+	while (err && err != -ECANCELED && rx_swap(s, err))
 		err = vmstate_open(&r, s->fd, s->why);
 	while (!err) {
 		err = vmstate_next(&r, &sec);
@@ -812,10 +816,10 @@ static int rx_read(struct rx_stream *s)
 		 * The connection failed under a section, or ended early:
 		 * a new one begins with its header, and the section again.
 		 */
-		if (err < 0 && rx_swap(s)) {
+		if (err < 0 && rx_swap(s, err)) {
 			vmstate_close(&r);
 			err = vmstate_open(&r, s->fd, s->why);
-			while (err && rx_swap(s))
+			while (err && rx_swap(s, err))
 				err = vmstate_open(&r, s->fd, s->why);
 			continue;
 		}
