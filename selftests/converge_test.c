@@ -118,6 +118,44 @@ TEST(stalling_then_throttled)
 	EXPECT_FALSE(c.forced);
 }
 
+/*
+ * The first copy still in this host's buffers, a destination that has
+ * acknowledged nothing yet (its VMM starting), a guest writing nothing:
+ * rounds find nothing to send and measure no throughput. The downtime is
+ * unknown, not long: no throttle, no giving up, until the bytes move.
+ */
+TEST(nothing_acknowledged_yet)
+{
+	struct converge c;
+	struct converge_round r = {
+		.round_ns = 100 * MS, .dirty_ns = 100 * MS, .backlog_bytes = 2 << 20,
+	};
+	unsigned int i;
+
+	init(&c, 300, 0, MIG_TIMEOUT_CANCEL);
+	for (i = 0; i < 50; i++) {
+		r.elapsed_ns += r.round_ns;
+		ASSERT_EQ(CONVERGE_ROUND, converge_round(&c, &r));
+	}
+	EXPECT_EQ(0, c.throttle_pct);
+	EXPECT_EQ(UINT64_MAX, c.expected_downtime_ms);
+	/* The destination reads: 2 MiB left at 40 MiB/s, under the limit. */
+	r.throughput = 40 << 20;
+	r.elapsed_ns += r.round_ns;
+	EXPECT_EQ(CONVERGE_SWITCHOVER, converge_round(&c, &r));
+
+	/* A timeout still ends the wait, by its policy. */
+	init(&c, 300, 2, MIG_TIMEOUT_CANCEL);
+	r = (struct converge_round){ .round_ns = 100 * MS, .backlog_bytes = 2 << 20 };
+	for (i = 0; i < 19; i++) {
+		r.elapsed_ns += r.round_ns;
+		ASSERT_EQ(CONVERGE_ROUND, converge_round(&c, &r));
+	}
+	r.elapsed_ns += r.round_ns;
+	EXPECT_EQ(CONVERGE_CANCEL, converge_round(&c, &r));
+	EXPECT_NE(NULL, strstr(c.why, "expected downtime unknown"));
+}
+
 /* Never converging: 4000 pages a round of 0.4 s, a timeout of 10 s. */
 static enum converge_action until_timeout(struct converge *c, enum mig_on_timeout on)
 {

@@ -98,11 +98,20 @@ static void show_disks(const struct mig_progress *p, const char *end)
 	fflush(stdout);
 }
 
+/* "N ms", or "unknown" before the destination acknowledged anything. */
+static const char *downtime_str(uint64_t ms, char *buf, size_t len)
+{
+	if (ms == UINT64_MAX)
+		return "unknown";
+	snprintf(buf, len, "%" PRIu64 " ms", ms);
+	return buf;
+}
+
 static void show_progress(struct view *v, struct json_object *m)
 {
 	struct json_object *pj;
 	struct mig_progress p;
-	char why[VMMIG_ERRLEN], a[32], b[32];
+	char why[VMMIG_ERRLEN], a[32], b[32], d[32];
 	uint64_t pct, e;
 
 	if (!json_object_object_get_ex(m, DCTL_KEY_MIGRATION, &pj))
@@ -137,9 +146,10 @@ static void show_progress(struct view *v, struct json_object *m)
 			bar[i] = i < fill ? '#' : '.';
 		bar[20] = '\0';
 		printf("\r\033[K%-8s [%s] round %u sent %s dirty %" PRIu64 " pg/s %s/s ETA %" PRIu64
-		       "s downtime ~%" PRIu64 "ms", mig_phase_names[p.phase], bar, p.round,
+		       "s downtime ~%s", mig_phase_names[p.phase], bar, p.round,
 		       mib(p.sent_bytes, a, sizeof(a)), p.dirty_rate, mib(p.throughput, b, sizeof(b)),
-		       (uint64_t)((e + 999999999) / 1000000000ULL), p.expected_downtime_ms);
+		       (uint64_t)((e + 999999999) / 1000000000ULL),
+		       downtime_str(p.expected_downtime_ms, d, sizeof(d)));
 		if (p.throttle_pct)
 			printf(" throttle %u%%", p.throttle_pct);
 		if (p.disk_bytes)
@@ -153,10 +163,10 @@ static void show_progress(struct view *v, struct json_object *m)
 	snprintf(v->last_phase, sizeof(v->last_phase), "%s", mig_phase_names[p.phase]);
 	v->last_round = p.round;
 	printf("%s round %u sent %s remaining %" PRIu64 " pages dirty %" PRIu64
-	       " pages/s throughput %s/s expected downtime %" PRIu64 " ms",
+	       " pages/s throughput %s/s expected downtime %s",
 	       mig_phase_names[p.phase], p.round, mib(p.sent_bytes, a, sizeof(a)),
 	       p.remaining_pages, p.dirty_rate, mib(p.throughput, b, sizeof(b)),
-	       p.expected_downtime_ms);
+	       downtime_str(p.expected_downtime_ms, d, sizeof(d)));
 	if (p.throttle_pct)
 		printf(" throttle %u%%", p.throttle_pct);
 	if (p.disk_bytes)

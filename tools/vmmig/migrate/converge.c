@@ -55,11 +55,14 @@ static uint64_t downtime_ms(const struct converge *c, uint64_t pages)
 
 static void describe(struct converge *c, const char *what)
 {
+	char down[32] = "unknown";
+
+	if (c->expected_downtime_ms != UINT64_MAX)
+		snprintf(down, sizeof(down), "%llu ms", (unsigned long long)c->expected_downtime_ms);
 	snprintf(c->why, sizeof(c->why),
-		 "%s: expected downtime %llu ms, limit %u ms (dirty rate %llu pages/s, throughput %llu KiB/s, vCPU throttle %u %%)",
-		 what, (unsigned long long)c->expected_downtime_ms, c->downtime_limit_ms,
-		 (unsigned long long)c->dirty_rate, (unsigned long long)(c->throughput / 1024),
-		 c->throttle_pct);
+		 "%s: expected downtime %s, limit %u ms (dirty rate %llu pages/s, throughput %llu KiB/s, vCPU throttle %u %%)",
+		 what, down, c->downtime_limit_ms, (unsigned long long)c->dirty_rate,
+		 (unsigned long long)(c->throughput / 1024), c->throttle_pct);
 }
 
 static enum converge_action raise_throttle(struct converge *c, uint64_t dirty)
@@ -109,7 +112,15 @@ static enum converge_action step(struct converge *c, const struct converge_round
 	if (c->expected_downtime_ms <= c->downtime_limit_ms)
 		return CONVERGE_SWITCHOVER;
 
-	if (c->best == UINT64_MAX || r->dirty_pages * 100 < c->best * (100 - CONVERGE_MARGIN_PCT)) {
+	/*
+	 * Nothing acknowledged yet (a destination VMM still starting, its
+	 * window shut): the downtime is unknown, not long, and a round tells
+	 * nothing of convergence. Only a timeout ends that wait.
+	 */
+	if (!c->throughput) {
+		/* neither shrinking nor stalling */
+	} else if (c->best == UINT64_MAX ||
+		   r->dirty_pages * 100 < c->best * (100 - CONVERGE_MARGIN_PCT)) {
 		c->best = r->dirty_pages;
 		c->stalled = 0;
 	} else {
