@@ -38,6 +38,8 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../selftests/common.sh"
 # shellcheck source=selftests/vm_common.sh
 source "$REPO/selftests/vm_common.sh"
+# A bench's moves may be long: vmmig commands end after 20 min, not 5.
+: "${H_TIMEOUT:=1200}"
 # shellcheck source=selftests/mig_common.sh
 source "$REPO/selftests/mig_common.sh"
 

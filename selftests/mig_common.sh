@@ -7,7 +7,9 @@
 #   host_up NAME ADDR [VMMIGD ARGS...]
 #                         makes host NAME (10.77.0.ADDR) and starts its vmmigd
 #   on NAME CMD...        runs CMD as host NAME (namespace and environment)
-#   H NAME ARGS...        vmmig ARGS on host NAME
+#   H NAME ARGS...        vmmig ARGS on host NAME, ended after $H_TIMEOUT s
+#                         (default 300; 0: never) so that a hung command fails
+#                         the test with its hosts' logs, not the suite's timeout
 #   daemon_up NAME / daemon_down NAME [SIGNAL]
 # shellcheck disable=SC2154
 [ -d /sys/module/vmmig ] || skip "vmmig.ko is not loaded"
@@ -30,7 +32,8 @@ on() {
 		VMMIG_SOCKET="$tmp/$h/vmmigd.sock" "$@"
 }
 
-H() { local h=$1; shift; on "$h" "$V" "$@"; }
+H_TIMEOUT=${H_TIMEOUT:-300}
+H() { local h=$1; shift; on "$h" timeout -k 5 "$H_TIMEOUT" "$V" "$@"; }
 
 mig_ca() {
 	[ -e "$tmp/ca/ca.crt" ] || "$V" host cert ca-create --dir "$tmp/ca" --name "vmmig test CA" >/dev/null
@@ -96,6 +99,8 @@ mig_cleanup() {
 	# A failed test shows what each vmmigd said last (events, errors).
 	if [ "${failures:-0}" -gt 0 ]; then
 		for h in "${!host_pid[@]}"; do
+			[ -S "$tmp/$h/vmmigd.sock" ] &&
+				echo "# $h: migrations:" && H_TIMEOUT=10 H "$h" migration list 2>&1 | sed 's/^/#   /'
 			[ -s "$tmp/$h/vmmigd.log" ] || continue
 			echo "# $h: vmmigd.log ends:"
 			tail -n 40 "$tmp/$h/vmmigd.log" | sed 's/^/#   /'
