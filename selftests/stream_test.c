@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The migration data path (tools/vmmig/migrate/stream.c) on the host: a
+ * The migration data path (tools/vmmig/migrate/stream.c, stream_rx.c) on the host: a
  * fake guest memory (random, zero, repeated and text-like pages) goes
  * through the stream writer and reader over socketpairs, a full pass then
  * rounds that send pages again, on 1 and 4 streams with each compressor,
