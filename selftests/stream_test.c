@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The migration data path (tools/vmmig/migrate/stream.c, stream_rx.c) on the host: a
- * fake guest memory (random, zero, repeated and text-like pages) goes
- * through the stream writer and reader over socketpairs, a full pass then
- * rounds that send pages again, on 1 and 4 streams with each compressor,
- * and must arrive byte for byte. Corrupt and truncated streams are refused
+ * The migration data path (tools/vmmig/migrate/stream.c, stream_rx.c) on
+ * the host: a fake guest memory (random, zero, repeated and text-like pages)
+ * goes through the stream writer and reader over socketpairs, a full pass
+ * then rounds that send pages again, on 1 and 4 streams with each
+ * compressor, and must arrive byte for byte. Corrupt and truncated streams are refused
  * with a reason; the bandwidth cap holds.
  */
 #include <errno.h>
