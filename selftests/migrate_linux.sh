@@ -84,6 +84,13 @@ done
 touch /tmp/wdone
 EOF
 cat >"$tmp/readback" <<'EOF'
+# Every slot written once at least (more than 128 records) before the
+# writer stops, however fast the move was; at most 60 s more.
+n=0
+while [ "$(cat /tmp/lastw 2>/dev/null || echo 0)" -lt 140 ] && [ $n -lt 600 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
 touch /tmp/stopw
 while [ ! -e /tmp/wdone ]; do sleep 0.1; done
 last=$(cat /tmp/lastw)
