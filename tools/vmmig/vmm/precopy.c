@@ -299,6 +299,22 @@ static uint64_t throughput(struct live *l, uint64_t bytes, uint64_t ns)
 }
 
 /*
+ * A round that found nothing to send while the path still carries what
+ * went before (a destination still starting, its window shut): the next
+ * harvest waits up to BACKLOG_WAIT_MS for those bytes to go, rather than
+ * spin on harvests that find nothing and take the CPU the destination needs.
+ */
+#define BACKLOG_WAIT_MS	100
+
+static void wait_backlog(struct live *l)
+{
+	uint64_t until = now_ns() + BACKLOG_WAIT_MS * 1000000ULL;
+
+	while (mig_tx_unacked(l->tx) && now_ns() < until)
+		usleep(5000);
+}
+
+/*
  * A test hook: the tests of failures during stop-and-copy need it to last
  * long enough to step in (selftests/migrate_fail.sh). Unset, nothing.
  */
@@ -330,6 +346,7 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 	struct vmmig_guest_page *gp;
 	enum converge_action act;
 	struct converge cv;
+	bool idle = false;
 	uint32_t lost;
 	int64_t n = 0;
 	int err;
@@ -389,6 +406,9 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 	do {
 		tr = now_ns();
 		bytes = wire_bytes(&l);
+		/* Within the round: its throughput counts what moved meanwhile. */
+		if (idle)
+			wait_backlog(&l);
 		n = round_trip(&l);
 		if (n < 0)
 			goto fail;
@@ -406,6 +426,7 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 			.backlog_bytes = mig_tx_unacked(l.tx),
 		});
 		tprev = tr;
+		idle = act == CONVERGE_ROUND && !n;
 		if (act == CONVERGE_THROTTLE) {
 			err = vm_set_throttle(vm, cv.throttle_pct);
 			if (err) {
