@@ -418,6 +418,7 @@ static void cleanup(struct source *s)
 	pthread_mutex_unlock(&vmmigd.lock);
 	if (s->vmm >= 0)
 		close(s->vmm);
+	source_sample_drop(s);
 	json_object_put(s->ready);
 	for (i = 0; i < MIG_MAX_STREAMS; i++)
 		if (s->streams[i])
@@ -499,6 +500,8 @@ void *source_run(void *arg)
 		goto out;
 	}
 	event(EV_MIG_START, m, "%s: moving to %s", m->vm, m->to);
+	/* The dirty-rate sample's 2 s go by while it connects. */
+	source_sample_start(&s);
 	/* A cancel while it prepares ends it at the next step. */
 	err = negotiate(&s, &d);
 	if (!err && cancelled(m))

@@ -9,6 +9,8 @@
 #include "stream.h"
 #include "vmmigd.h"
 
+struct source_sample;
+
 struct source {
 	struct migration *m;
 	struct tls_conn *ctl;			/* control connection */
@@ -20,6 +22,7 @@ struct source {
 	} watch[MIG_MAX_STREAMS];
 	uint64_t watched_ns;
 	int vmm;				/* connection to the VMM, or -1 */
+	struct source_sample *sample;		/* the dirty-rate sample, running */
 	struct json_object *ready;		/* READY, when it came early */
 	uint64_t stream_end_ns, ready_ns;	/* the VMM's reply, READY */
 	uint64_t connect_ns;			/* the control connection's setup */
@@ -33,7 +36,15 @@ struct source {
 /* Sets s->why from @fmt; returns @err. */
 int source_fail(struct source *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* The VM's dirty rate and the path's throughput at once: the prediction. */
+/*
+ * The VM's dirty rate, sampled by vmmig.ko for 2 s in a thread of its own:
+ * started once the move has its slot, so that it overlaps the connection.
+ * Dropped by the prediction, or by a move that ends before it (the thread
+ * then ends alone).
+ */
+int source_sample_start(struct source *s);
+void source_sample_drop(struct source *s);
+/* The path's throughput, then the sample's end: the prediction. */
 int source_predict(struct source *s);
 /* The migration's streams, their plaintext in @fds for the VMM. */
 int source_open_streams(struct source *s, int *fds);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "converge.h"
@@ -77,41 +78,100 @@ static uint64_t probe(struct source *s)
  * engine's model (converge.h). The migration keeps it, to set beside what
  * happens.
  */
-struct dirty_sampler {
-	const char *vm;
+struct source_sample {
+	char vm[VMDEF_NAME_MAX + 1];
 	struct mig_dirty_sample ds;
 	int err;
 	char why[VMMIG_ERRLEN];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	int refs;		/* the thread's and the move's */
 };
+
+static void sample_put(struct source_sample *d)
+{
+	bool last;
+
+	pthread_mutex_lock(&d->lock);
+	last = !--d->refs;
+	pthread_mutex_unlock(&d->lock);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->cond);
+	free(d);
+}
 
 static void *sample_thread(void *arg)
 {
-	struct dirty_sampler *d = arg;
+	struct source_sample *d = arg;
 
 	d->err = mig_sample_dirty(VMMIG_BY_NAME(d->vm), SAMPLE_S, &d->ds, d->why);
+	pthread_mutex_lock(&d->lock);
+	d->done = true;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	sample_put(d);
 	return NULL;
+}
+
+int source_sample_start(struct source *s)
+{
+	struct source_sample *d = calloc(1, sizeof(*d));
+	pthread_t t;
+
+	if (!d)
+		return -ENOMEM;
+	snprintf(d->vm, sizeof(d->vm), "%s", s->m->vm);
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	d->refs = 2;
+	if (pthread_create(&t, NULL, sample_thread, d)) {
+		d->refs = 1;
+		sample_put(d);
+		return -EAGAIN;
+	}
+	pthread_detach(t);
+	s->sample = d;
+	return 0;
+}
+
+void source_sample_drop(struct source *s)
+{
+	if (s->sample)
+		sample_put(s->sample);
+	s->sample = NULL;
 }
 
 int source_predict(struct source *s)
 {
 	struct migration *m = s->m;
-	struct dirty_sampler d = { .vm = m->vm };
+	struct source_sample *d;
 	struct mig_dirty_sample ds;
 	struct vm_status st;
 	struct vmctl c;
 	struct mig_prediction p;
 	struct json_object *o;
-	pthread_t t;
 	uint64_t bps;
+	int err;
 
-	/* The guest's sample and the path's probe at once: neither waits. */
-	if (pthread_create(&t, NULL, sample_thread, &d))
+	/* The guest's sample runs since the move got its slot; the probe meanwhile. */
+	if (!s->sample && source_sample_start(s))
 		return source_fail(s, -EAGAIN, "cannot start the dirty-rate sample");
 	bps = probe(s);
-	pthread_join(t, NULL);
-	if (d.err)
-		return source_fail(s, d.err, "sampling the dirty rate of %s: %s", m->vm, d.why);
-	ds = d.ds;
+	d = s->sample;
+	pthread_mutex_lock(&d->lock);
+	while (!d->done)
+		pthread_cond_wait(&d->cond, &d->lock);
+	pthread_mutex_unlock(&d->lock);
+	err = d->err;
+	ds = d->ds;
+	if (err)
+		source_fail(s, err, "sampling the dirty rate of %s: %s", m->vm, d->why);
+	source_sample_drop(s);
+	if (err)
+		return err;
 	if (!bps)
 		return source_fail(s, -EIO, "measuring the path to %s failed", m->peer);
 	if (m->opts.bandwidth && m->opts.bandwidth < bps)
