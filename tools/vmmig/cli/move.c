@@ -98,15 +98,6 @@ static void show_disks(const struct mig_progress *p, const char *end)
 	fflush(stdout);
 }
 
-/* "N ms", or "unknown" before the destination acknowledged anything. */
-static const char *downtime_str(uint64_t ms, char *buf, size_t len)
-{
-	if (ms == UINT64_MAX)
-		return "unknown";
-	snprintf(buf, len, "%" PRIu64 " ms", ms);
-	return buf;
-}
-
 static void show_progress(struct view *v, struct json_object *m)
 {
 	struct json_object *pj;
@@ -149,7 +140,7 @@ static void show_progress(struct view *v, struct json_object *m)
 		       "s downtime ~%s", mig_phase_names[p.phase], bar, p.round,
 		       mib(p.sent_bytes, a, sizeof(a)), p.dirty_rate, mib(p.throughput, b, sizeof(b)),
 		       (uint64_t)((e + 999999999) / 1000000000ULL),
-		       downtime_str(p.expected_downtime_ms, d, sizeof(d)));
+		       mig_downtime_str(p.expected_downtime_ms, d, sizeof(d)));
 		if (p.throttle_pct)
 			printf(" throttle %u%%", p.throttle_pct);
 		if (p.disk_bytes)
@@ -166,7 +157,7 @@ static void show_progress(struct view *v, struct json_object *m)
 	       " pages/s throughput %s/s expected downtime %s",
 	       mig_phase_names[p.phase], p.round, mib(p.sent_bytes, a, sizeof(a)),
 	       p.remaining_pages, p.dirty_rate, mib(p.throughput, b, sizeof(b)),
-	       downtime_str(p.expected_downtime_ms, d, sizeof(d)));
+	       mig_downtime_str(p.expected_downtime_ms, d, sizeof(d)));
 	if (p.throttle_pct)
 		printf(" throttle %u%%", p.throttle_pct);
 	if (p.disk_bytes)

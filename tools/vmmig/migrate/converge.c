@@ -55,13 +55,11 @@ static uint64_t downtime_ms(const struct converge *c, uint64_t pages)
 
 static void describe(struct converge *c, const char *what)
 {
-	char down[32] = "unknown";
+	char down[32];
 
-	if (c->expected_downtime_ms != UINT64_MAX)
-		snprintf(down, sizeof(down), "%llu ms", (unsigned long long)c->expected_downtime_ms);
 	snprintf(c->why, sizeof(c->why),
 		 "%s: expected downtime %s, limit %u ms (dirty rate %llu pages/s, throughput %llu KiB/s, vCPU throttle %u %%)",
-		 what, down, c->downtime_limit_ms, (unsigned long long)c->dirty_rate,
+		 what, mig_downtime_str(c->expected_downtime_ms, down, sizeof(down)), c->downtime_limit_ms, (unsigned long long)c->dirty_rate,
 		 (unsigned long long)(c->throughput / 1024), c->throttle_pct);
 }
 

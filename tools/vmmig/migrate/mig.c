@@ -102,6 +102,14 @@ int mig_progress_from_json(struct json_object *j, struct mig_progress *p, char *
 	return jfield_decode(j, JFIELDS(progress_fields), p, "progress", why);
 }
 
+const char *mig_downtime_str(uint64_t ms, char *buf, size_t len)
+{
+	if (ms == UINT64_MAX)
+		return "unknown";
+	snprintf(buf, len, "%llu ms", (unsigned long long)ms);
+	return buf;
+}
+
 int mig_parse_compress(const char *s, enum mig_compress *c, int *level, char *why)
 {
 	const char *colon = strchr(s, ':');

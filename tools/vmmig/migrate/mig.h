@@ -10,6 +10,7 @@
 #define VMMIG_MIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
 
@@ -81,6 +82,8 @@ struct json_object *mig_opts_to_json(const struct mig_opts *o);
 int mig_opts_from_json(struct json_object *j, struct mig_opts *o, char *why);
 struct json_object *mig_progress_to_json(const struct mig_progress *p);
 int mig_progress_from_json(struct json_object *j, struct mig_progress *p, char *why);
+/* An expected downtime: "N ms", or "unknown" (UINT64_MAX: nothing acknowledged yet). */
+const char *mig_downtime_str(uint64_t ms, char *buf, size_t len);
 
 /*
  * A move's storage, as asked (`vmmig move --include-storage`, `vmmig storage
