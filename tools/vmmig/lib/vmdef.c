@@ -1,21 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * VM definitions: parsing the command line's specs, checking them against
- * the host, and their JSON form.
+ * VM definitions: checking them against the host, and their JSON form and
+ * files. Parsing the command line's specs and settings is in vmdef_parse.c.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <net/if.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <linux/kvm.h>
@@ -23,16 +20,13 @@
 
 #include "features.h"
 #include "jfield.h"
-#include "parse.h"
 #include "vmdef.h"
+#include "vmdef_int.h"
 #include "guest.h"
 
 #define MAX_CPUID 256
 
-static int fail(char *why, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *why, int err, const char *fmt, ...)
+int vmdef_fail(char *why, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -109,242 +103,8 @@ int vmdef_check_name(const char *name, char *why)
 			goto bad;
 	return 0;
 bad:
-	return fail(why, -EINVAL, "'%s' is not a valid name (1-%d of A-Z a-z 0-9 . _ -, not starting with .)",
+	return vmdef_fail(why, -EINVAL, "'%s' is not a valid name (1-%d of A-Z a-z 0-9 . _ -, not starting with .)",
 		    name, VMDEF_NAME_MAX);
-}
-
-/* Splits "a=1,b=2" in place; calls @fn for each key=value. */
-static int for_each_kv(char *spec, char *why,
-		       int (*fn)(void *ctx, const char *k, const char *v, char *why),
-		       void *ctx)
-{
-	char *save = NULL, *tok, *eq;
-	int err;
-
-	for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		eq = strchr(tok, '=');
-		if (eq)
-			*eq++ = '\0';
-		err = fn(ctx, tok, eq, why);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int workload_kv(void *ctx, const char *k, const char *v, char *why)
-{
-	struct vmdef_workload *wl = ctx;
-
-	if (!v && strcmp(k, "readonly"))
-		return fail(why, -EINVAL, "workload: '%s' needs a value", k);
-	if (!strcmp(k, "dirty")) {
-		if (parse_uint("--workload dirty", v, 0, 1000000000, &wl->rate, why))
-			return -EINVAL;
-	} else if (!strcmp(k, "wss")) {
-		if (parse_size("--workload wss", v, 4096, UINT64_MAX, &wl->wss, why))
-			return -EINVAL;
-	} else if (!strcmp(k, "fill")) {
-		if (strcmp(v, "on") && strcmp(v, "off"))
-			return fail(why, -EINVAL, "workload: fill=%s is not on or off", v);
-		wl->fill = !strcmp(v, "on");
-	} else if (!strcmp(k, "pattern")) {
-		if (!strcmp(v, "seq"))
-			wl->pattern = VMMIG_PATTERN_SEQ;
-		else if (!strcmp(v, "random"))
-			wl->pattern = VMMIG_PATTERN_RANDOM;
-		else
-			return fail(why, -EINVAL, "workload: pattern=%s is not seq or random", v);
-	} else {
-		return fail(why, -EINVAL, "workload: unknown parameter '%s' (dirty, wss, pattern, fill)", k);
-	}
-	return 0;
-}
-
-int vmdef_parse_workload(struct vmdef *d, const char *spec, char *why)
-{
-	char *s = strdup(spec);
-	int err;
-
-	if (!s)
-		return fail(why, -ENOMEM, "out of memory");
-	d->workload = true;
-	d->wl = (struct vmdef_workload){ .rate = 1000, .wss = 1 << 20 };
-	err = for_each_kv(s, why, workload_kv, &d->wl);
-	free(s);
-	return err;
-}
-
-static int disk_kv(void *ctx, const char *k, const char *v, char *why)
-{
-	struct vmdef_disk *disk = ctx;
-
-	if (!disk->path) {
-		disk->path = v ? NULL : realpath(k, NULL);
-		if (!disk->path)
-			return fail(why, -ENOENT, "disk %s: %s", k, v ? "expected PATH first" : strerror(errno));
-	} else if (!strcmp(k, "readonly") && !v) {
-		disk->readonly = true;
-	} else {
-		return fail(why, -EINVAL, "disk: unknown parameter '%s' (readonly)", k);
-	}
-	return 0;
-}
-
-int vmdef_parse_disk(struct vmdef *d, const char *spec, char *why)
-{
-	struct vmdef_disk *disk = &d->disks[d->ndisks];
-	char *s;
-	int err;
-
-	if (d->ndisks == VMDEF_MAX_DEVS)
-		return fail(why, -E2BIG, "at most %d disks", VMDEF_MAX_DEVS);
-	s = strdup(spec);
-	if (!s)
-		return fail(why, -ENOMEM, "out of memory");
-	err = for_each_kv(s, why, disk_kv, disk);
-	free(s);
-	if (!err && access(disk->path, disk->readonly ? R_OK : R_OK | W_OK))
-		err = fail(why, -errno, "disk %s: %s", disk->path, strerror(errno));
-	d->ndisks++;	/* freed by vmdef_free() even on error */
-	return err;
-}
-
-int vmdef_parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	int i;
-
-	if (!s || strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2],
-					    &b[3], &b[4], &b[5]) != 6)
-		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = b[i];
-	return 0;
-}
-
-static int nic_kv(void *ctx, const char *k, const char *v, char *why)
-{
-	struct vmdef_nic *nic = ctx;
-	uint8_t mac[6];
-	char *dup;
-
-	if (!v)
-		return fail(why, -EINVAL, "nic: '%s' needs a value", k);
-	if (!strcmp(k, "mac")) {
-		if (vmdef_parse_mac(v, mac))
-			return fail(why, -EINVAL, "nic: mac=%s is not a MAC address", v);
-	} else if (strcmp(k, "tap")) {
-		return fail(why, -EINVAL, "nic: unknown parameter '%s' (tap, mac)", k);
-	}
-	dup = strdup(v);
-	if (!dup)
-		return fail(why, -ENOMEM, "out of memory");
-	if (!strcmp(k, "mac")) {
-		free(nic->mac);
-		nic->mac = dup;
-	} else {
-		free(nic->tap);
-		nic->tap = dup;
-	}
-	return 0;
-}
-
-static bool is_tap(const char *ifname)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", ifname);
-	return !access(path, F_OK);
-}
-
-/* As libvirt does: QEMU's prefix 52:54:00, then three random bytes. */
-static int random_mac(struct vmdef_nic *nic, char *why)
-{
-	uint8_t b[3];
-
-	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		return fail(why, -errno, "getrandom: %s", strerror(errno));
-	if (asprintf(&nic->mac, "52:54:00:%02x:%02x:%02x", b[0], b[1], b[2]) < 0) {
-		nic->mac = NULL;
-		return fail(why, -ENOMEM, "out of memory");
-	}
-	return 0;
-}
-
-int vmdef_parse_nic(struct vmdef *d, const char *spec, char *why)
-{
-	struct vmdef_nic *nic = &d->nics[d->nnics];
-	char *s;
-	int err;
-
-	if (d->nnics == VMDEF_MAX_DEVS)
-		return fail(why, -E2BIG, "at most %d NICs", VMDEF_MAX_DEVS);
-	s = strdup(spec);
-	if (!s)
-		return fail(why, -ENOMEM, "out of memory");
-	err = for_each_kv(s, why, nic_kv, nic);
-	free(s);
-	d->nnics++;
-	if (!err && !nic->tap)
-		err = fail(why, -EINVAL, "nic: tap=IFNAME is required");
-	if (!err && !if_nametoindex(nic->tap))
-		err = fail(why, -ENODEV, "nic: tap device %s does not exist", nic->tap);
-	if (!err && !is_tap(nic->tap))
-		err = fail(why, -ENODEV, "nic: %s is not a tap device", nic->tap);
-	if (!err && !nic->mac)
-		err = random_mac(nic, why);
-	return err;
-}
-
-const char *const vmdef_compat_names[VMMIG_CPU_MODE_MAX + 1] = {
-	[VMMIG_CPU_MODE_OFF] = "off",
-	[VMMIG_CPU_MODE_COMMON] = "common-cluster",
-	[VMMIG_CPU_MODE_MINIMUM] = "minimum",
-};
-
-int vmdef_parse_compat(const char *s, char *why)
-{
-	int m;
-
-	for (m = 0; m <= VMMIG_CPU_MODE_MAX; m++)
-		if (!strcmp(s, vmdef_compat_names[m]))
-			return m;
-	return fail(why, -EINVAL, "processor-compat: '%s' is not off, common-cluster or minimum", s);
-}
-
-static int set_compat(struct vmdef *d, const char *value, char *why)
-{
-	int m = vmdef_parse_compat(value, why);
-
-	if (m < 0)
-		return m;
-	d->processor_compat = m;
-	return 0;
-}
-
-static int set_autostart(struct vmdef *d, const char *value, char *why)
-{
-	if (strcmp(value, "on") && strcmp(value, "off"))
-		return fail(why, -EINVAL, "autostart: '%s' is not on or off", value);
-	d->autostart = !strcmp(value, "on");
-	return 0;
-}
-
-static const struct vmdef_setting settings[] = {
-	{ "processor-compat", "its processor compatibility", false, set_compat },
-	{ "autostart", "its autostart", true, set_autostart },
-};
-
-const struct vmdef_setting *vmdef_setting(const char *key, char *why)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		if (!strcmp(key, settings[i].key))
-			return &settings[i];
-	fail(why, -EINVAL, "unknown setting '%s' (processor-compat, autostart)", key);
-	return NULL;
 }
 
 uint64_t meminfo(const char *key)
@@ -384,9 +144,9 @@ static int check_file(const char *what, const char *path, char *why)
 	struct stat st;
 
 	if (stat(path, &st) || access(path, R_OK))
-		return fail(why, -errno, "%s %s: %s", what, path, strerror(errno));
+		return vmdef_fail(why, -errno, "%s %s: %s", what, path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(why, -EINVAL, "%s %s: not a regular file", what, path);
+		return vmdef_fail(why, -EINVAL, "%s %s: not a regular file", what, path);
 	return 0;
 }
 
@@ -397,20 +157,20 @@ int vmdef_validate(const struct vmdef *d, char *why)
 	int err = 0;
 
 	if (d->vcpus < 1 || d->vcpus > VMDEF_MAX_VCPUS)
-		return fail(why, -EINVAL, "--vcpus must be 1-%d", VMDEF_MAX_VCPUS);
+		return vmdef_fail(why, -EINVAL, "--vcpus must be 1-%d", VMDEF_MAX_VCPUS);
 	if (d->memory & 0xfff)
-		return fail(why, -EINVAL, "--memory must be a multiple of 4K");
+		return vmdef_fail(why, -EINVAL, "--memory must be a multiple of 4K");
 	if (d->hugepages && (d->memory & ((2 << 20) - 1)))
-		return fail(why, -EINVAL, "--memory must be a multiple of 2M with --hugepages");
+		return vmdef_fail(why, -EINVAL, "--memory must be a multiple of 2M with --hugepages");
 	if (d->workload)
 		min = VMMIG_GUEST_WSS + ((d->wl.wss + 4095) & ~4095ULL);
 	if (d->memory < min)
-		return fail(why, -EINVAL, "--memory %s is too small: this VM needs at least %s",
+		return vmdef_fail(why, -EINVAL, "--memory %s is too small: this VM needs at least %s",
 			    fmt_size(d->memory, a, sizeof(a)), fmt_size(min, b, sizeof(b)));
 	if (d->workload && d->wl.wss > (3ULL << 30) - VMMIG_GUEST_WSS)
-		return fail(why, -EINVAL, "workload: wss must stay below 3 GiB");
+		return vmdef_fail(why, -EINVAL, "workload: wss must stay below 3 GiB");
 	if (total && d->memory > total)
-		return fail(why, -ENOMEM, "--memory %s is more than this host has (%s)",
+		return vmdef_fail(why, -ENOMEM, "--memory %s is more than this host has (%s)",
 			    fmt_size(d->memory, a, sizeof(a)), fmt_size(total, b, sizeof(b)));
 	if (d->kernel)
 		err = check_file("kernel", d->kernel, why);
@@ -426,21 +186,21 @@ int vmdef_cpuid_from_kvm(struct vmdef *d, const uint32_t *mask, char *why)
 
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return fail(why, -errno, "/dev/kvm: %s (is KVM loaded?)", strerror(errno));
+		return vmdef_fail(why, -errno, "/dev/kvm: %s (is KVM loaded?)", strerror(errno));
 	c = calloc(1, sizeof(*c) + MAX_CPUID * sizeof(c->entries[0]));
 	if (!c) {
 		close(fd);
-		return fail(why, -ENOMEM, "out of memory");
+		return vmdef_fail(why, -ENOMEM, "out of memory");
 	}
 	c->nent = MAX_CPUID;
 	if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
-		err = fail(why, -errno, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		err = vmdef_fail(why, -errno, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		goto out;
 	}
 	free(d->cpuid);
 	d->cpuid = calloc(c->nent, sizeof(*d->cpuid));
 	if (!d->cpuid) {
-		err = fail(why, -ENOMEM, "out of memory");
+		err = vmdef_fail(why, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < (int)c->nent; i++)
@@ -645,15 +405,15 @@ int vmdef_from_json(struct vmdef *d, struct json_object *o, char *why)
 
 	memset(d, 0, sizeof(*d));
 	if (!name || strlen(name) > VMDEF_NAME_MAX)
-		return fail(why, -EINVAL, "definition has no valid name");
+		return vmdef_fail(why, -EINVAL, "definition has no valid name");
 	strcpy(d->name, name);
 	if (json_object_object_get_ex(o, "uuid", &v) &&
 	    (!json_object_is_type(v, json_type_string) ||
 	     uuid_parse(json_object_get_string(v), d->uuid) || !vmdef_has_uuid(d)))
-		return fail(why, -EINVAL, "definition of %s: bad uuid", name);
+		return vmdef_fail(why, -EINVAL, "definition of %s: bad uuid", name);
 	if (get_u64(o, "memory", &d->memory) || get_u64(o, "vcpus", &n) ||
 	    !n || n > VMDEF_MAX_VCPUS)
-		return fail(why, -EINVAL, "definition of %s: bad memory or vcpus", name);
+		return vmdef_fail(why, -EINVAL, "definition of %s: bad memory or vcpus", name);
 	d->vcpus = n;
 	d->hugepages = json_object_object_get_ex(o, "hugepages", &v) && json_object_get_boolean(v);
 	/* Definitions from before the modes: off. */
@@ -662,7 +422,7 @@ int vmdef_from_json(struct vmdef *d, struct json_object *o, char *why)
 			vmdef_parse_compat(json_object_get_string(v), why) : -EINVAL;
 
 		if (m < 0)
-			return fail(why, -EINVAL, "definition of %s: bad processor_compat", name);
+			return vmdef_fail(why, -EINVAL, "definition of %s: bad processor_compat", name);
 		d->processor_compat = m;
 	}
 	if (jfield_decode(o, JFIELDS(def_fields), d, "definition", why))
@@ -672,7 +432,7 @@ int vmdef_from_json(struct vmdef *d, struct json_object *o, char *why)
 
 		d->workload = true;
 		if (get_u64(wl, "rate", &d->wl.rate) || get_u64(wl, "wss", &d->wl.wss))
-			return fail(why, -EINVAL, "definition of %s: bad workload", name);
+			return vmdef_fail(why, -EINVAL, "definition of %s: bad workload", name);
 		d->wl.pattern = p && !strcmp(p, "random") ? VMMIG_PATTERN_RANDOM : VMMIG_PATTERN_SEQ;
 		d->wl.fill = json_object_object_get_ex(wl, "fill", &v) && json_object_get_boolean(v);
 	}
@@ -682,9 +442,9 @@ int vmdef_from_json(struct vmdef *d, struct json_object *o, char *why)
 	devs_from_json(d, o);
 	if (json_object_object_get_ex(o, "cpuid", &v) && json_object_is_type(v, json_type_array) &&
 	    cpuid_from_json(d, v))
-		return fail(why, -EINVAL, "definition of %s: bad cpuid", name);
+		return vmdef_fail(why, -EINVAL, "definition of %s: bad cpuid", name);
 	if (!d->workload && !d->kernel)
-		return fail(why, -EINVAL, "definition of %s: neither kernel nor workload", name);
+		return vmdef_fail(why, -EINVAL, "definition of %s: neither kernel nor workload", name);
 	return 0;
 }
 
@@ -732,11 +492,11 @@ static int load(struct vmdef *d, const char *dir, char *why)
 	snprintf(path, sizeof(path), "%s/vm.json", dir);
 	err = read_file(path, &text);
 	if (err)
-		return fail(why, err, "%s: %s", path, strerror(-err));
+		return vmdef_fail(why, err, "%s: %s", path, strerror(-err));
 	o = json_tokener_parse(text);
 	free(text);
 	if (!o)
-		return fail(why, -EINVAL, "%s: not valid JSON", path);
+		return vmdef_fail(why, -EINVAL, "%s: not valid JSON", path);
 	err = vmdef_from_json(d, o, why);
 	json_object_put(o);
 	if (err)
@@ -752,7 +512,7 @@ int vmdef_update(struct vmdef *d, const char *dir,
 
 	memset(d, 0, sizeof(*d));
 	if (fd < 0 || flock(fd, LOCK_EX)) {
-		err = fail(why, -errno, "%s: %s", dir, strerror(errno));
+		err = vmdef_fail(why, -errno, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	err = load(d, dir, why);
@@ -818,7 +578,7 @@ int vmdef_save(const struct vmdef *d, const char *dir, char *why)
 				JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
 	json_object_put(o);
 	if (err)
-		return fail(why, err, "%s: %s", path, strerror(-err));
+		return vmdef_fail(why, err, "%s: %s", path, strerror(-err));
 	return 0;
 }
 
