@@ -160,6 +160,8 @@
  *     VMMIG_DIRTY_A_CHANGED_PAGES     u64, sampled pages whose content changed
  *     VMMIG_DIRTY_A_TOTAL_PAGES       u64, guest pages
  *     VMMIG_DIRTY_A_INTERVAL_NS       u64, time between the two samples
+ *                                     (their midpoints: a sample takes a
+ *                                     while)
  *     VMMIG_DIRTY_A_RATE              u64, estimated pages dirtied per second
  *                                     (distinct pages: a page written twice
  *                                     counts once)
