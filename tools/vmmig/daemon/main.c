@@ -80,6 +80,12 @@ static int host_name(const char *cert, char *why)
 	return 0;
 }
 
+static void *warm_tls(void *arg)
+{
+	tls_warm(vmmigd.tls);
+	return NULL;
+}
+
 static void spawn(void *(*fn)(void *), intptr_t arg)
 {
 	pthread_t t;
@@ -176,6 +182,9 @@ int main(int argc, char **argv)
 		vmlog_about(LOG_ERR, NULL, "%s", why);
 		return 1;
 	}
+	/* Its first migration need not wait for OpenSSL and kTLS to set up. */
+	if (!pthread_create(&t, NULL, warm_tls, NULL))
+		pthread_detach(t);
 	pfd[2].fd = signalfd(-1, &set, SFD_CLOEXEC);
 	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
 

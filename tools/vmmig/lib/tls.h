@@ -40,6 +40,15 @@ struct tls_conn;
  */
 struct tls_ctx *tls_ctx_new(const struct tls_conf *c, char *why);
 void tls_ctx_free(struct tls_ctx *t);
+/*
+ * One handshake of @t with itself over loopback, whatever its outcome (a
+ * host need not trust its own name). What a first handshake sets up is
+ * then ready: OpenSSL 3's methods and decoders, built at their first use,
+ * and the kernel's TLS with the suite's crypto, whose modules load at
+ * their first use. Under emulation that is a second or more, which a
+ * daemon pays as it starts rather than in its first migration.
+ */
+void tls_warm(struct tls_ctx *t);
 
 /*
  * The handshake on the connected TCP socket @fd, within @timeout_ms; the
