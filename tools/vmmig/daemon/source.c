@@ -171,15 +171,19 @@ static bool peer_speaks(struct source *s, char *why)
 	return true;
 }
 
-/* The VMM's progress lines, until its reply: 0 with the VM paused and held. */
+/*
+ * The VMM's progress lines, until its reply: 0 with the VM paused and held,
+ * also when the destination failed meanwhile (s->peer_why): the VMM may
+ * finish first, its bytes taken by the kernel there (or a proxy) but not by
+ * the VMM that failed.
+ */
 static int precopy(struct source *s, const int *fds)
 {
 	struct migration *m = s->m;
 	struct ctl_request *req = calloc(1, sizeof(*req));
 	struct json_object *o, *v;
-	char *line = malloc(CTL_LINE_MAX), why[VMMIG_ERRLEN], peer_why[VMMIG_ERRLEN] = "";
+	char *line = malloc(CTL_LINE_MAX), why[VMMIG_ERRLEN];
 	struct ctl_save_result res;
-	bool peer_failed = false;
 	int err;
 
 	if (!req || !line) {
@@ -211,13 +215,12 @@ static int precopy(struct source *s, const int *fds)
 		 * The destination speaks during the copy only when it fails
 		 * (ABORT) or dies: the VMM is stopped at once, as by a cancel.
 		 */
-		if (!peer_failed && !s->ready && peer_speaks(s, why)) {
-			peer_failed = true;
-			snprintf(peer_why, sizeof(peer_why), "%s", why);
+		if (!s->peer_why[0] && !s->ready && peer_speaks(s, why)) {
+			snprintf(s->peer_why, sizeof(s->peer_why), "%s", why);
 			shutdown(s->vmm, SHUT_WR);
 		}
 		source_watch_streams(s);
-		err = ctl_read_line(s->vmm, line, CTL_LINE_MAX, peer_failed ? -1 : 200);
+		err = ctl_read_line(s->vmm, line, CTL_LINE_MAX, s->peer_why[0] ? -1 : 200);
 		if (err == -ETIMEDOUT)
 			continue;
 		if (err) {
@@ -238,7 +241,7 @@ static int precopy(struct source *s, const int *fds)
 		json_object_put(o);
 		err = ctl_parse_reply(line, &o, why);
 		if (err) {
-			source_fail(s, err, "%s", peer_failed ? peer_why : why);
+			source_fail(s, err, "%s", s->peer_why[0] ? s->peer_why : why);
 			break;
 		}
 		if (!ctl_save_from_json(o, &res, why)) {
@@ -528,6 +531,9 @@ void *source_run(void *arg)
 			close(fds[i]);
 		held = !err;
 	}
+	/* Its ABORT was read during the copy: the reason, not the closed connection. */
+	if (!err && s.peer_why[0])
+		err = source_fail(&s, -ECONNABORTED, "%s", s.peer_why);
 	if (err && cancelled(m))
 		err = source_fail(&s, -ECANCELED, "cancelled");
 	if (!err)

@@ -31,6 +31,8 @@ struct source {
 	uint64_t hash;				/* memory at the pause (--verify) */
 	char dir[4096];
 	char why[VMMIG_ERRLEN];
+	/* The destination failed during the copy (ABORT, or gone): why; "" if not. */
+	char peer_why[VMMIG_ERRLEN];
 };
 
 /* Sets s->why from @fmt; returns @err. */
