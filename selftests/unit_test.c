@@ -17,6 +17,7 @@
 #include "dctl.h"
 #include "frame.h"
 #include "host.h"
+#include "mig.h"
 #include "nl.h"
 #include "output.h"
 #include "parse.h"
@@ -358,6 +359,29 @@ TEST(ctl_save_result_live_only)
 	ASSERT_EQ(0, ctl_save_from_json(o, &b, why));
 	EXPECT_TRUE(b.live);
 	EXPECT_EQ(3, b.rounds);
+	json_object_put(o);
+}
+
+/* A downtime not known yet is null in JSON, for scripts, and back on reading. */
+TEST(progress_unknown_downtime)
+{
+	struct mig_progress a = { .round = 2, .expected_downtime_ms = UINT64_MAX }, b;
+	struct json_object *o = mig_progress_to_json(&a), *v;
+	char why[VMMIG_ERRLEN];
+
+	ASSERT_TRUE(json_object_object_get_ex(o, "expected_downtime_ms", &v));
+	EXPECT_EQ(NULL, v);
+	ASSERT_EQ(0, mig_progress_from_json(o, &b, why));
+	EXPECT_EQ(UINT64_MAX, b.expected_downtime_ms);
+	EXPECT_EQ(2, b.round);
+	json_object_put(o);
+	a.expected_downtime_ms = 40;
+	o = mig_progress_to_json(&a);
+	ASSERT_EQ(0, mig_progress_from_json(o, &b, why));
+	EXPECT_EQ(40, b.expected_downtime_ms);
+	json_object_put(o);
+	o = json_tokener_parse("{\"expected_downtime_ms\": \"soon\"}");
+	EXPECT_EQ(-EINVAL, mig_progress_from_json(o, &b, why));
 	json_object_put(o);
 }
 

@@ -25,6 +25,10 @@ void jfield_encode(struct json_object *o, const struct jfield *f, size_t n, cons
 		case JF_U64:
 			j = json_object_new_uint64(*(const uint64_t *)v);
 			break;
+		case JF_U64_OR_NULL:
+			if (*(const uint64_t *)v != UINT64_MAX)
+				j = json_object_new_uint64(*(const uint64_t *)v);
+			break;
 		case JF_U32:
 			j = json_object_new_uint64(*(const uint32_t *)v);
 			break;
@@ -65,6 +69,12 @@ static int decode_one(const struct jfield *f, struct json_object *j, void *v,
 	char *end;
 
 	switch (f->type) {
+	case JF_U64_OR_NULL:
+		if (!j) {
+			*(uint64_t *)v = UINT64_MAX;
+			return 0;
+		}
+		/* fall through */
 	case JF_U64:
 	case JF_U32:
 		if (!json_object_is_type(j, json_type_int) || json_object_get_int64(j) < 0)

@@ -14,6 +14,7 @@
 
 enum jfield_type {
 	JF_U64,
+	JF_U64_OR_NULL,	/* a u64 whose UINT64_MAX (not known) is null */
 	JF_U32,
 	JF_BOOL,
 	JF_HEX,		/* a u64 as a "0x..." string: JSON readers lose bits above 2^53 */

@@ -44,7 +44,7 @@ static const struct jfield progress_fields[] = {
 	JFIELD(struct mig_progress, "remaining_pages", JF_U64, remaining_pages),
 	JFIELD(struct mig_progress, "dirty_rate", JF_U64, dirty_rate),
 	JFIELD(struct mig_progress, "throughput", JF_U64, throughput),
-	JFIELD(struct mig_progress, "expected_downtime_ms", JF_U64, expected_downtime_ms),
+	JFIELD(struct mig_progress, "expected_downtime_ms", JF_U64_OR_NULL, expected_downtime_ms),
 	JFIELD(struct mig_progress, "throttle_pct", JF_U32, throttle_pct),
 	JFIELD(struct mig_progress, "eta_ns", JF_U64, eta_ns),
 	JFIELD(struct mig_progress, "elapsed_ns", JF_U64, elapsed_ns),
