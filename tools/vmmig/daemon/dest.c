@@ -11,11 +11,14 @@
  * leaves it paused and reported, never run twice.
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include "ctl.h"
@@ -282,47 +285,42 @@ static int load(struct dest *d)
 /*
  * The source speaks during the copy only to give up (ABORT), or goes away:
  * its VMM's streams then wait for no replacement (they would, for
- * MIG_SWAP_WAIT_S). The frame itself is read after load().
+ * MIG_SWAP_WAIT_S). The frame itself is read after load(). The watch ends
+ * the moment load() returns (@stop): the VM's downtime waits for it.
  */
 struct watch {
 	struct dest *d;
-	bool done;
-	pthread_mutex_t lock;
+	int stop;		/* eventfd, written when load() returned */
 };
 
 static void *watch_source(void *arg)
 {
 	struct watch *w = arg;
+	struct pollfd p[2] = { { tls_fd(w->d->ctl), POLLIN, 0 }, { w->stop, POLLIN, 0 } };
 	char why[VMMIG_ERRLEN];
-	bool done;
+	int r;
 
-	for (;;) {
-		pthread_mutex_lock(&w->lock);
-		done = w->done;
-		pthread_mutex_unlock(&w->lock);
-		if (done)
-			break;
-		if (!peer_wait(w->d->ctl, 200)) {
-			ctl_swap_abort(w->d->dir, why);
-			break;
-		}
-	}
+	do
+		r = poll(p, 2, -1);
+	while (r < 0 && errno == EINTR);
+	if (r > 0 && !p[1].revents)
+		ctl_swap_abort(w->d->dir, why);
 	return NULL;
 }
 
 static int load_watched(struct dest *d)
 {
-	struct watch w = { .d = d, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct watch w = { .d = d, .stop = eventfd(0, EFD_CLOEXEC) };
 	pthread_t t;
-	bool watched = !pthread_create(&t, NULL, watch_source, &w);
+	bool watched = w.stop >= 0 && !pthread_create(&t, NULL, watch_source, &w);
 	int err = load(d);
 
 	if (watched) {
-		pthread_mutex_lock(&w.lock);
-		w.done = true;
-		pthread_mutex_unlock(&w.lock);
+		eventfd_write(w.stop, 1);
 		pthread_join(t, NULL);
 	}
+	if (w.stop >= 0)
+		close(w.stop);
 	return err;
 }
 
