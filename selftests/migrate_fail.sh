@@ -40,12 +40,13 @@ slow=(--bandwidth 128K)
 # (a loaded host): after 20 s the move switches over whatever the downtime.
 to_stop=(--timeout 20 --on-timeout pause)
 
-# cancel_in PHASE SECONDS WHAT MOVE-OPTIONS...: a move of wl cancelled in
-# PHASE (reached within SECONDS) leaves wl running and intact at a.
+# cancel_in PHASE SECONDS WHAT MOVE-OPTIONS...: a move of wl (to $to) cancelled
+# in PHASE (reached within SECONDS) leaves wl running and intact at a.
+to=10.77.0.2
 cancel_in() {
 	local phase=$1 secs=$2 what=$3
 	shift 3
-	expect_rc 0 "move, detached" -- H a move wl --to 10.77.0.2 "$@" --detach
+	expect_rc 0 "move, detached" -- H a move wl --to "$to" "$@" --detach
 	wait_for "$secs" phase_is wl "$phase" && pass "in $phase" ||
 		fail "$(H a migration show wl)"
 	expect_rc 0 "cancel $what" -- H a migration cancel wl
@@ -53,9 +54,16 @@ cancel_in() {
 	intact wl "cancel $what"
 }
 
-# Cancel while the move prepares (the dirty-rate sample lasts 2 s), then
-# during pre-copy.
+# Cancel while the move prepares, then during pre-copy. The dirty-rate
+# sample alone makes the preparation last 2 s, which a loaded test VM's
+# polls can miss: the control connection goes through a proxy that connects
+# it onward 8 s late.
+on a python3 "$REPO/selftests/lib/flip_proxy.py" 7002 10.77.0.2 6600 -1 1 8 >"$tmp/proxy.log" 2>&1 &
+wait_for 10 grep -q ready "$tmp/proxy.log" || fail "proxy: $(cat "$tmp/proxy.log")"
+to=127.0.0.1:7002
 cancel_in prepare 30 "while preparing" "${slow[@]}"
+pkill -f "flip_proxy.py 7002 "
+to=10.77.0.2
 cancel_in precopy 60 "in pre-copy" "${slow[@]}"
 expect_rc 1 "cancel again" -- H a migration cancel wl
 one_line "nothing to cancel" "^vmmig: migration cancel: wl is not migrating on a"
