@@ -41,7 +41,8 @@ slow=(--bandwidth 128K)
 to_stop=(--timeout 20 --on-timeout pause)
 
 # cancel_in PHASE SECONDS WHAT MOVE-OPTIONS...: a move of wl (to $to) cancelled
-# in PHASE (reached within SECONDS) leaves wl running and intact at a.
+# in PHASE (reached within SECONDS; $also_check, if set, runs there) leaves wl
+# running and intact at a.
 to=10.77.0.2
 cancel_in() {
 	local phase=$1 secs=$2 what=$3
@@ -49,6 +50,7 @@ cancel_in() {
 	expect_rc 0 "move, detached" -- H a move wl --to "$to" "$@" --detach
 	wait_for "$secs" phase_is wl "$phase" && pass "in $phase" ||
 		fail "$(H a migration show wl)"
+	${also_check:-}
 	expect_rc 0 "cancel $what" -- H a migration cancel wl
 	wait_for 60 phase_is wl cancelled && pass "cancelled" || fail "$(H a migration show wl)"
 	intact wl "cancel $what"
@@ -64,7 +66,19 @@ to=127.0.0.1:7002
 cancel_in prepare 30 "while preparing" "${slow[@]}"
 pkill -f "flip_proxy.py 7002 "
 to=10.77.0.2
+# The first copy (64 s of it at 128 KiB/s) shows its progress as it goes.
+first_copy() {
+	H a -j migration show wl | jq -e '.progress | .phase == "precopy" and .round == 0 and
+		.sent_bytes > 0 and .sent_pages > 0 and .remaining_pages > 0 and .throughput > 0 and
+		.expected_downtime_ms == null' >/dev/null
+}
+check_first_copy() {
+	wait_for 20 first_copy && pass "the first copy reports its progress" ||
+		fail "$(H a -j migration show wl | jq -c .progress)"
+}
+also_check=check_first_copy
 cancel_in precopy 60 "in pre-copy" "${slow[@]}"
+also_check=
 expect_rc 1 "cancel again" -- H a migration cancel wl
 one_line "nothing to cancel" "^vmmig: migration cancel: wl is not migrating on a"
 

@@ -314,6 +314,35 @@ static void wait_backlog(struct live *l)
 		usleep(5000);
 }
 
+/* The first copy's progress, at most every FIRST_TICK_NS: it is most of a move. */
+#define FIRST_TICK_NS	(200 * 1000000ULL)
+
+struct first_copy {
+	struct live *l;
+	const struct converge *cv;
+	precopy_progress_fn fn;
+	void *ctx;
+	uint64_t t0, start, last;
+};
+
+static void first_tick(void *arg, uint64_t off)
+{
+	struct first_copy *f = arg;
+	struct converge c = *f->cv;
+	uint64_t now = now_ns(), pages = f->l->vm->mem_size / PAGE;
+
+	if (now - f->last < FIRST_TICK_NS)
+		return;
+	f->last = now;
+	/* Memory up to @off went, its zero pages as markers (or not at all). */
+	f->l->sent_pages = off / PAGE < pages ? off / PAGE : pages;
+	c.remaining_pages = pages - f->l->sent_pages;
+	c.throughput = throughput(f->l, 0, now - f->start);
+	/* Nothing is known of the rounds yet. */
+	c.expected_downtime_ms = UINT64_MAX;
+	report(f->l, f->fn, f->ctx, MIG_PRECOPY, &c, f->t0);
+}
+
 /*
  * A test hook: the tests of failures during stop-and-copy need it to last
  * long enough to step in (selftests/migrate_fail.sh). Unset, nothing.
@@ -343,6 +372,7 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 {
 	struct live l = { .vm = vm, .why = why };
 	uint64_t t, t0 = now_ns(), tr, tprev, bytes;
+	struct first_copy first;
 	struct vmmig_guest_page *gp;
 	enum converge_action act;
 	struct converge cv;
@@ -373,6 +403,8 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 		gp->gap_req++;
 	/* Logging is on before the first copy, so no write is missed. */
 	tprev = now_ns();
+	first = (struct first_copy){ .l = &l, .cv = &cv, .fn = fn, .ctx = ctx, .t0 = t0,
+				     .start = tprev, .last = tprev };
 	vm_track_vmm_writes(vm, true);
 	if (o->storage) {
 		err = disk_copy_open(vm, &l.dc, ~0u, why);
@@ -382,7 +414,7 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 	}
 	err = vm_save_head(vm, &l.w);
 	if (!err)
-		err = vm_save_memory(vm, &l.w);
+		err = vm_save_memory(vm, &l.w, fn ? first_tick : NULL, &first);
 	if (!err)
 		err = mig_tx_drain(l.tx, why);
 	if (err) {

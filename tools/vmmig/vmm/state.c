@@ -103,8 +103,12 @@ uint64_t vm_data_pages(struct vm *vm)
 	return pages;
 }
 
-/* Every page that is not zero; the vCPUs may run (live save). */
-int vm_save_memory(struct vm *vm, struct vmstate_writer *w)
+/*
+ * Every page that is not zero; the vCPUs may run (live save). @tick (if
+ * set) hears after each chunk how far into memory the copy is.
+ */
+int vm_save_memory(struct vm *vm, struct vmstate_writer *w, void (*tick)(void *ctx, uint64_t off),
+		   void *ctx)
 {
 	uint8_t *buf = malloc(CHUNK);
 	uint64_t off = 0;
@@ -117,6 +121,8 @@ int vm_save_memory(struct vm *vm, struct vmstate_writer *w)
 		/* Chunks never straddle the 3 GiB hole: it is chunk-aligned. */
 		err = save_chunk(vm, w, off, buf);
 		off += CHUNK;
+		if (tick)
+			tick(ctx, off);
 	}
 	free(buf);
 	return err;
@@ -332,7 +338,7 @@ int vm_save(struct vm *vm, int fd, char *why)
 	if (!err)
 		err = vm_save_head(vm, &w);
 	if (!err)
-		err = vm_save_memory(vm, &w);
+		err = vm_save_memory(vm, &w, NULL, NULL);
 	if (err)
 		return vmm_fail(why, err, "write: %s", strerror(-err));
 	return vm_save_tail(vm, &w, false, why);

@@ -223,7 +223,8 @@ int uart_restore(struct vm *vm, const struct vmstate_section *s, char *why);
 int vm_save(struct vm *vm, int fd, char *why);
 /* After vmstate_begin(): the definition and vm-info. */
 int vm_save_head(struct vm *vm, struct vmstate_writer *w);
-int vm_save_memory(struct vm *vm, struct vmstate_writer *w);
+int vm_save_memory(struct vm *vm, struct vmstate_writer *w, void (*tick)(void *ctx, uint64_t off),
+		   void *ctx);
 int vm_save_tail(struct vm *vm, struct vmstate_writer *w, bool info, char *why);
 /* Pages of guest memory ever touched (written, or read): the rest are holes. */
 uint64_t vm_data_pages(struct vm *vm);
