@@ -295,7 +295,8 @@ static uint64_t throughput(struct live *l, uint64_t bytes, uint64_t ns)
 {
 	uint64_t now = wire_bytes(l);
 
-	return now > bytes && ns ? (now - bytes) * 1000000000ULL / ns : 0;
+	/* 128 bits: a first copy passes 2^64 / 10^9 bytes (18 GB). */
+	return now > bytes && ns ? (uint64_t)((unsigned __int128)(now - bytes) * 1000000000ULL / ns) : 0;
 }
 
 /*
@@ -325,10 +326,21 @@ struct first_copy {
 	uint64_t t0, start, last;
 };
 
+/* Where the first copy is (l->sent_pages), its pace so far; the downtime not known yet. */
+static void first_report(struct first_copy *f)
+{
+	struct converge c = *f->cv;
+	uint64_t pages = f->l->vm->mem_size / PAGE;
+
+	c.remaining_pages = pages > f->l->sent_pages ? pages - f->l->sent_pages : 0;
+	c.throughput = throughput(f->l, 0, now_ns() - f->start);
+	c.expected_downtime_ms = UINT64_MAX;
+	report(f->l, f->fn, f->ctx, MIG_PRECOPY, &c, f->t0);
+}
+
 static void first_tick(void *arg, uint64_t off)
 {
 	struct first_copy *f = arg;
-	struct converge c = *f->cv;
 	uint64_t now = now_ns(), pages = f->l->vm->mem_size / PAGE;
 
 	if (now - f->last < FIRST_TICK_NS)
@@ -336,11 +348,7 @@ static void first_tick(void *arg, uint64_t off)
 	f->last = now;
 	/* Memory up to @off went, its zero pages as markers (or not at all). */
 	f->l->sent_pages = off / PAGE < pages ? off / PAGE : pages;
-	c.remaining_pages = pages - f->l->sent_pages;
-	c.throughput = throughput(f->l, 0, now - f->start);
-	/* Nothing is known of the rounds yet. */
-	c.expected_downtime_ms = UINT64_MAX;
-	report(f->l, f->fn, f->ctx, MIG_PRECOPY, &c, f->t0);
+	first_report(f);
 }
 
 /*
@@ -434,7 +442,7 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 		}
 		l.sent_pages += (uint64_t)n / PAGE;
 	}
-	report(&l, fn, ctx, MIG_PRECOPY, &cv, t0);
+	first_report(&first);
 	do {
 		tr = now_ns();
 		bytes = wire_bytes(&l);
