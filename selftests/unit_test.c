@@ -385,6 +385,28 @@ TEST(progress_unknown_downtime)
 	json_object_put(o);
 }
 
+TEST(save_result_unknown_downtime)
+{
+	struct ctl_save_result a = { .live = true, .rounds = 3,
+				     .expected_downtime_ms = UINT64_MAX }, b;
+	struct json_object *o = json_object_new_object(), *v;
+	char why[VMMIG_ERRLEN];
+
+	ctl_save_to_json(o, &a);
+	ASSERT_TRUE(json_object_object_get_ex(o, CTL_RES_EXP_DOWNTIME_MS, &v));
+	EXPECT_EQ(NULL, v);
+	ASSERT_EQ(0, ctl_save_from_json(o, &b, why));
+	EXPECT_EQ(UINT64_MAX, b.expected_downtime_ms);
+	EXPECT_EQ(3, b.rounds);
+	json_object_put(o);
+	a.expected_downtime_ms = 12;
+	o = json_object_new_object();
+	ctl_save_to_json(o, &a);
+	ASSERT_EQ(0, ctl_save_from_json(o, &b, why));
+	EXPECT_EQ(12, b.expected_downtime_ms);
+	json_object_put(o);
+}
+
 TEST(parse_numbers)
 {
 	char why[VMMIG_ERRLEN];

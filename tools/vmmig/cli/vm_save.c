@@ -80,8 +80,14 @@ static int vm_save(int argc, char **argv)
 		print_uint(PRINT_ANY, "final_pages", " final %" PRIu64 " pages", res.final_pages);
 		print_uint(PRINT_ANY, "downtime_us", " downtime %" PRIu64 " us",
 			   res.downtime_ns / 1000);
-		print_uint(PRINT_ANY, "expected_downtime_ms", " (expected %" PRIu64 " ms)",
-			   res.expected_downtime_ms);
+		/* Unknown (nothing measured before the switchover): null. */
+		if (res.expected_downtime_ms == UINT64_MAX) {
+			print_string(PRINT_JSON, "expected_downtime_ms", NULL, NULL);
+			print_string(PRINT_FP, NULL, " (expected %s)", "unknown");
+		} else {
+			print_uint(PRINT_ANY, "expected_downtime_ms", " (expected %" PRIu64 " ms)",
+				   res.expected_downtime_ms);
+		}
 		print_uint(PRINT_ANY, "throttle_pct", " throttle %" PRIu64 " %%", res.throttle_pct);
 	}
 	if (res.has_memory_hash) {

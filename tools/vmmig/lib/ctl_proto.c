@@ -106,8 +106,8 @@ static const struct jfield save_results[] = {
 	JOPTIONAL(struct ctl_save_result, CTL_RES_FINAL_PAGES, JF_U64, final_pages, live),
 	JOPTIONAL(struct ctl_save_result, CTL_RES_DOWNTIME_NS, JF_U64, downtime_ns, live),
 	JOPTIONAL(struct ctl_save_result, CTL_RES_THROTTLE_PCT, JF_U32, throttle_pct, live),
-	JOPTIONAL(struct ctl_save_result, CTL_RES_EXP_DOWNTIME_MS, JF_U64, expected_downtime_ms,
-		  live),
+	JOPTIONAL(struct ctl_save_result, CTL_RES_EXP_DOWNTIME_MS, JF_U64_OR_NULL,
+		  expected_downtime_ms, live),
 	JOPTIONAL(struct ctl_save_result, CTL_RES_MEMORY_HASH, JF_HEX, memory_hash, has_memory_hash),
 	JOPTIONAL(struct ctl_save_result, CTL_RES_DISK_HASH, JF_HEX, disk_hash, has_disk_hash),
 };
