@@ -73,6 +73,9 @@ struct mig_tx {
 	mig_tx_replace_fn replace;
 	void *replace_ctx;
 	uint32_t replaced;		/* streams replaced, not yet taken */
+	/* Told while the putting thread waits (mig_tx_set_wait); that thread's own. */
+	void (*wait_fn)(void *ctx);
+	void *wait_ctx;
 	struct tx_stream s[MIG_MAX_STREAMS];
 };
 
@@ -308,6 +311,34 @@ static void *sender(void *arg)
 }
 
 /* Copies a section into a slot of stream @idx, waiting for one to be free. */
+void mig_tx_set_wait(struct mig_tx *tx, void (*fn)(void *ctx), void *ctx)
+{
+	tx->wait_fn = fn;
+	tx->wait_ctx = ctx;
+}
+
+/* The putting thread waits for the senders, under tx->lock; wait_fn told meanwhile. */
+static void wait_senders(struct mig_tx *tx)
+{
+	struct timespec until;
+
+	if (!tx->wait_fn) {
+		pthread_cond_wait(&tx->cond, &tx->lock);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += MIG_WAIT_TICK_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	if (pthread_cond_timedwait(&tx->cond, &tx->lock, &until) != ETIMEDOUT)
+		return;
+	pthread_mutex_unlock(&tx->lock);
+	tx->wait_fn(tx->wait_ctx);
+	pthread_mutex_lock(&tx->lock);
+}
+
 static int enqueue(struct mig_tx *tx, unsigned int idx, uint32_t type, uint16_t instance,
 		   const void *a, size_t alen, const void *b, size_t blen)
 {
@@ -317,7 +348,7 @@ static int enqueue(struct mig_tx *tx, unsigned int idx, uint32_t type, uint16_t 
 
 	pthread_mutex_lock(&tx->lock);
 	while (!tx->err && s->tail - s->head == QDEPTH)
-		pthread_cond_wait(&tx->cond, &tx->lock);
+		wait_senders(tx);
 	err = tx->err;
 	pthread_mutex_unlock(&tx->lock);
 	if (err)
@@ -430,7 +461,7 @@ int mig_tx_drain(struct mig_tx *tx, char *why)
 	pthread_mutex_lock(&tx->lock);
 	for (i = 0; i < tx->n && !tx->err; i++)
 		while (!tx->err && (tx->s[i].head != tx->s[i].tail || tx->s[i].pending_fd >= 0))
-			pthread_cond_wait(&tx->cond, &tx->lock);
+			wait_senders(tx);
 	err = tx->err;
 	if (err)
 		snprintf(why, VMMIG_ERRLEN, "%s", tx->why);

@@ -91,6 +91,14 @@ void mig_tx_bytes(struct mig_tx *tx, uint64_t *wire, uint64_t *raw);
 uint64_t mig_tx_unacked(struct mig_tx *tx);
 /* A new bandwidth cap (bytes per second, 0: none), from the next section on. */
 void mig_tx_set_rate(struct mig_tx *tx, uint64_t rate);
+/*
+ * While the thread that puts sections waits (for room in a stream's queue,
+ * or in mig_tx_drain()), @fn(@ctx) is called every MIG_WAIT_TICK_MS of it,
+ * in that thread, locks released: a slow path's progress is still told.
+ * NULL: none. Set and cleared by that thread.
+ */
+#define MIG_WAIT_TICK_MS	200
+void mig_tx_set_wait(struct mig_tx *tx, void (*fn)(void *ctx), void *ctx);
 /* From another thread: every stream fails now with @err and @why. */
 void mig_tx_cancel(struct mig_tx *tx, int err, const char *why);
 /* Stops the threads (shutting the sockets down if a stream failed) and frees @tx. */

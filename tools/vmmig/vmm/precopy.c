@@ -338,16 +338,28 @@ static void first_report(struct first_copy *f)
 	report(f->l, f->fn, f->ctx, MIG_PRECOPY, &c, f->t0);
 }
 
+/* The streams are full (a capped or slow path): where the copy stands, all the same. */
+static void first_wait(void *arg)
+{
+	struct first_copy *f = arg;
+	uint64_t now = now_ns();
+
+	if (now - f->last < FIRST_TICK_NS)
+		return;
+	f->last = now;
+	first_report(f);
+}
+
 static void first_tick(void *arg, uint64_t off)
 {
 	struct first_copy *f = arg;
 	uint64_t now = now_ns(), pages = f->l->vm->mem_size / PAGE;
 
+	/* Memory up to @off went, its zero pages as markers (or not at all). */
+	f->l->sent_pages = off / PAGE < pages ? off / PAGE : pages;
 	if (now - f->last < FIRST_TICK_NS)
 		return;
 	f->last = now;
-	/* Memory up to @off went, its zero pages as markers (or not at all). */
-	f->l->sent_pages = off / PAGE < pages ? off / PAGE : pages;
 	first_report(f);
 }
 
@@ -420,16 +432,19 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 			goto out;
 		l.disks = true;
 	}
+	if (fn)
+		mig_tx_set_wait(l.tx, first_wait, &first);
 	err = vm_save_head(vm, &l.w);
 	if (!err)
 		err = vm_save_memory(vm, &l.w, fn ? first_tick : NULL, &first);
+	/* All of it queued: what is left is the streams' to send. */
+	l.sent_pages = vm->mem_size / PAGE;
 	if (!err)
 		err = mig_tx_drain(l.tx, why);
 	if (err) {
 		write_failed(&l, err);
 		goto out;
 	}
-	l.sent_pages = vm->mem_size / PAGE;
 	/* The disks' data once, beside the memory: their writes go in the rounds. */
 	if (l.disks) {
 		n = disk_round(&l, 0, true);
@@ -442,6 +457,7 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 		}
 		l.sent_pages += (uint64_t)n / PAGE;
 	}
+	mig_tx_set_wait(l.tx, NULL, NULL);
 	first_report(&first);
 	do {
 		tr = now_ns();
