@@ -183,6 +183,8 @@ struct run {
 	uint64_t bandwidth;
 	uint32_t hdr_flags;
 	int rounds;
+	void (*wait_fn)(void *ctx);	/* mig_tx_set_wait(), or NULL */
+	void *wait_ctx;
 };
 
 /*
@@ -217,6 +219,8 @@ static int transfer(struct __test_metadata *_metadata, const struct run *r, uint
 	ASSERT_EQ(0, pthread_create(&th, NULL, reader, f));
 	err = mig_tx_open(&tx, tx_fds, r->streams, &o, r->hdr_flags, &w, why);
 	ASSERT_EQ(0, err) TH_LOG("%s", why);
+	if (r->wait_fn)
+		mig_tx_set_wait(tx, r->wait_fn, r->wait_ctx);
 
 	err = vmstate_put(&w, VMSTATE_DEFINITION, 0, "{}", 2, NULL, 0);
 	for (n = 0; n < NPAGES; n++)
@@ -589,21 +593,29 @@ TEST(truncated)
 }
 
 /* 2 streams under a cap of 6 MiB/s, 8 MiB of random pages: within 10 %. */
+/* MEM of random pages, which no compressor shrinks; NULL without memory. */
+static uint8_t *random_pages(void)
+{
+	uint8_t *p = malloc(MEM);
+	size_t i;
+
+	for (i = 0; p && i < NPAGES; i++)
+		fill_page(p + i * PAGE, 2);
+	return p;
+}
+
 TEST(bandwidth)
 {
 	struct run r = { .streams = 2, .comp = MIG_COMP_NONE, .bandwidth = 6 << 20 };
-	uint8_t *src = malloc(MEM);
+	uint8_t *src = random_pages();
 	struct fake f = { .mem = calloc(1, MEM) };
 	struct timespec t0, t1;
 	uint64_t wire, raw, ns;
 	double rate;
-	size_t i;
 
 	ASSERT_NE(NULL, src);
 	ASSERT_NE(NULL, f.mem);
 	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < NPAGES; i++)
-		fill_page(src + i * PAGE, 2);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ASSERT_EQ(0, transfer(_metadata, &r, src, &f, &wire, &raw)) TH_LOG("%s", f.why);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -614,6 +626,59 @@ TEST(bandwidth)
 	EXPECT_EQ(0, memcmp(src, f.mem, MEM));
 	EXPECT_LT(rate, 6.0 * (1 << 20) * 1.1);
 	EXPECT_GT(rate, 6.0 * (1 << 20) * 0.9);
+	free(src);
+	free(f.mem);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+struct ticks {
+	uint64_t last, max_gap;
+	unsigned int n;
+};
+
+static void tick(void *ctx)
+{
+	struct ticks *k = ctx;
+	uint64_t now = mono_ns();
+
+	if (now - k->last > k->max_gap)
+		k->max_gap = now - k->last;
+	k->last = now;
+	k->n++;
+}
+
+/*
+ * A slow path fills the streams' queues: the putting thread waits, and is
+ * told every MIG_WAIT_TICK_MS of it (a move's first copy reports from
+ * there), however often the senders wake it meanwhile.
+ */
+TEST(wait_ticks)
+{
+	struct ticks k = { 0 };
+	struct run r = { .streams = 2, .comp = MIG_COMP_NONE, .bandwidth = 2 << 20,
+			 .wait_fn = tick, .wait_ctx = &k };
+	uint8_t *src = random_pages();
+	struct fake f = { .mem = calloc(1, MEM) };
+	uint64_t wire, raw, t0;
+
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, f.mem);
+	signal(SIGPIPE, SIG_IGN);
+	t0 = k.last = mono_ns();
+	ASSERT_EQ(0, transfer(_metadata, &r, src, &f, &wire, &raw)) TH_LOG("%s", f.why);
+	TH_LOG("%u ticks in %.2f s, the longest gap %.0f ms", k.n, (mono_ns() - t0) / 1e9,
+	       k.max_gap / 1e6);
+	EXPECT_EQ(0, memcmp(src, f.mem, MEM));
+	/* 8 MiB at 2 MiB/s: some 20 ticks; a loaded host delays some. */
+	EXPECT_GE(k.n, 10);
+	EXPECT_LT(k.max_gap, 600 * 1000000ULL);
 	free(src);
 	free(f.mem);
 }

@@ -76,6 +76,7 @@ struct mig_tx {
 	/* Told while the putting thread waits (mig_tx_set_wait); that thread's own. */
 	void (*wait_fn)(void *ctx);
 	void *wait_ctx;
+	uint64_t wait_next;		/* when next, CLOCK_MONOTONIC ns */
 	struct tx_stream s[MIG_MAX_STREAMS];
 };
 
@@ -310,35 +311,42 @@ static void *sender(void *arg)
 	}
 }
 
-/* Copies a section into a slot of stream @idx, waiting for one to be free. */
 void mig_tx_set_wait(struct mig_tx *tx, void (*fn)(void *ctx), void *ctx)
 {
 	tx->wait_fn = fn;
 	tx->wait_ctx = ctx;
+	tx->wait_next = mono_ns() + MIG_WAIT_TICK_MS * 1000000ULL;
 }
 
-/* The putting thread waits for the senders, under tx->lock; wait_fn told meanwhile. */
+/*
+ * The putting thread waits for the senders, under tx->lock. wait_fn is
+ * told at each MIG_WAIT_TICK_MS however often the senders wake the thread
+ * (every section they write does): its deadline is kept across wakeups.
+ */
 static void wait_senders(struct mig_tx *tx)
 {
 	struct timespec until;
+	uint64_t now;
 
 	if (!tx->wait_fn) {
 		pthread_cond_wait(&tx->cond, &tx->lock);
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += MIG_WAIT_TICK_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
+	now = mono_ns();
+	if (now < tx->wait_next) {
+		until.tv_sec = tx->wait_next / 1000000000ULL;
+		until.tv_nsec = tx->wait_next % 1000000000ULL;
+		if (pthread_cond_timedwait(&tx->cond, &tx->lock, &until) != ETIMEDOUT)
+			return;
+		now = mono_ns();
 	}
-	if (pthread_cond_timedwait(&tx->cond, &tx->lock, &until) != ETIMEDOUT)
-		return;
+	tx->wait_next = now + MIG_WAIT_TICK_MS * 1000000ULL;
 	pthread_mutex_unlock(&tx->lock);
 	tx->wait_fn(tx->wait_ctx);
 	pthread_mutex_lock(&tx->lock);
 }
 
+/* Copies a section into a slot of stream @idx, waiting for one to be free. */
 static int enqueue(struct mig_tx *tx, unsigned int idx, uint32_t type, uint16_t instance,
 		   const void *a, size_t alen, const void *b, size_t blen)
 {
@@ -395,6 +403,7 @@ static int tx_put(struct vmstate_writer *w, uint32_t type, uint16_t instance,
 int mig_tx_open(struct mig_tx **txp, const int *fds, unsigned int nfds, const struct mig_opts *o,
 		uint32_t hdr_flags, struct vmstate_writer *w, char *why)
 {
+	pthread_condattr_t ca;
 	struct mig_tx *tx;
 	unsigned int i;
 	int err;
@@ -412,7 +421,11 @@ int mig_tx_open(struct mig_tx **txp, const int *fds, unsigned int nfds, const st
 			       .hdr_flags = hdr_flags, .rate = o->bandwidth };
 	pthread_mutex_init(&tx->lock, NULL);
 	pthread_mutex_init(&tx->bw_lock, NULL);
-	pthread_cond_init(&tx->cond, NULL);
+	/* Its one timed wait (wait_senders()) counts monotonic time. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&tx->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	*txp = tx;
 	for (i = 0; i < nfds; i++) {
 		struct tx_stream *s = &tx->s[i];

@@ -438,9 +438,10 @@ int vm_save_live(struct vm *vm, const int *fds, unsigned int nfds, const struct 
 	if (!err)
 		err = vm_save_memory(vm, &l.w, fn ? first_tick : NULL, &first);
 	/* All of it queued: what is left is the streams' to send. */
-	l.sent_pages = vm->mem_size / PAGE;
-	if (!err)
+	if (!err) {
+		l.sent_pages = vm->mem_size / PAGE;
 		err = mig_tx_drain(l.tx, why);
+	}
 	if (err) {
 		write_failed(&l, err);
 		goto out;
