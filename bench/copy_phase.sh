@@ -68,12 +68,15 @@ for ((i = 1; i <= PAIRS; i++)); do
 	from=$to
 	to=$t
 done
+# values KEY: KEY's values over the pairs, sorted; a raw stream that failed
+# (ratio "-", raw 0) gives none.
+values() {
+	sed -n "s/.* $1=\([0-9][0-9.]*\).*/\1/p" "$tmp/pairs" | awk '$1 > 0' | sort -g
+}
 # median KEY: the median of KEY over the pairs (the lower middle of an even count).
 median() {
-	sed -n "s/.* $1=\([0-9.]*\).*/\1/p" "$tmp/pairs" | sort -g | awk '{ v[NR] = $1 }
-		END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'
+	values "$1" | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'
 }
-echo "copy_phase_summary pairs=$PAIRS ratio_median=$(median ratio)" \
-	"ratio_min=$(sed -n 's/.* ratio=\([0-9.]*\).*/\1/p' "$tmp/pairs" | sort -g | head -n 1)" \
-	"ratio_max=$(sed -n 's/.* ratio=\([0-9.]*\).*/\1/p' "$tmp/pairs" | sort -g | tail -n 1)" \
+echo "copy_phase_summary pairs=$(grep -c . "$tmp/pairs") ratio_median=$(median ratio)" \
+	"ratio_min=$(values ratio | head -n 1)" "ratio_max=$(values ratio | tail -n 1)" \
 	"copy_mb_per_s_median=$(median copy_mb_per_s) raw_mb_per_s_median=$(median raw_mb_per_s)"

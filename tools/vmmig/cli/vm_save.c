@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mig.h"
 #include "output.h"
 #include "parse.h"
 #include "vm.h"
@@ -52,7 +53,7 @@ static int vm_save(int argc, char **argv)
 	struct ctl_live_opts opts = {};
 	struct ctl_save_result res;
 	bool live = false, hash = false;
-	char h[24];
+	char h[24], d[32];
 	int c;
 
 	while ((c = cmd_getopt(argc, argv, lo)) != -1) {
@@ -81,13 +82,12 @@ static int vm_save(int argc, char **argv)
 		print_uint(PRINT_ANY, "downtime_us", " downtime %" PRIu64 " us",
 			   res.downtime_ns / 1000);
 		/* Unknown (nothing measured before the switchover): null. */
-		if (res.expected_downtime_ms == UINT64_MAX) {
+		if (res.expected_downtime_ms == UINT64_MAX)
 			print_string(PRINT_JSON, "expected_downtime_ms", NULL, NULL);
-			print_string(PRINT_FP, NULL, " (expected %s)", "unknown");
-		} else {
-			print_uint(PRINT_ANY, "expected_downtime_ms", " (expected %" PRIu64 " ms)",
-				   res.expected_downtime_ms);
-		}
+		else
+			print_uint(PRINT_JSON, "expected_downtime_ms", NULL, res.expected_downtime_ms);
+		print_string(PRINT_FP, NULL, " (expected %s)",
+			     mig_downtime_str(res.expected_downtime_ms, d, sizeof(d)));
 		print_uint(PRINT_ANY, "throttle_pct", " throttle %" PRIu64 " %%", res.throttle_pct);
 	}
 	if (res.has_memory_hash) {
