@@ -75,7 +75,8 @@ i=0
 while [ ! -e /tmp/stopw ]; do
 	printf '%-4096s' "W$i." | dd of=/dev/vda bs=4096 seek=$((i % 128)) conv=notrunc,fsync 2>/dev/null ||
 		{ echo "WRITE-FAILED $i"; break; }
-	echo $i >/tmp/lastw
+	# Renamed into place: the readback never reads it half written.
+	echo $i >/tmp/lastw.new && mv /tmp/lastw.new /tmp/lastw
 	i=$((i + 1))
 	# Paced: a busy guest would starve the source VMM's end (SCHED_IDLE)
 	# on a test VM of one CPU.
@@ -87,7 +88,11 @@ cat >"$tmp/readback" <<'EOF'
 # Every slot written once at least (more than 128 records) before the
 # writer stops, however fast the move was; at most 60 s more.
 n=0
-while [ "$(cat /tmp/lastw 2>/dev/null || echo 0)" -lt 140 ] && [ $n -lt 600 ]; do
+lastw() {
+	l=$(cat /tmp/lastw 2>/dev/null)
+	case $l in "" | *[!0-9]*) echo 0 ;; *) echo "$l" ;; esac
+}
+while [ "$(lastw)" -lt 140 ] && [ $n -lt 600 ]; do
 	sleep 0.1
 	n=$((n + 1))
 done
