@@ -592,7 +592,6 @@ TEST(truncated)
 	free(dst);
 }
 
-/* 2 streams under a cap of 6 MiB/s, 8 MiB of random pages: within 10 %. */
 /* MEM of random pages, which no compressor shrinks; NULL without memory. */
 static uint8_t *random_pages(void)
 {
@@ -604,6 +603,7 @@ static uint8_t *random_pages(void)
 	return p;
 }
 
+/* 2 streams under a cap of 6 MiB/s, 8 MiB of random pages: within 10 %. */
 TEST(bandwidth)
 {
 	struct run r = { .streams = 2, .comp = MIG_COMP_NONE, .bandwidth = 6 << 20 };

@@ -338,7 +338,10 @@ static void first_report(struct first_copy *f)
 	report(f->l, f->fn, f->ctx, MIG_PRECOPY, &c, f->t0);
 }
 
-/* The streams are full (a capped or slow path): where the copy stands, all the same. */
+/*
+ * A report, unless one went less than FIRST_TICK_NS ago: after each chunk
+ * (first_tick()), and while the streams are full (a capped or slow path).
+ */
 static void first_wait(void *arg)
 {
 	struct first_copy *f = arg;
@@ -353,14 +356,11 @@ static void first_wait(void *arg)
 static void first_tick(void *arg, uint64_t off)
 {
 	struct first_copy *f = arg;
-	uint64_t now = now_ns(), pages = f->l->vm->mem_size / PAGE;
+	uint64_t pages = f->l->vm->mem_size / PAGE;
 
 	/* Memory up to @off went, its zero pages as markers (or not at all). */
 	f->l->sent_pages = off / PAGE < pages ? off / PAGE : pages;
-	if (now - f->last < FIRST_TICK_NS)
-		return;
-	f->last = now;
-	first_report(f);
+	first_wait(f);
 }
 
 /*
