@@ -369,12 +369,12 @@ static int bench_save_restore(uint64_t size)
  */
 struct rss {
 	uint64_t rss, pss, anon;	/* all mappings */
-	uint64_t guest_rss, guest_pss;	/* the guest memory memfd */
+	uint64_t guest_rss, guest_pss;	/* the guest memory file */
 };
 
 static int read_rss(const char *name, struct rss *r)
 {
-	char path[256], line[512], memfd[80];
+	char path[256], line[512], memfd[80], tmpfs[80];
 	uint64_t a, b, v;
 	bool guest = false;
 	pid_t pid = 0;
@@ -392,13 +392,17 @@ static int read_rss(const char *name, struct rss *r)
 	f = fopen(path, "r");
 	if (!f)
 		return -errno;
-	/* Guest memory is a memfd named after the VM. */
+	/*
+	 * Guest memory is a file named after the VM: a memfd, or an unlinked
+	 * file at the root of the VMM's own tmpfs (transparent huge pages).
+	 */
 	snprintf(memfd, sizeof(memfd), "/memfd:%s ", name);
+	snprintf(tmpfs, sizeof(tmpfs), " /%s (deleted)\n", name);
 	*r = (struct rss){};
 	while (fgets(line, sizeof(line), f)) {
 		/* A mapping's first line: "start-end perms offset dev inode  name". */
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " ", &a, &b) == 2) {
-			guest = strstr(line, memfd) != NULL;
+			guest = strstr(line, memfd) || strstr(line, tmpfs);
 		} else if (sscanf(line, "Rss: %" SCNu64, &v) == 1) {
 			r->rss += v;
 			r->guest_rss += guest ? v : 0;
@@ -415,7 +419,7 @@ static int read_rss(const char *name, struct rss *r)
 
 static void print_rss(const char *what, const struct rss *r)
 {
-	printf("  %s: Rss %" PRIu64 " KiB (Pss %" PRIu64 "), of which guest memory (memfd) %" PRIu64
+	printf("  %s: Rss %" PRIu64 " KiB (Pss %" PRIu64 "), of which guest memory %" PRIu64
 	       ", anonymous %" PRIu64 ", files and other mappings %" PRIu64 "\n",
 	       what, r->rss, r->pss, r->guest_rss, r->anon, r->rss - r->guest_rss - r->anon);
 	printf("rss_overhead_kib=%" PRIu64 " pss_overhead_kib=%" PRIu64 " (%s)\n",

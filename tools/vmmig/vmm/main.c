@@ -337,9 +337,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vm.ready_ns = now_ns();
-	vmlog(LOG_INFO, "%s%s, pid %d", o.nincoming ? "incoming migration loaded" :
+	vmlog(LOG_INFO, "%s%s, pid %d, guest memory in %s", o.nincoming ? "incoming migration loaded" :
 	      o.restore ? "restored from " : o.pid_fd >= 0 ? "booted again after a reset" : "started",
-	      o.restore ? o.restore : "", getpid());
+	      o.restore ? o.restore : "", getpid(), vm.def.hugepages ? "hugetlb pages" :
+	      vm.mem_thp ? "transparent huge pages" : "4 KiB pages");
 	tell(o.ready_fd, "ok");
 	if (o.ready_fd >= 0)
 		close(o.ready_fd);

@@ -110,6 +110,7 @@ struct vm {
 	struct vmdef def;
 	const char *dir;
 	int kvm_fd, vm_fd, mem_fd;
+	bool mem_thp;		/* in a huge=within_size tmpfs */
 	uint8_t *mem;
 	uint64_t mem_size;
 	size_t run_size;
