@@ -5,7 +5,9 @@
 # counting at the destination with the memory it had at the pause (its
 # memory hash, compared by vmmigd before the commit with --verify, and the
 # guest's own checksum); its definition and UUID move with it, nothing is
-# left at the source. Then bad input, refusals, and the limits.
+# left at the source. Then bad input, refusals, and the limits; last, moves
+# through vmmigd's OpenSSL relay (vmmigd --no-ktls), one of them over a link
+# that corrupts a byte.
 # shellcheck source=selftests/common.sh
 source "$(dirname "$0")/common.sh"
 # shellcheck source=selftests/vm_common.sh
@@ -61,6 +63,9 @@ expect_eq "still running on a" "$(hstate a wl)" running
 
 # The move. A loaded host (two test VMs side by side) may carry less than
 # the guest writes: after 60 s it switches over whatever the downtime.
+# vmmigd's sockets HOST: what a finished move must not leave behind.
+sockets() { find "/proc/${host_pid[$1]}/fd" -lname 'socket:*' | wc -l; }
+sock_a=$(sockets a) sock_b=$(sockets b)
 c0=$(hcounter a wl)
 expect_rc 0 "move a -> b" -- H a -j move wl --to 10.77.0.2 --verify --timeout 60 --on-timeout pause
 res=$(tail -n1 <<<"$out")
@@ -100,6 +105,11 @@ expect_match "one result line" "$(tail -n1 <<<"$out")" "^wl moved to a in [0-9.]
 expect_eq "runs at a again" "$(hstate a wl)" running
 wait_for 60 gone b wl && pass "gone from b" || fail "b still has wl"
 expect_rc 0 "the checksum holds after two moves" -- H a vm show wl --verify
+# The destinations let go of the streams once their VMMs had read them.
+expect_eq "a's vmmigd holds no more sockets than before" "$(sockets a)" "$sock_a"
+expect_eq "b's vmmigd holds no more sockets than before" "$(sockets b)" "$sock_b"
+expect_eq "no connection waits for vmmigd to close it" \
+	"$(on a ss -Htan state close-wait | wc -l) $(on b ss -Htan state close-wait | wc -l)" "0 0"
 
 # The name taken at the destination: refused, nothing changes on either side.
 expect_rc 0 "another wl on b" -- H b vm create wl --memory 4M --workload dirty=0
@@ -120,6 +130,40 @@ daemon_start b --tls-dir "$tmp/rogue"
 expect_rc 1 "move to a host of another CA" -- H a move wl --to 10.77.0.2
 one_line "other CA" "^vmmig: move: .*not signed by the cluster CA"
 expect_eq "still running on a" "$(hstate a wl)" running
+daemon_down b
+daemon_up b
+
+# Without kTLS (vmmigd --no-ktls, as on a kernel without the tls module):
+# the streams go through vmmigd's OpenSSL relay, and a move works as well.
+daemon_down a
+daemon_up a --no-ktls
+daemon_down b
+daemon_up b --no-ktls
+expect_rc 0 "move a -> b over the relay" -- H a -j move wl --to 10.77.0.2 --streams 2
+expect_match "over the relay" "$(jq -r .migration.transport <<<"$(tail -n1 <<<"$out")")" "OpenSSL relay"
+expect_eq "runs at b" "$(hstate b wl)" running
+expect_rc 0 "the checksum holds at b" -- H b vm show wl --verify
+expect_rc 0 "and back to a" -- H b move wl --to 10.77.0.1
+expect_eq "runs at a" "$(hstate a wl)" running
+wait_for 60 gone b wl && pass "gone from b" || fail "b still has wl"
+# One byte flipped in stream 0 (the proxy's second connection): OpenSSL
+# refuses the record in b's relay, which tells b's VMM; it fails at once
+# as with kTLS (not after waiting for a replacement), b says why to a, and
+# the VM runs on at a with its memory.
+on a python3 "$REPO/selftests/lib/flip_proxy.py" 7002 10.77.0.2 6600 1000000 2 \
+	>"$tmp/proxy.log" 2>&1 &
+wait_for 10 grep -q ready "$tmp/proxy.log" || fail "proxy: $(cat "$tmp/proxy.log")"
+t=$SECONDS
+expect_rc 1 "a corrupted stream over the relay" -- H a move wl --to "127.0.0.1:7002"
+one_line "corrupted over the relay" "a TLS record failed its check"
+[ $((SECONDS - t)) -lt 30 ] && pass "failed in $((SECONDS - t)) s" ||
+	fail "failed after $((SECONDS - t)) s"
+pkill -f "flip_proxy.py 7002 "
+expect_eq "still running on a" "$(hstate a wl)" running
+expect_rc 0 "the checksum holds at a" -- H a vm show wl --verify
+wait_for 20 gone b wl && pass "nothing at b" || fail "b has $(ls "$tmp/b/state/wl" 2>&1)"
+daemon_down a
+daemon_up a
 daemon_down b
 daemon_up b
 

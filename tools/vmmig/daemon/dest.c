@@ -27,6 +27,8 @@
 #define STREAMS_MS	30000
 #define COMMIT_MS	(10 * 60 * 1000)
 #define OUTCOME_TRIES	30
+/* How long a failed load keeps the streams open for the source to hear why. */
+#define ABORT_HEARD_MS	5000
 
 struct dest {
 	struct migration *m;
@@ -243,6 +245,29 @@ static int wait_streams(struct dest *d)
 	return -ETIMEDOUT;
 }
 
+/*
+ * A record of a stream failed its check in vmmigd's relay (no kTLS): the
+ * VMM, which saw only the stream end, fails the load at once with that
+ * reason rather than wait for a replacement, as with kTLS.
+ */
+static void bad_record(void *ctx)
+{
+	struct migration *m = ctx;
+	char dir[4096], why[VMMIG_ERRLEN];
+	struct vmctl vc;
+
+	vmctl_init(&vc, vmmigd.state_dir);
+	if (!vmctl_dir(&vc, m->vm, dir, sizeof(dir)))
+		ctl_swap_abort(dir, "read: a TLS record failed its check (corrupted)", why);
+}
+
+/* What the VMM reads of stream @c. */
+static int stream_fd(struct migration *m, struct tls_conn *c, char *why)
+{
+	tls_on_bad_record(c, bad_record, m);
+	return tls_plain_fd(c, why);
+}
+
 /* The VMM reads the streams; returns when the VM is in, paused. */
 static int load(struct dest *d)
 {
@@ -256,7 +281,7 @@ static int load(struct dest *d)
 	m->streams_taken = true;
 	pthread_mutex_unlock(&vmmigd.lock);
 	for (i = 0; i < m->opts.streams && !err; i++) {
-		fds[i] = tls_plain_fd(m->stream[i], d->why);
+		fds[i] = stream_fd(m, m->stream[i], d->why);
 		if (fds[i] < 0)
 			err = fds[i];
 		else
@@ -304,8 +329,31 @@ static void *watch_source(void *arg)
 		r = poll(p, 2, -1);
 	while (r < 0 && errno == EINTR);
 	if (r > 0 && !p[1].revents)
-		ctl_swap_abort(w->d->dir, why);
+		ctl_swap_abort(w->d->dir, NULL, why);
 	return NULL;
+}
+
+/*
+ * The VMM has read the streams to their end (or failed): vmmigd's side of
+ * each goes, its socket and, through the relay, its thread. Kept, a
+ * handed-off socket held the connection open (CLOSE-WAIT) for ever, two
+ * descriptors per stream and move. A replacement arriving later is refused.
+ */
+static void streams_close(struct migration *m)
+{
+	struct tls_conn *c[MIG_MAX_STREAMS];
+	unsigned int i, n;
+
+	pthread_mutex_lock(&vmmigd.lock);
+	n = m->nstreams;
+	for (i = 0; i < n; i++) {
+		c[i] = m->stream[i];
+		m->stream[i] = NULL;
+	}
+	m->streams_closed = true;
+	pthread_mutex_unlock(&vmmigd.lock);
+	for (i = 0; i < n; i++)
+		tls_free(c[i]);
 }
 
 static int load_watched(struct dest *d)
@@ -550,11 +598,19 @@ void dest_session(struct tls_conn *c, struct json_object *hello)
 	if (err) {
 		reply(c, FRAME_ABORT, d.why);
 		drop(&d);
+		/*
+		 * The source hears why before its streams end under its
+		 * writes (which would fail the move with a reason of its own):
+		 * it speaks or hangs up once it has given up.
+		 */
+		poll(&(struct pollfd){ .fd = tls_fd(c), .events = POLLIN }, 1, ABORT_HEARD_MS);
+		streams_close(m);
 		migration_fail(m, MIG_FAILED, "%s", d.why);
 		event(EV_MIG_IN_FAILED, m, "%s: %s; removed here", m->vm, d.why);
 		slot_put(m);
 		return;
 	}
+	streams_close(m);
 	migration_set_phase(m, MIG_STOPCOPY);
 	/* From now on the source may commit: a restart asks it (dest_recover). */
 	ready_mark(&d);
@@ -613,7 +669,7 @@ static void resume_stream(struct migration *m, struct tls_conn *c, unsigned int 
 
 		vmctl_init(&vc, vmmigd.state_dir);
 		vmctl_dir(&vc, m->vm, dir, sizeof(dir));
-		fd = tls_plain_fd(c, why);
+		fd = stream_fd(m, c, why);
 		err = fd < 0 ? fd : ctl_swap_give(dir, index, fd, 10000, why);
 		if (fd >= 0)
 			close(fd);
@@ -637,13 +693,13 @@ void dest_stream(struct tls_conn *c, struct json_object *frame)
 	m = migration_by_token(MIG_IN, token);
 	if (m && m->done)
 		m = NULL;
-	if (resume && m && index >= 0 && index < (int)m->nstreams &&
+	if (resume && m && !m->streams_closed && index >= 0 && index < (int)m->nstreams &&
 	    !strcmp(tls_peer_name(c), m->peer)) {
 		resume_stream(m, c, index);	/* unlocks */
 		return;
 	}
 	/* Streams come in order, each from the migration's source. */
-	if (!m || index != (int)m->nstreams || index >= (int)m->opts.streams ||
+	if (!m || m->streams_closed || index != (int)m->nstreams || index >= (int)m->opts.streams ||
 	    strcmp(tls_peer_name(c), m->peer)) {
 		pthread_mutex_unlock(&vmmigd.lock);
 		reply(c, FRAME_ABORT, "no such migration stream");

@@ -36,7 +36,7 @@ static void usage_to(FILE *f, int status)
 {
 	fprintf(f, "usage: vmmigd [--state-dir DIR] [--socket PATH] [--settings FILE] [--tls-dir DIR]\n"
 		"              [--port PORT] [--trust HOST]... [--cluster-interval S]\n"
-		"              [--advertise-cpu CPUID-DUMP]\n"
+		"              [--advertise-cpu CPUID-DUMP] [--no-ktls]\n"
 		"See vmmigd(8) and Documentation/admin-guide/migration.rst.\n");
 	exit(status);
 }
@@ -108,6 +108,7 @@ int main(int argc, char **argv)
 		{ "trust", required_argument, NULL, 'T' },
 		{ "cluster-interval", required_argument, NULL, 'i' },
 		{ "advertise-cpu", required_argument, NULL, 'a' },
+		{ "no-ktls", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -117,6 +118,7 @@ int main(int argc, char **argv)
 	struct pollfd pfd[3];
 	unsigned int ntrust = 0, interval = 0;
 	const char *advertise = NULL;
+	bool no_ktls = false;
 	pthread_t t;
 	sigset_t set;
 	int c, fd;
@@ -148,6 +150,9 @@ int main(int argc, char **argv)
 		case 'a':
 			advertise = optarg;
 			break;
+		case 'K':
+			no_ktls = true;
+			break;
 		case 'h':
 			usage_to(stdout, 0);
 			break;
@@ -171,7 +176,7 @@ int main(int argc, char **argv)
 	snprintf(cert, sizeof(cert), "%s/host.crt", vmmigd.tls_dir);
 	snprintf(key, sizeof(key), "%s/host.key", vmmigd.tls_dir);
 	tc = (struct tls_conf){ .ca_file = ca, .cert_file = cert, .key_file = key,
-				.trusted = trust, .ntrusted = ntrust };
+				.trusted = trust, .ntrusted = ntrust, .no_ktls = no_ktls };
 	if (host_name(cert, why) || !(vmmigd.tls = tls_ctx_new(&tc, why))) {
 		vmlog_about(LOG_ERR, NULL, "%s", why);
 		return 1;

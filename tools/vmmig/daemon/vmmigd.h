@@ -95,10 +95,13 @@ struct migration {
 	/* Source: every fallback from one network to the next, said as events. */
 	struct json_object *fallbacks;
 	int vmm_fd;				/* source: the VMM's migrate connection */
-	/* Destination: streams attached so far; taken: handed to the VMM. */
+	/*
+	 * Destination: streams attached so far; taken: handed to the VMM;
+	 * closed: the VMM is done with them, and they are freed.
+	 */
 	struct tls_conn *stream[MIG_MAX_STREAMS];
 	unsigned int nstreams;
-	bool streams_taken;
+	bool streams_taken, streams_closed;
 	pthread_cond_t cond;			/* a stream arrived, a phase changed */
 	/* Prediction (source): measured before the move, or alone (dry run). */
 	bool dry_run;

@@ -47,13 +47,16 @@ int ctl_swap_give(const char *dir, unsigned int idx, int fd, int timeout_ms, cha
 	return err;
 }
 
-int ctl_swap_abort(const char *dir, char *why)
+int ctl_swap_abort(const char *dir, const char *corrupt, char *why)
 {
 	struct json_object *o = json_object_new_object();
 	int err;
 
 	json_object_object_add(o, CTL_KEY_ABORT, json_object_new_boolean(true));
-	err = swap_send(dir, o, -1, 1000, why);
+	if (corrupt)
+		json_object_object_add(o, CTL_KEY_CORRUPT, json_object_new_string(corrupt));
+	/* A corrupt stream may come while the VMM still starts. */
+	err = swap_send(dir, o, -1, corrupt ? 10000 : 1000, why);
 	json_object_put(o);
 	return err;
 }

@@ -42,8 +42,12 @@ int ctl_parse_reply(const char *line, struct json_object **reply, char *why);
  */
 int ctl_swap_sockaddr(const char *dir, void *sun, unsigned int *len);
 int ctl_swap_give(const char *dir, unsigned int idx, int fd, int timeout_ms, char *why);
-/* The source gave up: no stream of the incoming VMM waits for a replacement. */
-int ctl_swap_abort(const char *dir, char *why);
+/*
+ * No stream of the incoming VMM waits for a replacement any more: the
+ * source gave up (@corrupt NULL), or a stream's bytes failed their check
+ * (@corrupt says so), which fails the VMM's read at once with that reason.
+ */
+int ctl_swap_abort(const char *dir, const char *corrupt, char *why);
 /* @o as one line on @fd, with @nfds descriptors attached to its first byte. */
 int ctl_send_line(int fd, struct json_object *o, const int *fds, unsigned int nfds);
 /*

@@ -112,6 +112,7 @@ struct ctl_live_opts {
 #define CTL_KEY_REPLACE_STREAM	"replace_stream"
 #define CTL_KEY_STREAM		"stream"
 #define CTL_KEY_ABORT		"abort"		/* to swap.sock: no stream waits any more */
+#define CTL_KEY_CORRUPT		"corrupt"	/* and why: a stream's bytes failed their check */
 /* The source's marker that the switchover committed: the VM never resumes here. */
 #define CTL_MIGRATED_FILE	"migrated"
 /* The destination's marker of a VM that has not committed yet. */

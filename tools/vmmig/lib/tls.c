@@ -497,6 +497,10 @@ static int io_errno(SSL *ssl, int r)
 		if (ERR_GET_LIB(err) == ERR_LIB_SSL &&
 		    ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
 			return -ECONNRESET;
+		/* A record that failed its check: corrupted (kTLS says EBADMSG too). */
+		if (ERR_GET_LIB(err) == ERR_LIB_SSL &&
+		    ERR_GET_REASON(err) == SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC)
+			return -EBADMSG;
 		return -EPROTO;
 	}
 }
@@ -561,6 +565,7 @@ struct relay {
 	char *in, *out;		/* from TLS to the pair, from the pair to TLS */
 	size_t ilen, ioff, olen, ooff;
 	bool pair_eof, tls_eof, failed;
+	bool bad_record;	/* a record from the peer failed its check */
 	bool want_write;	/* OpenSSL waits for the socket to be writable */
 };
 
@@ -597,7 +602,8 @@ static void relay_finish(struct relay *r)
 			ERR_clear_error();
 	}
 	ERR_clear_error();
-	shutdown(c->fd, SHUT_RDWR);
+	if (!r->bad_record)
+		shutdown(c->fd, SHUT_RDWR);
 	shutdown(c->relay_fd, SHUT_RDWR);
 }
 
@@ -647,6 +653,7 @@ static bool relay_step(struct relay *r)
 		} else if ((err = io_errno(c->ssl, w)) != -EAGAIN) {
 			r->tls_eof = true;
 			r->failed = err != 0;
+			r->bad_record = err == -EBADMSG;
 		}
 	}
 	if (r->ioff < r->ilen) {
@@ -708,9 +715,17 @@ static void *relay_main(void *arg)
 	}
 out:
 	relay_finish(&r);
+	if (r.bad_record && c->bad_record)
+		c->bad_record(c->bad_record_ctx);
 	free(r.in);
 	free(r.out);
 	return NULL;
+}
+
+void tls_on_bad_record(struct tls_conn *c, void (*fn)(void *ctx), void *ctx)
+{
+	c->bad_record = fn;
+	c->bad_record_ctx = ctx;
 }
 
 int tls_plain_fd(struct tls_conn *c, char *why)

@@ -27,7 +27,7 @@ struct tls_conf {
 	/* Peer names accepted; none (0) = any host the CA signed. */
 	const char *const *trusted;
 	unsigned int ntrusted;
-	bool no_ktls;		/* keep the record layer in OpenSSL (benchmarks) */
+	bool no_ktls;		/* keep the record layer in OpenSSL (vmmigd --no-ktls) */
 };
 
 struct tls_ctx;
@@ -107,6 +107,15 @@ bool tls_ktls(const struct tls_conn *c);
  * reads as EIO; a plain close reads as EOF. -errno with @why.
  */
 int tls_plain_fd(struct tls_conn *c, char *why);
+
+/*
+ * Before tls_plain_fd(): @fn(@ctx) runs in the relay's thread, if there is
+ * one, when a record from the peer failed its check (corrupted on the way).
+ * The relay then ends its side of the socketpair (the reader sees EOF) but
+ * leaves the connection itself to tls_free(), so that the peer's writes
+ * block rather than fail before it hears why from elsewhere.
+ */
+void tls_on_bad_record(struct tls_conn *c, void (*fn)(void *ctx), void *ctx);
 
 /*
  * Waits up to @timeout_ms for the relay to end by itself (both sides done):

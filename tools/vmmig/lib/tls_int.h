@@ -26,6 +26,8 @@ struct tls_conn {
 	size_t rx_secret_len;
 	pthread_t relay;
 	int relay_fd;		/* the relay's end of the socketpair */
+	void (*bad_record)(void *ctx);	/* tls_on_bad_record() */
+	void *bad_record_ctx;
 };
 
 /* ktls.c: the receive side of TLS 1.3 for the kernel (OpenSSL 3.0 gives only the send side). */

@@ -129,8 +129,12 @@ int mig_rx_run(const int *fds, unsigned int nfds, mig_rx_fn fn, void *ctx, char 
 struct mig_swap;
 struct mig_swap *mig_swap_new(void);
 void mig_swap_free(struct mig_swap *sw);
-/* The migration is off: every stream fails now, none waits. */
-void mig_swap_abort(struct mig_swap *sw);
+/*
+ * The migration is off: every stream fails now, none waits. With @corrupt
+ * (a stream's bytes failed their check where the reader could not see it,
+ * in vmmigd's TLS relay) a stream that fails says that, as -EBADMSG.
+ */
+void mig_swap_abort(struct mig_swap *sw, const char *corrupt);
 /* @fd replaces stream @idx's connection (taken over: closed by the reader). */
 int mig_swap_give(struct mig_swap *sw, unsigned int idx, int fd);
 int mig_rx_run_swap(const int *fds, unsigned int nfds, mig_rx_fn fn, void *ctx,

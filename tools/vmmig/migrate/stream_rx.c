@@ -40,6 +40,7 @@ struct mig_swap {
 	int cur[MIG_MAX_STREAMS];	/* each stream's connection, -1: none yet */
 	int next[MIG_MAX_STREAMS];	/* its replacement, -1: none */
 	bool closed;
+	char corrupt[VMMIG_ERRLEN];	/* mig_swap_abort()'s reason, if any */
 };
 
 struct rx {
@@ -144,12 +145,14 @@ void mig_swap_free(struct mig_swap *sw)
 	free(sw);
 }
 
-void mig_swap_abort(struct mig_swap *sw)
+void mig_swap_abort(struct mig_swap *sw, const char *corrupt)
 {
 	unsigned int i;
 
 	pthread_mutex_lock(&sw->lock);
 	sw->closed = true;
+	if (corrupt && !sw->corrupt[0])
+		snprintf(sw->corrupt, sizeof(sw->corrupt), "%s", corrupt);
 	for (i = 0; i < MIG_MAX_STREAMS; i++)
 		if (sw->cur[i] >= 0)
 			shutdown(sw->cur[i], SHUT_RDWR);
@@ -268,6 +271,15 @@ static int rx_read(struct rx_stream *s)
 		}
 	}
 	vmstate_close(&r);
+	/* Its bytes failed their check in vmmigd's relay: that is why it ended. */
+	if (err < 0 && err != -EBADMSG && err != -ECANCELED && s->rx->swap) {
+		pthread_mutex_lock(&s->rx->swap->lock);
+		if (s->rx->swap->corrupt[0]) {
+			snprintf(s->why, VMMIG_ERRLEN, "%s", s->rx->swap->corrupt);
+			err = -EBADMSG;
+		}
+		pthread_mutex_unlock(&s->rx->swap->lock);
+	}
 	return err == 1 ? 0 : err;
 }
 

@@ -720,9 +720,14 @@ static void *swap_serve(void *arg)
 		fd = -1;
 		err = ctl_recv_line(c, line, sizeof(line), 5000, &fd, &nfds);
 		o = err ? NULL : json_tokener_parse(line);
-		/* {"abort": true}: the source gave up, no stream waits. */
+		/*
+		 * {"abort": true}: the source gave up, no stream waits; with
+		 * "corrupt", a stream's bytes failed their check (the relay's
+		 * TLS), which fails the read.
+		 */
 		if (!err && o && json_object_object_get_ex(o, CTL_KEY_ABORT, &v)) {
-			mig_swap_abort(ss->sw);
+			mig_swap_abort(ss->sw, json_object_object_get_ex(o, CTL_KEY_CORRUPT, &v) ?
+					       json_object_get_string(v) : NULL);
 			err = nfds ? -EINVAL : 0;
 		} else if (!err && (!nfds || !o || !json_object_object_get_ex(o, CTL_KEY_STREAM, &v))) {
 			err = -EINVAL;
