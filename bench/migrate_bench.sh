@@ -98,40 +98,50 @@ run_case moderate-streams4 300 --streams 4
 run_case moderate-lz4 300 --compress lz4
 run_case moderate-zstd 300 --compress zstd
 
-# vmmigd's eBPF programs (counting, marking, RTT; issue 13) against none:
-# guests whose working set (MIB/2) is written once and then left alone,
-# so every move copies the same bytes, moved with both daemons' programs
-# loaded, then with both started without them (no CAP_BPF), alternately,
-# three of each; the medians of their copy-phase throughput side by side.
-bpf_daemons() {
-	local h
+# Two setups of both daemons side by side: guests whose working set (MIB/2)
+# is written once and then left alone, so every move copies the same bytes,
+# moved under each setup alternately, three of each; the medians of their
+# copy-phase throughput side by side. vmmigd's eBPF programs (counting,
+# marking, RTT; issue 13) against none (no CAP_BPF); the streams in kTLS
+# against vmmigd's OpenSSL relay (vmmigd --no-ktls), issue 11's "measure
+# both".
+#
+# daemons_as on|off|relay: both daemons again, with their eBPF programs,
+# without them, or with them and without kTLS.
+daemons_as() {
+	local h args=()
+	[ "$1" = relay ] && args=(--no-ktls)
 	for h in a b; do
 		daemon_down "$h"
-		[ "$1" = on ] && VMMIGD_WRAP=(env) ||
-			VMMIGD_WRAP=("${NO_BPF[@]}")
-		daemon_up "$h" || return 1
+		[ "$1" = off ] && VMMIGD_WRAP=("${NO_BPF[@]}") || VMMIGD_WRAP=(env)
+		daemon_up "$h" "${args[@]}" || return 1
 	done
 	VMMIGD_WRAP=(env)
-	[ "$(H a -j stats | jq -r .bpf.loaded)" = "$([ "$1" = on ] && echo true || echo false)" ]
+	[ "$(H a -j stats | jq -r .bpf.loaded)" = "$([ "$1" = off ] && echo false || echo true)" ]
 }
-bpf_mbs=()
-for i in 1 2 3; do
-	for mode in on off; do
-		if ! bpf_daemons "$mode"; then
-			say "eBPF $mode: the daemons did not come up as asked"
-			fails=$((fails + 1))
-			continue
-		fi
-		WL_EXTRA=,fill=on run_case "filled-bpf-$mode-$i" 0
-		bpf_mbs+=("$mode $(field "${line[filled-bpf-$mode-$i]:-}" mb_per_s)")
+# side_by_side WHAT A B: the comparison line "compare=WHAT_A/WHAT_B".
+side_by_side() {
+	local what=$1 i mode mbs=() a b
+	for i in 1 2 3; do
+		for mode in "$2" "$3"; do
+			if ! daemons_as "$mode"; then
+				say "$what $mode: the daemons did not come up as asked"
+				fails=$((fails + 1))
+				continue
+			fi
+			WL_EXTRA=,fill=on run_case "filled-$what-$mode-$i" 0
+			mbs+=("$mode $(field "${line[filled-$what-$mode-$i]:-}" mb_per_s)")
+		done
 	done
-done
-bpf_daemons on >/dev/null || :
-med() { printf '%s\n' "${bpf_mbs[@]}" | awk -v m="$1" '$1 == m && $2 != "" { print $2 }' | sort -g |
-	awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
-on_mbs=$(med on) off_mbs=$(med off)
-echo "migrate_bench compare=bpf_on/bpf_off on_mb_per_s=${on_mbs:--} off_mb_per_s=${off_mbs:--}" \
-	"ratio=$(ratio "$on_mbs" "$off_mbs")"
+	daemons_as on >/dev/null || :
+	med() { printf '%s\n' "${mbs[@]}" | awk -v m="$1" '$1 == m && $2 != "" { print $2 }' |
+		sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+	a=$(med "$2") b=$(med "$3")
+	echo "migrate_bench compare=${what}_$2/${what}_$3 $2_mb_per_s=${a:--} $3_mb_per_s=${b:--}" \
+		"ratio=$(ratio "$a" "$b")"
+}
+side_by_side bpf on off
+side_by_side tls on relay
 
 # The raw stream: as many bytes as the moderate move sent, from a's
 # namespace to b's address (bench/lib.sh).
