@@ -501,6 +501,10 @@ static int io_errno(SSL *ssl, int r)
 		if (ERR_GET_LIB(err) == ERR_LIB_SSL &&
 		    ERR_GET_REASON(err) == SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC)
 			return -EBADMSG;
+		/* The peer's alert: one of our records failed its check there. */
+		if (ERR_GET_LIB(err) == ERR_LIB_SSL &&
+		    ERR_GET_REASON(err) == SSL_R_SSLV3_ALERT_BAD_RECORD_MAC)
+			return -EREMOTEIO;
 		return -EPROTO;
 	}
 }
@@ -566,6 +570,7 @@ struct relay {
 	size_t ilen, ioff, olen, ooff;
 	bool pair_eof, tls_eof, failed;
 	bool bad_record;	/* a record from the peer failed its check */
+	bool peer_refused;	/* one of ours failed the peer's check (its alert) */
 	bool want_write;	/* OpenSSL waits for the socket to be writable */
 };
 
@@ -602,9 +607,16 @@ static void relay_finish(struct relay *r)
 			ERR_clear_error();
 	}
 	ERR_clear_error();
-	if (!r->bad_record)
+	/*
+	 * A corrupted record: the peer is told why by other means (vmmigd's
+	 * control connection), and must not learn of it first from this
+	 * connection's end. Here, the reader sees its stream end; there (the
+	 * peer refused ours), the writer blocks until told.
+	 */
+	if (!r->bad_record && !r->peer_refused)
 		shutdown(c->fd, SHUT_RDWR);
-	shutdown(c->relay_fd, SHUT_RDWR);
+	if (!r->peer_refused)
+		shutdown(c->relay_fd, SHUT_RDWR);
 }
 
 /* One pass over both directions; true if anything moved. */
@@ -654,6 +666,7 @@ static bool relay_step(struct relay *r)
 			r->tls_eof = true;
 			r->failed = err != 0;
 			r->bad_record = err == -EBADMSG;
+			r->peer_refused = err == -EREMOTEIO;
 		}
 	}
 	if (r->ioff < r->ilen) {

@@ -113,7 +113,9 @@ int tls_plain_fd(struct tls_conn *c, char *why);
  * one, when a record from the peer failed its check (corrupted on the way).
  * The relay then ends its side of the socketpair (the reader sees EOF) but
  * leaves the connection itself to tls_free(), so that the peer's writes
- * block rather than fail before it hears why from elsewhere.
+ * block rather than fail before it hears why from elsewhere. A relay whose
+ * records the peer refused (its bad_record_mac alert) stops and leaves both
+ * to tls_free(): the writer blocks until it is told why.
  */
 void tls_on_bad_record(struct tls_conn *c, void (*fn)(void *ctx), void *ctx);
 
