@@ -276,10 +276,12 @@ static int load(struct dest *d)
 	unsigned int i, n = 0;
 	struct vmctl c;
 
-	/* From here a stream's replacement goes to the VMM (dest_stream()). */
+	/*
+	 * From here a stream's replacement goes to the VMM (dest_stream()).
+	 * Under the lock: a replacement frees the connection it replaces.
+	 */
 	pthread_mutex_lock(&vmmigd.lock);
 	m->streams_taken = true;
-	pthread_mutex_unlock(&vmmigd.lock);
 	for (i = 0; i < m->opts.streams && !err; i++) {
 		fds[i] = stream_fd(m, m->stream[i], d->why);
 		if (fds[i] < 0)
@@ -287,11 +289,9 @@ static int load(struct dest *d)
 		else
 			n++;
 	}
-	if (n) {
-		pthread_mutex_lock(&vmmigd.lock);
+	if (n)
 		tls_describe(m->stream[0], m->transport, sizeof(m->transport));
-		pthread_mutex_unlock(&vmmigd.lock);
-	}
+	pthread_mutex_unlock(&vmmigd.lock);
 	migration_set_phase(m, MIG_PRECOPY);
 	vmctl_init(&c, vmmigd.state_dir);
 	if (!err) {
@@ -345,12 +345,14 @@ static void streams_close(struct migration *m)
 	unsigned int i, n;
 
 	pthread_mutex_lock(&vmmigd.lock);
+	m->streams_closed = true;
+	while (m->resuming)
+		pthread_cond_wait(&m->cond, &vmmigd.lock);
 	n = m->nstreams;
 	for (i = 0; i < n; i++) {
 		c[i] = m->stream[i];
 		m->stream[i] = NULL;
 	}
-	m->streams_closed = true;
 	pthread_mutex_unlock(&vmmigd.lock);
 	for (i = 0; i < n; i++)
 		tls_free(c[i]);
@@ -658,6 +660,7 @@ static void resume_stream(struct migration *m, struct tls_conn *c, unsigned int 
 	old = m->stream[index];
 	m->stream[index] = c;
 	taken = m->streams_taken;
+	m->resuming++;
 	stream_net_fill(&m->net[index], tls_fd(c), NULL);
 	pthread_mutex_unlock(&vmmigd.lock);
 	netbpf_stream(m, index, tls_fd(c), network_priority(m->net[index].network));
@@ -679,6 +682,11 @@ static void resume_stream(struct migration *m, struct tls_conn *c, unsigned int 
 	}
 	if (old)
 		tls_free(old);
+	/* streams_close() may free @c now. */
+	pthread_mutex_lock(&vmmigd.lock);
+	m->resuming--;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&vmmigd.lock);
 }
 
 void dest_stream(struct tls_conn *c, struct json_object *frame)

@@ -97,10 +97,11 @@ struct migration {
 	int vmm_fd;				/* source: the VMM's migrate connection */
 	/*
 	 * Destination: streams attached so far; taken: handed to the VMM;
-	 * closed: the VMM is done with them, and they are freed.
+	 * closed: the VMM is done with them, and they are freed; resuming:
+	 * replacements being handed over, which the close waits for.
 	 */
 	struct tls_conn *stream[MIG_MAX_STREAMS];
-	unsigned int nstreams;
+	unsigned int nstreams, resuming;
 	bool streams_taken, streams_closed;
 	pthread_cond_t cond;			/* a stream arrived, a phase changed */
 	/* Prediction (source): measured before the move, or alone (dry run). */

@@ -40,6 +40,7 @@
 #define SPEED_ROUNDS	3
 #define RELAY_BUF	(256 * 1024)
 #define FLUSH_MS	1000
+#define PEER_REFUSED_MS	10000	/* tls_on_bad_record() */
 /* The server's word that it accepted the client's certificate. */
 #define TLS_ACCEPTED	0x55
 
@@ -600,7 +601,7 @@ static void relay_finish(struct relay *r)
 		if (io_errno(c->ssl, w) != -EAGAIN || wait_fd(c->fd, POLLOUT, deadline))
 			r->failed = true;
 	}
-	if (!r->failed && !r->tls_eof) {
+	if (!r->failed && !r->tls_eof && !c->bad_record) {
 		ERR_clear_error();
 		while (SSL_shutdown(c->ssl) < 0 && SSL_get_error(c->ssl, -1) == SSL_ERROR_WANT_WRITE &&
 		       !wait_fd(c->fd, POLLOUT, deadline))
@@ -613,7 +614,7 @@ static void relay_finish(struct relay *r)
 	 * connection's end. Here, the reader sees its stream end; there (the
 	 * peer refused ours), the writer blocks until told.
 	 */
-	if (!r->bad_record && !r->peer_refused)
+	if (!r->bad_record && !r->peer_refused && !c->bad_record)
 		shutdown(c->fd, SHUT_RDWR);
 	if (!r->peer_refused)
 		shutdown(c->relay_fd, SHUT_RDWR);
@@ -730,6 +731,16 @@ out:
 	relay_finish(&r);
 	if (r.bad_record && c->bad_record)
 		c->bad_record(c->bad_record_ctx);
+	/*
+	 * The peer refused our record: the writer on the socketpair waits to
+	 * be told why, but not for ever (its owner may have let go of it): the
+	 * pair ends when tls_free() shuts the connection, the peer closes it,
+	 * or after PEER_REFUSED_MS.
+	 */
+	if (r.peer_refused) {
+		poll(&(struct pollfd){ .fd = c->fd, .events = POLLRDHUP }, 1, PEER_REFUSED_MS);
+		shutdown(c->relay_fd, SHUT_RDWR);
+	}
 	free(r.in);
 	free(r.out);
 	return NULL;

@@ -109,13 +109,15 @@ bool tls_ktls(const struct tls_conn *c);
 int tls_plain_fd(struct tls_conn *c, char *why);
 
 /*
- * Before tls_plain_fd(): @fn(@ctx) runs in the relay's thread, if there is
- * one, when a record from the peer failed its check (corrupted on the way).
- * The relay then ends its side of the socketpair (the reader sees EOF) but
- * leaves the connection itself to tls_free(), so that the peer's writes
- * block rather than fail before it hears why from elsewhere. A relay whose
- * records the peer refused (its bad_record_mac alert) stops and leaves both
- * to tls_free(): the writer blocks until it is told why.
+ * Before tls_plain_fd(), on a connection that only receives (a migration
+ * stream at the destination): @fn(@ctx) runs in the relay's thread, if
+ * there is one, when a record from the peer failed its check (corrupted on
+ * the way). However the relay ends (that, EOF, the reader gone), it ends
+ * its side of the socketpair but never the connection, which tls_free()
+ * ends: the peer hears no close_notify or FIN before the owner has told it
+ * why by other means. A relay whose own records the peer refused (its
+ * bad_record_mac alert) stops and leaves the socketpair open, so that the
+ * writer blocks until told why, for 10 s at most.
  */
 void tls_on_bad_record(struct tls_conn *c, void (*fn)(void *ctx), void *ctx);
 

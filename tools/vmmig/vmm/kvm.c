@@ -128,18 +128,30 @@ static int set_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t off, uint64_
 	return 0;
 }
 
-/* The host's THP policy allows huge pages where asked for ("never" does not). */
-static bool thp_allowed(void)
+/* The setting in brackets of a THP sysfs file is not @no (nor unknown). */
+static bool thp_setting_not(const char *file, const char *no)
 {
-	char buf[128] = "";
-	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+	char path[128], buf[128] = "";
+	FILE *f;
 
+	snprintf(path, sizeof(path), "/sys/kernel/mm/transparent_hugepage/%s", file);
+	f = fopen(path, "re");
 	if (!f)
 		return false;
 	if (!fgets(buf, sizeof(buf), f))
 		buf[0] = 0;
 	fclose(f);
-	return buf[0] && !strstr(buf, "[never]");
+	return buf[0] && !strstr(buf, no);
+}
+
+/*
+ * The host's THP policy allows huge pages where asked for: "never" does
+ * not, nor does shmem's "deny", which overrides a tmpfs's own huge=.
+ */
+static bool thp_allowed(void)
+{
+	return thp_setting_not("enabled", "[never]") &&
+	       thp_setting_not("shmem_enabled", "[deny]");
 }
 
 /*
@@ -200,6 +212,7 @@ static int vm_memory(struct vm *vm, char *why)
 	if (!vm->def.hugepages && avail && size > avail)
 		return vmm_fail(why, -ENOMEM, "memory %s is more than this host can give now (%s available)",
 				fmt_size(size, a, sizeof(a)), fmt_size(avail, b, sizeof(b)));
+	vm->mem_fd = -1;
 	if (vm->def.hugepages)
 		flags |= MFD_HUGETLB;	/* the default huge page size */
 	else
