@@ -161,7 +161,7 @@ on a python3 "$REPO/selftests/lib/flip_proxy.py" 7002 10.77.0.2 6600 1000000 2 \
 wait_for 10 grep -q ready "$tmp/proxy.log" || fail "proxy: $(cat "$tmp/proxy.log")"
 t=$SECONDS
 expect_rc 1 "a corrupted stream over the relay" -- H a move wl --to "127.0.0.1:7002" --streams 2
-one_line "corrupted over the relay" "a TLS record failed its check"
+one_line "corrupted over the relay" "stream 0: read: a TLS record failed its check"
 [ $((SECONDS - t)) -lt 30 ] && pass "failed in $((SECONDS - t)) s" ||
 	fail "failed after $((SECONDS - t)) s"
 pkill -f "flip_proxy.py 7002 "

@@ -19,7 +19,7 @@ expect_rc 0 "start" -- "$V" vm start s
 expect_rc 0 "start the other" -- "$V" vm start s2
 pid=$(cat "$VMMIG_STATE_DIR/s/vmm.pid")
 pid2=$(cat "$VMMIG_STATE_DIR/s2/vmm.pid")
-wait_for 10 grep -q "vmmig-vmm\[$pid\]: vm s: started, pid $pid \[uuid=$uuid\]" "$SYSLOG" &&
+wait_for 10 grep -q "vmmig-vmm\[$pid\]: vm s: started, pid $pid, guest memory in .* pages \[uuid=$uuid\]" "$SYSLOG" &&
 	pass "syslog has the VMM's start, with its VM and UUID" ||
 	fail "syslog: $(grep vmmig "$SYSLOG")"
 grep -q " daemon.info vmmig-vmm\[$pid\]: vm s: " "$SYSLOG" && pass "facility daemon" ||
@@ -36,7 +36,7 @@ wait_for 10 grep -q "vmmig-vmm\[$pid\]: started" "$tmp/follow" &&
 	pass "--follow: the next VMM's start" || fail "--follow: $(cat "$tmp/follow")"
 kill "$follow"
 expect_rc 0 "--lines 1" -- "$V" vm log s --lines 1
-expect_match "--lines 1: the last line only" "$out" "^[^"$'\n'"]*vmmig-vmm\[$pid\]: started, pid $pid$"
+expect_match "--lines 1: the last line only" "$out" "^[^"$'\n'"]*vmmig-vmm\[$pid\]: started, pid $pid, guest memory in [a-zA-Z0-9 ]* pages$"
 expect_rc 2 "--lines 0" -- "$V" vm log s --lines 0
 expect_rc 1 "no such VM" -- "$V" vm log nosuch
 VMMIG_SYSLOG_FILE=$tmp/none expect_rc 1 "no syslog file" -- "$V" vm log s

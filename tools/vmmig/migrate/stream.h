@@ -132,7 +132,8 @@ void mig_swap_free(struct mig_swap *sw);
 /*
  * The migration is off: every stream fails now, none waits. With @corrupt
  * (a stream's bytes failed their check where the reader could not see it,
- * in vmmigd's TLS relay) a stream that fails says that, as -EBADMSG.
+ * in vmmigd's TLS relay, which ended that stream) the stream that ended
+ * fails with that reason, as -EBADMSG, and the others stop after it.
  */
 void mig_swap_abort(struct mig_swap *sw, const char *corrupt);
 /* @fd replaces stream @idx's connection (taken over: closed by the reader). */

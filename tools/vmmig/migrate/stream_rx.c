@@ -153,7 +153,12 @@ void mig_swap_abort(struct mig_swap *sw, const char *corrupt)
 	sw->closed = true;
 	if (corrupt && !sw->corrupt[0])
 		snprintf(sw->corrupt, sizeof(sw->corrupt), "%s", corrupt);
-	for (i = 0; i < MIG_MAX_STREAMS; i++)
+	/*
+	 * A corrupt stream has ended already (its relay ended it): it fails
+	 * first, and the others stop after it (rx_stop()), so that the move's
+	 * reason names it.
+	 */
+	for (i = 0; i < MIG_MAX_STREAMS && !corrupt; i++)
 		if (sw->cur[i] >= 0)
 			shutdown(sw->cur[i], SHUT_RDWR);
 	pthread_cond_broadcast(&sw->cond);
