@@ -2,7 +2,7 @@
 /*
  * Mutual TLS 1.3 between hosts (see tls.h): the handshake with a deadline,
  * the refusals in words, kTLS where OpenSSL and the kernel allow it, and
- * the relay that gives another process the plaintext when they do not.
+ * otherwise the relay (tls_relay.c) that gives another process the plaintext.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,9 +38,6 @@
 			"TLS_AES_256_GCM_SHA384"
 #define SPEED_BUF	(16 * 1024)
 #define SPEED_ROUNDS	3
-#define RELAY_BUF	(256 * 1024)
-#define FLUSH_MS	1000
-#define PEER_REFUSED_MS	10000	/* tls_on_bad_record() */
 /* The server's word that it accepted the client's certificate. */
 #define TLS_ACCEPTED	0x55
 
@@ -236,7 +233,7 @@ fail:
 	return NULL;
 }
 
-static long long now_ms(void)
+long long tls_now_ms(void)
 {
 	struct timespec ts;
 
@@ -245,14 +242,14 @@ static long long now_ms(void)
 }
 
 /* Waits for @events on @fd until @deadline (ms); 0, or -ETIMEDOUT. */
-static int wait_fd(int fd, short events, long long deadline)
+int tls_wait_fd(int fd, short events, long long deadline)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 	long long left;
 	int r;
 
 	do {
-		left = deadline - now_ms();
+		left = deadline - tls_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
@@ -323,7 +320,7 @@ static int handshake_why(struct tls_conn *c, int ssl_err, char *why)
 	return cls;
 }
 
-static int set_nonblock(int fd, bool on)
+int tls_set_nonblock(int fd, bool on)
 {
 	int fl = fcntl(fd, F_GETFL);
 
@@ -354,7 +351,7 @@ static int drive(struct tls_conn *c, int (*op)(SSL *s, void *arg), void *arg,
 			*ssl_err = e;
 			return 0;
 		}
-		if (wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+		if (tls_wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
 			return -ETIMEDOUT;
 	}
 }
@@ -382,7 +379,7 @@ static int op_write1(SSL *s, void *arg)
 static struct tls_conn *handshake(struct tls_ctx *t, int fd, bool server, int timeout_ms,
 				  char *why)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = tls_now_ms() + timeout_ms;
 	unsigned char word = TLS_ACCEPTED;
 	struct tls_conn *c;
 	int r, e = 0, cls = EACCES;
@@ -403,7 +400,7 @@ static struct tls_conn *handshake(struct tls_ctx *t, int fd, bool server, int ti
 		goto fail;
 	}
 	SSL_set_app_data(c->ssl, c);
-	if (set_nonblock(fd, true)) {
+	if (tls_set_nonblock(fd, true)) {
 		snprintf(why, VMMIG_ERRLEN, "socket: %s", strerror(errno));
 		goto fail;
 	}
@@ -429,7 +426,7 @@ static struct tls_conn *handshake(struct tls_ctx *t, int fd, bool server, int ti
 		cls = handshake_why(c, e, why);
 		goto fail;
 	}
-	if (set_nonblock(fd, false)) {
+	if (tls_set_nonblock(fd, false)) {
 		snprintf(why, VMMIG_ERRLEN, "socket: %s", strerror(errno));
 		goto fail;
 	}
@@ -478,9 +475,8 @@ int tls_fd(const struct tls_conn *c)
 	return c->fd;
 }
 
-
 /* The -errno of a failed SSL_read/SSL_write; 0 for a close_notify. */
-static int io_errno(SSL *ssl, int r)
+int tls_io_errno(SSL *ssl, int r)
 {
 	int e = SSL_get_error(ssl, r);
 	unsigned long err = ERR_peek_last_error();
@@ -524,7 +520,7 @@ int tls_write_all(struct tls_conn *c, const void *buf, size_t len)
 			len -= r;
 			continue;
 		}
-		err = io_errno(c->ssl, r);
+		err = tls_io_errno(c->ssl, r);
 		if (err == -EAGAIN || err == -EINTR)
 			continue;
 		return err ? err : -EPIPE;
@@ -542,7 +538,7 @@ ssize_t tls_read(struct tls_conn *c, void *buf, size_t len)
 		r = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
 		if (r > 0)
 			return r;
-		err = io_errno(c->ssl, r);
+		err = tls_io_errno(c->ssl, r);
 		if (err != -EAGAIN && err != -EINTR)
 			return err;
 	}
@@ -562,194 +558,6 @@ int tls_read_full(struct tls_conn *c, void *buf, size_t len)
 		got += n;
 	}
 	return 0;
-}
-
-/* The relay: plaintext between the socketpair and the TLS session. */
-struct relay {
-	struct tls_conn *c;
-	char *in, *out;		/* from TLS to the pair, from the pair to TLS */
-	size_t ilen, ioff, olen, ooff;
-	bool pair_eof, tls_eof, failed;
-	bool bad_record;	/* a record from the peer failed its check */
-	bool peer_refused;	/* one of ours failed the peer's check (its alert) */
-	bool want_write;	/* OpenSSL waits for the socket to be writable */
-};
-
-/* Best effort, within FLUSH_MS: what is left of both directions, then close_notify. */
-static void relay_finish(struct relay *r)
-{
-	struct tls_conn *c = r->c;
-	long long deadline = now_ms() + FLUSH_MS;
-	ssize_t n;
-	int w;
-
-	while (!r->failed && r->ioff < r->ilen) {
-		n = send(c->relay_fd, r->in + r->ioff, r->ilen - r->ioff, MSG_NOSIGNAL);
-		if (n > 0)
-			r->ioff += n;
-		else if ((n < 0 && errno != EAGAIN && errno != EINTR) ||
-			 wait_fd(c->relay_fd, POLLOUT, deadline))
-			break;
-	}
-	while (!r->failed && !r->tls_eof && r->ooff < r->olen) {
-		ERR_clear_error();
-		w = SSL_write(c->ssl, r->out + r->ooff, r->olen - r->ooff);
-		if (w > 0) {
-			r->ooff += w;
-			continue;
-		}
-		if (io_errno(c->ssl, w) != -EAGAIN || wait_fd(c->fd, POLLOUT, deadline))
-			r->failed = true;
-	}
-	if (!r->failed && !r->tls_eof && !c->bad_record) {
-		ERR_clear_error();
-		while (SSL_shutdown(c->ssl) < 0 && SSL_get_error(c->ssl, -1) == SSL_ERROR_WANT_WRITE &&
-		       !wait_fd(c->fd, POLLOUT, deadline))
-			ERR_clear_error();
-	}
-	ERR_clear_error();
-	/*
-	 * A corrupted record: the peer is told why by other means (vmmigd's
-	 * control connection), and must not learn of it first from this
-	 * connection's end. Here, the reader sees its stream end; there (the
-	 * peer refused ours), the writer blocks until told.
-	 */
-	if (!r->bad_record && !r->peer_refused && !c->bad_record)
-		shutdown(c->fd, SHUT_RDWR);
-	if (!r->peer_refused)
-		shutdown(c->relay_fd, SHUT_RDWR);
-}
-
-/* One pass over both directions; true if anything moved. */
-static bool relay_step(struct relay *r)
-{
-	struct tls_conn *c = r->c;
-	bool moved = false;
-	ssize_t n;
-	int w, err;
-
-	if (!r->pair_eof && !r->olen) {
-		n = read(c->relay_fd, r->out, RELAY_BUF);
-		if (n > 0) {
-			r->olen = n;
-			r->ooff = 0;
-			moved = true;
-		} else if (!n || (errno != EAGAIN && errno != EINTR)) {
-			r->pair_eof = true;
-		}
-	}
-	if (r->ooff < r->olen) {
-		ERR_clear_error();
-		errno = 0;
-		w = SSL_write(c->ssl, r->out + r->ooff, r->olen - r->ooff);
-		r->want_write = false;
-		if (w > 0) {
-			r->ooff += w;
-			if (r->ooff == r->olen)
-				r->olen = r->ooff = 0;
-			moved = true;
-		} else if ((err = io_errno(c->ssl, w)) == -EAGAIN) {
-			r->want_write = SSL_get_error(c->ssl, w) == SSL_ERROR_WANT_WRITE;
-		} else {
-			r->failed = true;
-			return false;
-		}
-	}
-	if (!r->tls_eof && !r->ilen) {
-		ERR_clear_error();
-		errno = 0;
-		w = SSL_read(c->ssl, r->in, RELAY_BUF);
-		if (w > 0) {
-			r->ilen = w;
-			r->ioff = 0;
-			moved = true;
-		} else if ((err = io_errno(c->ssl, w)) != -EAGAIN) {
-			r->tls_eof = true;
-			r->failed = err != 0;
-			r->bad_record = err == -EBADMSG;
-			r->peer_refused = err == -EREMOTEIO;
-		}
-	}
-	if (r->ioff < r->ilen) {
-		n = send(c->relay_fd, r->in + r->ioff, r->ilen - r->ioff, MSG_NOSIGNAL);
-		if (n > 0) {
-			r->ioff += n;
-			if (r->ioff == r->ilen)
-				r->ilen = r->ioff = 0;
-			moved = true;
-		} else if (errno != EAGAIN && errno != EINTR) {
-			r->pair_eof = true;
-			r->ilen = r->ioff = 0;
-		}
-	}
-	return moved;
-}
-
-static void *relay_main(void *arg)
-{
-	struct relay r = { .c = arg };
-	struct tls_conn *c = r.c;
-	struct pollfd p[2];
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	r.in = malloc(RELAY_BUF);
-	r.out = malloc(RELAY_BUF);
-	if (!r.in || !r.out || set_nonblock(c->fd, true) || set_nonblock(c->relay_fd, true)) {
-		r.failed = true;
-		goto out;
-	}
-	for (;;) {
-		if (relay_step(&r))
-			continue;
-		/* Either side's EOF ends both, once what it sent has gone through. */
-		if (r.failed || (r.pair_eof && !r.olen) || (r.tls_eof && !r.ilen))
-			break;
-		p[0] = (struct pollfd){ .fd = c->relay_fd };
-		p[1] = (struct pollfd){ .fd = c->fd };
-		if (!r.pair_eof && !r.olen)
-			p[0].events |= POLLIN;
-		if (r.ioff < r.ilen)
-			p[0].events |= POLLOUT;
-		if (!r.tls_eof && !r.ilen)
-			p[1].events |= POLLIN;
-		if (r.want_write)
-			p[1].events |= POLLOUT;
-		if (poll(p, 2, -1) < 0 && errno != EINTR) {
-			r.failed = true;
-			break;
-		}
-		/* A hang-up where nothing is read would wake us forever. */
-		if ((p[0].revents & (POLLHUP | POLLERR)) && !(p[0].events & POLLIN))
-			r.pair_eof = true, r.ilen = r.ioff = 0;
-		if ((p[1].revents & (POLLHUP | POLLERR)) && !(p[1].events & POLLIN))
-			r.tls_eof = r.failed = true;
-	}
-out:
-	relay_finish(&r);
-	if (r.bad_record && c->bad_record)
-		c->bad_record(c->bad_record_ctx);
-	/*
-	 * The peer refused our record: the writer on the socketpair waits to
-	 * be told why, but not for ever (its owner may have let go of it): the
-	 * pair ends when tls_free() shuts the connection, the peer closes it,
-	 * or after PEER_REFUSED_MS.
-	 */
-	if (r.peer_refused) {
-		poll(&(struct pollfd){ .fd = c->fd, .events = POLLRDHUP }, 1, PEER_REFUSED_MS);
-		shutdown(c->relay_fd, SHUT_RDWR);
-	}
-	free(r.in);
-	free(r.out);
-	return NULL;
-}
-
-void tls_on_bad_record(struct tls_conn *c, void (*fn)(void *ctx), void *ctx)
-{
-	c->bad_record = fn;
-	c->bad_record_ctx = ctx;
 }
 
 int tls_plain_fd(struct tls_conn *c, char *why)
@@ -775,7 +583,7 @@ int tls_plain_fd(struct tls_conn *c, char *why)
 		return -errno;
 	}
 	c->relay_fd = sv[0];
-	err = pthread_create(&c->relay, NULL, relay_main, c);
+	err = pthread_create(&c->relay, NULL, tls_relay_main, c);
 	if (err) {
 		snprintf(why, VMMIG_ERRLEN, "relay thread: %s", strerror(err));
 		close(sv[0]);
@@ -785,27 +593,6 @@ int tls_plain_fd(struct tls_conn *c, char *why)
 	}
 	c->relaying = true;
 	return sv[1];
-}
-
-int tls_relay_wait(struct tls_conn *c, int timeout_ms)
-{
-	struct timespec ts;
-	int err;
-
-	if (!c->relaying)
-		return 0;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	err = pthread_timedjoin_np(c->relay, NULL, &ts);
-	if (err)
-		return -err;
-	c->relaying = false;
-	return 0;
 }
 
 void tls_free(struct tls_conn *c)
@@ -818,7 +605,7 @@ void tls_free(struct tls_conn *c)
 		pthread_join(c->relay, NULL);
 	} else if (!c->handed_off && c->ssl && SSL_is_init_finished(c->ssl)) {
 		/* close_notify, without waiting for the peer's. */
-		set_nonblock(c->fd, true);
+		tls_set_nonblock(c->fd, true);
 		SSL_shutdown(c->ssl);
 	}
 	ERR_clear_error();

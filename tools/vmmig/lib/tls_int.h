@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Inside lib/: the TLS connection, shared by tls.c and ktls.c. */
+/* Inside lib/: the TLS connection, shared by tls.c, tls_relay.c and ktls.c. */
 #ifndef VMMIG_TLS_INT_H
 #define VMMIG_TLS_INT_H
 
@@ -29,6 +29,17 @@ struct tls_conn {
 	void (*bad_record)(void *ctx);	/* tls_on_bad_record() */
 	void *bad_record_ctx;
 };
+
+/* tls.c, for tls_relay.c */
+long long tls_now_ms(void);
+/* @events on @fd by @deadline (ms, tls_now_ms()): 0, or -ETIMEDOUT. */
+int tls_wait_fd(int fd, short events, long long deadline);
+int tls_set_nonblock(int fd, bool on);
+/* The -errno of a failed SSL_read/SSL_write; 0 for a close_notify. */
+int tls_io_errno(SSL *ssl, int r);
+
+/* tls_relay.c: the relay thread of tls_plain_fd(). */
+void *tls_relay_main(void *arg);
 
 /* ktls.c: the receive side of TLS 1.3 for the kernel (OpenSSL 3.0 gives only the send side). */
 void ktls_keylog_cb(const SSL *ssl, const char *line);
