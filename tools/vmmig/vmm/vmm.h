@@ -167,6 +167,8 @@ int vmm_fail(char *why, int err, const char *fmt, ...)
 
 /* kvm.c */
 int vm_create(struct vm *vm, char *why);
+/* thp.c: an unlinked file for guest memory in THP, or -errno (take a memfd). */
+int thp_memory_file(const char *name, uint64_t size);
 void vm_destroy(struct vm *vm);
 void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 uint64_t mem_offset_to_gpa(uint64_t off);
