@@ -245,6 +245,15 @@ static int wait_streams(struct dest *d)
 	return -ETIMEDOUT;
 }
 
+/* The folder of @m's VM. */
+static int vm_dir(const struct migration *m, char *dir, size_t len)
+{
+	struct vmctl vc;
+
+	vmctl_init(&vc, vmmigd.state_dir);
+	return vmctl_dir(&vc, m->vm, dir, len);
+}
+
 /*
  * A record of a stream failed its check in vmmigd's relay (no kTLS): the
  * VMM, which saw only the stream end, fails the load at once with that
@@ -254,11 +263,9 @@ static void bad_record(void *ctx)
 {
 	struct migration *m = ctx;
 	char dir[4096], why[VMMIG_ERRLEN];
-	struct vmctl vc;
 
-	vmctl_init(&vc, vmmigd.state_dir);
-	if (!vmctl_dir(&vc, m->vm, dir, sizeof(dir)))
-		ctl_swap_abort(dir, "read: a TLS record failed its check (corrupted)", why);
+	if (!vm_dir(m, dir, sizeof(dir)))
+		ctl_swap_abort(dir, VMSTATE_CORRUPT_RECORD, why);
 }
 
 /* What the VMM reads of stream @c. */
@@ -668,10 +675,7 @@ static void resume_stream(struct migration *m, struct tls_conn *c, unsigned int 
 	event(EV_MIG_IN_STREAM, m, "%s: stream %u comes again, over network %s", m->vm, index,
 	      m->net[index].network);
 	if (taken) {
-		struct vmctl vc;
-
-		vmctl_init(&vc, vmmigd.state_dir);
-		vmctl_dir(&vc, m->vm, dir, sizeof(dir));
+		vm_dir(m, dir, sizeof(dir));
 		fd = stream_fd(m, c, why);
 		err = fd < 0 ? fd : ctl_swap_give(dir, index, fd, 10000, why);
 		if (fd >= 0)

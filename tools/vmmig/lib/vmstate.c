@@ -227,7 +227,7 @@ static int read_all(struct vmstate_reader *r, void *p, size_t n)
 			continue;
 		/* kTLS: a record failed its authentication, corrupted on the way. */
 		if (got < 0 && errno == EBADMSG)
-			return fail(r, -EBADMSG, "read: a TLS record failed its check (corrupted)");
+			return fail(r, -EBADMSG, VMSTATE_CORRUPT_RECORD);
 		if (got < 0)
 			return fail(r, -errno, "read: %s", strerror(errno));
 		if (!got)

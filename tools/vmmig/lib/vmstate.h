@@ -18,6 +18,8 @@
 #define VMSTATE_F_NO_MEMORY_CRC	0x1
 #define VMSTATE_F_ALL		VMSTATE_F_NO_MEMORY_CRC
 /* No section is larger: a flipped length bit must not allocate gigabytes. */
+/* A stream read that failed for a corrupted TLS record (kTLS's EBADMSG, the relay's). */
+#define VMSTATE_CORRUPT_RECORD	"read: a TLS record failed its check (corrupted)"
 #define VMSTATE_MAX_SECTION	(16U << 20)
 /* Memory travels in chunks of this many pages. */
 #define VMSTATE_CHUNK_PAGES	256
