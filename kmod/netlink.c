@@ -777,6 +777,8 @@ static int dirty_rate_fill(struct sk_buff *skb, const void *arg)
 	if (nla_put_u32(skb, VMMIG_DIRTY_A_SAMPLE_PAGES, res->pages) ||
 	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_CHANGED_PAGES, res->changed,
 			      VMMIG_DIRTY_A_PAD) ||
+	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_ZERO_PAGES, res->zero,
+			      VMMIG_DIRTY_A_PAD) ||
 	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_TOTAL_PAGES, res->total,
 			      VMMIG_DIRTY_A_PAD) ||
 	    nla_put_u64_64bit(skb, VMMIG_DIRTY_A_INTERVAL_NS, res->interval_ns,

@@ -6,7 +6,9 @@
  * through the owner's address space with remote GUP (kvm_read_guest() from
  * another process would read the wrong address space). Pages that are not
  * present are not faulted in: they count as unchanged zero pages until the
- * guest touches them.
+ * guest touches them. The second pass also counts the sampled pages that
+ * hold only zeros (their hash is a zero page's): how much of the guest a
+ * migration, which sends zero pages as markers, will really copy.
  */
 
 #include <linux/delay.h>
@@ -98,10 +100,10 @@ static void hash_all(struct mm_struct *mm, struct sample *s, u64 *out)
 }
 
 static int sample_vm(struct kvm *kvm, u32 seconds, struct sample *s,
-		     u64 *changed, u64 *elapsed, struct netlink_ext_ack *extack)
+		     struct vmmig_sample_result *res, struct netlink_ext_ack *extack)
 {
 	struct mm_struct *mm = kvm->mm;
-	u64 *again, t0, t1, t2;
+	u64 *again, t0, t1, t2, zero;
 	u32 i;
 	int ret;
 
@@ -136,10 +138,12 @@ static int sample_vm(struct kvm *kvm, u32 seconds, struct sample *s,
 	if (!ret) {
 		t2 = ktime_get_ns();
 		hash_all(mm, s, again);
-		*elapsed = (ktime_get_ns() + t2 - t1 - t0) / 2;
-		*changed = 0;
-		for (i = 0; i < s->n; i++)
-			*changed += s->hash[i] != again[i];
+		res->interval_ns = (ktime_get_ns() + t2 - t1 - t0) / 2;
+		zero = xxh64(page_address(ZERO_PAGE(0)), PAGE_SIZE, 0) | 1;
+		for (i = 0; i < s->n; i++) {
+			res->changed += s->hash[i] != again[i];
+			res->zero += !again[i] || again[i] == zero;
+		}
 	}
 	mmput(mm);
 out:
@@ -167,21 +171,19 @@ int vmmig_sample_rate(struct kvm *kvm, u32 seconds, u32 pages,
 		      struct netlink_ext_ack *extack)
 {
 	struct sample *s;
-	u64 changed, elapsed;
 	int ret;
 
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
 	s->n = pages;
-	ret = sample_vm(kvm, seconds, s, &changed, &elapsed, extack);
+	memset(res, 0, sizeof(*res));
+	ret = sample_vm(kvm, seconds, s, res, extack);
 	if (!ret) {
 		res->pages = s->n;
-		res->changed = changed;
 		res->total = s->total;
-		res->interval_ns = elapsed;
-		res->rate = div64_u64(div64_u64(changed * s->total, s->n) * NSEC_PER_SEC,
-				      max_t(u64, elapsed, 1));
+		res->rate = div64_u64(div64_u64(res->changed * s->total, s->n) * NSEC_PER_SEC,
+				      max_t(u64, res->interval_ns, 1));
 	}
 	kfree(s);
 	return ret;

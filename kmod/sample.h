@@ -12,6 +12,7 @@ struct kvm;
 struct vmmig_sample_result {
 	u32 pages;		/* sampled */
 	u64 changed;		/* sampled pages whose content changed */
+	u64 zero;		/* sampled pages holding only zeros at the end */
 	u64 total;		/* guest pages */
 	u64 interval_ns;	/* between the two samples */
 	u64 rate;		/* estimated pages dirtied per second */

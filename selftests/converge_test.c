@@ -364,6 +364,11 @@ TEST(predict_throttled_and_never)
 	/* No path: never. */
 	mig_predict(4096, 100, 0, 0, 300, &p);
 	EXPECT_EQ(MIG_NEVER, p.verdict);
+
+	/* A guest of zeros: its markers, then the switchover. */
+	mig_predict(0, 0, 0, BPS, 300, &p);
+	EXPECT_EQ(MIG_CONVERGES, p.verdict);
+	EXPECT_LE(p.downtime_ms, 300);
 }
 
 TEST_HARNESS_MAIN

@@ -52,9 +52,10 @@ expect_rc 1 "unregister without CAP_NET_ADMIN" -- \
 expect_rc 0 "dirty-rate of another process's VM" -- \
 	"$VMMIG" -j kvm dirty-rate --pid "$p1" --seconds 1 --sample 512
 expect_eq "sampled pages" "$(jq .sampled <<<"$out")" 512
+expect_match "zero pages among them" "$(jq .zero <<<"$out")" "^[0-9]+$"
 expect_match "its guest dirties pages" "$(jq .rate <<<"$out")" "^[1-9][0-9]*$"
 expect_rc 0 "dirty-rate by name, text" -- "$VMMIG" kvm dirty-rate guest1 --sample 64
-expect_match "text" "$out" "^rate [0-9]+ pages/s \\([0-9]+ KiB/s\\) sampled 64 changed [0-9]+ of 4096 pages"
+expect_match "text" "$out" "^rate [0-9]+ pages/s \\([0-9]+ KiB/s\\) sampled 64 changed [0-9]+ of 4096 pages over [0-9]+ ns, [0-9]+ sampled pages only zeros$"
 expect_rc 2 "dirty-rate without a VM" -- "$VMMIG" kvm dirty-rate
 expect_rc 2 "dirty-rate bad seconds" -- "$VMMIG" kvm dirty-rate guest1 --seconds x
 expect_rc 1 "dirty-rate seconds out of range" -- "$VMMIG" kvm dirty-rate guest1 --seconds 99

@@ -44,6 +44,7 @@ restored_intact cv "$tmp/cv.state" "$rep"
 expect_rc 0 "predict" -- "$V" -j vm predict cv --throughput 4M --downtime-limit 20 --seconds 2
 echo "# predict: $out"
 jq -e '.dirty_rate > 0 and .total_pages == 6144 and .wss_pages <= 6144 and .wss_pages > 0 and
+	.data_pages > 0 and .data_pages <= 6144 and
 	(.verdict == "converges" or .verdict == "converges-throttled" or .verdict == "never")' \
 	<<<"$out" >/dev/null && pass "a prediction from the sampled rate" || fail "predict: $out"
 expect_rc 1 "predict of no VM" -- "$V" vm predict nosuch --throughput 4M

@@ -158,6 +158,10 @@
  *   Reply (VMMIG_CMD_DIRTY_RATE):
  *     VMMIG_DIRTY_A_SAMPLE_PAGES      u32, pages sampled
  *     VMMIG_DIRTY_A_CHANGED_PAGES     u64, sampled pages whose content changed
+ *     VMMIG_DIRTY_A_ZERO_PAGES        u64, sampled pages that held only zeros
+ *                                     (or were never touched) at the second
+ *                                     sample: the share of the guest that a
+ *                                     migration sends as zero-page markers
  *     VMMIG_DIRTY_A_TOTAL_PAGES       u64, guest pages
  *     VMMIG_DIRTY_A_INTERVAL_NS       u64, time between the two samples
  *                                     (their midpoints: a sample takes a
@@ -447,6 +451,7 @@ enum vmmig_dirty_attrs {
 	VMMIG_DIRTY_A_SECONDS,
 	VMMIG_DIRTY_A_SAMPLE_PAGES,
 	VMMIG_DIRTY_A_CHANGED_PAGES,
+	VMMIG_DIRTY_A_ZERO_PAGES,
 
 	__VMMIG_DIRTY_A_MAX
 };

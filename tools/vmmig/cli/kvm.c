@@ -429,6 +429,7 @@ int kvm_dirty_rate(int argc, char **argv, int (*vmm_pid)(const char *name, pid_t
 	print_uint(PRINT_ANY, "changed", " changed %" PRIu64, r.changed_pages);
 	print_uint(PRINT_ANY, "pages", " of %" PRIu64 " pages", r.total_pages);
 	print_uint(PRINT_ANY, "interval_ns", " over %" PRIu64 " ns", r.interval_ns);
+	print_uint(PRINT_ANY, "zero", ", %" PRIu64 " sampled pages only zeros", r.zero_pages);
 	print_nl();
 	output_flush();
 	return EXIT_OK;
@@ -446,7 +447,7 @@ static const struct cmd kvm_dirty_rate_cmd = {
 	.help = "[admin] estimate how fast a VM (registered, or the KVM VM of\n"
 		"process PID, e.g. a QEMU) dirties its memory, without dirty\n"
 		"logging: hashes N random pages (default 4096) twice, S seconds\n"
-		"apart (default 1)\n",
+		"apart (default 1); counts those that hold only zeros\n",
 };
 
 static void print_audit(const struct vmmig_audit *a)

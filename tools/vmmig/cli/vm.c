@@ -439,7 +439,7 @@ static int vm_predict(int argc, char **argv)
 		error_msg(what, "%s: %s", name, why);
 		return EXIT_FAIL;
 	}
-	mig_predict(s.total_pages, s.rate, s.wss_pages, bps, limit, &p);
+	mig_predict(s.data_pages, s.rate, s.wss_pages, bps, limit, &p);
 	print_string(PRINT_ANY, "verdict", "%s", mig_verdict_names[p.verdict]);
 	print_uint(PRINT_ANY, "rounds", " rounds %" PRIu64, p.rounds);
 	print_uint(PRINT_ANY, "throttle_pct", " throttle %" PRIu64 " %%", p.throttle_pct);
@@ -448,7 +448,8 @@ static int vm_predict(int argc, char **argv)
 	print_uint(PRINT_ANY, "dirty_rate", " (dirty rate %" PRIu64 " pages/s", s.rate);
 	print_uint(PRINT_ANY, "wss_pages", " working set %" PRIu64,
 		   s.wss_pages ? s.wss_pages : s.total_pages);
-	print_uint(PRINT_ANY, "total_pages", " of %" PRIu64 " pages)", s.total_pages);
+	print_uint(PRINT_ANY, "total_pages", " of %" PRIu64 " pages", s.total_pages);
+	print_uint(PRINT_ANY, "data_pages", ", %" PRIu64 " with data)", s.data_pages);
 	print_nl();
 	output_flush();
 	return EXIT_OK;

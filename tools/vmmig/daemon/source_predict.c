@@ -176,12 +176,16 @@ int source_predict(struct source *s)
 		return source_fail(s, -EIO, "measuring the path to %s failed", m->peer);
 	if (m->opts.bandwidth && m->opts.bandwidth < bps)
 		bps = m->opts.bandwidth;
-	/* Pages never touched are not sent: the first copy is of the rest. */
+	/*
+	 * Zero pages go as markers: the first copy is of the pages with data,
+	 * as the sample found them, and never more than the VMM's memory file
+	 * holds (in huge pages, that counts whole 2 MiB pages).
+	 */
 	vmctl_init(&c, vmmigd.state_dir);
 	if (!vmctl_status(&c, m->vm, &st) && st.has_vmm && st.vmm.data_pages &&
-	    st.vmm.data_pages < ds.total_pages)
-		ds.total_pages = st.vmm.data_pages;
-	mig_predict(ds.total_pages, ds.rate, ds.wss_pages, bps, m->opts.downtime_limit_ms, &p);
+	    st.vmm.data_pages < ds.data_pages)
+		ds.data_pages = st.vmm.data_pages;
+	mig_predict(ds.data_pages, ds.rate, ds.wss_pages, bps, m->opts.downtime_limit_ms, &p);
 	/* The move's whole time: so far, and a connection per stream to come. */
 	if (p.verdict != MIG_NEVER)
 		p.total_ms += (now_ns() - m->start_ns + m->opts.streams * s->connect_ns) / 1000000;
@@ -193,6 +197,7 @@ int source_predict(struct source *s)
 	json_object_object_add(o, "throttle_pct", json_object_new_uint64(p.throttle_pct));
 	json_object_object_add(o, "dirty_rate", json_object_new_uint64(ds.rate));
 	json_object_object_add(o, "wss_pages", json_object_new_uint64(ds.wss_pages));
+	json_object_object_add(o, "data_pages", json_object_new_uint64(ds.data_pages));
 	json_object_object_add(o, "throughput", json_object_new_uint64(bps));
 	json_object_object_add(o, "connect_ms", json_object_new_uint64(s->connect_ns / 1000000));
 	json_object_object_add(o, "spent_ms",

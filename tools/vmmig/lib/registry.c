@@ -32,6 +32,7 @@ struct nla_policy vmmig_dirty_attr_policy[VMMIG_DIRTY_A_MAX + 1] = {
 	[VMMIG_DIRTY_A_TOTAL_PAGES] = { .type = NLA_U64 },
 	[VMMIG_DIRTY_A_SAMPLE_PAGES] = { .type = NLA_U32 },
 	[VMMIG_DIRTY_A_CHANGED_PAGES] = { .type = NLA_U64 },
+	[VMMIG_DIRTY_A_ZERO_PAGES] = { .type = NLA_U64 },
 };
 
 static uint64_t u64_or0(struct nlattr *a)
@@ -273,6 +274,7 @@ static int rate_reply(struct nlattr **a, int cmd, void *arg)
 		return -EBADMSG;
 	r->sample_pages = nla_get_u32(a[VMMIG_DIRTY_A_SAMPLE_PAGES]);
 	r->changed_pages = u64_or0(a[VMMIG_DIRTY_A_CHANGED_PAGES]);
+	r->zero_pages = u64_or0(a[VMMIG_DIRTY_A_ZERO_PAGES]);
 	r->total_pages = u64_or0(a[VMMIG_DIRTY_A_TOTAL_PAGES]);
 	r->interval_ns = u64_or0(a[VMMIG_DIRTY_A_INTERVAL_NS]);
 	r->rate = nla_get_u64(a[VMMIG_DIRTY_A_RATE]);

@@ -76,6 +76,7 @@ int vmmig_dirty_parse(struct nlattr **attrs, struct vmmig_dirty_stats *st);
 struct vmmig_dirty_rate {
 	uint32_t sample_pages;
 	uint64_t changed_pages, total_pages, interval_ns, rate;
+	uint64_t zero_pages;	/* sampled pages holding only zeros at the end */
 };
 
 /* Samples @vm; by descriptor, it need not be registered. */

@@ -276,8 +276,11 @@ void mig_predict(uint64_t mem_pages, uint64_t dirty_rate, uint64_t wss_pages,
 
 	memset(p, 0, sizeof(*p));
 	p->verdict = MIG_NEVER;
-	if (!throughput || !mem_pages)
+	if (!throughput)
 		return;
+	/* A guest of zeros still sends its markers: as one page. */
+	if (!mem_pages)
+		mem_pages = m.wss = 1;
 	mig_opts_default(&o);
 	o.downtime_limit_ms = downtime_limit_ms;
 	converge_init(&c, &o, mem_pages);

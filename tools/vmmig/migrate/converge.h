@@ -94,10 +94,11 @@ struct mig_prediction {
 };
 
 /*
- * How a move of @mem_pages will go, for a guest that writes @dirty_rate
- * distinct pages per second within a working set of @wss_pages (0: all of
- * memory), over a path of @throughput bytes per second, under
- * @downtime_limit_ms: the engine above, run on that model.
+ * How a move of @mem_pages (the pages with data: zero pages go as markers)
+ * will go, for a guest that writes @dirty_rate distinct pages per second
+ * within a working set of @wss_pages (0: all of memory), over a path of
+ * @throughput bytes per second, under @downtime_limit_ms: the engine
+ * above, run on that model.
  */
 void mig_predict(uint64_t mem_pages, uint64_t dirty_rate, uint64_t wss_pages,
 		 uint64_t throughput, uint32_t downtime_limit_ms, struct mig_prediction *p);

@@ -73,6 +73,8 @@ int mig_sample_dirty(struct vmmig_handle vm, uint32_t seconds, struct mig_dirty_
 	}
 	s->rate = one.r.rate;
 	s->total_pages = all.r.total_pages;
+	s->data_pages = all.r.sample_pages ? s->total_pages - all.r.zero_pages *
+					     s->total_pages / all.r.sample_pages : s->total_pages;
 	s->interval_ns = all.r.interval_ns;
 	/* Below 90 % of what the rate would write in the interval: saturated. */
 	if (seconds > 1 && changed(&all.r) * 10 < s->rate * seconds * 9)

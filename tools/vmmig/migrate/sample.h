@@ -15,6 +15,7 @@ struct mig_dirty_sample {
 	uint64_t rate;		/* distinct pages written per second (over 1 s) */
 	uint64_t wss_pages;	/* pages written over the interval; 0: not saturated */
 	uint64_t total_pages;	/* guest memory */
+	uint64_t data_pages;	/* of them, holding data (not only zeros): estimated */
 	uint64_t interval_ns;	/* the long sample's */
 };
 
