@@ -12,9 +12,13 @@
 # other pair. One line per pair, then the summary:
 #   copy_phase pair=N from=a to=b mib=... copy_mb_per_s=... raw_mb_per_s=...
 #              ratio=... total_ms=... connect_ms=... predicted_at_ms=...
+#              probe_mb_per_s=... probe_to_copy=...
 #   copy_phase_summary pairs=N ratio_median=... ratio_min=... ratio_max=...
 #              copy_mb_per_s_median=... raw_mb_per_s_median=...
-# (predicted_at_ms: when the prediction was done, from the move's start).
+#              probe_to_copy_median=...
+# (predicted_at_ms: when the prediction was done, from the move's start;
+# probe_mb_per_s: the path as the prediction's probe measured it, and
+# probe_to_copy that over the copy's own pace).
 # Run it in a test VM (bench/run copy; by hand: selftests/vm-run -k 6.1 -c 1
 # -m 2G -- bench/copy_phase.sh).
 
@@ -62,7 +66,10 @@ for ((i = 1; i <= PAIRS; i++)); do
 		" copy_mb_per_s=\($copy * 100 | round / 100) raw_mb_per_s=\($raw)" +
 		" ratio=\(if ($raw | tonumber) > 0 then ($copy / ($raw | tonumber) * 100 | round / 100) else "-" end)" +
 		" total_ms=\(.elapsed_ns / 1e6 | round) connect_ms=\(.prediction.connect_ms)" +
-		" predicted_at_ms=\(.prediction.spent_ms)"' <<<"$(tail -n 1 "$tmp/move.json")" |
+		" predicted_at_ms=\(.prediction.spent_ms)" +
+		" probe_mb_per_s=\(.prediction.throughput / 1e4 | round / 100)" +
+		" probe_to_copy=\(.prediction.throughput / 1e6 / $copy * 100 | round / 100)"' \
+		<<<"$(tail -n 1 "$tmp/move.json")" |
 		tee -a "$tmp/pairs"
 	t=$from
 	from=$to
@@ -79,4 +86,5 @@ median() {
 }
 echo "copy_phase_summary pairs=$(grep -c . "$tmp/pairs") ratio_median=$(median ratio)" \
 	"ratio_min=$(values ratio | head -n 1)" "ratio_max=$(values ratio | tail -n 1)" \
-	"copy_mb_per_s_median=$(median copy_mb_per_s) raw_mb_per_s_median=$(median raw_mb_per_s)"
+	"copy_mb_per_s_median=$(median copy_mb_per_s) raw_mb_per_s_median=$(median raw_mb_per_s)" \
+	"probe_to_copy_median=$(median probe_to_copy)"

@@ -70,14 +70,15 @@ run_case() {
 		m=$(jq -r '.migration | [.elapsed_ns / 1e6, .downtime_ns / 1e6, .progress.round,
 			.progress.sent_bytes, .progress.raw_bytes, .prediction.verdict,
 			.prediction.total_ms, .prediction.downtime_ms, .prediction.throughput,
-			.prediction.dirty_rate, .progress.throttle_pct, .copy_ns / 1e6] |
-			map(tostring) | join(" ")' <<<"$res")
-		read -r tot down rounds sent raw verdict ptot pdown pthr pdirty thr copy <<<"$m"
+			.prediction.dirty_rate, .progress.throttle_pct, .copy_ns / 1e6,
+			(.transport // "-" | if test("kTLS") then "ktls" elif test("relay") then "relay"
+			 else "-" end)] | map(tostring) | join(" ")' <<<"$res")
+		read -r tot down rounds sent raw verdict ptot pdown pthr pdirty thr copy tls <<<"$m"
 		p="migrate_bench case=$name mem_mib=$MIB rate=$rate args=$(IFS=,; echo "${*:-none}" | tr ' ' ,)"
 		p+=" $(awk -v t="$tot" -v d="$down" -v s="$sent" -v r="$raw" -v c="$copy" 'BEGIN {
 			printf "total_ms=%.0f downtime_ms=%.0f copy_ms=%.0f sent_mib=%.2f raw_mib=%.2f compress_ratio=%.2f mb_per_s=%.2f e2e_mb_per_s=%.2f",
 				t, d, c, s / 1048576, r / 1048576, s ? r / s : 0, c ? s / 1e3 / c : 0, t ? s / 1e3 / t : 0 }')"
-		p+=" rounds=$((rounds + 1)) throttle_pct=$thr retried=$retried verdict=$verdict predicted_total_ms=$ptot"
+		p+=" rounds=$((rounds + 1)) throttle_pct=$thr retried=$retried tls=$tls verdict=$verdict predicted_total_ms=$ptot"
 		p+=" predicted_downtime_ms=$pdown predicted_mb_per_s=$(ratio "$pthr" 1e6)"
 		p+=" predicted_dirty_rate=$pdirty total_pred_ratio=$(ratio "$ptot" "$tot")"
 		p+=" downtime_pred_ratio=$(ratio "$pdown" "$down")"
@@ -121,7 +122,7 @@ daemons_as() {
 }
 # side_by_side WHAT A B: the comparison line "compare=WHAT_A/WHAT_B".
 side_by_side() {
-	local what=$1 i mode mbs=() a b
+	local what=$1 i mode mbs=() a b tls
 	for i in 1 2 3; do
 		for mode in "$2" "$3"; do
 			if ! daemons_as "$mode"; then
@@ -130,6 +131,12 @@ side_by_side() {
 				continue
 			fi
 			WL_EXTRA=,fill=on run_case "filled-$what-$mode-$i" 0
+			# The streams as the arm says: kTLS where the kernel has it, else both relay.
+			tls=$(field "${line[filled-$what-$mode-$i]:-}" tls)
+			if [ "$what" = tls ] && [ "${tls:-}" != "$([ "$mode" = relay ] && echo relay || echo ktls)" ]; then
+				say "$what $mode: the streams went over ${tls:-nothing}"
+				{ [ "$mode" = on ] && [ ! -d /sys/module/tls ]; } || fails=$((fails + 1))
+			fi
 			mbs+=("$mode $(field "${line[filled-$what-$mode-$i]:-}" mb_per_s)")
 		done
 	done
