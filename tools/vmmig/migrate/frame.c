@@ -29,7 +29,12 @@ void frame_hdr_fill(struct frame_hdr *h, enum frame_type type, const void *paylo
 	h->type = type;
 	h->flags = 0;
 	h->len = len;
-	h->crc = crc32c(0, payload, len);
+	/*
+	 * A probe's filler goes as the streams' memory does over TLS, whose
+	 * records authenticate it: without a CRC, which would slow the probe
+	 * below the pace it measures.
+	 */
+	h->crc = type == FRAME_PROBE ? 0 : crc32c(0, payload, len);
 }
 
 int frame_hdr_check(const struct frame_hdr *h, char *why)
@@ -56,7 +61,7 @@ int frame_hdr_check(const struct frame_hdr *h, char *why)
 
 int frame_payload_check(const struct frame_hdr *h, const void *payload, char *why)
 {
-	if (crc32c(0, payload, h->len) != h->crc) {
+	if (h->type == FRAME_PROBE ? h->crc != 0 : crc32c(0, payload, h->len) != h->crc) {
 		snprintf(why, VMMIG_ERRLEN, "corrupt frame: %s payload fails its CRC",
 			 frame_type_name(h->type));
 		return -EPROTO;

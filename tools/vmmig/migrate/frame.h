@@ -14,7 +14,7 @@
 #include <json-c/json.h>
 
 #define FRAME_MAGIC		"VMMF"
-#define FRAME_VERSION		2
+#define FRAME_VERSION		3
 #define FRAME_MAX		(1U << 20)
 
 enum frame_type {
@@ -45,7 +45,7 @@ struct frame_hdr {
 	uint8_t type;
 	uint16_t flags;		/* 0 */
 	uint32_t len;		/* payload bytes */
-	uint32_t crc;		/* CRC32C of the payload */
+	uint32_t crc;		/* CRC32C of the payload; 0 in a probe */
 };
 
 const char *frame_type_name(unsigned int type);
