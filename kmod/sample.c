@@ -5,19 +5,25 @@
  * logging is turned on and the guest is not stopped; the pages are read
  * through the owner's address space with remote GUP (kvm_read_guest() from
  * another process would read the wrong address space). Pages that are not
- * present are not faulted in: they count as unchanged zero pages until the
- * guest touches them. The second pass also counts the sampled pages that
- * hold only zeros (their hash is a zero page's): how much of the guest a
- * migration, which sends zero pages as markers, will really copy.
+ * mapped are not faulted in (a read fault would allocate a page for a hole
+ * of a shmem file): in a file mapping, the page comes from the file's page
+ * cache (a VMM that restored its guest with write(2) has its pages there,
+ * mapped only once the guest touches them); a hole, or anonymous memory
+ * never touched, is a zero page. Pages of only zeros hash alike, so the
+ * second pass counts them: how much of the guest a migration, which sends
+ * zero pages as markers, will really copy.
  */
 
 #include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/kvm_host.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/xxhash.h>
 
 #include "compat.h"
@@ -69,21 +75,39 @@ static u64 page_addr(const struct sample *s, u64 index)
 	return 0;
 }
 
-/* Hash of one page of @mm, or 0 when it is not present. */
-static u64 hash_page(struct mm_struct *mm, u64 addr)
+/*
+ * The page at @addr of @mm, with a reference, without faulting it in: the
+ * mapped one, or in a file mapping the one in the page cache. NULL for a
+ * hole, anonymous memory never touched, or a page swapped out.
+ */
+static struct page *get_page_nofault(struct mm_struct *mm, u64 addr)
 {
-	struct page *page;
-	void *p;
-	long got;
-	u64 h;
+	struct vm_area_struct *vma;
+	struct page *page = NULL;
 
 	mmap_read_lock(mm);
-	got = vmmig_get_user_page_remote(mm, addr, FOLL_NOFAULT, &page);
+	if (vmmig_get_user_page_remote(mm, addr, FOLL_NOFAULT, &page) != 1) {
+		page = NULL;
+		vma = vma_lookup(mm, addr);
+		if (vma && vma->vm_file && (vma->vm_flags & VM_SHARED))
+			page = find_get_page(vma->vm_file->f_mapping,
+					     linear_page_index(vma, addr));
+	}
 	mmap_read_unlock(mm);
-	if (got != 1)
+	return page;
+}
+
+/* Hash of one page of @mm; 0 when it holds only zeros, or is not there. */
+static u64 hash_page(struct mm_struct *mm, u64 addr)
+{
+	struct page *page = get_page_nofault(mm, addr);
+	void *p;
+	u64 h;
+
+	if (!page)
 		return 0;
 	p = kmap_local_page(page);
-	h = xxh64(p, PAGE_SIZE, 0) | 1;
+	h = memchr_inv(p, 0, PAGE_SIZE) ? xxh64(p, PAGE_SIZE, 0) | 1 : 0;
 	kunmap_local(p);
 	put_page(page);
 	return h;
@@ -103,7 +127,7 @@ static int sample_vm(struct kvm *kvm, u32 seconds, struct sample *s,
 		     struct vmmig_sample_result *res, struct netlink_ext_ack *extack)
 {
 	struct mm_struct *mm = kvm->mm;
-	u64 *again, t0, t1, t2, zero;
+	u64 *again, t0, t1, t2;
 	u32 i;
 	int ret;
 
@@ -139,10 +163,9 @@ static int sample_vm(struct kvm *kvm, u32 seconds, struct sample *s,
 		t2 = ktime_get_ns();
 		hash_all(mm, s, again);
 		res->interval_ns = (ktime_get_ns() + t2 - t1 - t0) / 2;
-		zero = xxh64(page_address(ZERO_PAGE(0)), PAGE_SIZE, 0) | 1;
 		for (i = 0; i < s->n; i++) {
 			res->changed += s->hash[i] != again[i];
-			res->zero += !again[i] || again[i] == zero;
+			res->zero += !again[i];
 		}
 	}
 	mmput(mm);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <linux/vmmig.h>
 
@@ -631,6 +632,45 @@ TEST_F(vm, dirty_rate_sampling)
 	       (unsigned long long)r.zero_pages, r.sample_pages);
 	EXPECT_LT(0.20 * r.sample_pages, r.zero_pages);
 	EXPECT_GT(0.30 * r.sample_pages, r.zero_pages);
+}
+
+/*
+ * A VMM that restored its guest with write(2) has the pages in its memory
+ * file's page cache, not in its page tables until the guest touches them:
+ * the sample reads them there, and counts them as data, not zeros.
+ */
+TEST_F(vm, dirty_rate_reads_the_page_cache)
+{
+	void *host = self->vm.slots[1].host;
+	uint64_t size = self->vm.slots[1].size, i;
+	struct vmmig_dirty_rate r;
+	char page[PAGE];
+	int fd;
+
+	/* The second slot (8 MiB) in a memfd: its first half written, never mapped. */
+	fd = memfd_create("dirty_test", MFD_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, size));
+	for (i = 0; i < size / 2 / PAGE; i++) {
+		memset(page, 0, sizeof(page));
+		memcpy(page + 64, &i, sizeof(i));
+		page[0] = 1;
+		ASSERT_EQ(PAGE, pwrite(fd, page, PAGE, i * PAGE));
+	}
+	ASSERT_EQ(host, mmap(host, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0));
+	close(fd);
+
+	/*
+	 * 1024 of the guest's 4096 pages hold data there, a few more in the
+	 * first slot (code, control): three quarters are zeros.
+	 */
+	ASSERT_EQ(0, vmmig_dirty_sample(&self->nl, VMMIG_BY_FD(self->vm.vm_fd), 1, 4096, &r));
+	TH_LOG("%llu of %u sampled pages hold only zeros, %llu changed",
+	       (unsigned long long)r.zero_pages, r.sample_pages,
+	       (unsigned long long)r.changed_pages);
+	EXPECT_LT(0.70 * r.sample_pages, r.zero_pages);
+	EXPECT_GT(0.80 * r.sample_pages, r.zero_pages);
+	EXPECT_EQ(0, r.changed_pages);
 }
 
 TEST_F(vm, dirty_rate_rejects)

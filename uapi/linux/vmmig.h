@@ -159,9 +159,12 @@
  *     VMMIG_DIRTY_A_SAMPLE_PAGES      u32, pages sampled
  *     VMMIG_DIRTY_A_CHANGED_PAGES     u64, sampled pages whose content changed
  *     VMMIG_DIRTY_A_ZERO_PAGES        u64, sampled pages that held only zeros
- *                                     (or were never touched) at the second
- *                                     sample: the share of the guest that a
- *                                     migration sends as zero-page markers
+ *                                     at the second sample (a hole, or memory
+ *                                     never touched, too): the share of the
+ *                                     guest that a migration sends as
+ *                                     zero-page markers. A page of a shared
+ *                                     file mapping that is not mapped is read
+ *                                     from the file's page cache
  *     VMMIG_DIRTY_A_TOTAL_PAGES       u64, guest pages
  *     VMMIG_DIRTY_A_INTERVAL_NS       u64, time between the two samples
  *                                     (their midpoints: a sample takes a
