@@ -412,6 +412,7 @@ static int vm_predict(int argc, char **argv)
 	uint32_t seconds = 3, limit = MIG_DEFAULT_DOWNTIME_MS;
 	struct mig_dirty_sample s;
 	struct mig_prediction p;
+	struct vm_status st;
 	char why[VMMIG_ERRLEN];
 	const char *name;
 	uint64_t bps = 0;
@@ -439,6 +440,8 @@ static int vm_predict(int argc, char **argv)
 		error_msg(what, "%s: %s", name, why);
 		return EXIT_FAIL;
 	}
+	s.data_pages = mig_copy_pages(&s, !vmctl_status(&vmctl, name, &st) && st.has_vmm ?
+					  st.vmm.data_pages : 0);
 	mig_predict(s.data_pages, s.rate, s.wss_pages, bps, limit, &p);
 	print_string(PRINT_ANY, "verdict", "%s", mig_verdict_names[p.verdict]);
 	print_uint(PRINT_ANY, "rounds", " rounds %" PRIu64, p.rounds);
@@ -463,7 +466,8 @@ static const struct cmd vm_predict_cmd = {
 		"RATE bytes/s (K, M, G) would go: samples its dirty rate (1 s)\n"
 		"and working set (S s, default 3) through vmmig.ko without dirty\n"
 		"logging and runs the engine's model: converges, converges-\n"
-		"throttled or never, rounds, throttle, total time, downtime\n",
+		"throttled or never, rounds, throttle, total time, downtime;\n"
+		"the pages with data, estimated from the zero pages sampled\n",
 };
 
 static int vm_audit(int argc, char **argv)

@@ -176,15 +176,9 @@ int source_predict(struct source *s)
 		return source_fail(s, -EIO, "measuring the path to %s failed", m->peer);
 	if (m->opts.bandwidth && m->opts.bandwidth < bps)
 		bps = m->opts.bandwidth;
-	/*
-	 * Zero pages go as markers: the first copy is of the pages with data,
-	 * as the sample found them, and never more than the VMM's memory file
-	 * holds (in huge pages, that counts whole 2 MiB pages).
-	 */
 	vmctl_init(&c, vmmigd.state_dir);
-	if (!vmctl_status(&c, m->vm, &st) && st.has_vmm && st.vmm.data_pages &&
-	    st.vmm.data_pages < ds.data_pages)
-		ds.data_pages = st.vmm.data_pages;
+	ds.data_pages = mig_copy_pages(&ds, !vmctl_status(&c, m->vm, &st) && st.has_vmm ?
+					    st.vmm.data_pages : 0);
 	mig_predict(ds.data_pages, ds.rate, ds.wss_pages, bps, m->opts.downtime_limit_ms, &p);
 	/* The move's whole time: so far, and a connection per stream to come. */
 	if (p.verdict != MIG_NEVER)

@@ -81,3 +81,10 @@ int mig_sample_dirty(struct vmmig_handle vm, uint32_t seconds, struct mig_dirty_
 		s->wss_pages = changed(&all.r);
 	return 0;
 }
+
+uint64_t mig_copy_pages(const struct mig_dirty_sample *s, uint64_t vmm_pages)
+{
+	uint64_t n = s->data_pages > s->wss_pages ? s->data_pages : s->wss_pages;
+
+	return vmm_pages && vmm_pages < n ? vmm_pages : n;
+}

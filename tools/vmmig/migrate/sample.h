@@ -29,4 +29,12 @@ struct mig_dirty_sample {
 int mig_sample_dirty(struct vmmig_handle vm, uint32_t seconds, struct mig_dirty_sample *s,
 		     char *why);
 
+/*
+ * The pages a move's first copy sends as data (zero pages go as markers):
+ * those @s found with data, never fewer than its working set (pages being
+ * rewritten hold data), never more than @vmm_pages, what the VMM's memory
+ * file holds (its status' data_pages; 0: unknown).
+ */
+uint64_t mig_copy_pages(const struct mig_dirty_sample *s, uint64_t vmm_pages);
+
 #endif
