@@ -499,9 +499,9 @@ TEST(frame_checks)
 	EXPECT_EQ(-EPROTO, frame_hdr_check(&bad, why));
 	EXPECT_STREQ("corrupt frame: not a vmmig frame", why);
 	bad = h;
-	bad.version = 2;	/* before probes without a CRC */
+	bad.version = 1;	/* before the cluster and check frames */
 	EXPECT_EQ(-EPROTO, frame_hdr_check(&bad, why));
-	EXPECT_STREQ("protocol version 2: this host speaks 3", why);
+	EXPECT_STREQ("protocol version 1: this host speaks 2", why);
 	bad = h;
 	bad.type = FRAME_NTYPES;
 	EXPECT_EQ(-EPROTO, frame_hdr_check(&bad, why));
@@ -512,11 +512,17 @@ TEST(frame_checks)
 	copy[3] ^= 0x10;
 	EXPECT_EQ(-EPROTO, frame_payload_check(&h, copy, why));
 	EXPECT_STREQ("corrupt frame: hello payload fails its CRC", why);
-	/* A probe's filler has no CRC: any bytes pass, a CRC does not. */
-	frame_hdr_fill(&h, FRAME_PROBE, copy, sizeof(copy));
+	/* A probe without a CRC: any filler passes; with one, it is checked. */
+	frame_probe_hdr(&h, sizeof(copy));
 	EXPECT_EQ(0, h.crc);
+	EXPECT_EQ(sizeof(copy), h.len);
+	EXPECT_EQ(FRAME_PROBE, h.type);
+	EXPECT_EQ(0, frame_hdr_check(&h, why));
 	EXPECT_EQ(0, frame_payload_check(&h, copy, why));
-	h.crc = 1;
+	frame_hdr_fill(&h, FRAME_PROBE, copy, sizeof(copy));
+	EXPECT_NE(0, h.crc);
+	EXPECT_EQ(0, frame_payload_check(&h, copy, why));
+	copy[0] ^= 1;
 	EXPECT_EQ(-EPROTO, frame_payload_check(&h, copy, why));
 	EXPECT_STREQ("corrupt frame: probe payload fails its CRC", why);
 }

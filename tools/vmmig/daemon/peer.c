@@ -41,21 +41,31 @@ const char *jstr(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-int peer_send_raw(struct tls_conn *c, enum frame_type type, const void *p, uint32_t len)
+static int send_frame(struct tls_conn *c, const struct frame_hdr *h, const void *p)
+{
+	int err = tls_write_all(c, h, sizeof(*h));
+
+	return err ? err : tls_write_all(c, p, h->len);
+}
+
+int peer_send_probe(struct tls_conn *c, const void *p, uint32_t len, bool unchecked)
 {
 	struct frame_hdr h;
-	int err;
 
-	frame_hdr_fill(&h, type, p, len);
-	err = tls_write_all(c, &h, sizeof(h));
-	return err ? err : tls_write_all(c, p, len);
+	if (unchecked)
+		frame_probe_hdr(&h, len);
+	else
+		frame_hdr_fill(&h, FRAME_PROBE, p, len);
+	return send_frame(c, &h, p);
 }
 
 int peer_send(struct tls_conn *c, enum frame_type type, struct json_object *o)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	struct frame_hdr h;
 
-	return peer_send_raw(c, type, s, strlen(s));
+	frame_hdr_fill(&h, type, s, strlen(s));
+	return send_frame(c, &h, s);
 }
 
 int peer_wait(struct tls_conn *c, int timeout_ms)
@@ -285,6 +295,7 @@ struct json_object *peer_hello(void)
 	json_object_object_add(o, "host", json_object_new_string(vmmigd.host));
 	json_object_object_add(o, "port", json_object_new_int(vmmigd.port));
 	json_object_object_add(o, "version", json_object_new_int(FRAME_VERSION));
+	json_object_object_add(o, "probe_crc", json_object_new_boolean(false));
 	networks_advertise(o);
 	return o;
 }

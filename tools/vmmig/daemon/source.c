@@ -56,7 +56,7 @@ int source_fail(struct source *s, int err, const char *fmt, ...)
 static int negotiate(struct source *s, const struct vmdef *d)
 {
 	struct migration *m = s->m;
-	struct json_object *o = peer_hello(), *r = NULL;
+	struct json_object *o = peer_hello(), *r = NULL, *v;
 	char why[VMMIG_ERRLEN];
 	uint64_t t = now_ns();
 	struct issues is = { 0 };
@@ -79,6 +79,8 @@ static int negotiate(struct source *s, const struct vmdef *d)
 	snprintf(m->peer, sizeof(m->peer), "%s", tls_peer_name(s->ctl));
 	pthread_mutex_unlock(&vmmigd.lock);
 	err = network_plan(r, m->to, &s->plan, why);
+	s->probe_unchecked = json_object_object_get_ex(r, "probe_crc", &v) &&
+			     !json_object_get_boolean(v);
 	json_object_put(r);
 	if (!strcmp(m->peer, vmmigd.host))
 		return source_fail(s, -EINVAL, "%s is this host (%s): a VM moves to another host",

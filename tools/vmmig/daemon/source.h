@@ -26,6 +26,7 @@ struct source {
 	struct json_object *ready;		/* READY, when it came early */
 	uint64_t stream_end_ns, ready_ns;	/* the VMM's reply, READY */
 	uint64_t connect_ns;			/* the control connection's setup */
+	bool probe_unchecked;			/* the destination takes CRC-less probes */
 	bool has_hash, has_disk_hash;
 	uint64_t disk_hash;
 	uint64_t hash;				/* memory at the pause (--verify) */

@@ -48,7 +48,7 @@ static uint64_t probe(struct source *s)
 	for (unsigned int i = 0; i < PROBE_CHUNK; i++)
 		buf[i] = (char)(i * 2654435761U >> 13);
 	while (sent < PROBE_BYTES && !type) {
-		type = peer_send_raw(s->ctl, FRAME_PROBE, buf, PROBE_CHUNK);
+		type = peer_send_probe(s->ctl, buf, PROBE_CHUNK, s->probe_unchecked);
 		sent += PROBE_CHUNK;
 	}
 	free(buf);

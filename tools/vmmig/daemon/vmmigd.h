@@ -177,7 +177,11 @@ void *control_client(void *arg);
 
 /* peer.c: frames over TLS. */
 int peer_send(struct tls_conn *c, enum frame_type type, struct json_object *o);
-int peer_send_raw(struct tls_conn *c, enum frame_type type, const void *p, uint32_t len);
+/*
+ * A PROBE of @len bytes of filler; without a CRC when @unchecked (to a
+ * destination whose HELLO says "probe_crc": false).
+ */
+int peer_send_probe(struct tls_conn *c, const void *p, uint32_t len, bool unchecked);
 /* 0 once @c has bytes to read, -ETIMEDOUT after @timeout_ms (< 0: at once 0). */
 int peer_wait(struct tls_conn *c, int timeout_ms);
 /*
@@ -197,7 +201,10 @@ int peer_listen(unsigned int port, char *why);
 /* "ADDR:PORT" ([ADDR]:PORT for IPv6) of @ss, with @port unless 0. */
 struct sockaddr_storage;
 void sockaddr_str(const struct sockaddr_storage *ss, unsigned int port, char *out, size_t len);
-/* This host's HELLO: its name, protocol version, listener port, networks. */
+/*
+ * This host's HELLO: its name, protocol version, listener port, networks,
+ * and "probe_crc": false (it takes probes without a CRC).
+ */
 struct json_object *peer_hello(void);
 void *peer_client(void *arg);
 /* A string member of a frame's object, or "". */

@@ -14,7 +14,7 @@
 #include <json-c/json.h>
 
 #define FRAME_MAGIC		"VMMF"
-#define FRAME_VERSION		3
+#define FRAME_VERSION		2
 #define FRAME_MAX		(1U << 20)
 
 enum frame_type {
@@ -45,7 +45,7 @@ struct frame_hdr {
 	uint8_t type;
 	uint16_t flags;		/* 0 */
 	uint32_t len;		/* payload bytes */
-	uint32_t crc;		/* CRC32C of the payload; 0 in a probe */
+	uint32_t crc;		/* CRC32C of the payload; a probe's may be 0 */
 };
 
 const char *frame_type_name(unsigned int type);
@@ -53,7 +53,13 @@ const char *frame_type_name(unsigned int type);
 void frame_hdr_fill(struct frame_hdr *h, enum frame_type type, const void *payload, uint32_t len);
 /* Checks a received header: 0, or -EPROTO with the reason in @why. */
 int frame_hdr_check(const struct frame_hdr *h, char *why);
-/* Checks the payload against its header's CRC. */
+/*
+ * The header of a probe of @len bytes without a CRC (0): its filler goes as
+ * the streams' memory goes over TLS, which authenticates it. Computed at
+ * both ends, the CRC held the probe below the path it measures.
+ */
+void frame_probe_hdr(struct frame_hdr *h, uint32_t len);
+/* Checks the payload against its header's CRC; a probe's, unless it is 0. */
 int frame_payload_check(const struct frame_hdr *h, const void *payload, char *why);
 
 #endif
