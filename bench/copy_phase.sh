@@ -43,7 +43,9 @@ if ! H a vm create big --memory "$((MIB + 16))M" --workload "dirty=0,wss=${MIB}M
 	echo "copy_phase: the VM did not start"
 	exit 1
 fi
-filled() { [ "$(hjs a big .data_pages)" -ge $((MIB * 256)) ]; }
+# Its working set written: the guest publishes its checksum after its fill
+# (memory in use, in huge pages, counts whole 2 MiB pages).
+filled() { [ "$(hjs a big .data_pages)" -ge $((MIB * 256)) ] && [ "$(hjs a big .workload.checksum)" != 0x0 ]; }
 wait_for 300 filled || { echo "copy_phase: only $(hjs a big .data_pages) pages filled"; exit 1; }
 
 # raw FROM TO: the raw kTLS stream's MB/s, FROM's namespace to TO's address.
@@ -67,8 +69,8 @@ for ((i = 1; i <= PAIRS; i++)); do
 		" ratio=\(if ($raw | tonumber) > 0 then ($copy / ($raw | tonumber) * 100 | round / 100) else "-" end)" +
 		" total_ms=\(.elapsed_ns / 1e6 | round) connect_ms=\(.prediction.connect_ms)" +
 		" predicted_at_ms=\(.prediction.spent_ms)" +
-		" probe_mb_per_s=\(.prediction.throughput / 1e4 | round / 100)" +
-		" probe_to_copy=\(.prediction.throughput / 1e6 / $copy * 100 | round / 100)"' \
+		" probe_mb_per_s=\((.prediction.throughput // 0) / 1e4 | round / 100)" +
+		" probe_to_copy=\(if $copy > 0 then ((.prediction.throughput // 0) / 1e6 / $copy * 100 | round / 100) else "-" end)"' \
 		<<<"$(tail -n 1 "$tmp/move.json")" |
 		tee -a "$tmp/pairs"
 	t=$from

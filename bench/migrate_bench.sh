@@ -133,9 +133,11 @@ side_by_side() {
 			WL_EXTRA=,fill=on run_case "filled-$what-$mode-$i" 0
 			# The streams as the arm says: kTLS where the kernel has it, else both relay.
 			tls=$(field "${line[filled-$what-$mode-$i]:-}" tls)
-			if [ "$what" = tls ] && [ "${tls:-}" != "$([ "$mode" = relay ] && echo relay || echo ktls)" ]; then
-				say "$what $mode: the streams went over ${tls:-nothing}"
-				{ [ "$mode" = on ] && [ ! -d /sys/module/tls ]; } || fails=$((fails + 1))
+			if [ "$what" = tls ] && [ -n "$tls" ] &&
+				[ "$tls" != "$([ "$mode" = relay ] && echo relay || echo ktls)" ]; then
+				say "$what $mode: the streams went over $tls"
+				{ [ "$mode" = on ] && ! grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp; } ||
+					fails=$((fails + 1))
 			fi
 			mbs+=("$mode $(field "${line[filled-$what-$mode-$i]:-}" mb_per_s)")
 		done
