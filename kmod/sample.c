@@ -77,8 +77,10 @@ static u64 page_addr(const struct sample *s, u64 index)
 
 /*
  * The page at @addr of @mm, with a reference, without faulting it in: the
- * mapped one, or in a file mapping the one in the page cache. NULL for a
- * hole, anonymous memory never touched, or a page swapped out.
+ * mapped one, or in a shared file mapping the one in the page cache (not
+ * in hugetlbfs, whose cache is indexed by huge page, and whose pages a VMM
+ * can only have written through its mapping). NULL for a hole, anonymous
+ * memory never touched, or a page swapped out.
  */
 static struct page *get_page_nofault(struct mm_struct *mm, u64 addr)
 {
@@ -89,7 +91,8 @@ static struct page *get_page_nofault(struct mm_struct *mm, u64 addr)
 	if (vmmig_get_user_page_remote(mm, addr, FOLL_NOFAULT, &page) != 1) {
 		page = NULL;
 		vma = vma_lookup(mm, addr);
-		if (vma && vma->vm_file && (vma->vm_flags & VM_SHARED))
+		if (vma && vma->vm_file && (vma->vm_flags & VM_SHARED) &&
+		    !is_vm_hugetlb_page(vma))
 			page = find_get_page(vma->vm_file->f_mapping,
 					     linear_page_index(vma, addr));
 	}
