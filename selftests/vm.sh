@@ -300,4 +300,32 @@ if [ -w $THP ] && [ -w ${THP%/*}/shmem_enabled ]; then
 else
 	echo "# SKIP the THP checks: no $THP to write"
 fi
+
+# --hugepages: guest memory in hugetlb pages, reserved at start; the sample
+# reads them through the VMM's mapping, and they save and restore.
+HP=/proc/sys/vm/nr_hugepages
+if [ -w $HP ]; then
+	hp_was=$(cat $HP)
+	cleanup_hook() { echo "$hp_was" >$HP; stop_vms; }
+	echo $((hp_was + 8)) >$HP
+	expect_rc 0 "create in huge pages" -- "$V" vm create u --memory 8M --hugepages \
+		--workload dirty=0,wss=4M,fill=on
+	expect_rc 0 "start it" -- "$V" vm start u
+	wait_for 60 wss_filled u && pass "it wrote its working set" || fail "$("$V" -j vm show u)"
+	expect_eq "the VMM says hugetlb pages" \
+		"$(grep -ao "guest memory in [a-zA-Z0-9 ]* pages" "$VMMIG_STATE_DIR/u/vmm.log" | tail -1)" \
+		"guest memory in hugetlb pages"
+	half_zeros u && pass "the sample finds half of it zeros" ||
+		fail "zero pages sampled: $("$V" -j vm dirty-rate u --sample 2048)"
+	expect_rc 0 "save" -- "$V" vm save u "$tmp/u.state"
+	expect_rc 0 "restore" -- "$V" vm restore "$tmp/u.state"
+	half_zeros u && pass "after restore, the sample finds half of it zeros" ||
+		fail "zero pages sampled: $("$V" -j vm dirty-rate u --sample 2048)"
+	expect_rc 0 "the checksum holds after restore" -- "$V" vm show u --verify
+	expect_rc 0 "stop u" -- "$V" vm stop u --force
+	expect_rc 0 "delete u" -- "$V" vm delete u
+	echo "$hp_was" >$HP
+else
+	echo "# SKIP the hugetlb checks: no $HP to write"
+fi
 finish
