@@ -244,6 +244,19 @@ wss_filled() {
 half_zeros() {
 	"$V" -j vm dirty-rate "$1" --sample 2048 | jq -e '.zero >= 819 and .zero <= 1126' >/dev/null
 }
+# saved_and_restored NAME: saved, restored, its data and checksum intact;
+# then stopped and deleted. A restore writes the pages with write(2) (but
+# in hugetlb pages): they are in the page cache, mapped only once the guest
+# touches them (as --verify does), and the sample still finds them.
+saved_and_restored() {
+	expect_rc 0 "save $1" -- "$V" vm save "$1" "$tmp/$1.state"
+	expect_rc 0 "restore $1" -- "$V" vm restore "$tmp/$1.state"
+	half_zeros "$1" && pass "after restore, the sample finds half of it zeros" ||
+		fail "zero pages sampled: $("$V" -j vm dirty-rate "$1" --sample 2048)"
+	expect_rc 0 "the checksum holds after restore" -- "$V" vm show "$1" --verify
+	expect_rc 0 "stop $1" -- "$V" vm stop "$1" --force
+	expect_rc 0 "delete $1" -- "$V" vm delete "$1"
+}
 wait_for 60 wss_filled f && pass "its 1024 pages hold data ($(data_pages) in use)" ||
 	fail "memory in use: $(data_pages) pages"
 half_zeros f && pass "the sample finds half of it zeros" ||
@@ -286,15 +299,7 @@ if [ -w $THP ] && [ -w ${THP%/*}/shmem_enabled ]; then
 				pass "a memfd" || fail "no memfd mapped"
 		fi
 		expect_rc 0 "its checksum holds" -- "$V" vm show h --verify
-		expect_rc 0 "save" -- "$V" vm save h "$tmp/h.state"
-		expect_rc 0 "restore" -- "$V" vm restore "$tmp/h.state"
-		# Restored by write(2), its pages are in the page cache, mapped only
-		# once the guest touches them (as --verify does).
-		half_zeros h && pass "after restore, the sample finds half of it zeros" ||
-			fail "zero pages sampled: $("$V" -j vm dirty-rate h --sample 2048)"
-		expect_rc 0 "the checksum holds after restore" -- "$V" vm show h --verify
-		expect_rc 0 "stop h" -- "$V" vm stop h --force
-		expect_rc 0 "delete h" -- "$V" vm delete h
+		saved_and_restored h
 	done
 	echo "$thp_was" >$THP
 else
@@ -317,13 +322,7 @@ if [ -w $HP ]; then
 		"guest memory in hugetlb pages"
 	half_zeros u && pass "the sample finds half of it zeros" ||
 		fail "zero pages sampled: $("$V" -j vm dirty-rate u --sample 2048)"
-	expect_rc 0 "save" -- "$V" vm save u "$tmp/u.state"
-	expect_rc 0 "restore" -- "$V" vm restore "$tmp/u.state"
-	half_zeros u && pass "after restore, the sample finds half of it zeros" ||
-		fail "zero pages sampled: $("$V" -j vm dirty-rate u --sample 2048)"
-	expect_rc 0 "the checksum holds after restore" -- "$V" vm show u --verify
-	expect_rc 0 "stop u" -- "$V" vm stop u --force
-	expect_rc 0 "delete u" -- "$V" vm delete u
+	saved_and_restored u
 	echo "$hp_was" >$HP
 else
 	echo "# SKIP the hugetlb checks: no $HP to write"
