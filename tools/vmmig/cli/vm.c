@@ -412,7 +412,6 @@ static int vm_predict(int argc, char **argv)
 	uint32_t seconds = 3, limit = MIG_DEFAULT_DOWNTIME_MS;
 	struct mig_dirty_sample s;
 	struct mig_prediction p;
-	struct vm_status st;
 	char why[VMMIG_ERRLEN];
 	const char *name;
 	uint64_t bps = 0;
@@ -440,8 +439,7 @@ static int vm_predict(int argc, char **argv)
 		error_msg(what, "%s: %s", name, why);
 		return EXIT_FAIL;
 	}
-	s.data_pages = mig_copy_pages(&s, !vmctl_status(&vmctl, name, &st) && st.has_vmm ?
-					  st.vmm.data_pages : 0);
+	s.data_pages = mig_copy_pages(&s, vmctl_data_pages(&vmctl, name));
 	mig_predict(s.data_pages, s.rate, s.wss_pages, bps, limit, &p);
 	print_string(PRINT_ANY, "verdict", "%s", mig_verdict_names[p.verdict]);
 	print_uint(PRINT_ANY, "rounds", " rounds %" PRIu64, p.rounds);

@@ -149,7 +149,6 @@ int source_predict(struct source *s)
 	struct migration *m = s->m;
 	struct source_sample *d;
 	struct mig_dirty_sample ds;
-	struct vm_status st;
 	struct vmctl c;
 	struct mig_prediction p;
 	struct json_object *o;
@@ -177,8 +176,7 @@ int source_predict(struct source *s)
 	if (m->opts.bandwidth && m->opts.bandwidth < bps)
 		bps = m->opts.bandwidth;
 	vmctl_init(&c, vmmigd.state_dir);
-	ds.data_pages = mig_copy_pages(&ds, !vmctl_status(&c, m->vm, &st) && st.has_vmm ?
-					    st.vmm.data_pages : 0);
+	ds.data_pages = mig_copy_pages(&ds, vmctl_data_pages(&c, m->vm));
 	mig_predict(ds.data_pages, ds.rate, ds.wss_pages, bps, m->opts.downtime_limit_ms, &p);
 	/* The move's whole time: so far, and a connection per stream to come. */
 	if (p.verdict != MIG_NEVER)

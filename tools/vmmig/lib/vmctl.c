@@ -209,6 +209,13 @@ int vmctl_status(struct vmctl *c, const char *name, struct vm_status *st)
 	return err;
 }
 
+uint64_t vmctl_data_pages(struct vmctl *c, const char *name)
+{
+	struct vm_status st;
+
+	return !vmctl_status(c, name, &st) && st.has_vmm ? st.vmm.data_pages : 0;
+}
+
 int vmctl_list(struct vmctl *c, int (*fn)(struct vmctl *c, const char *name, void *arg),
 	       void *arg)
 {

@@ -93,6 +93,8 @@ int vmctl_restore(struct vmctl *c, const char *path, const char *name, bool paus
 		  char *restored);
 /* The state of a VM and, while its VMM runs, the VMM's status. */
 int vmctl_status(struct vmctl *c, const char *name, struct vm_status *st);
+/* The pages the running VM's memory file holds (its status' data_pages); 0: unknown. */
+uint64_t vmctl_data_pages(struct vmctl *c, const char *name);
 /* Waits until no VMM runs the VM; -ETIMEDOUT after @timeout_ms. */
 int vmctl_wait(struct vmctl *c, const char *name, int timeout_ms);
 /*

@@ -22,21 +22,24 @@ const char *frame_type_name(unsigned int type)
 	return type && type < FRAME_NTYPES ? names[type] : "unknown";
 }
 
-void frame_hdr_fill(struct frame_hdr *h, enum frame_type type, const void *payload, uint32_t len)
+static void hdr(struct frame_hdr *h, enum frame_type type, uint32_t len, uint32_t crc)
 {
 	memcpy(h->magic, FRAME_MAGIC, 4);
 	h->version = FRAME_VERSION;
 	h->type = type;
 	h->flags = 0;
 	h->len = len;
-	h->crc = crc32c(0, payload, len);
+	h->crc = crc;
+}
+
+void frame_hdr_fill(struct frame_hdr *h, enum frame_type type, const void *payload, uint32_t len)
+{
+	hdr(h, type, len, crc32c(0, payload, len));
 }
 
 void frame_probe_hdr(struct frame_hdr *h, uint32_t len)
 {
-	frame_hdr_fill(h, FRAME_PROBE, NULL, 0);
-	h->len = len;
-	h->crc = 0;
+	hdr(h, FRAME_PROBE, len, 0);
 }
 
 int frame_hdr_check(const struct frame_hdr *h, char *why)
