@@ -232,9 +232,13 @@ int vm_save_tail(struct vm *vm, struct vmstate_writer *w, bool info, char *why);
 /* Pages of guest memory ever touched (written, or read): the rest are holes. */
 uint64_t vm_data_pages(struct vm *vm);
 int vm_restore(struct vm *vm, int fd, char *why);
+/* One section of a stream into @ctx's VM (a mig_rx_fn). */
+struct vmstate_section;
+int vm_restore_one(void *ctx, unsigned int stream, const struct vmstate_section *s, char *why);
 /*
- * A migration's incoming side: the stream of a live save spread over @nfds
- * streams (fds[0] carries the sections other than memory), read to its end.
+ * incoming.c: a migration's incoming side, the stream of a live save spread
+ * over @nfds streams (fds[0] carries the sections other than memory), read
+ * to its end.
  */
 int vm_restore_streams(struct vm *vm, const int *fds, unsigned int nfds, char *why);
 uint64_t vm_memory_hash(struct vm *vm);
